@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Evaluate lurelens on the dev corpus: label counts per set, targets, and (with --browser) how
+well the static inventory of remote fetches agrees with what headless Chromium requests.
+
+    .venv/bin/python bench/eval.py                 # labels per set
+    .venv/bin/python bench/eval.py --browser       # plus browser agreement (needs Chromium)
+    .venv/bin/python bench/eval.py --symbols docs/symbol-hit-rates.md
+
+Reads ../shared/corpus by path (or $LURELENS_CORPUS); nothing from it is copied anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import DEFAULT_CORPUS, SETS, message_files  # noqa: E402
+
+from lurelens import Scanner  # noqa: E402
+from lurelens.model.verdict import LABELS, SEVERITY  # noqa: E402
+
+TARGETS = {
+    "phishing_pot": ("min_bad", 0.90),
+    "easy_ham": ("max_bad", 0.005),
+    "usrp-users": ("max_bad", 0.005),
+    "hard_ham": ("never", ("recon", "phishing")),
+    "unspy": ("never", ("recon", "phishing")),
+}
+
+
+def evaluate(corpus: Path, sets: list[str] | None, symbol_table: Path | None, show: int, browser: bool,
+             browser_limit: int | None) -> int:
+    scanner = Scanner()
+    failed = 0
+    hit_rates: dict[str, Counter] = {}
+    set_sizes: dict[str, int] = {}
+    agreement_rows = []
+    renderer = None
+    if browser:
+        from lurelens.render.browser import BrowserRenderer
+        from lurelens.render.merge import html_and_cids
+
+        renderer = BrowserRenderer()
+        renderer.__enter__()
+    try:
+        for name, folder, kind in SETS:
+            if sets and name not in sets:
+                continue
+            files = message_files(corpus, folder)
+            if not files:
+                print(f"{name:14} (missing: {corpus / folder})")
+                continue
+            labels: Counter = Counter()
+            syms: Counter = Counter()
+            bad_examples = []
+            static_hosts_total = browser_hosts_total = listed_and_contacted = contacted_and_listed = 0
+            rendered = 0
+            for i, f in enumerate(files):
+                raw = f.read_bytes()
+                v = scanner.scan(raw, file=str(f))
+                labels[v.label] += 1
+                for s in {x.symbol for x in v.findings}:
+                    syms[s] += 1
+                if kind in ("ham", "ham-tracked") and v.suspicious_or_worse and len(bad_examples) < show:
+                    bad_examples.append((f.name, v.label, v.score, [x.symbol for x in v.findings if x.score > 0][:6]))
+                if kind == "phish" and not v.suspicious_or_worse and len(bad_examples) < show:
+                    bad_examples.append((f.name, v.label, v.score, [x.symbol for x in v.findings if x.score][:6]))
+                if renderer is not None and (browser_limit is None or rendered < browser_limit):
+                    html, cids = html_and_cids(raw, scanner)
+                    if html:
+                        rendered += 1
+                        res = renderer.render(html, cid=cids, timeout=10.0)
+                        static = {r.host for r in v.message.resources if r.kind not in ("preconnect", "dns-prefetch")}
+                        dyn = {r.host for r in res.requests if r.host}
+                        static_hosts_total += len(static)
+                        browser_hosts_total += len(dyn)
+                        listed_and_contacted += len(static & dyn)
+                        contacted_and_listed += len(dyn & static)
+                        if (dyn - static or static - dyn) and len(agreement_rows) < show * 4:
+                            agreement_rows.append((name, f.name, sorted(dyn - static)[:3], sorted(static - dyn)[:3]))
+            n = len(files)
+            set_sizes[name] = n
+            hit_rates[name] = syms
+            bad = sum(c for lbl, c in labels.items() if SEVERITY.get(lbl, 0) >= SEVERITY["suspicious"])
+            counts = "  ".join(f"{lbl}={labels.get(lbl, 0)}" for lbl in LABELS)
+            line = f"{name:14} n={n:5}  {counts}  suspicious-or-worse={bad / n:.1%}"
+            t = TARGETS.get(name)
+            if t:
+                if t[0] == "min_bad":
+                    ok = bad / n >= t[1]
+                    line += f"  target >= {t[1]:.0%}: {'ok' if ok else 'MISSED'}"
+                elif t[0] == "max_bad":
+                    ok = bad / n <= t[1]
+                    line += f"  target <= {t[1]:.1%}: {'ok' if ok else 'MISSED'}"
+                else:
+                    worst = sum(labels.get(lbl, 0) for lbl in t[1])
+                    ok = worst == 0
+                    line += f"  target never {'/'.join(t[1])}: {'ok' if ok else 'MISSED'}"
+                failed += 0 if ok else 1
+            print(line)
+            if renderer is not None and rendered:
+                recall = contacted_and_listed / browser_hosts_total if browser_hosts_total else 1.0
+                precision = listed_and_contacted / static_hosts_total if static_hosts_total else 1.0
+                print(f"{'':14} browser agreement on {rendered} HTML messages: hosts contacted by Chromium that are "
+                      f"listed {recall:.2%} ({contacted_and_listed}/{browser_hosts_total}); listed hosts Chromium "
+                      f"contacted {precision:.2%} ({listed_and_contacted}/{static_hosts_total})")
+            for ex in bad_examples:
+                print(f"{'':16}{ex}")
+        for row in agreement_rows:
+            print("  disagreement:", row)
+    finally:
+        if renderer is not None:
+            renderer.close()
+    if symbol_table:
+        write_symbol_table(symbol_table, hit_rates, set_sizes)
+    return failed
+
+
+def write_symbol_table(path: Path, hit_rates: dict[str, Counter], sizes: dict[str, int]) -> None:
+    from lurelens.checks import all_symbols
+    from lurelens.scoring import load_scoring
+
+    cfg = load_scoring()
+    names = sorted(set(all_symbols()) | {c.name for c in cfg.composites})
+    sets = list(hit_rates)
+    lines = [
+        "# Symbol hit rates on the dev corpus",
+        "",
+        "Share of messages in each dev set on which a symbol fired (as SpamAssassin publishes for its rules),",
+        "so a rule author sees what each symbol costs in false alarms. Regenerate with",
+        f"`.venv/bin/python bench/eval.py --symbols {path}`.",
+        "",
+        "| symbol | weight | " + " | ".join(f"{s} (n={sizes[s]})" for s in sets) + " |",
+        "|---|---|" + "---|" * len(sets),
+    ]
+    for name in names:
+        w = cfg.symbols.get(name, {}).get("weight")
+        if w is None:
+            w = next((c.weight for c in cfg.composites if c.name == name), 0)
+        cells = [f"{hit_rates[s].get(name, 0) / sizes[s]:.1%}" if hit_rates[s].get(name) else "" for s in sets]
+        lines.append(f"| {name} | {w:+g} | " + " | ".join(cells) + " |")
+    path.write_text("\n".join(lines) + "\n")
+    print(f"wrote {path}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    ap.add_argument("--set", action="append", dest="sets", help="only this set (repeatable)")
+    ap.add_argument("--symbols", type=Path, help="write the symbol hit-rate table (Markdown) here")
+    ap.add_argument("--show", type=int, default=0, help="print up to N misclassified examples per set")
+    ap.add_argument("--browser", action="store_true", help="also compare with headless Chromium")
+    ap.add_argument("--browser-limit", type=int, default=None, help="render at most N messages per set")
+    a = ap.parse_args()
+    if not a.corpus.is_dir():
+        print(f"corpus not found: {a.corpus} (set LURELENS_CORPUS)", file=sys.stderr)
+        sys.exit(2)
+    failed = evaluate(a.corpus, a.sets, a.symbols, a.show, a.browser, a.browser_limit)
+    print(f"targets missed: {failed}")
+
+
+if __name__ == "__main__":
+    main()

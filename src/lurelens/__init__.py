@@ -1,0 +1,25 @@
+"""lurelens: catch reconnaissance spear-phishing before the beacon fires.
+
+    >>> from lurelens import Scanner
+    >>> verdict = Scanner().scan(open("message.eml", "rb").read())
+    >>> verdict.label, verdict.score, [f.symbol for f in verdict.findings]
+"""
+
+from lurelens.errors import ConfigError, InputError, LurelensError
+from lurelens.model import Finding, Message, Verdict
+from lurelens.parse import Limits
+from lurelens.scanner import Scanner
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConfigError",
+    "Finding",
+    "InputError",
+    "Limits",
+    "LurelensError",
+    "Message",
+    "Scanner",
+    "Verdict",
+    "__version__",
+]

@@ -1,0 +1,1 @@
+"""Thin front ends around the Scanner: command line now; API, milter and hunter later."""

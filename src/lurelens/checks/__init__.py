@@ -1,0 +1,29 @@
+"""The checks, one module each, listed explicitly. Each declares its symbols; the engine runs them
+in order and turns a crash into a CHECK_ERROR finding."""
+
+from lurelens.checks import auth, content, links, sender, structure, trackers
+from lurelens.checks.base import Check, Context, Symbol
+
+ENGINE_SYMBOLS = (
+    Symbol("CHECK_ERROR", "A check crashed on this message; the scan went on without it"),
+)
+
+CHECKS: tuple[Check, ...] = (
+    structure.CHECK,
+    auth.CHECK,
+    sender.CHECK,
+    trackers.CHECK,
+    links.CHECK,
+    content.CHECK,
+)
+
+
+def all_symbols(checks: tuple[Check, ...] = CHECKS) -> dict[str, Symbol]:
+    out = {s.name: s for s in ENGINE_SYMBOLS}
+    for c in checks:
+        for s in c.symbols:
+            out[s.name] = s
+    return out
+
+
+__all__ = ["CHECKS", "Check", "Context", "Symbol", "all_symbols"]

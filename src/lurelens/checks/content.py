@@ -1,0 +1,179 @@
+"""What the message says and how it says it: lure language, personalised or randomised subjects,
+Unicode used to dodge filters, senders on free hosting platforms and From domains that cannot exist.
+
+Lure language alone proves little (a bank's real notice says "verify"); it is weighted lightly and
+counts most together with the sender and link signals.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+
+from lurelens.checks.base import Check, Context, Symbol
+from lurelens.model import Finding, Message
+from lurelens.parse.urls import has_known_suffix, is_ip_literal
+
+SYMBOLS = (
+    Symbol("LURE_CREDENTIAL", "The text asks the reader to verify, confirm or unlock an account or password"),
+    Symbol("LURE_URGENCY", "The text presses for urgent action or threatens a deadline"),
+    Symbol("LURE_PRIZE", "The text promises a prize, gift, bonus or reward"),
+    Symbol("LURE_DELIVERY", "The text claims a parcel is held or a delivery fee is due"),
+    Symbol("LURE_PAYMENT", "The text claims a payment failed, is overdue or a refund is waiting"),
+    Symbol("SUBJECT_HAS_RECIPIENT", "The subject or sender name repeats the recipient's address to look personal"),
+    Symbol("SUBJECT_RANDOM_TOKEN", "The subject or sender name carries a random string, a trick to defeat filters"),
+    Symbol("TEXT_OBFUSCATED_UNICODE", "Look-alike Unicode (math letters, invisible characters) disguises words"),
+    Symbol("GREETING_USES_ADDRESS", "The text greets the reader by their e-mail address instead of a name"),
+    Symbol("GREETING_GENERIC", "The text greets a generic 'customer', 'user' or 'account holder'"),
+    Symbol("BODY_FREEMAIL_CONTACT", "The text asks for replies to a free-mail address other than the sender's"),
+    Symbol("FROM_DOMAIN_INVALID", "The From domain cannot exist (no public suffix)"),
+    Symbol("FROM_FREE_HOSTING", "The sender's domain is a tenant of a free hosting platform"),
+    Symbol("LINK_FREE_HOSTING", "Links lead to a tenant site on a free hosting platform"),
+)
+
+_TOKEN = re.compile(r"(?<![\w@.])[A-Za-z0-9]{10,40}(?![\w@])")
+_MATH_ALNUM = re.compile("[\U0001d400-\U0001d7ff]")
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\u034f]")
+_SPACED = re.compile(r"(?:(?<!\S)\w ){5,}\w(?!\S)")
+_WORD = re.compile(r"\w{3,}")
+_GREETING_WORDS = (
+    r"dear|hello|hi|hey|greetings|attention|attn|ol[aá]|prezad[oa]|car[oa]|aten[cç][aã]o|estimad[oa]|hola|"
+    r"sehr geehrte[rs]?|hallo|liebe[rs]?|bonjour|cher|ch[eè]re|gentile|beste|geachte"
+)
+_GREETING_ADDR = re.compile(rf"(?:{_GREETING_WORDS})\W{{1,3}}([\w.+\-]+@[\w\-]+(?:\.[\w\-]+)*)", re.I)
+_GREETING_GENERIC = re.compile(
+    rf"(?<!\w)(?:{_GREETING_WORDS})\W{{1,3}}(?:valued |dear |esteemed |prezado |estimado )?"
+    r"(?:customer|client|user|member|account ?holder|e-?mail (?:owner|user)|beneficiary|friend|sir(?:/| or )madam|"
+    r"cliente|usu[aá]rio|utilizador|kunde|kundin|nutzer|utilisateur|klant)(?!\w)",
+    re.I,
+)
+_DOMAIN_OK = re.compile(r"^[a-z0-9](?:[a-z0-9\-_]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-_]*[a-z0-9])?)+$|^xn--")
+_EMAIL = re.compile(r"[\w.+\-]{2,64}@([\w\-]+(?:\.[\w\-]+)+)")
+MAX_TEXT = 20000
+
+
+def _random_token(s: str) -> str | None:
+    for m in _TOKEN.finditer(s):
+        tok = m.group(0)
+        lower = sum(c.islower() for c in tok)
+        upper = sum(c.isupper() for c in tok)
+        digit = sum(c.isdigit() for c in tok)
+        classes = (lower > 0) + (upper > 0) + (digit > 0)
+        # Case changes inside a word, with digits, rarely happen in language or in product codes.
+        if classes < 3 and not (classes == 2 and lower and upper and upper >= 3 and not tok[1:].islower()):
+            continue
+        transitions = sum(1 for a, b in zip(tok, tok[1:]) if a.isupper() != b.isupper() and a.isalpha() and b.isalpha())
+        n = len(tok)
+        h = -sum(c / n * math.log2(c / n) for c in Counter(tok).values())
+        if h >= 3.2 and transitions >= 3:
+            return tok
+    return None
+
+
+def _mixed_script_word(text: str) -> str | None:
+    """A word that mixes Latin letters with Cyrillic or Greek look-alikes ("Sаmsung" with a Cyrillic а)."""
+    for m in _WORD.finditer(text):
+        w = m.group(0)
+        if w.isascii():
+            continue
+        latin = other = 0
+        for ch in w:
+            if ch.isascii():
+                latin += ch.isalpha()
+            elif "\u0400" <= ch <= "\u04ff" or "\u0370" <= ch <= "\u03ff":
+                other += 1
+        if latin >= 2 and other >= 1:
+            return w
+    return None
+
+
+def _in_brackets(s: str, start: int) -> bool:
+    return s.rfind("[", 0, start) > s.rfind("]", 0, start)
+
+
+def run(msg: Message, ctx: Context):
+    data = ctx.data
+    text = (msg.subject + "\n" + msg.visible_text[:MAX_TEXT])
+    for cat, pat in data.lure_phrases.items():
+        found = []
+        for m in pat.finditer(text):
+            phrase = m.group(0).strip().lower()
+            if phrase not in found:
+                found.append(phrase)
+            if len(found) >= 3:
+                break
+        if found:
+            yield Finding(f"LURE_{cat.upper()}", ", ".join(f"'{p}'" for p in found),
+                          strength=min(1.0, 0.6 + 0.2 * (len(found) - 1)))
+    frm = next((a for a in msg.from_ if a.addr), None)
+    names = [msg.subject] + ([frm.display_name] if frm else [])
+    list_id = (msg.header("List-Id") or "").lower() + (msg.header("List-Post") or "").lower()
+    for rcpt in msg.recipients[:5]:
+        local = rcpt.rpartition("@")[0].lower()
+        if local and local in list_id:
+            continue  # the list's own address, as list subjects carry its tag
+        hit = None
+        for s in names:
+            sl = s.lower()
+            m = re.search(rf"(?<![\w.\-]){re.escape(local)}(?![\w\-])", sl) if len(local) >= 5 else None
+            if rcpt.lower() in sl or (m and not _in_brackets(sl, m.start())):
+                hit = s
+                break
+        if hit:
+            yield Finding("SUBJECT_HAS_RECIPIENT", f"'{hit[:80]}' contains {rcpt}")
+            break
+    for s in names:
+        tok = _random_token(s)
+        if tok:
+            yield Finding("SUBJECT_RANDOM_TOKEN", f"'{tok}' in '{s[:80]}'")
+            break
+    heads = msg.subject + " " + (frm.display_name if frm else "")
+    sample = heads + " " + msg.visible_text[:MAX_TEXT]
+    tricks = []
+    math_n = len(_MATH_ALNUM.findall(sample))
+    if math_n >= 3:
+        tricks.append(f"{math_n} mathematical letters")
+    inv_n = len(_INVISIBLE.findall(heads))
+    if inv_n >= 2:
+        tricks.append(f"{inv_n} invisible characters in the headers")
+    mixed = _mixed_script_word(sample)
+    if mixed:
+        tricks.append(f"'{mixed}' mixes Latin and other scripts")
+    spaced = _SPACED.search(sample)
+    if spaced:
+        tricks.append(f"letters spaced out: '{spaced.group(0)[:30]}'")
+    if tricks:
+        yield Finding("TEXT_OBFUSCATED_UNICODE", "; ".join(tricks))
+    body = msg.visible_text[:MAX_TEXT]
+    g = _GREETING_ADDR.search(body[:3000]) or _GREETING_ADDR.search(msg.subject)
+    if g:
+        yield Finding("GREETING_USES_ADDRESS", f"'{g.group(0)[:80]}'")
+    else:
+        g = _GREETING_GENERIC.search(body[:3000])
+        if g:
+            yield Finding("GREETING_GENERIC", f"'{g.group(0)[:60]}'")
+    if frm:
+        for m in _EMAIL.finditer(body):
+            addr = m.group(0).lower()
+            if addr != frm.addr.lower() and addr not in msg.recipients and data.is_freemail(m.group(1).lower()):
+                yield Finding("BODY_FREEMAIL_CONTACT", f"{addr} (From is {frm.addr})")
+                break
+    if frm and frm.domain:
+        dom = frm.domain
+        if not is_ip_literal(dom.strip("[]")) and (not _DOMAIN_OK.match(dom) or not has_known_suffix(dom)):
+            yield Finding("FROM_DOMAIN_INVALID", f"{frm.addr}")
+        fh = data.free_hosting_suffix(dom)
+        if fh:
+            yield Finding("FROM_FREE_HOSTING", f"{dom} is a {fh} tenant")
+    seen = set()
+    for lk in msg.links[:300]:
+        if lk.host and lk.host not in seen:
+            seen.add(lk.host)
+            fh = data.free_hosting_suffix(lk.host)
+            if fh:
+                yield Finding("LINK_FREE_HOSTING", f"{lk.host} is a {fh} tenant")
+                break
+
+
+CHECK = Check("content", SYMBOLS, run)

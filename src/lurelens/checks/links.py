@@ -1,0 +1,186 @@
+"""Links: where a click really goes, compared with what the reader is shown.
+
+Text that shows one domain over an href to another, hosts written as IP numbers or with userinfo
+(``https://paypal.com@evil.example/``), punycode and mixed scripts, shorteners and redirectors that
+hide the destination, and article links routed through an unrelated tracking host.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import unicodedata
+from urllib.parse import parse_qsl, unquote
+
+from lurelens.checks.base import Check, Context, Symbol
+from lurelens.checks.trackers import sender_domains
+from lurelens.model import Finding, Link, Message
+from lurelens.parse.urls import has_known_suffix, is_ip_literal, registrable_domain, split_url, to_unicode_host
+
+SYMBOLS = (
+    Symbol("LINK_TEXT_HOST_MISMATCH", "A link's visible text shows a domain its href does not go to"),
+    Symbol("LINK_IP_LITERAL", "A link goes to a bare IP address"),
+    Symbol("LINK_USERINFO", "A link hides its real host behind user-info (name@host)"),
+    Symbol("LINK_PUNYCODE", "A link's host is punycode (internationalised)"),
+    Symbol("LINK_MIXED_SCRIPT", "A link's host mixes Latin letters with another script in one label"),
+    Symbol("LINK_SHORTENER", "A link goes through a URL shortener that hides the destination"),
+    Symbol("LINK_REDIRECT_PARAM", "A link carries another URL in a parameter (a redirect); the final target is decoded"),
+    Symbol("LINK_OPEN_REDIRECTOR", "A link goes through a known open redirector"),
+    Symbol("LINK_VIA_TRACKING_HOST", "Links pass through a tracking host unrelated to the sender"),
+    Symbol("LINK_SCRIPT_SCHEME", "A link uses a javascript: or data: URL"),
+    Symbol("LINK_FORM", "The message contains a form that submits to a remote host"),
+)
+
+_DOMAINISH = re.compile(
+    r"(?:https?://)?((?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,24}|xn--[a-z0-9\-]{2,30}))(?=$|[/:\s?#])",
+    re.I,
+)
+_URLISH = re.compile(r"^(?:https?|hxxps?|ftp)://", re.I)
+_B64 = re.compile(r"^[A-Za-z0-9+/_\-]{12,}={0,2}$")
+_FILE_LIKE = re.compile(r"\.(?:pdf|docx?|xlsx?|pptx?|zip|png|jpe?g|gif|html?|php|aspx?|txt|csv)$", re.I)
+MAX_LINKS = 500
+
+
+def _shown_domain(text: str) -> str | None:
+    """The domain a link's text displays, when the text is a lone URL or domain name."""
+    t = text.strip().lower()
+    if not t or len(t) > 300 or " " in t:
+        # A sentence that mentions a domain is not a displayed URL.
+        return None
+    m = _DOMAINISH.match(t)
+    if not m:
+        return None
+    host = m.group(1).rstrip(".")
+    if not _URLISH.match(t) and (_FILE_LIKE.search(host) or not has_known_suffix(host)):
+        return None  # "report.pdf" or "index.html" is a file name, not a domain
+    return host
+
+
+def decode_redirect(url: str, generic: list[str], depth: int = 0) -> str | None:
+    """The URL a redirect parameter carries (plain, URL-encoded or base64), followed up to 3 hops."""
+    if depth > 3:
+        return None
+    info = split_url(url)
+    if info is None:
+        return None
+    candidates = []
+    try:
+        pairs = parse_qsl(info.query, keep_blank_values=False)
+    except ValueError:
+        pairs = []
+    for name, value in pairs[:50]:
+        v = value.strip()
+        if _URLISH.match(v):
+            candidates.append(v)
+            continue
+        dv = unquote(v)
+        if _URLISH.match(dv):
+            candidates.append(dv)
+            continue
+        if name.lower() in generic or len(v) >= 16:
+            if _B64.match(v):
+                try:
+                    pad = v + "=" * (-len(v) % 4)
+                    dec = base64.b64decode(pad.replace("-", "+").replace("_", "/"), validate=False).decode("utf-8")
+                except (binascii.Error, UnicodeDecodeError, ValueError):
+                    continue
+                if _URLISH.match(dec):
+                    candidates.append(dec)
+    if not candidates:
+        return None
+    target = candidates[0].replace("hxxp", "http", 1)
+    deeper = decode_redirect(target, generic, depth + 1)
+    return deeper or target
+
+
+def _scripts(label: str) -> set[str]:
+    out = set()
+    for ch in label:
+        if ch.isascii():
+            if ch.isalpha():
+                out.add("LATIN")
+            continue
+        try:
+            name = unicodedata.name(ch)
+        except ValueError:
+            continue
+        out.add(name.split()[0])
+    return out
+
+
+def run(msg: Message, ctx: Context):
+    links = msg.links[:MAX_LINKS]
+    if not links:
+        return
+    data = ctx.data
+    generic = data.redirectors["generic_params"]
+    own = sender_domains(msg)
+    trackers = data.trackers
+    seen: set[tuple[str, str]] = set()
+    via_hosts: dict[str, int] = {}
+
+    def once(symbol: str, key: str) -> bool:
+        if (symbol, key) in seen:
+            return False
+        seen.add((symbol, key))
+        return True
+
+    for lk in links:
+        href = lk.href
+        low = href[:12].lower()
+        if low.startswith(("javascript:", "data:", "vbscript:")):
+            if once("LINK_SCRIPT_SCHEME", href[:40]):
+                yield Finding("LINK_SCRIPT_SCHEME", f"{href[:80]}")
+            continue
+        info = split_url(href)
+        if info is None:
+            continue
+        host = info.host
+        if lk.kind == "form":
+            if once("LINK_FORM", host):
+                yield Finding("LINK_FORM", f"form posts to {host}")
+            continue
+        if info.userinfo and once("LINK_USERINFO", host):
+            yield Finding("LINK_USERINFO", f"'{unquote(info.userinfo)[:60]}@' before the real host {host}")
+        if is_ip_literal(host) and once("LINK_IP_LITERAL", host):
+            yield Finding("LINK_IP_LITERAL", href[:160])
+        if "xn--" in host:
+            uh = to_unicode_host(host)
+            if once("LINK_PUNYCODE", host):
+                yield Finding("LINK_PUNYCODE", f"{host} is {uh}")
+            for label in uh.split("."):
+                sc = _scripts(label)
+                if len(sc) > 1 and once("LINK_MIXED_SCRIPT", host):
+                    yield Finding("LINK_MIXED_SCRIPT", f"{uh}: label '{label}' mixes {', '.join(sorted(sc))}")
+                    break
+        if data.is_shortener(host) and once("LINK_SHORTENER", host):
+            yield Finding("LINK_SHORTENER", f"{host}: {href[:120]}")
+        red = data.redirector_for(host)
+        final = decode_redirect(href, generic)
+        if final:
+            fi = split_url(final)
+            lk.final_url = final
+            lk.final_host = fi.host if fi else None
+            if fi and fi.domain != info.domain and once("LINK_REDIRECT_PARAM", fi.host):
+                yield Finding("LINK_REDIRECT_PARAM", f"{host} forwards to {final[:160]}", strength=1.0 if red is None else 0.6)
+        if red is not None and red.get("kind") == "open_redirect" and once("LINK_OPEN_REDIRECTOR", host):
+            yield Finding("LINK_OPEN_REDIRECTOR", f"{host}" + (f" -> {lk.final_host}" if lk.final_host else ""))
+        tracking_host = (red is not None and red.get("kind") == "click_tracker") or trackers.match(href, host)
+        if tracking_host and info.domain not in own and lk.kind != "text":
+            via_hosts[host] = via_hosts.get(host, 0) + 1
+        shown = _shown_domain(lk.text) if lk.kind != "text" else None
+        if shown:
+            shown_rd = registrable_domain(shown)
+            real = {info.domain}
+            if lk.final_host:
+                real.add(registrable_domain(lk.final_host))
+            if shown_rd and shown_rd not in real and once("LINK_TEXT_HOST_MISMATCH", shown_rd + ">" + info.domain):
+                # A click-tracking ESP host that is not decoded is weaker evidence than a bare swap.
+                strength = 0.5 if tracking_host else 1.0
+                yield Finding("LINK_TEXT_HOST_MISMATCH", f"text shows {shown} but the link goes to {host}", strength=strength)
+    for host, n in sorted(via_hosts.items(), key=lambda kv: -kv[1])[:3]:
+        yield Finding("LINK_VIA_TRACKING_HOST", f"{n} link(s) pass through {host}, unrelated to the sender")
+
+
+CHECK = Check("links", SYMBOLS, run)

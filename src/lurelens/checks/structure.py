@@ -1,0 +1,68 @@
+"""MIME structure: parser defects, limits reached, nested messages, risky attachments.
+
+Malformed mail is data: a defect the parser recorded is a signal (phishing kits and bulk tools
+write broken MIME that real clients never do), and a limit reached is reported, not hidden.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lurelens.checks.base import Check, Context, Symbol
+from lurelens.model import Finding, Message
+
+SYMBOLS = (
+    Symbol("NOT_MAIL", "The input has no header fields: it does not look like an e-mail message"),
+    Symbol("MIME_DEFECT", "The MIME structure is malformed (defects recorded by the parser)"),
+    Symbol("MIME_NESTED_MESSAGE", "The message carries another message (message/rfc822), scanned too"),
+    Symbol("MIME_HTML_ONLY", "The message has HTML and no plain-text alternative"),
+    Symbol("PARSE_LIMIT_SIZE", "The message is larger than the size limit: only the first part was read"),
+    Symbol("PARSE_LIMIT_DEPTH", "MIME nesting is deeper than the limit: deeper parts were not read"),
+    Symbol("PARSE_LIMIT_PARTS", "The message has more parts than the limit: later parts were not read"),
+    Symbol("PARSE_LIMIT_HTML", "The HTML is larger than the limit: the rest was not read"),
+    Symbol("PARSE_LIMIT_TEXT", "The text is larger than the limit: the rest was not read"),
+    Symbol("PARSE_LIMIT_HEADERS", "The message has more header fields than the limit"),
+    Symbol("PARSE_LIMIT_LINKS", "The message has more links than the limit"),
+    Symbol("PARSE_LIMIT_RESOURCES", "The message has more remote resources than the limit"),
+    Symbol("PARSE_LIMIT_TIME", "Scanning took longer than the time limit: the rest was skipped"),
+    Symbol("ATTACH_HTML", "An HTML file is attached (a common way to carry a credential form past link filters)"),
+    Symbol("ATTACH_EXECUTABLE", "An executable or script is attached"),
+    Symbol("ATTACH_DOUBLE_EXTENSION", "An attachment name hides its real type behind a second extension"),
+    Symbol("ATTACH_MACRO_OFFICE", "A macro-enabled Office document is attached"),
+)
+
+_EXEC = re.compile(
+    r"\.(exe|scr|com|pif|bat|cmd|js|jse|vbs|vbe|wsf|wsh|hta|ps1|msi|msp|lnk|jar|iso|img|vhdx?|cpl|dll|reg|appx|msix|one|xll)$",
+    re.I,
+)
+_MACRO = re.compile(r"\.(docm|xlsm|pptm|dotm|xltm|xlam|ppam|sldm)$", re.I)
+_DOUBLE = re.compile(r"\.(pdf|docx?|xlsx?|jpe?g|png|txt|zip)\s*\.[a-z0-9]{2,4}$", re.I)
+_BENIGN_DEFECTS = {"MissingHeaderBodySeparator"}  # common in hand-edited samples, too weak alone
+
+
+def run(msg: Message, ctx: Context):
+    if not msg.headers:
+        yield Finding("NOT_MAIL", "no header fields found")
+    for name in msg.limits_hit:
+        yield Finding(name, "limit reached; verdict covers what was read")
+    kinds = sorted({d.kind for d in msg.defects if d.kind not in _BENIGN_DEFECTS})
+    if kinds:
+        yield Finding("MIME_DEFECT", ", ".join(kinds)[:200], strength=min(1.0, 0.5 + 0.25 * (len(kinds) - 1)))
+    if msg.nested:
+        yield Finding("MIME_NESTED_MESSAGE", f"{len(msg.nested)} attached message(s)")
+    types = {p.content_type for p in msg.parts if p.displayed}
+    if "text/html" in types and not any(p.content_type == "text/plain" for p in msg.parts):
+        yield Finding("MIME_HTML_ONLY", "no text/plain part")
+    for att in msg.attachments:
+        name = att.filename or ""
+        if att.content_type == "text/html" or re.search(r"\.(s?html?|xhtml|svg|shtml)$", name, re.I):
+            yield Finding("ATTACH_HTML", name or att.content_type)
+        if _EXEC.search(name) or att.content_type in ("application/x-msdownload", "application/x-ms-installer"):
+            yield Finding("ATTACH_EXECUTABLE", name or att.content_type)
+        if _DOUBLE.search(name):
+            yield Finding("ATTACH_DOUBLE_EXTENSION", name)
+        if _MACRO.search(name):
+            yield Finding("ATTACH_MACRO_OFFICE", name)
+
+
+CHECK = Check("structure", SYMBOLS, run)

@@ -1,0 +1,80 @@
+"""Open-time beacons: remote fetches that tell a sender the message was opened, and by whom.
+
+SpamAssassin reads a web bug as a sign of ordinary bulk mail and rspamd computes tiny-image
+features without scoring them. Here a beacon is a finding in its own right, and a beacon to an
+unlisted host (an attacker's own server rather than a marketing vendor) is called out separately:
+that is what the APT31 mail used.
+"""
+
+from __future__ import annotations
+
+from lurelens.checks.base import Check, Context, Symbol
+from lurelens.model import Finding, Message
+from lurelens.parse.urls import is_ip_literal, registrable_domain
+
+SYMBOLS = (
+    Symbol("REMOTE_CONTENT", "Opening the message fetches content from remote hosts"),
+    Symbol("TRACKER_PIXEL_HIDDEN", "A hidden or 0-2 px remote image is fetched on open: a web beacon"),
+    Symbol("TRACKER_KNOWN_VENDOR", "A URL fetched on open belongs to a known e-mail tracking vendor"),
+    Symbol("TRACKER_RECIPIENT_TOKEN", "A URL fetched on open carries the recipient's address, in clear, encoded or hashed"),
+    Symbol("TRACKER_OPAQUE_ID", "A hidden fetch carries a high-entropy identifier, likely minted per recipient"),
+    Symbol(
+        "TRACKER_UNLISTED_BEACON",
+        "A hidden beacon goes to a host that is neither a known tracking vendor nor the sender's domain",
+    ),
+    Symbol("REMOTE_IP_LITERAL", "Content fetched on open comes from a bare IP address"),
+    Symbol("REMOTE_DOCUMENT", "Opening the message loads a remote document (iframe, object, embed, meta refresh)"),
+)
+
+_IMAGE_KINDS = {"img", "srcset", "background", "css-url", "poster"}
+
+
+def sender_domains(msg: Message) -> set[str]:
+    doms = {registrable_domain(a.domain) for a in msg.from_ if a.domain}
+    if msg.return_path and "@" in msg.return_path:
+        doms.add(registrable_domain(msg.return_path.rpartition("@")[2]))
+    dkim = msg.auth.get("results", {}).get("dkim")
+    if dkim is not None and dkim.result == "pass" and dkim.props.get("header.d"):
+        doms.add(registrable_domain(dkim.props["header.d"]))
+    doms.discard("")
+    return doms
+
+
+def run(msg: Message, ctx: Context):
+    res = msg.resources
+    if not res:
+        return
+    hosts = sorted({r.host for r in res})
+    yield Finding("REMOTE_CONTENT", f"{len(res)} fetches to {len(hosts)} hosts: {', '.join(hosts[:6])}")
+    own = sender_domains(msg)
+    spacer = ctx.data.trackers
+    seen: set[tuple[str, str]] = set()
+
+    def once(symbol: str, key: str) -> bool:
+        if (symbol, key) in seen:
+            return False
+        seen.add((symbol, key))
+        return True
+
+    for r in res:
+        if r.tracker and once("TRACKER_KNOWN_VENDOR", r.tracker):
+            yield Finding("TRACKER_KNOWN_VENDOR", f"{r.tracker}: {r.host} ({r.kind})")
+        if r.recipient_token and r.recipient_token.startswith("email:") and once("TRACKER_RECIPIENT_TOKEN", r.host):
+            yield Finding("TRACKER_RECIPIENT_TOKEN", f"{r.host} gets the recipient as {r.recipient_token[6:]}: {r.url[:160]}")
+        beacon = r.hidden and r.kind in _IMAGE_KINDS and not spacer.is_spacer(r.url)
+        if beacon and once("TRACKER_PIXEL_HIDDEN", r.host):
+            yield Finding("TRACKER_PIXEL_HIDDEN", f"{r.host}: {r.hidden_reason}: {r.url[:160]}")
+            if r.recipient_token == "opaque_id" and once("TRACKER_OPAQUE_ID", r.host):
+                yield Finding("TRACKER_OPAQUE_ID", f"{r.host}: identifier {r.token_evidence}", strength=0.8)
+            if not r.tracker and r.domain not in own and once("TRACKER_UNLISTED_BEACON", r.host):
+                yield Finding(
+                    "TRACKER_UNLISTED_BEACON",
+                    f"{r.host} is not a known tracking vendor and not the sender's domain ({', '.join(sorted(own)) or 'none'})",
+                )
+        if is_ip_literal(r.host) and once("REMOTE_IP_LITERAL", r.host):
+            yield Finding("REMOTE_IP_LITERAL", f"{r.kind} from {r.host}: {r.url[:160]}")
+        if r.kind in ("frame", "object", "meta-refresh") and once("REMOTE_DOCUMENT", r.url):
+            yield Finding("REMOTE_DOCUMENT", f"{r.element}: {r.url[:160]}")
+
+
+CHECK = Check("trackers", SYMBOLS, run)

@@ -1,0 +1,27 @@
+"""The message model and the verdict: what parsing produces and what checks and outputs read."""
+
+from lurelens.model.message import (
+    Address,
+    Attachment,
+    AuthResult,
+    Defect,
+    Link,
+    Message,
+    Part,
+    RemoteResource,
+)
+from lurelens.model.verdict import SCHEMA_VERSION, Finding, Verdict
+
+__all__ = [
+    "Address",
+    "Attachment",
+    "AuthResult",
+    "Defect",
+    "Finding",
+    "Link",
+    "Message",
+    "Part",
+    "RemoteResource",
+    "SCHEMA_VERSION",
+    "Verdict",
+]

@@ -1,0 +1,186 @@
+"""CSS as a mail client reads it: which url()s it fetches, and which declarations hide an element.
+
+Style sheets (`<style>`, @import, @font-face, @media) are tokenised with tinycss2 so escapes,
+comments and strings are handled as a browser does. Inline ``style`` attributes are far more
+numerous and rarely hold a url(); they take a plain split unless they contain one (or an escape),
+which keeps the common case cheap.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import tinycss2
+
+__all__ = ["InlineStyle", "SheetInfo", "parse_inline_style", "parse_sheet", "px"]
+
+_URL_FUNCS = {"url", "src"}
+_IMAGE_SET = {"image-set", "-webkit-image-set"}
+_NUM = re.compile(r"^\s*(-?\d*\.?\d+)\s*(px|pt|em|rem|%|cm|mm|in|pc|vw|vh)?\s*(!important)?\s*$", re.I)
+
+
+def px(value: str | None) -> float | None:
+    """A CSS or HTML length in px, None when it is not a plain length (auto, calc(), ...)."""
+    if value is None:
+        return None
+    m = _NUM.match(value)
+    if not m:
+        return None
+    n = float(m.group(1))
+    unit = (m.group(2) or "px").lower()
+    if unit == "%":
+        return None
+    factor = {"px": 1.0, "pt": 4 / 3, "em": 16.0, "rem": 16.0, "cm": 37.8, "mm": 3.78, "in": 96.0, "pc": 16.0}
+    if unit in ("vw", "vh"):
+        return n * 8  # an 800 px viewport: only 0 matters for hiding
+    return n * factor.get(unit, 1.0)
+
+
+def _urls_in_tokens(tokens, out: list[str]) -> None:
+    for tok in tokens:
+        t = tok.type
+        if t == "url":
+            out.append(tok.value)
+        elif t == "function":
+            name = tok.lower_name
+            if name in _URL_FUNCS:
+                for arg in tok.arguments:
+                    if arg.type == "string":
+                        out.append(arg.value)
+                        break
+            elif name in _IMAGE_SET:
+                for arg in tok.arguments:
+                    if arg.type == "string":
+                        out.append(arg.value)
+                _urls_in_tokens(tok.arguments, out)
+            else:
+                _urls_in_tokens(tok.arguments, out)
+        elif t in ("() block", "[] block", "{} block"):
+            _urls_in_tokens(tok.content, out)
+
+
+def hiding_reason(decls: dict[str, str]) -> str | None:
+    """Why these declarations hide the element (and everything in it), or None."""
+    d = decls.get("display")
+    if d and d.split("!")[0].strip() == "none":
+        return "display:none"
+    v = decls.get("visibility")
+    if v and v.split("!")[0].strip() in ("hidden", "collapse"):
+        return "visibility:hidden"
+    o = decls.get("opacity")
+    if o:
+        try:
+            if float(o.split("!")[0].strip().rstrip("%")) <= 0.01:
+                return "opacity:0"
+        except ValueError:
+            pass
+    if decls.get("mso-hide", "").startswith("all"):
+        return "mso-hide:all"
+    ov = decls.get("overflow", "") + decls.get("overflow-y", "") + decls.get("overflow-x", "")
+    if "hidden" in ov or "clip" in ov:
+        for prop in ("height", "max-height", "width", "max-width"):
+            n = px(decls.get(prop))
+            if n is not None and n <= 0:
+                return f"{prop}:0 with overflow:hidden"
+    pos = decls.get("position", "")
+    if pos.startswith(("absolute", "fixed")):
+        for prop in ("left", "top", "right", "bottom"):
+            n = px(decls.get(prop))
+            if n is not None and n <= -500:
+                return f"off-screen ({prop}:{decls[prop].strip()})"
+    clip = decls.get("clip", "")
+    if clip.replace(" ", "").startswith("rect(0") and clip.replace(" ", "").replace("px", "") in (
+        "rect(0,0,0,0)",
+        "rect(0000)",
+    ):
+        return "clip:rect(0,0,0,0)"
+    tr = decls.get("transform", "").replace(" ", "")
+    if tr.startswith("scale(0)") or tr.startswith("scale(0,"):
+        return "transform:scale(0)"
+    return None
+
+
+@dataclass(slots=True)
+class InlineStyle:
+    decls: dict[str, str]
+    urls: list[str]
+
+
+def _decls_from_tokens(tokens) -> tuple[dict[str, str], list[str]]:
+    decls: dict[str, str] = {}
+    urls: list[str] = []
+    for item in tinycss2.parse_blocks_contents(tokens, skip_comments=True, skip_whitespace=True):
+        if item.type == "declaration":
+            decls[item.lower_name] = tinycss2.serialize(item.value).strip().lower()
+            _urls_in_tokens(item.value, urls)
+    return decls, urls
+
+
+def parse_inline_style(style: str) -> InlineStyle:
+    low = style.lower()
+    if "url(" in low or "\\" in style or "image-set" in low or "/*" in style:
+        decls, urls = _decls_from_tokens(style)
+        return InlineStyle(decls, urls)
+    decls = {}
+    for piece in low.split(";"):
+        name, sep, value = piece.partition(":")
+        if sep:
+            decls[name.strip()] = value.strip()
+    return InlineStyle(decls, [])
+
+
+@dataclass(slots=True)
+class SheetRule:
+    selector: str
+    urls: list[str]
+    hidden: str | None
+    condition: str | None  # enclosing @media / @supports prelude
+
+
+@dataclass(slots=True)
+class SheetInfo:
+    imports: list[tuple[str, str | None]] = field(default_factory=list)  # (url, media condition)
+    fonts: list[tuple[str, str | None]] = field(default_factory=list)
+    rules: list[SheetRule] = field(default_factory=list)
+    media_queries: list[str] = field(default_factory=list)  # every @media prelude seen
+
+
+def parse_sheet(css: str, info: SheetInfo | None = None, condition: str | None = None, depth: int = 0) -> SheetInfo:
+    info = info or SheetInfo()
+    if depth > 8:
+        return info
+    rules = tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True) if isinstance(css, str) else (
+        tinycss2.parse_rule_list(css, skip_comments=True, skip_whitespace=True)
+    )
+    for rule in rules:
+        if rule.type == "qualified-rule":
+            decls, urls = _decls_from_tokens(rule.content)
+            hidden = hiding_reason(decls)
+            if urls or hidden:
+                selector = tinycss2.serialize(rule.prelude).strip()
+                info.rules.append(SheetRule(selector, urls, hidden, condition))
+        elif rule.type == "at-rule":
+            kw = rule.lower_at_keyword
+            prelude = tinycss2.serialize(rule.prelude).strip()
+            if kw == "import":
+                urls: list[str] = []
+                for tok in rule.prelude:
+                    if tok.type == "string":
+                        urls.append(tok.value)
+                        break
+                    if tok.type in ("url", "function"):
+                        _urls_in_tokens([tok], urls)
+                        break
+                for u in urls[:1]:
+                    info.imports.append((u, condition))
+            elif kw == "font-face" and rule.content is not None:
+                decls, urls = _decls_from_tokens(rule.content)
+                for u in urls:
+                    info.fonts.append((u, condition))
+            elif kw in ("media", "supports", "document", "layer", "container") and rule.content is not None:
+                cond = f"@{kw} {prelude}".strip()
+                if kw == "media":
+                    info.media_queries.append(prelude)
+                parse_sheet(rule.content, info, cond if condition is None else f"{condition} and {cond}", depth + 1)
+    return info

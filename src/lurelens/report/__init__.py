@@ -1,0 +1,1 @@
+"""Renderers only: text, JSON. They read a Verdict and never run checks."""

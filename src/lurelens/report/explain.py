@@ -1,0 +1,44 @@
+"""Plain-language reasons for a verdict, most important first."""
+
+from __future__ import annotations
+
+from lurelens.model import Verdict
+
+__all__ = ["explain", "leak_summary"]
+
+_LABEL_SENTENCE = {
+    "clean": "No sign of deception and nothing that reports the reader to anyone.",
+    "tracked": "Opening it reports the reader to the sender, but nothing suggests deception (typical of newsletters).",
+    "suspicious": "Several signs of deception or risk: check before trusting it.",
+    "phishing": "Strong signs this is a lure.",
+    "recon": "Reconnaissance lure: opening it alone tells an unauthenticated or disguised sender your IP address, "
+    "location, device and mail client.",
+}
+
+
+def leak_summary(kind: str, hidden: bool, token: str | None) -> str:
+    """What one fetch tells its host, in a few words."""
+    parts = ["your IP address (approximate location, network)", "device and mail client (User-Agent)", "time of opening"]
+    if token and token.startswith("email:"):
+        parts.append(f"which recipient opened it (address as {token[6:]})")
+    elif token == "opaque_id":
+        parts.append("likely which recipient opened it (unique identifier)")
+    if kind == "font":
+        parts.append("that fonts are rendered")
+    return ", ".join(parts)
+
+
+def explain(v: Verdict) -> list[str]:
+    out = [f"{v.label}: {_LABEL_SENTENCE.get(v.label, '')}"]
+    for f in v.findings:
+        if f.score <= 0:
+            continue
+        text = f.description
+        if f.evidence and f.group != "composite":
+            text += f" ({f.evidence})"
+        if f.nested:
+            text = f"[attached message {f.nested}] " + text
+        out.append(text)
+        if len(out) >= 8:
+            break
+    return out

@@ -1,0 +1,85 @@
+"""The engine: ``Scanner.scan(raw_bytes) -> Verdict``. Every front end (CLI, API, milter, hunter)
+constructs a Scanner and renders its verdicts; none of them imports a check."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from lurelens.checks import CHECKS, Check, Context, all_symbols
+from lurelens.model import Finding, Message, Verdict
+from lurelens.parse import Limits, parse_message
+from lurelens.parse.enrich import enrich
+from lurelens.registry.data import DataRegistry
+from lurelens.report.explain import explain
+from lurelens.scoring import ScoringConfig, load_scoring, score
+
+__all__ = ["Scanner"]
+
+
+class Scanner:
+    def __init__(
+        self,
+        *,
+        limits: Limits | None = None,
+        scoring: ScoringConfig | str | Path | None = None,
+        data: DataRegistry | None = None,
+        checks: tuple[Check, ...] = CHECKS,
+        trusted_authserv_ids: list[str] | None = None,
+        config: dict[str, Any] | None = None,
+    ):
+        self.limits = limits or Limits()
+        self.scoring = scoring if isinstance(scoring, ScoringConfig) else load_scoring(scoring)
+        self.data = data or DataRegistry()
+        self.checks = checks
+        self.trusted_authserv_ids = trusted_authserv_ids
+        cfg = dict(config or {})
+        cfg["trusted_authserv_ids"] = [t.lower() for t in (trusted_authserv_ids or [])]
+        self.context = Context(data=self.data, config=cfg)
+        self.symbols = all_symbols(checks)
+        self.descriptions = {n: s.description for n, s in self.symbols.items()}
+        for c in self.scoring.composites:
+            self.descriptions[c.name] = c.description
+
+    def parse(self, raw: bytes, deadline: float | None = None) -> Message:
+        msg = parse_message(raw, self.limits, trusted_authserv=self.trusted_authserv_ids, deadline=deadline)
+        enrich(msg, self.data)
+        return msg
+
+    def _run_checks(self, msg: Message, deadline: float, nested: str | None) -> list[Finding]:
+        findings: list[Finding] = []
+        for check in self.checks:
+            if time.monotonic() > deadline:
+                if "PARSE_LIMIT_TIME" not in msg.limits_hit:
+                    msg.limits_hit.append("PARSE_LIMIT_TIME")
+                    findings.append(Finding("PARSE_LIMIT_TIME", f"skipped checks from {check.name} on"))
+                break
+            try:
+                for f in check.run(msg, self.context):
+                    if f.symbol not in check.symbol_names:
+                        raise ValueError(f"check {check.name} emitted undeclared symbol {f.symbol}")
+                    f.nested = nested
+                    findings.append(f)
+            except Exception as exc:  # noqa: BLE001 - one crashing check must not stop the scan
+                tb = traceback.extract_tb(exc.__traceback__)
+                where = f"{tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else "?"
+                findings.append(Finding("CHECK_ERROR", f"{check.name}: {type(exc).__name__}: {exc} ({where})"[:300]))
+        for i, sub in enumerate(msg.nested):
+            findings.extend(self._run_checks(sub, deadline, f"{nested}.{i + 1}" if nested else str(i + 1)))
+        return findings
+
+    def scan(self, raw: bytes, *, file: str | None = None) -> Verdict:
+        t0 = time.perf_counter()
+        deadline = time.monotonic() + self.limits.timeout
+        msg = self.parse(raw, deadline)
+        findings = self._run_checks(msg, deadline, None)
+        verdict = score(findings, self.scoring, self.descriptions)
+        verdict.file = file
+        verdict.message = msg
+        if not msg.headers:
+            verdict.errors.append("not an e-mail message: no header fields found")
+        verdict.reasons = explain(verdict)
+        verdict.elapsed_ms = (time.perf_counter() - t0) * 1000
+        return verdict

@@ -1,0 +1,154 @@
+"""From findings to a verdict. Every number comes from the scoring file (``scores.toml``).
+
+The shape follows rspamd: a symbol's weight lives outside the check, symbols belong to groups
+whose positive total is capped (many weak signals of one kind must not add up to a verdict), and
+composites ("A and B and not C") add or subtract score when signals meet.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable
+
+from lurelens.errors import ConfigError
+from lurelens.model import Finding, Verdict
+from lurelens.model.verdict import LABELS
+from lurelens.scoring.expr import ExprError, compile_expr
+
+__all__ = ["ScoringConfig", "load_scoring", "score"]
+
+
+@dataclass
+class Composite:
+    name: str
+    expression: str
+    weight: float
+    group: str
+    description: str
+    attack: list[str]
+    test: Callable[[set[str], set[str]], bool]
+
+
+@dataclass
+class ScoringConfig:
+    symbols: dict[str, dict[str, Any]]
+    groups: dict[str, dict[str, Any]]
+    composites: list[Composite]
+    thresholds: dict[str, float]
+    recon_composites: list[str]
+    tracked_groups: list[str]
+    labels: dict[str, str]
+    nested_factor: float = 0.5
+    source: str = ""
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+def load_scoring(path: str | Path | None = None) -> ScoringConfig:
+    try:
+        if path is None:
+            text = (resources.files("lurelens") / "scoring" / "scores.toml").read_text(encoding="utf-8")
+            source = "lurelens/scoring/scores.toml"
+        else:
+            text = Path(path).read_text(encoding="utf-8")
+            source = str(path)
+        doc = tomllib.loads(text)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot load scoring file {path or 'scores.toml'}: {exc}") from exc
+    try:
+        symbols = doc["symbols"]
+        groups = doc.get("groups", {})
+        verdict = doc["verdict"]
+        comps = []
+        for c in doc.get("composites", []):
+            fn, names = compile_expr(c["expression"])
+            comps.append(
+                Composite(c["name"], c["expression"], float(c.get("weight", 0.0)), c.get("group", "composite"),
+                          c.get("description", ""), list(c.get("attack", [])), fn)
+            )
+        for name, sym in symbols.items():
+            if sym.get("group") and sym["group"] not in groups:
+                raise ConfigError(f"{source}: symbol {name} names unknown group {sym['group']!r}")
+        cfg = ScoringConfig(
+            symbols=symbols,
+            groups=groups,
+            composites=comps,
+            thresholds={"suspicious": float(verdict["suspicious"]), "phishing": float(verdict["phishing"])},
+            recon_composites=list(verdict.get("recon_composites", [])),
+            tracked_groups=list(verdict.get("tracked_groups", [])),
+            labels=dict(doc.get("labels", {})),
+            nested_factor=float(verdict.get("nested_factor", 0.5)),
+            source=source,
+            raw=doc,
+        )
+    except (KeyError, TypeError, ValueError, ExprError) as exc:
+        raise ConfigError(f"{source}: invalid scoring file: {exc}") from exc
+    missing = [lbl for lbl in LABELS if lbl not in cfg.labels]
+    if missing:
+        raise ConfigError(f"{source}: labels without a written definition: {', '.join(missing)}")
+    return cfg
+
+
+def score(findings: list[Finding], cfg: ScoringConfig, descriptions: dict[str, str]) -> Verdict:
+    best: dict[str, Finding] = {}
+    for f in findings:
+        sym = cfg.symbols.get(f.symbol, {})
+        f.group = sym.get("group", "other")
+        f.attack = list(sym.get("attack", []))
+        f.description = descriptions.get(f.symbol, f.description)
+        raw = float(sym.get("weight", 0.0)) * f.strength
+        if f.nested:
+            raw *= cfg.nested_factor
+        f.score = raw
+        prev = best.get(f.symbol)
+        if prev is None or abs(raw) > abs(prev.score):
+            best[f.symbol] = f
+    # A symbol counts once, at its strongest; repeats stay listed as evidence with no score.
+    for f in findings:
+        if best.get(f.symbol) is not f:
+            f.score = 0.0
+
+    group_totals: dict[str, float] = {}
+    for f in best.values():
+        if f.score > 0:
+            group_totals[f.group] = group_totals.get(f.group, 0.0) + f.score
+    present = {s for s, f in best.items() if f.score != 0 or cfg.symbols.get(s, {}).get("weight", 0) == 0}
+    present_groups = {g for g, t in group_totals.items() if t > 0}
+
+    composite_findings = []
+    for c in cfg.composites:
+        if c.test(present, present_groups):
+            cf = Finding(c.name, evidence=c.expression, score=c.weight, description=c.description,
+                         group=c.group, attack=c.attack)
+            composite_findings.append(cf)
+            present.add(c.name)
+            if c.weight > 0:
+                group_totals[c.group] = group_totals.get(c.group, 0.0) + c.weight
+                present_groups.add(c.group)
+
+    total = 0.0
+    for g, t in group_totals.items():
+        cap = cfg.groups.get(g, {}).get("cap")
+        total += min(t, float(cap)) if cap is not None else t
+    for f in list(best.values()) + composite_findings:
+        if f.score < 0:
+            total += f.score
+
+    th = cfg.thresholds
+    if any(c.symbol in cfg.recon_composites for c in composite_findings) and total >= th["suspicious"]:
+        label = "recon"
+    elif total >= th["phishing"]:
+        label = "phishing"
+    elif total >= th["suspicious"]:
+        label = "suspicious"
+    elif any(g in present_groups for g in cfg.tracked_groups):
+        label = "tracked"
+    else:
+        label = "clean"
+
+    all_findings = findings + composite_findings
+    all_findings.sort(key=lambda f: -f.score)
+    attack = sorted({a for f in all_findings if f.score > 0 for a in f.attack})
+    return Verdict(label=label, score=round(total, 3), findings=all_findings, reasons=[], attack=attack)
