@@ -42,7 +42,7 @@ def evaluate(corpus: Path, sets: list[str] | None, symbol_table: Path | None, sh
     renderer = None
     if browser:
         from lurelens.render.browser import BrowserRenderer
-        from lurelens.render.merge import html_and_cids
+        from lurelens.render.merge import NOT_OBSERVABLE_KINDS, html_and_cids
 
         renderer = BrowserRenderer()
         renderer.__enter__()
@@ -74,7 +74,7 @@ def evaluate(corpus: Path, sets: list[str] | None, symbol_table: Path | None, sh
                     if html:
                         rendered += 1
                         res = renderer.render(html, cid=cids, timeout=10.0)
-                        static = {r.host for r in v.message.resources if r.kind not in ("preconnect", "dns-prefetch")}
+                        static = {r.host for r in v.message.resources if r.kind not in NOT_OBSERVABLE_KINDS}
                         dyn = {r.host for r in res.requests if r.host}
                         static_hosts_total += len(static)
                         browser_hosts_total += len(dyn)

@@ -111,7 +111,7 @@ def scan(
             try:
                 verdict = scanner.scan(raw, file=name)
                 if renderer is not None:
-                    renderer.apply(scanner, verdict)
+                    renderer.apply(scanner, verdict, raw)
             except Exception as exc:  # noqa: BLE001 - last line of defence: report, keep going
                 io_error = True
                 msg = f"internal error while scanning: {type(exc).__name__}: {exc}"

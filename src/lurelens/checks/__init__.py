@@ -6,6 +6,7 @@ from lurelens.checks.base import Check, Context, Symbol
 
 ENGINE_SYMBOLS = (
     Symbol("CHECK_ERROR", "A check crashed on this message; the scan went on without it"),
+    Symbol("RENDER_UNLISTED_FETCH", "The real browser fetched from a host the static inventory did not list"),
 )
 
 CHECKS: tuple[Check, ...] = (

@@ -34,13 +34,8 @@ _ERR = ("temperror", "permerror")
 
 def run(msg: Message, ctx: Context):
     auth = msg.auth
-    trusted_id = auth.get("authserv_id")
-    configured = ctx.config.get("trusted_authserv_ids") or []
-    for ign in auth.get("ignored", []):
-        aid = ign.get("authserv_id")
-        if aid and (aid == trusted_id or aid in configured):
-            yield Finding("AUTH_RESULTS_FORGED", f"ignored header claiming {aid}: {ign['raw'][:160]}")
-            break
+    for forged in auth.get("forged", [])[:1]:
+        yield Finding("AUTH_RESULTS_FORGED", f"ignored header claiming {forged['authserv_id']}: {forged['raw'][:160]}")
     if not auth.get("present"):
         yield Finding("AUTH_NOT_CHECKED", "no Authentication-Results header from the receiving host")
         return

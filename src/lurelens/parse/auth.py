@@ -56,30 +56,56 @@ def parse_auth_results(value: str) -> dict[str, Any]:
     return {"authserv_id": authserv_id, "results": results, "raw": value.strip()[:2000]}
 
 
-def select_trusted(values: list[str], trusted_ids: list[str] | None = None) -> dict[str, Any]:
-    """Pick the trusted header among all Authentication-Results values (top first)."""
-    parsed = [parse_auth_results(v) for v in values[:50]]
-    trusted = None
-    if trusted_ids:
-        ids = {t.lower() for t in trusted_ids}
-        for p in parsed:
-            if p["authserv_id"] in ids:
-                trusted = p
-                break
-    elif parsed:
-        trusted = parsed[0]
-    ignored = [p for p in parsed if p is not trusted]
+def select_trusted(headers: list[tuple[str, str]], trusted_ids: list[str] | None = None) -> dict[str, Any]:
+    """Pick the trusted receiver's Authentication-Results among all header fields (top first).
+
+    The trusted header is the topmost one (or the topmost naming a configured authserv-id). Some
+    receivers split their results over several headers in the same hop (Proton Mail writes one per
+    method), so every header with the trusted id in that hop or the next counts with it. A header
+    with the trusted id further down was already in the message when the receiver got it: it is
+    ignored and reported as forged.
+    """
+    parsed: list[tuple[int, dict[str, Any]]] = []
+    hop = 0
+    for name, value in headers:
+        lname = name.lower()
+        if lname == "received":
+            hop += 1
+        elif lname == "authentication-results" and len(parsed) < 50:
+            parsed.append((hop, parse_auth_results(value)))
+    trusted_hop = None
+    trusted_id = None
+    ids = {t.lower() for t in trusted_ids} if trusted_ids else None
+    for h, p in parsed:
+        if ids is None or p["authserv_id"] in ids:
+            trusted_hop, trusted_id = h, p["authserv_id"]
+            break
+    merged: list[dict[str, Any]] = []
+    ignored: list[dict[str, Any]] = []
+    forged: list[dict[str, Any]] = []
+    for h, p in parsed:
+        if trusted_hop is not None and p["authserv_id"] == trusted_id and h <= trusted_hop + 1 and (
+            not merged or trusted_id is not None
+        ):
+            merged.append(p)
+        else:
+            ignored.append(p)
+            if trusted_hop is not None and trusted_id is not None and p["authserv_id"] == trusted_id:
+                forged.append(p)
+            elif ids and p["authserv_id"] in ids:
+                forged.append(p)
     results: dict[str, AuthResult] = {}
-    if trusted:
-        for r in trusted["results"]:
-            # The first result per method counts; a DKIM header may carry several signatures, keep
-            # the best so one passing aligned signature is not hidden by a broken second one.
+    for p in merged:
+        for r in p["results"]:
+            # The first result per method counts; of several DKIM signatures, keep a pass so one
+            # broken extra signature does not hide a valid aligned one.
             prev = results.get(r.method)
             if prev is None or (r.method == "dkim" and prev.result != "pass" and r.result == "pass"):
                 results[r.method] = r
     return {
-        "present": trusted is not None,
-        "authserv_id": trusted["authserv_id"] if trusted else None,
+        "present": bool(merged),
+        "authserv_id": trusted_id,
         "results": results,
         "ignored": ignored,
+        "forged": forged,
     }

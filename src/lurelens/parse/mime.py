@@ -39,6 +39,7 @@ class Limits:
     max_resources: int = 2000
     max_headers: int = 2000
     timeout: float = 10.0  # seconds of wall time per message
+    keep_cids: bool = False  # keep the bytes of Content-ID parts (for rendering and defusing)
 
 
 _TEXT_URL = re.compile(r"\b(?:https?|ftp)://[^\s<>\"'\]\)]{3,2000}", re.I)
@@ -128,7 +129,7 @@ def _build(msg: EmailMessage, state: _State, defects: list[Defect], depth: int, 
         rp_addrs = parse_addresses(rp[:1])
         return_path = rp_addrs[0].addr if rp_addrs else rp[0].strip().strip("<>")
     subj_raw = (values("Subject") or [""])[0]
-    auth = select_trusted(values("Authentication-Results"), state.trusted_authserv)
+    auth = select_trusted(headers, state.trusted_authserv)
     auth["arc"] = values("ARC-Authentication-Results")[:5]
 
     recipients = [a.addr for a in to + cc if a.addr]
@@ -191,6 +192,7 @@ def _build(msg: EmailMessage, state: _State, defects: list[Defect], depth: int, 
         if not h:
             continue
         all_html.append(h)
+        model.html_parts.append((part_path, h))
         inv = inventory(h, part_path)
         model.resources.extend(inv.resources)
         model.links.extend(inv.links)
@@ -343,6 +345,8 @@ def _walk(part: EmailMessage, state: _State, model: Message, defects: list[Defec
         return
     if alternative and is_text and not filename:
         return  # another rendering of the displayed body (the text/plain beside the HTML)
+    if cid and state.limits.keep_cids:
+        model.cid_parts[cid] = (ct, data)
     model.attachments.append(
         Attachment(
             filename=filename,

@@ -1,0 +1,44 @@
+# The two commands of the README's quick start:
+#   make demo   creates .venv, installs lurelens, scans the bundled example lure and prints the report
+#   make test   installs test dependencies and the headless browser, then runs the whole suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.lurelens-installed
+TEST_STAMP := $(VENV)/.lurelens-test-installed
+
+.PHONY: demo test install browser bench eval clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "lurelens needs Python 3.11 or newer")'
+	@$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: on Debian run 'apt-get install python3-venv'"; exit 1; }
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install -q -e .
+	@touch $@
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	@# The example is a lure, so scan exits 1 ("suspicious or worse"); that is the expected result.
+	$(BIN)/lurelens scan examples/apt31-style-lure.eml; test $$? -le 1
+
+$(TEST_STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install -q -e '.[test,render]'
+	@touch $@
+
+browser:
+	bash scripts/install-browser.sh
+
+test: $(TEST_STAMP) browser
+	LURELENS_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q -p no:cacheprovider
+
+eval: $(STAMP)
+	$(BIN)/python bench/eval.py
+
+bench: $(STAMP)
+	$(BIN)/python bench/throughput.py
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache

@@ -1,0 +1,69 @@
+"""Static and dynamic together: render a scanned message and merge what the browser fetched.
+
+A host the browser contacted that the static inventory missed becomes a finding of its own
+(RENDER_UNLISTED_FETCH): either the inventory has a gap, or the HTML is built to hide a fetch
+from static readers. The message is rendered with the scanner's own part choice, ``cid:`` parts
+inlined, so the browser sees what a mail client would display.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+from lurelens.model import Finding, Verdict
+from lurelens.parse.mime import parse_message
+
+if TYPE_CHECKING:
+    from lurelens.scanner import Scanner
+
+__all__ = ["RenderStage", "html_and_cids", "NOT_OBSERVABLE_KINDS"]
+
+# Fetch kinds a private Chromium context never performs or never shows (DNS prefetch and
+# preconnect are skipped in incognito; favicons are fetched by the browser UI, not the page).
+NOT_OBSERVABLE_KINDS = frozenset({"preconnect", "dns-prefetch", "icon"})
+
+
+def html_and_cids(raw: bytes, scanner: "Scanner") -> tuple[str, dict[str, tuple[str, bytes]]]:
+    limits = dataclasses.replace(scanner.limits, keep_cids=True)
+    msg = parse_message(raw, limits, trusted_authserv=scanner.trusted_authserv_ids)
+    return "\n".join(h for _p, h in msg.html_parts), msg.cid_parts
+
+
+class RenderStage:
+    """Owns one reused browser; ``apply`` renders a scanned message and re-scores the verdict."""
+
+    def __init__(self, timeout: float = 10.0):
+        from lurelens.render.browser import BrowserRenderer
+
+        self.timeout = timeout
+        self.renderer = BrowserRenderer().start()
+
+    def close(self) -> None:
+        self.renderer.close()
+
+    def apply(self, scanner: "Scanner", verdict: Verdict, raw: bytes) -> None:
+        from lurelens.scoring import score
+        from lurelens.report.explain import explain
+
+        html, cids = html_and_cids(raw, scanner)
+        if not html:
+            verdict.extra["requests"] = []
+            return
+        result = self.renderer.render(html, cid=cids, timeout=self.timeout)
+        reqs: list[dict[str, Any]] = [{"url": r.url, "host": r.host, "type": r.type} for r in result.requests]
+        verdict.extra["requests"] = reqs
+        if result.error:
+            verdict.errors.append(f"render: {result.error}")
+        if result.timed_out:
+            verdict.errors.append("render: time limit reached; requests recorded so far are listed")
+        static = {r.host for r in verdict.message.resources}
+        missed = sorted({r.host for r in result.requests if r.host and r.host not in static})
+        findings = [f for f in verdict.findings if f.group != "composite"]
+        for host in missed:
+            url = next(r.url for r in result.requests if r.host == host)
+            findings.append(Finding("RENDER_UNLISTED_FETCH", f"{host}: {url[:160]}"))
+        if missed:
+            new = score(findings, scanner.scoring, scanner.descriptions)
+            verdict.label, verdict.score, verdict.findings, verdict.attack = new.label, new.score, new.findings, new.attack
+            verdict.reasons = explain(verdict)
