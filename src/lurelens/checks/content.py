@@ -48,6 +48,11 @@ _GREETING_GENERIC = re.compile(
     r"cliente|usu[aá]rio|utilizador|kunde|kundin|nutzer|utilisateur|klant)(?!\w)",
     re.I,
 )
+_CONTACT_CUE = re.compile(
+    r"(?:contact|reply|respond|write|e-?mail|send|reach)\w*\s+(?:me|us|him|her|to|directly|back|via|at)\b|"
+    r"(?:contate|responda|escreva|contacte|kontaktieren|antworten|[ée]crivez|contactez)\w*",
+    re.I,
+)
 _DOMAIN_OK = re.compile(r"^[a-z0-9](?:[a-z0-9\-_]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-_]*[a-z0-9])?)+$|^xn--")
 _EMAIL = re.compile(r"[\w.+\-]{2,64}@([\w\-]+(?:\.[\w\-]+)+)")
 MAX_TEXT = 20000
@@ -154,9 +159,13 @@ def run(msg: Message, ctx: Context):
         if g:
             yield Finding("GREETING_GENERIC", f"'{g.group(0)[:60]}'")
     if frm:
+        known = {a.addr.lower() for a in msg.from_ + msg.reply_to + msg.to + msg.cc} | set(msg.recipients)
         for m in _EMAIL.finditer(body):
             addr = m.group(0).lower()
-            if addr != frm.addr.lower() and addr not in msg.recipients and data.is_freemail(m.group(1).lower()):
+            if addr in known or not data.is_freemail(m.group(1).lower()):
+                continue
+            # Only an address the reader is asked to write to; quoted "X <x@gmail.com> wrote:" lines are not.
+            if _CONTACT_CUE.search(body[max(0, m.start() - 80) : m.start()]):
                 yield Finding("BODY_FREEMAIL_CONTACT", f"{addr} (From is {frm.addr})")
                 break
     if frm and frm.domain:

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, unquote
 from lurelens.checks.base import Check, Context, Symbol
 from lurelens.checks.trackers import sender_domains
 from lurelens.model import Finding, Link, Message
-from lurelens.parse.urls import has_known_suffix, is_ip_literal, registrable_domain, split_url, to_unicode_host
+from lurelens.parse.urls import has_known_suffix, is_ip_literal, is_public_ip, registrable_domain, split_url, to_unicode_host
 
 SYMBOLS = (
     Symbol("LINK_TEXT_HOST_MISMATCH", "A link's visible text shows a domain its href does not go to"),
@@ -143,7 +143,7 @@ def run(msg: Message, ctx: Context):
             continue
         if info.userinfo and once("LINK_USERINFO", host):
             yield Finding("LINK_USERINFO", f"'{unquote(info.userinfo)[:60]}@' before the real host {host}")
-        if is_ip_literal(host) and once("LINK_IP_LITERAL", host):
+        if is_ip_literal(host) and is_public_ip(host) and once("LINK_IP_LITERAL", host):
             yield Finding("LINK_IP_LITERAL", href[:160])
         if "xn--" in host:
             uh = to_unicode_host(host)
@@ -156,8 +156,13 @@ def run(msg: Message, ctx: Context):
                     break
         if data.is_shortener(host) and once("LINK_SHORTENER", host):
             yield Finding("LINK_SHORTENER", f"{host}: {href[:120]}")
-        red = data.redirector_for(host)
+        red = data.redirector_for(host, info.path)
         final = decode_redirect(href, generic)
+        if final is None and red is not None and red.get("_dest") is not None:
+            m = red["_dest"].search(info.path)
+            if m and m.groupdict().get("dest"):
+                dest = unquote(m.group("dest"))
+                final = dest if _URLISH.match(dest) else "https://" + dest
         if final:
             fi = split_url(final)
             lk.final_url = final

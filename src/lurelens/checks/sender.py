@@ -58,7 +58,9 @@ def run(msg: Message, ctx: Context):
     if fdom and ctx.data.is_freemail(frm.domain):
         yield Finding("FROM_FREEMAIL", frm.addr)
     list_post = (msg.header("List-Post") or "").lower()
-    for rt in msg.reply_to[:3]:
+    # A list that rewrites From to its own address (DMARC mitigation) puts the author in Reply-To.
+    list_rewrote_from = bool(list_post) and frm.addr.lower() in list_post
+    for rt in ([] if list_rewrote_from else msg.reply_to[:3]):
         rdom = registrable_domain(rt.domain) if rt.domain else ""
         if rdom and fdom and rdom != fdom and rt.addr.lower() not in list_post:
             if ctx.data.is_freemail(rt.domain) and not ctx.data.is_freemail(frm.domain):

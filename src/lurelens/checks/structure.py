@@ -55,7 +55,8 @@ def run(msg: Message, ctx: Context):
         yield Finding("MIME_HTML_ONLY", "no text/plain part")
     for att in msg.attachments:
         name = att.filename or ""
-        if att.content_type == "text/html" or re.search(r"\.(s?html?|xhtml|svg|shtml)$", name, re.I):
+        # Needs a file name: list servers turn a post's HTML body into a nameless text/html part.
+        if name and re.search(r"\.(s?html?|xhtml|svg|shtml|mht|mhtml)$", name, re.I):
             yield Finding("ATTACH_HTML", name or att.content_type)
         if _EXEC.search(name) or att.content_type in ("application/x-msdownload", "application/x-ms-installer"):
             yield Finding("ATTACH_EXECUTABLE", name or att.content_type)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from lurelens.checks.base import Check, Context, Symbol
 from lurelens.model import Finding, Message
-from lurelens.parse.urls import is_ip_literal, registrable_domain
+from lurelens.parse.urls import is_ip_literal, is_public_ip, registrable_domain
 
 SYMBOLS = (
     Symbol("REMOTE_CONTENT", "Opening the message fetches content from remote hosts"),
@@ -71,7 +71,7 @@ def run(msg: Message, ctx: Context):
                     "TRACKER_UNLISTED_BEACON",
                     f"{r.host} is not a known tracking vendor and not the sender's domain ({', '.join(sorted(own)) or 'none'})",
                 )
-        if is_ip_literal(r.host) and once("REMOTE_IP_LITERAL", r.host):
+        if is_ip_literal(r.host) and is_public_ip(r.host) and once("REMOTE_IP_LITERAL", r.host):
             yield Finding("REMOTE_IP_LITERAL", f"{r.kind} from {r.host}: {r.url[:160]}")
         if r.kind in ("frame", "object", "meta-refresh") and once("REMOTE_DOCUMENT", r.url):
             yield Finding("REMOTE_DOCUMENT", f"{r.element}: {r.url[:160]}")

@@ -146,8 +146,60 @@ class SheetInfo:
     media_queries: list[str] = field(default_factory=list)  # every @media prelude seen
 
 
+_FETCH_HINT = re.compile(r"url\(|@import|image-set|@font-face", re.I)
+_SIMPLE_HIDING = re.compile(
+    r"(?:^|[}\s,])((?:[.#][A-Za-z_][\w\-]*|[A-Za-z][\w\-]*)(?:\s*,\s*(?:[.#][A-Za-z_][\w\-]*|[A-Za-z][\w\-]*))*)"
+    r"\s*\{([^{}]*)\}"
+)
+
+
+def _strip_blocks(css: str, keyword: str) -> tuple[str, list[str]]:
+    """Remove ``@keyword ... { ... }`` blocks (balanced braces); return the rest and the preludes."""
+    out, preludes, pos, low = [], [], 0, css.lower()
+    while True:
+        i = low.find(keyword, pos)
+        if i == -1:
+            out.append(css[pos:])
+            break
+        j = css.find("{", i)
+        if j == -1:
+            out.append(css[pos:])
+            break
+        preludes.append(css[i + len(keyword) : j].strip())
+        depth, k = 1, j + 1
+        while k < len(css) and depth:
+            c = css[k]
+            depth += c == "{"
+            depth -= c == "}"
+            k += 1
+        out.append(css[pos:i])
+        pos = k
+    return "".join(out), preludes
+
+
 def parse_sheet(css: str, info: SheetInfo | None = None, condition: str | None = None, depth: int = 0) -> SheetInfo:
+    """Fetches and hiding rules of a style sheet.
+
+    Mail templates carry large sheets with no url() at all; those skip the tokenizer and only
+    their top-level simple hiding rules (``.preheader{display:none}``) are read, which is all the
+    inventory needs from them. A sheet that can fetch is tokenised in full.
+    """
     info = info or SheetInfo()
+    if depth == 0 and isinstance(css, str) and not _FETCH_HINT.search(css):
+        css = re.sub(r"/\*.*?\*/", " ", css, flags=re.S)
+        top, medias = _strip_blocks(css, "@media")
+        info.media_queries.extend(medias)
+        for m in _SIMPLE_HIDING.finditer(top):
+            if "none" in m.group(2) or "hidden" in m.group(2) or "opacity" in m.group(2) or "mso-hide" in m.group(2):
+                decls = {}
+                for piece in m.group(2).lower().split(";"):
+                    name, sep, value = piece.partition(":")
+                    if sep:
+                        decls[name.strip()] = value.strip()
+                hidden = hiding_reason(decls)
+                if hidden:
+                    info.rules.append(SheetRule(m.group(1).strip(), [], hidden, None))
+        return info
     if depth > 8:
         return info
     rules = tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True) if isinstance(css, str) else (

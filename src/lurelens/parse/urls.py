@@ -19,6 +19,7 @@ __all__ = [
     "UrlInfo",
     "has_known_suffix",
     "is_ip_literal",
+    "is_public_ip",
     "registrable_domain",
     "resolve",
     "split_url",
@@ -69,6 +70,15 @@ def is_ip_literal(host: str) -> bool:
     if re.fullmatch(r"(0x[0-9a-f]+|\d+)(\.(0x[0-9a-f]+|\d+)){0,3}", h):
         return True
     return False
+
+
+@lru_cache(maxsize=4096)
+def is_public_ip(host: str) -> bool:
+    """An IP literal on the public internet (a private, loopback or link-local one is not)."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_global
+    except ValueError:
+        return is_ip_literal(host)  # decimal/hex forms: count as public, as browsers read them
 
 
 @lru_cache(maxsize=16384)
