@@ -40,6 +40,15 @@ def sender_domains(msg: Message) -> set[str]:
     return doms
 
 
+def beacon_hosts(msg: Message) -> set[str]:
+    """Hosts that learn the message was opened: hidden or tiny images, or URLs naming the recipient."""
+    return {
+        r.host
+        for r in msg.resources
+        if (r.hidden and r.kind in _IMAGE_KINDS) or (r.recipient_token or "").startswith("email:")
+    }
+
+
 def run(msg: Message, ctx: Context):
     res = msg.resources
     if not res:

@@ -179,6 +179,8 @@ class Message:
     size: int = 0
     recipients: list[str] = field(default_factory=list)  # addresses tokens are looked for
     has_html: bool = False
+    alt_texts: list[str] = field(default_factory=list)  # img alt text (mastheads, logos)
+    html_title: str = ""
     html_parts: list[tuple[str, str]] = field(default_factory=list)  # (part path, HTML) displayed
     cid_parts: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # only with Limits.keep_cids
 

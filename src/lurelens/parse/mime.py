@@ -197,6 +197,8 @@ def _build(msg: EmailMessage, state: _State, defects: list[Defect], depth: int, 
         model.resources.extend(inv.resources)
         model.links.extend(inv.links)
         visible.append(inv.visible_text)
+        model.alt_texts.extend(inv.alt_texts[:50])
+        model.html_title = model.html_title or inv.title
     model.html = "\n".join(all_html)
     model.has_html = bool(all_html)
     model.visible_text = " ".join(visible) if visible else " ".join(model.text.split())

@@ -234,6 +234,21 @@ class DataRegistry:
         return None
 
     @cached_property
+    def entities(self):
+        """News outlets, brands and protected names (lurelens.registry.entities.EntityIndex)."""
+        from lurelens.registry.entities import EntityIndex
+
+        return EntityIndex.from_data(self)
+
+    @cached_property
+    def lookalikes(self):
+        """The lookalike index over every domain an entity really uses."""
+        from lurelens.registry.lookalike import LookalikeIndex
+
+        pairs = [(d, e.id) for e in self.entities.entities.values() for d in e.domains if d]
+        return LookalikeIndex(pairs)
+
+    @cached_property
     def lure_phrases(self) -> dict[str, re.Pattern[str]]:
         """Lure-language categories, each one compiled alternation matched on whole words."""
         cats: dict[str, list[str]] = {}

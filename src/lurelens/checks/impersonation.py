@@ -1,0 +1,201 @@
+"""Who the message claims to be, against who really sent it.
+
+Claims come from the display name, the From local part, subject prefixes, bylines and signature
+blocks ("reporter at Reuters"), the masthead (alt text, title, first line) and the outlets whose
+articles it links. Each is compared with the authenticated sender: the DMARC-aligned From domain,
+else a DKIM d= that passed, else the unauthenticated From domain, which counts for less. The
+APT31 mail posed as news outlets and journalists; most phishing poses as a brand.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lurelens.checks.base import Check, Context, Symbol
+from lurelens.checks.trackers import beacon_hosts
+from lurelens.model import Finding, Message
+from lurelens.parse.urls import registrable_domain
+from lurelens.registry.entities import Entity
+
+SYMBOLS = (
+    Symbol("IMPERSONATION_BRAND", "The message claims to be from a brand but comes from a domain the brand does not use"),
+    Symbol("IMPERSONATION_NEWS_OUTLET", "The message claims to be from a news outlet but comes from a domain the outlet does not use"),
+    Symbol("IMPERSONATION_PROTECTED", "The message names a protected organisation or person but comes from outside its domains"),
+    Symbol("IMPERSONATION_FREEMAIL", "A brand or news outlet is claimed from a free-mail address"),
+    Symbol("JOURNALIST_FREEMAIL", "A journalist persona (byline or signature naming an outlet) writes from free mail"),
+    Symbol("NEWS_CONTENT_UNRELATED_SENDER", "News articles are carried by a sender unrelated to their outlet, with an open-time beacon"),
+    Symbol("CLAIM_SENDER_UNLISTED", "The claimed brand or outlet's own links fill the message, but the sending domain is not one it is known to use"),
+)
+
+_ROLES = (
+    r"reporter|correspondent|journalist|editor|columnist|producer|writer|bureau chief|news desk|foreign desk|"
+    r"newsroom|contributor|anchor|rep[oó]rter|redakteur(?:in)?|korrespondent(?:in)?|journaliste|periodista|"
+    r"jornalista|giornalista|記者"
+)
+_BYLINE = re.compile(
+    rf"(?:{_ROLES})\s*(?:at|for|with|of|from|,|\||-|–|—|bei|chez|en|na|da|del|de)\s+"
+    r"((?:the\s+)?[A-Z][\w&.'’-]*(?:\s+[A-Z][\w&.'’-]*){0,4})"
+)
+_BYLINE_REV = re.compile(
+    r"((?:the\s+)?[A-Z][\w&.'’-]*(?:\s+[A-Z][\w&.'’-]*){0,3})\s+"
+    rf"(?:senior |chief |political |foreign |staff |special )?(?:{_ROLES})\b"
+)
+# "[Reuters] ..." or "BBC News | ..."; a plain "Google: ..." is how people title a discussion.
+_SUBJECT_PREFIX = re.compile(r"^\s*(?:\[([^\]]{2,40})\]|([^:|\[\]]{2,40}?)\s+[|])")
+_FORWARD = re.compile(r"^\s*(?:fwd?|fw|wg|tr|rv|enc|i)\s*:", re.I)
+_MIXED_WORD = re.compile(r"\w{4,}")
+_LOCAL_SPLIT = re.compile(r"[._\-+0-9]+")
+
+
+def sender_identity(msg: Message) -> tuple[set[str], str, float]:
+    """Registrable domains that speak for the sender, how they were established, and a weight."""
+    frm = next((a for a in msg.from_ if "@" in a.addr), None)
+    fdom = registrable_domain(frm.domain) if frm and frm.domain else ""
+    res = msg.auth.get("results", {})
+    dmarc, dkim = res.get("dmarc"), res.get("dkim")
+    doms: set[str] = set()
+    if dmarc is not None and dmarc.result == "pass" and fdom:
+        doms.add(fdom)
+        how, weight = "DMARC-aligned From domain", 1.0
+    elif dkim is not None and dkim.result == "pass" and dkim.props.get("header.d"):
+        doms.add(registrable_domain(dkim.props["header.d"].lower()))
+        how, weight = "DKIM signing domain", 1.0
+    else:
+        how, weight = "unauthenticated From domain", 0.6
+    if fdom:
+        doms.add(fdom)
+    return doms, how, weight
+
+
+def _claims(msg: Message, ctx: Context, forwarded: bool, personal: bool) -> list[tuple[Entity, str, str]]:
+    """(entity, where the claim was made, the words that made it), strongest place first."""
+    ix = ctx.data.entities
+    out: list[tuple[Entity, str, str]] = []
+    seen: set[str] = set()
+
+    def add(found, where: str) -> None:
+        for ent, words, _amb in found:
+            if ent.id not in seen:
+                seen.add(ent.id)
+                out.append((ent, where, words))
+
+    frm = next((a for a in msg.from_ if "@" in a.addr), None)
+    if frm and frm.display_name:
+        add(ix.find(frm.display_name, standalone=True), "display name")
+    if frm and frm.local:
+        for tok in _LOCAL_SPLIT.split(frm.local.lower()):
+            if len(tok) >= 5:
+                add([x for x in ix.find(tok) if not x[2]], "From address")
+    # A brand name spelt with look-alike letters ("Amаzon" with a Cyrillic а) is a claim that
+    # tries to hide from filters: read it wherever it is in the subject.
+    for word in _MIXED_WORD.findall(msg.subject):
+        if not word.isascii():
+            add([x for x in ix.find(word) if not x[2]], "disguised name in subject")
+    if not forwarded:
+        m = _SUBJECT_PREFIX.match(msg.subject)
+        if m:
+            add(ix.find(m.group(1) or m.group(2), standalone=True), "subject prefix")
+        text = msg.visible_text[:20000]
+        # A masthead is the HTML title and the first image's alt text (the logo). Later alt texts
+        # are mostly "Follow us on Facebook" icons, and the opening line of text quotes outlets
+        # as often as it claims to be one, so neither is read.
+        logo = " | ".join([msg.html_title] + msg.alt_texts[:1])
+        add([x for x in ix.find(logo) if not x[2] and x[0].tier == 1 and x[0].category != "social"], "masthead")
+        if personal:
+            # Bylines count in personal mail; a news digest quotes other outlets' bylines.
+            for ent, line in _byline_outlets(msg, ctx):
+                add([(ent, line, False)], "byline")
+    return out
+
+
+def _byline_outlets(msg: Message, ctx: Context) -> list[tuple[Entity, str]]:
+    ix = ctx.data.entities
+    found = []
+    text = msg.visible_text[:20000]
+    for rx in (_BYLINE, _BYLINE_REV):
+        for bm in rx.finditer(text):
+            for ent, _w, _a in ix.find(bm.group(1)):
+                if ent.kind == "outlet":
+                    found.append((ent, bm.group(0)[:80]))
+    return found
+
+
+_LIST_ID = re.compile(r"<([^<>\s]+)>")
+
+
+def _is_list_or_invite(msg: Message) -> bool:
+    """Calendar invitations and mailing-list mail: their From is someone else's by design."""
+    if any(p.content_type == "text/calendar" for p in msg.parts):
+        return True
+    list_id = msg.header("List-Id")
+    if not list_id:
+        return False
+    res = msg.auth.get("results", {})
+    arc = res.get("arc")
+    if (arc is not None and arc.result == "pass") or msg.header("List-Post"):
+        return True
+    m = _LIST_ID.search(list_id)
+    list_dom = registrable_domain(m.group(1).lower()) if m else ""
+    relays = {msg.sender.domain if msg.sender else "", msg.return_path.rpartition("@")[2] if msg.return_path else ""}
+    return bool(list_dom) and list_dom in {registrable_domain(d.lower()) for d in relays if d}
+
+
+def run(msg: Message, ctx: Context):
+    frm = next((a for a in msg.from_ if "@" in a.addr), None)
+    if frm is None or _is_list_or_invite(msg):
+        return
+    forwarded = bool(_FORWARD.match(msg.subject)) or bool(msg.nested)
+    # The APT31 lures were personal-looking mail with a few article links; a bulk digest (it has
+    # List-Unsubscribe, or dozens of links) carrying many outlets' articles is a newsletter.
+    personal = not msg.header("List-Unsubscribe") and len(msg.links) <= 15
+    ids, how, weight = sender_identity(msg)
+    data = ctx.data
+    free = data.is_freemail(frm.domain)
+    content_domains = [lk.domain for lk in msg.links if lk.domain]
+    content_domains += [registrable_domain(lk.final_host) for lk in msg.links if lk.final_host]
+    content_domains += [r.domain for r in msg.resources]
+    emitted: set[str] = set()
+    claims = _claims(msg, ctx, forwarded, personal)
+    # The strongest claim (display name first) is who the message says it is; later mentions
+    # (a sister publication in the masthead, a partner's logo) are not separate identities.
+    for ent, where, words in claims[:1]:
+        if ent.domains & ids:
+            continue  # the claimed organisation really sent it (or its listed mail service did)
+        claim = f"{where} '{words}' claims {ent.name}"
+        compared = f"sender {', '.join(sorted(ids)) or '?'} ({how}); {ent.name} uses {', '.join(sorted(ent.domains)[:4])}"
+        if free:
+            if "IMPERSONATION_FREEMAIL" not in emitted:
+                emitted.add("IMPERSONATION_FREEMAIL")
+                yield Finding("IMPERSONATION_FREEMAIL", f"{claim} from free mail {frm.addr}")
+            continue
+        own = sum(1 for d in content_domains if d in ent.domains)
+        if content_domains and own / len(content_domains) >= 0.4 and where != "byline":
+            # Mail whose links and images mostly come from the organisation itself, sent from an
+            # unlisted domain, is usually its mail service provider: reported, not impersonation.
+            if "CLAIM_SENDER_UNLISTED" not in emitted:
+                emitted.add("CLAIM_SENDER_UNLISTED")
+                yield Finding("CLAIM_SENDER_UNLISTED", f"{claim}; {compared}; {own}/{len(content_domains)} links and images are {ent.name}'s")
+            continue
+        symbol = {"outlet": "IMPERSONATION_NEWS_OUTLET", "brand": "IMPERSONATION_BRAND"}.get(ent.kind, "IMPERSONATION_PROTECTED")
+        if symbol in emitted:
+            continue
+        emitted.add(symbol)
+        strength = weight * (0.7 if where in ("masthead", "From address") else 1.0)
+        yield Finding(symbol, f"{claim}; {compared}", strength=strength)
+    if free and personal:
+        for ent, line in _byline_outlets(msg, ctx)[:1]:
+            yield Finding("JOURNALIST_FREEMAIL", f"'{line}' written from {frm.addr}")
+    if not forwarded and personal and beacon_hosts(msg):
+        outlets = {}
+        for lk in msg.links:
+            ent = data.entities.entity_for_domain(lk.domain) if lk.domain else None
+            if ent is not None and ent.kind == "outlet" and lk.href.count("/") >= 4:
+                outlets[ent.id] = ent
+        unrelated = [e for e in outlets.values() if not (e.domains & ids)]
+        if unrelated:
+            names = ", ".join(e.name for e in unrelated[:3])
+            yield Finding("NEWS_CONTENT_UNRELATED_SENDER",
+                          f"links to articles of {names} sent by {', '.join(sorted(ids))} ({how}), with a beacon to {', '.join(sorted(beacon_hosts(msg))[:3])}")
+
+
+CHECK = Check("impersonation", SYMBOLS, run)

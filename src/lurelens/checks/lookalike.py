@@ -1,0 +1,89 @@
+"""Lookalike domains: which protected domain (an outlet's, a brand's, the organisation's own) a
+domain in the message imitates, and how. The index (lurelens.registry.lookalike) names the
+imitated domain instead of generating variants of one's own, as dnstwist does."""
+
+from __future__ import annotations
+
+from lurelens.checks.base import Check, Context, Symbol
+from lurelens.model import Finding, Message
+from lurelens.parse.urls import registrable_domain
+from lurelens.registry.entities import _COMMON_WORDS
+
+SYMBOLS = (
+    Symbol("LOOKALIKE_DOMAIN_HOMOGLYPH", "A domain imitates a protected one with look-alike letters (Cyrillic, Greek, l/1, rn/m)"),
+    Symbol("LOOKALIKE_DOMAIN_EDIT", "A domain is a protected one with a letter or two changed, added or dropped"),
+    Symbol("LOOKALIKE_DOMAIN_COMBOSQUAT", "A domain joins a protected name with words such as news, secure or login"),
+    Symbol("LOOKALIKE_DOMAIN_TLD_SWAP", "A domain is a protected name under another top-level domain"),
+    Symbol("LOOKALIKE_DOMAIN_SUBDOMAIN", "A protected domain is used as a subdomain of an unrelated one"),
+)
+
+_TECHNIQUE = {
+    "homoglyph": "LOOKALIKE_DOMAIN_HOMOGLYPH",
+    "punycode": "LOOKALIKE_DOMAIN_HOMOGLYPH",
+    "mixed_script": "LOOKALIKE_DOMAIN_HOMOGLYPH",
+    "edit_distance": "LOOKALIKE_DOMAIN_EDIT",
+    "combosquat": "LOOKALIKE_DOMAIN_COMBOSQUAT",
+    "tld_swap": "LOOKALIKE_DOMAIN_TLD_SWAP",
+    "subdomain": "LOOKALIKE_DOMAIN_SUBDOMAIN",
+}
+# Where a lookalike sits changes what it means: in the sender it is impersonation; in a link,
+# a lure; in a fetched resource, a beacon dressed up as the real site.
+_STRENGTH = {"From": 1.0, "Reply-To": 1.0, "Return-Path": 0.7, "Sender": 0.8, "DKIM d=": 0.8, "link": 0.7, "resource": 0.7}
+
+
+def _domains(msg: Message):
+    for a in msg.from_:
+        if a.domain:
+            yield "From", a.domain
+    for a in msg.reply_to:
+        if a.domain:
+            yield "Reply-To", a.domain
+    if msg.sender and msg.sender.domain:
+        yield "Sender", msg.sender.domain
+    if msg.return_path and "@" in msg.return_path:
+        yield "Return-Path", msg.return_path.rpartition("@")[2].lower()
+    dkim = msg.auth.get("results", {}).get("dkim")
+    if dkim is not None and dkim.props.get("header.d"):
+        yield "DKIM d=", dkim.props["header.d"].lower()
+    for lk in msg.links[:200]:
+        if lk.host:
+            yield "link", lk.host
+        if lk.final_host:
+            yield "link", lk.final_host
+    for r in msg.resources[:100]:
+        yield "resource", r.host
+
+
+# A seen domain whose name is an ordinary word (online.com, media.net) is one letter away from
+# many brands (eonline.com); an edit-distance match on it says nothing.
+_ORDINARY_LABELS = frozenset(
+    """online media mail news web net home shop store bank group global digital info world today
+    daily live link links click email mailer service services support secure cloud app apps data
+    news24 web2 united unitedmedia""".split()
+)
+
+
+def run(msg: Message, ctx: Context):
+    index = ctx.data.lookalikes
+    seen_hosts: set[str] = set()
+    emitted: set[tuple[str, str]] = set()
+    for where, host in _domains(msg):
+        if host in seen_hosts:
+            continue
+        seen_hosts.add(host)
+        m = index.check(host)
+        if m is None:
+            continue
+        if m.technique in ("edit_distance", "combosquat", "tld_swap"):
+            label = registrable_domain(host).split(".")[0]
+            if label in _ORDINARY_LABELS or m.imitates.split(".")[0] in _COMMON_WORDS:
+                continue
+        symbol = _TECHNIQUE.get(m.technique, "LOOKALIKE_DOMAIN_EDIT")
+        if (symbol, m.imitates) in emitted:
+            continue
+        emitted.add((symbol, m.imitates))
+        yield Finding(symbol, f"{where} {m.domain} imitates {m.imitates} ({m.owner}): {m.detail}",
+                      strength=_STRENGTH.get(where, 0.8))
+
+
+CHECK = Check("lookalike", SYMBOLS, run)

@@ -1,0 +1,163 @@
+"""Who a message can claim to be: news outlets, brands and an organisation's own protected names.
+
+Built from the shipped registries (``news_outlets.json``, ``brands.json``) plus the overlay file
+``protected.json`` (same directory rules as every data file), which lets an organisation add its
+own names, domains and people (say, its members of parliament) without editing shipped files.
+Names are matched on normalised word n-grams, so "BANCO DO BRADESCO LIVELO" finds "Bradesco".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Iterable
+
+from lurelens.parse.urls import registrable_domain
+
+if TYPE_CHECKING:
+    from lurelens.registry.data import DataRegistry
+
+__all__ = ["Entity", "EntityIndex", "normalize_name"]
+
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+# Single words that are also registry aliases but mean something else far more often.
+_COMMON_WORDS = frozenset(
+    """next post mail times star sun news daily today world express mirror record guardian herald
+    tribune globe independent observer sentinel journal gazette chronicle telegraph standard voice
+    nation metro citizen reporter examiner courier dispatch press review bulletin leader advocate
+    messenger register republic union pioneer argus echo mercury eagle post-gazette free target chase
+    orange apple amazon meta square shell visa delta united national capital discover ally citizens
+    key fifth third first alert notice update team support service security account outlook teams
+    windows office zoom slack box drive live one prime""".split()
+)
+
+
+@lru_cache(maxsize=65536)
+def normalize_name(text: str) -> str:
+    """Casefold, drop accents, fold look-alike letters, keep letters and digits as single-spaced words."""
+    if not text.isascii():
+        from lurelens.registry.lookalike import skeleton
+
+        text = re.sub(r"[^\w]+", " ", text)
+        folded = []
+        for word in text.split():
+            try:
+                w = unicodedata.normalize("NFKD", word)
+                w = "".join(c for c in w if not unicodedata.combining(c))
+                folded.append(w if w.isascii() else skeleton(w))
+            except Exception:  # noqa: BLE001
+                folded.append(word)
+        text = " ".join(folded)
+    return _NON_ALNUM.sub(" ", text.casefold()).strip()
+
+
+@dataclass
+class Entity:
+    id: str
+    kind: str  # "outlet", "brand" or "protected"
+    name: str
+    domains: set[str]  # registrable domains it really uses (web and mail)
+    country: str = ""
+    tier: int = 1
+    category: str = ""
+    people: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Alias:
+    entity: Entity
+    ambiguous: bool  # only counts where the name stands alone (a whole display name)
+
+
+class EntityIndex:
+    def __init__(self, entities: Iterable[tuple[Entity, list[str], set[str]]]):
+        self.entities: dict[str, Entity] = {}
+        self.by_alias: dict[str, list[_Alias]] = {}
+        self.by_domain: dict[str, Entity] = {}
+        self.max_words = 1
+        for ent, aliases, ambiguous in entities:
+            self.entities[ent.id] = ent
+            for d in ent.domains:
+                self.by_domain.setdefault(d, ent)
+            for alias in [ent.name, *aliases]:
+                norm = normalize_name(alias)
+                if not norm or len(norm) < 2:
+                    continue
+                amb = (
+                    alias in ambiguous
+                    or norm in _COMMON_WORDS
+                    or (" " not in norm and len(norm) <= 3 and not alias.isupper())
+                    or ent.tier >= 3
+                )
+                self.by_alias.setdefault(norm, []).append(_Alias(ent, amb))
+                self.max_words = max(self.max_words, min(6, norm.count(" ") + 1))
+
+    @classmethod
+    def from_data(cls, data: "DataRegistry") -> "EntityIndex":
+        from lurelens.registry.data import load_json
+
+        items: list[tuple[Entity, list[str], set[str]]] = []
+        for _src, doc in load_json("news_outlets.json", data.extra_dir):
+            for o in doc.get("outlets", []):
+                doms = {registrable_domain(d) for d in o.get("web_domains", []) + o.get("mail_domains", [])}
+                amb = set(o.get("ambiguous_aliases", []))
+                if o.get("ambiguous"):
+                    amb |= {o["name"], *o.get("aliases", [])}
+                items.append((Entity(o["id"], "outlet", o["name"], doms, o.get("country", ""), int(o.get("tier", 1))),
+                              list(o.get("aliases", [])), amb))
+        for _src, doc in load_json("brands.json", data.extra_dir):
+            for b in doc.get("brands", []):
+                doms = {registrable_domain(d) for d in b.get("domains", []) + b.get("mail_domains", [])}
+                amb = set(b.get("ambiguous_aliases", []))
+                if b.get("ambiguous"):
+                    amb |= {b["name"], *b.get("aliases", [])}
+                items.append((Entity(b["id"], "brand", b["name"], doms, category=b.get("category", "")),
+                              list(b.get("aliases", [])), amb))
+        for _src, doc in load_json("protected.json", data.extra_dir):
+            for p in doc.get("entities", []):
+                doms = {registrable_domain(d) for d in p.get("domains", [])}
+                items.append((Entity(p["id"], "protected", p["name"], doms, people=list(p.get("people", []))),
+                              list(p.get("aliases", [])) + list(p.get("people", [])), set(p.get("ambiguous_aliases", []))))
+        return cls(items)
+
+    def entity_for_domain(self, domain: str) -> Entity | None:
+        return self.by_domain.get(registrable_domain(domain)) if domain else None
+
+    def find(self, text: str, *, standalone: bool = False, limit: int = 5) -> list[tuple[Entity, str, bool]]:
+        """Entities named in ``text``: (entity, matched alias, matched an ambiguous alias).
+
+        Ambiguous aliases match only when they are the whole normalised text (``standalone``
+        callers pass a display name; "Next" alone claims a bank, "next week" does not).
+        """
+        norm = normalize_name(text[:400])
+        if not norm:
+            return []
+        words = norm.split()
+        out: list[tuple[Entity, str, bool]] = []
+        seen: set[str] = set()
+        for n in range(min(self.max_words, len(words)), 0, -1):
+            for i in range(len(words) - n + 1):
+                gram = " ".join(words[i : i + n])
+                for a in self.by_alias.get(gram, ()):
+                    if a.entity.id in seen:
+                        continue
+                    if a.ambiguous and not (standalone and gram == norm):
+                        continue
+                    seen.add(a.entity.id)
+                    out.append((a.entity, gram, a.ambiguous))
+                    if len(out) >= limit:
+                        return out
+        return out
+
+
+def load_protected_example() -> dict[str, Any]:
+    """The shape of an overlay ``protected.json`` (documented in docs/data.md)."""
+    return {
+        "meta": {"source": "your organisation", "licence": "internal", "date": "YYYY-MM-DD"},
+        "entities": [
+            {"id": "parliament-example", "name": "Example Parliament", "aliases": ["Parliament"],
+             "domains": ["parliament.example.org"], "people": ["Jane Smith MP"]}
+        ],
+    }

