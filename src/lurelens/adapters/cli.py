@@ -1,7 +1,9 @@
-"""The command line: ``lurelens scan PATH...`` and friends.
+"""The command line: ``lurelens scan PATH...``, ``render`` (what a real browser fetches), ``defuse``
+(a copy safe to open) and ``symbols``.
 
-Exit status: 0 when no message is suspicious or worse, 1 when one is, 2 on a usage or I/O error
-(the other inputs are still scanned and reported).
+Exit status: 0 when no message is suspicious or worse, 1 when one is (scan only), 2 on a usage or I/O
+error, a missing browser, or a message that could not be rendered or defused (the other inputs are
+still processed and reported).
 """
 
 from __future__ import annotations
@@ -9,18 +11,22 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Iterator, List, Optional
+from typing import Callable, Iterator, List, NoReturn, Optional, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from lurelens.errors import LurelensError
 from lurelens.parse import Limits
+from lurelens.render.browser import BrowserNotAvailable
+from lurelens.report.text import print_error
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="lurelens: catch reconnaissance spear-phishing before the beacon fires.")
 
 EXIT_OK, EXIT_SUSPICIOUS, EXIT_ERROR = 0, 1, 2
+T = TypeVar("T")
 _DEFAULTS = Limits()
 
 
@@ -61,10 +67,11 @@ def scan(
     max_bytes: int = typer.Option(_DEFAULTS.max_bytes, "--max-bytes", help="Read at most this many bytes of a message."),
     timeout: float = typer.Option(_DEFAULTS.timeout, "--timeout", help="Seconds of scanning per message before the rest is skipped."),
     render: bool = typer.Option(False, "--render", help="Also render each message in headless Chromium and merge what it fetched."),
+    render_timeout: float = typer.Option(10.0, "--render-timeout", help="With --render: seconds of rendering per message."),
 ) -> None:
     """Scan messages: the verdict and why, what opening each would fetch, links, sender."""
     from lurelens.report.jsonout import dumps, error_to_dict, verdict_to_dict
-    from lurelens.report.text import print_error, print_verdict
+    from lurelens.report.text import print_verdict
     from lurelens.scanner import Scanner
 
     out = Console(highlight=False, soft_wrap=False)
@@ -77,15 +84,9 @@ def scan(
         raise typer.Exit(EXIT_ERROR)
     renderer = None
     if render:
-        try:
-            from lurelens.render.merge import RenderStage
-            renderer = RenderStage()
-        except LurelensError as exc:
-            err.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(EXIT_ERROR)
-        except ImportError as exc:
-            err.print(f"[red]error:[/red] rendering is not available: {exc}")
-            raise typer.Exit(EXIT_ERROR)
+        from lurelens.render.merge import RenderStage
+
+        renderer = _start_browser(err, lambda: RenderStage(timeout=render_timeout))
     status = EXIT_OK
     io_error = False
     inputs = list(iter_inputs(paths))
@@ -112,6 +113,8 @@ def scan(
                 verdict = scanner.scan(raw, file=name)
                 if renderer is not None:
                     renderer.apply(scanner, verdict, raw)
+            except BrowserNotAvailable as exc:
+                _browser_missing(err, exc)
             except Exception as exc:  # noqa: BLE001 - last line of defence: report, keep going
                 io_error = True
                 msg = f"internal error while scanning: {type(exc).__name__}: {exc}"
@@ -131,6 +134,157 @@ def scan(
             renderer.close()
     sys.stdout.flush()
     raise typer.Exit(EXIT_ERROR if io_error else status)
+
+
+def _browser_missing(err: Console, exc: Exception) -> NoReturn:
+    err.print(f"[red]error:[/red] cannot render: {escape(str(exc))}")
+    if "install-browser.sh" not in str(exc):
+        err.print("To install the browser: [bold]sudo scripts/install-browser.sh[/bold] (Debian's chromium package).")
+    raise typer.Exit(EXIT_ERROR)
+
+
+def _start_browser(err: Console, factory: Callable[[], T]) -> T:
+    """Start the one browser a command reuses; a missing Chromium is a clean exit 2."""
+    try:
+        return factory()
+    except BrowserNotAvailable as exc:
+        _browser_missing(err, exc)
+    except (LurelensError, ImportError) as exc:
+        err.print(f"[red]error:[/red] rendering is not available: {escape(str(exc))}")
+        raise typer.Exit(EXIT_ERROR)
+
+
+@app.command()
+def render(
+    paths: List[str] = typer.Argument(..., help="Message files (.eml), directories (walked recursively), or - for stdin."),
+    json_out: bool = typer.Option(False, "--json", help="One JSON object per message: file, requests [{url, host, type}]."),
+    timeout: float = typer.Option(10.0, "--timeout", help="Seconds of rendering per message; past it, what was recorded is listed."),
+    max_bytes: int = typer.Option(_DEFAULTS.max_bytes, "--max-bytes", help="Read at most this many bytes of a message."),
+) -> None:
+    """Render messages in headless Chromium (JavaScript off, network locked) and list what each tried to fetch."""
+    from lurelens.render.browser import BrowserRenderer
+    from lurelens.render.merge import displayed_html
+    from lurelens.report.jsonout import dumps
+
+    out = Console(highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False)
+    limits = Limits(max_bytes=max_bytes)
+    renderer = _start_browser(err, lambda: BrowserRenderer().start())
+    status = EXIT_OK
+    try:
+        for name, path, problem in iter_inputs(paths):
+            entry: dict = {"file": name, "requests": [], "timed_out": False, "error": None}
+            if problem is None:
+                try:
+                    raw = read_input(path, limits.max_bytes)
+                    html, cids = displayed_html(raw, limits)
+                    if html:
+                        result = renderer.render(html, cid=cids, timeout=timeout)
+                        entry["requests"] = [{"url": r.url, "host": r.host, "type": r.type} for r in result.requests]
+                        entry["timed_out"], entry["error"] = result.timed_out, result.error
+                    else:
+                        entry["note"] = "no HTML body: a mail client fetches nothing"
+                except OSError as exc:
+                    problem = f"cannot read: {exc.strerror or exc}"
+                except BrowserNotAvailable as exc:
+                    _browser_missing(err, exc)
+            if problem is not None or entry["error"]:
+                status = EXIT_ERROR
+                entry["error"] = entry["error"] or problem
+            if json_out:
+                sys.stdout.write(dumps(entry) + "\n")
+            else:
+                _print_render(out, entry)
+    finally:
+        renderer.close()
+    sys.stdout.flush()
+    raise typer.Exit(status)
+
+
+def _print_render(out: Console, entry: dict) -> None:
+    reqs = entry["requests"]
+    out.rule(f"[bold]{escape(entry['file'])}[/bold]")
+    if entry.get("error"):
+        out.print(f"  [red]error:[/red] {escape(entry['error'])}")
+    if entry.get("note"):
+        out.print(f"  {entry['note']}")
+    elif not entry.get("error") or reqs:
+        hosts = sorted({r["host"] for r in reqs if r["host"]})
+        out.print((f"  {len(reqs)} request{'s' if len(reqs) != 1 else ''} to {len(hosts)} host{'s' if len(hosts) != 1 else ''}"
+                   " (all blocked: nothing left this machine)" if reqs else "  no network request")
+                  + ("; [yellow]time limit reached, list may be incomplete[/yellow]" if entry["timed_out"] else ""))
+        for r in reqs:
+            out.print(f"  {r['type']:<11} {escape(r['host'] or '-'):<32} {escape(r['url'][:160])}")
+
+
+@app.command()
+def defuse(
+    paths: List[str] = typer.Argument(..., help="Message files (.eml), directories (walked recursively), or - for stdin."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="SAFE.eml for one message, or a directory (DIR/) for many. Default: stdout for one message."),
+    links: str = typer.Option("visible", "--links", help="How links are rewritten: visible (destination shown next to each), defang (hxxps://evil[.]example, not clickable), warn (replaced by a warning naming the destination)."),
+    json_out: bool = typer.Option(False, "--json", help="One JSON object per message: what was changed."),
+    max_bytes: int = typer.Option(_DEFAULTS.max_bytes, "--max-bytes", help="Refuse messages larger than this."),
+) -> None:
+    """Write a copy of each message that is safe to open in any mail client: no remote fetch, trackers removed, links shown."""
+    from lurelens.report.defuse import LINK_MODES, defuse as defuse_message
+    from lurelens.report.jsonout import dumps
+
+    err = Console(stderr=True, highlight=False)
+    if links not in LINK_MODES:
+        err.print(f"[red]error:[/red] --links must be one of: {', '.join(LINK_MODES)}")
+        raise typer.Exit(EXIT_ERROR)
+    jobs = list(_defuse_jobs(paths))
+    to_dir = output is not None and (output.is_dir() or str(output).endswith(("/", os.sep)) or len(jobs) > 1)
+    if output is None and len(jobs) != 1:
+        err.print("[red]error:[/red] several messages: give an output directory with -o DIR/")
+        raise typer.Exit(EXIT_ERROR)
+    info = Console(stderr=output is None, highlight=False, soft_wrap=True)
+    status = EXIT_OK
+    for name, path, rel, problem in jobs:
+        dest = (output / rel) if to_dir else output
+        entry: dict = {"file": name, "output": str(dest) if dest else "-"}
+        try:
+            if problem is not None:
+                raise ValueError(problem)
+            raw = read_input(path, max_bytes)
+            if len(raw) > max_bytes:
+                raise ValueError(f"larger than --max-bytes ({max_bytes}); not defused")
+            if dest is not None and path is not None and dest.resolve() == path.resolve():
+                raise ValueError("refusing to overwrite the original message; choose another -o")
+            result = defuse_message(raw, links=links)
+            if dest is None:
+                sys.stdout.buffer.write(result.data)
+                sys.stdout.buffer.flush()
+            else:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_bytes(result.data)
+            entry.update(result.report.to_dict())
+        except (OSError, ValueError) as exc:
+            status = EXIT_ERROR
+            entry["error"] = getattr(exc, "strerror", None) or str(exc)
+        if json_out and output is not None:
+            sys.stdout.write(dumps(entry) + "\n")
+        elif "error" in entry:
+            print_error(err, name, entry["error"])
+        else:
+            info.print(f"{escape(name)} -> {escape(entry['output'])}: removed {entry['fetches_removed']} remote "
+                       f"fetches ({entry['trackers_removed']} tracking) to {len(entry['hosts'])} hosts; "
+                       f"links {links}" + (f" ({entry['other'].get('links rewritten', 0)} rewritten)"))
+    sys.stdout.flush()
+    raise typer.Exit(status)
+
+
+def _defuse_jobs(paths: list[str]) -> Iterator[tuple[str, Path | None, Path, str | None]]:
+    """(name, path, output path relative to DIR, error): a file keeps its name, a walked directory its layout."""
+    for p in paths:
+        top = Path(p)
+        for name, path, problem in iter_inputs([p]):
+            if path is None:
+                yield name, None, Path("stdin.eml"), problem
+            elif top.is_dir():
+                yield name, path, path.relative_to(top), problem
+            else:
+                yield name, path, Path(path.name), problem
 
 
 @app.command()

@@ -43,8 +43,16 @@ _BYLINE_REV = re.compile(
 # "[Reuters] ..." or "BBC News | ..."; a plain "Google: ..." is how people title a discussion.
 _SUBJECT_PREFIX = re.compile(r"^\s*(?:\[([^\]]{2,40})\]|([^:|\[\]]{2,40}?)\s+[|])")
 _FORWARD = re.compile(r"^\s*(?:fwd?|fw|wg|tr|rv|enc|i)\s*:", re.I)
+# Feed-to-mail gateways name each item after its source: From: guardian <rssfeeds@host>.
+_FEED_LOCAL = re.compile(r"^(?:\w*rss\w*|\w*feeds?|feed2\w+|r2e)(?:[._\-+]|$)", re.I)
 _MIXED_WORD = re.compile(r"\w{4,}")
 _LOCAL_SPLIT = re.compile(r"[._\-+0-9]+")
+
+
+def _mixed_script(word: str) -> bool:
+    latin = sum(1 for c in word if c.isascii() and c.isalpha())
+    other = sum(1 for c in word if "\u0370" <= c <= "\u04ff")
+    return latin >= 1 and other >= 1
 
 
 def sender_identity(msg: Message) -> tuple[set[str], str, float]:
@@ -89,7 +97,7 @@ def _claims(msg: Message, ctx: Context, forwarded: bool, personal: bool) -> list
     # A brand name spelt with look-alike letters ("Amаzon" with a Cyrillic а) is a claim that
     # tries to hide from filters: read it wherever it is in the subject.
     for word in _MIXED_WORD.findall(msg.subject):
-        if not word.isascii():
+        if not word.isascii() and _mixed_script(word):
             add([x for x in ix.find(word) if not x[2]], "disguised name in subject")
     if not forwarded:
         m = _SUBJECT_PREFIX.match(msg.subject)
@@ -169,7 +177,8 @@ def run(msg: Message, ctx: Context):
                 yield Finding("IMPERSONATION_FREEMAIL", f"{claim} from free mail {frm.addr}")
             continue
         own = sum(1 for d in content_domains if d in ent.domains)
-        if content_domains and own / len(content_domains) >= 0.4 and where != "byline":
+        gateway = bool(_FEED_LOCAL.match(frm.local)) and where == "display name"
+        if (gateway or content_domains and own / len(content_domains) >= 0.4) and where != "byline":
             # Mail whose links and images mostly come from the organisation itself, sent from an
             # unlisted domain, is usually its mail service provider: reported, not impersonation.
             if "CLAIM_SENDER_UNLISTED" not in emitted:

@@ -78,6 +78,8 @@ def run(msg: Message, ctx: Context):
             label = registrable_domain(host).split(".")[0]
             if label in _ORDINARY_LABELS or m.imitates.split(".")[0] in _COMMON_WORDS:
                 continue
+            if m.technique == "tld_swap" and len(label) < 5:
+                continue  # three- and four-letter names are shared by unrelated organisations per country
         symbol = _TECHNIQUE.get(m.technique, "LOOKALIKE_DOMAIN_EDIT")
         if (symbol, m.imitates) in emitted:
             continue

@@ -12,32 +12,38 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from lurelens.model import Finding, Verdict
-from lurelens.parse.mime import parse_message
+from lurelens.parse.mime import Limits, parse_message
 
 if TYPE_CHECKING:
     from lurelens.scanner import Scanner
 
-__all__ = ["RenderStage", "html_and_cids", "NOT_OBSERVABLE_KINDS"]
+__all__ = ["RenderStage", "displayed_html", "html_and_cids", "NOT_OBSERVABLE_KINDS"]
 
 # Fetch kinds a private Chromium context never performs or never shows (DNS prefetch and
 # preconnect are skipped in incognito; favicons are fetched by the browser UI, not the page).
 NOT_OBSERVABLE_KINDS = frozenset({"preconnect", "dns-prefetch", "icon"})
 
 
-def html_and_cids(raw: bytes, scanner: "Scanner") -> tuple[str, dict[str, tuple[str, bytes]]]:
-    limits = dataclasses.replace(scanner.limits, keep_cids=True)
-    msg = parse_message(raw, limits, trusted_authserv=scanner.trusted_authserv_ids)
+def displayed_html(raw: bytes, limits: Limits | None = None,
+                   trusted_authserv: list[str] | None = None) -> tuple[str, dict[str, tuple[str, bytes]]]:
+    """The HTML a mail client would display (the scanner's part choice) and the ``cid:`` parts."""
+    limits = dataclasses.replace(limits or Limits(), keep_cids=True)
+    msg = parse_message(raw, limits, trusted_authserv=trusted_authserv)
     return "\n".join(h for _p, h in msg.html_parts), msg.cid_parts
+
+
+def html_and_cids(raw: bytes, scanner: "Scanner") -> tuple[str, dict[str, tuple[str, bytes]]]:
+    return displayed_html(raw, scanner.limits, scanner.trusted_authserv_ids)
 
 
 class RenderStage:
     """Owns one reused browser; ``apply`` renders a scanned message and re-scores the verdict."""
 
-    def __init__(self, timeout: float = 10.0):
+    def __init__(self, timeout: float = 10.0, executable_path: str | None = None):
         from lurelens.render.browser import BrowserRenderer
 
         self.timeout = timeout
-        self.renderer = BrowserRenderer().start()
+        self.renderer = BrowserRenderer(executable_path).start()
 
     def close(self) -> None:
         self.renderer.close()

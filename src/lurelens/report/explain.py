@@ -16,16 +16,11 @@ _LABEL_SENTENCE = {
 }
 
 
-def leak_summary(kind: str, hidden: bool, token: str | None) -> str:
-    """What one fetch tells its host, in a few words."""
-    parts = ["your IP address (approximate location, network)", "device and mail client (User-Agent)", "time of opening"]
-    if token and token.startswith("email:"):
-        parts.append(f"which recipient opened it (address as {token[6:]})")
-    elif token == "opaque_id":
-        parts.append("likely which recipient opened it (unique identifier)")
-    if kind == "font":
-        parts.append("that fonts are rendered")
-    return ", ".join(parts)
+def leak_summary(kind: str, hidden: bool, token: str | None, condition: str | None = None) -> str:
+    """What one fetch tells its host, in a few words (the per-host account is report.leaks)."""
+    from lurelens.report.leaks import learns_for
+
+    return ", ".join(learns_for([kind], token, [condition] if condition else [], []))
 
 
 def explain(v: Verdict) -> list[str]:

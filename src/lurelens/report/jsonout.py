@@ -7,6 +7,7 @@ from typing import Any
 
 from lurelens.model import SCHEMA_VERSION, Message, Verdict
 from lurelens.report.explain import leak_summary
+from lurelens.report.leaks import open_leaks
 
 __all__ = ["verdict_to_dict", "error_to_dict", "dumps"]
 
@@ -47,7 +48,7 @@ def _message_part(msg: Message) -> dict[str, Any]:
         "sender": _sender(msg),
         "auth": _auth(msg),
         "remote_resources": [
-            {**r.to_dict(), "leaks": leak_summary(r.kind, r.hidden, r.recipient_token)} for r in msg.resources
+            {**r.to_dict(), "leaks": leak_summary(r.kind, r.hidden, r.recipient_token, r.condition)} for r in msg.resources
         ],
         "links": [lk.to_dict() for lk in msg.links],
         "attachments": [a.to_dict() for a in msg.attachments],
@@ -72,6 +73,8 @@ def verdict_to_dict(v: Verdict) -> dict[str, Any]:
     d["errors"] = list(v.errors)
     d["elapsed_ms"] = round(v.elapsed_ms, 3)
     d.update(v.extra)
+    # After extra: with --render, the browser's requests (extra["requests"]) are merged in.
+    d["open_leaks"] = [h.to_dict() for h in open_leaks(msg, v.extra.get("requests"))]
     return d
 
 
@@ -93,6 +96,7 @@ def error_to_dict(file: str | None, error: str) -> dict[str, Any]:
         "defects": [],
         "limits_hit": [],
         "nested": [],
+        "open_leaks": [],
         "errors": [error],
     }
 

@@ -8,8 +8,9 @@ from rich.table import Table
 
 from lurelens.model import Message, Verdict
 from lurelens.report.explain import leak_summary
+from lurelens.report.leaks import LEARN_IP, LEARN_TIME, LEARN_UA, open_leaks
 
-__all__ = ["print_verdict", "print_error"]
+__all__ = ["print_verdict", "print_error", "print_leaks"]
 
 _COLOR = {"clean": "green", "tracked": "cyan", "suspicious": "yellow", "phishing": "red", "recon": "bold red"}
 MAX_ROWS = 25
@@ -17,6 +18,28 @@ MAX_ROWS = 25
 
 def print_error(console: Console, file: str | None, error: str) -> None:
     console.print(f"[bold]{escape(file or '-')}[/bold]: [red]error[/red] {escape(error)}")
+
+
+def print_leaks(console: Console, msg: Message, requests: list | None = None, verbose: bool = False) -> None:
+    """The per-host account: what each host contacted on open learns about the reader."""
+    leaks = open_leaks(msg, requests)
+    if not leaks:
+        return
+    common = [LEARN_IP, LEARN_UA, LEARN_TIME]
+    console.print(f"\n[bold]What opening it tells each host[/bold] ({len(leaks)} hosts)")
+    console.print("  Each host learns your " + "; ".join(common) + ", unless noted. In addition:")
+    limit = MAX_ROWS if verbose else 10
+    for h in leaks[:limit]:
+        tags = [t for t in (h.tracker, "hidden" if h.hidden else None,
+                            "browser only" if h.seen_by == ["browser"] else None) if t]
+        extra = [x for x in h.learns if x not in common]
+        if not set(common) <= set(h.learns):
+            extra = ["only: " + "; ".join(h.learns)]
+        console.print(f"  [bold]{escape(h.host)}[/bold] ({h.fetches} fetch{'es' if h.fetches != 1 else ''}"
+                      + (f"; {escape(', '.join(tags))}" if tags else "") + ")"
+                      + (": " + escape("; ".join(extra)) if extra else ": nothing more"))
+    if len(leaks) > limit:
+        console.print(f"  ... and {len(leaks) - limit} more hosts (use --json for all)")
 
 
 def print_verdict(console: Console, v: Verdict, verbose: bool = False) -> None:
@@ -61,6 +84,18 @@ def print_verdict(console: Console, v: Verdict, verbose: bool = False) -> None:
         console.print(t)
         if len(msg.resources) > MAX_ROWS:
             console.print(f"  ... and {len(msg.resources) - MAX_ROWS} more (use --json for all)")
+
+    requests = v.extra.get("requests")
+    if requests is not None:
+        static = {r.host for r in msg.resources}
+        unlisted = sorted({q["host"] for q in requests if q.get("host") and q["host"] not in static})
+        console.print(f"\n[bold]Rendered in headless Chromium[/bold] ({len(requests)} requests, all blocked)")
+        for q in requests[: MAX_ROWS if verbose else 10]:
+            console.print(f"  {q.get('type', ''):10} {escape(q.get('url', '')[:120])}")
+        if unlisted:
+            console.print(f"  [yellow]contacted by the browser but not in the static inventory:[/yellow] "
+                          f"{escape(', '.join(unlisted))}")
+    print_leaks(console, msg, requests, verbose)
 
     console.print(f"\n[bold]Links[/bold] ({len(msg.links)})")
     for lk in msg.links[: MAX_ROWS if verbose else 10]:
