@@ -33,12 +33,12 @@ _ROLES = (
     r"jornalista|giornalista|記者"
 )
 _BYLINE = re.compile(
-    rf"(?:{_ROLES})\s*(?:at|for|with|of|from|,|\||-|–|—|bei|chez|en|na|da|del|de)\s+"
+    rf"(?i:{_ROLES})\s*(?:at|for|with|of|from|,|\||-|–|—|bei|chez|en|na|da|del|de)\s+"
     r"((?:the\s+)?[A-Z][\w&.'’-]*(?:\s+[A-Z][\w&.'’-]*){0,4})"
 )
 _BYLINE_REV = re.compile(
     r"((?:the\s+)?[A-Z][\w&.'’-]*(?:\s+[A-Z][\w&.'’-]*){0,3})\s+"
-    rf"(?:senior |chief |political |foreign |staff |special )?(?:{_ROLES})\b"
+    rf"(?i:senior |chief |political |foreign |staff |special )?(?i:{_ROLES})\b"
 )
 # "[Reuters] ..." or "BBC News | ..."; a plain "Google: ..." is how people title a discussion.
 _SUBJECT_PREFIX = re.compile(r"^\s*(?:\[([^\]]{2,40})\]|([^:|\[\]]{2,40}?)\s+[|])")
@@ -98,7 +98,7 @@ def _claims(msg: Message, ctx: Context, forwarded: bool, personal: bool) -> list
     # tries to hide from filters: read it wherever it is in the subject.
     for word in _MIXED_WORD.findall(msg.subject):
         if not word.isascii() and _mixed_script(word):
-            add([x for x in ix.find(word) if not x[2]], "disguised name in subject")
+            add(ix.find(word, standalone=True), "disguised name in subject")
     if not forwarded:
         m = _SUBJECT_PREFIX.match(msg.subject)
         if m:
@@ -122,13 +122,21 @@ def _byline_outlets(msg: Message, ctx: Context) -> list[tuple[Entity, str]]:
     text = msg.visible_text[:20000]
     for rx in (_BYLINE, _BYLINE_REV):
         for bm in rx.finditer(text):
-            for ent, _w, _a in ix.find(bm.group(1)):
+            # The role word already says "news outlet", so a name shared by several outlets
+            # ("The Guardian") counts when it is the whole phrase.
+            for ent, _w, _a in ix.find(bm.group(1), standalone=True):
                 if ent.kind == "outlet":
                     found.append((ent, bm.group(0)[:80]))
     return found
 
 
 _LIST_ID = re.compile(r"<([^<>\s]+)>")
+
+
+def _main_domains(ent: Entity, n: int = 4) -> list[str]:
+    """The entity's domains with the ones that carry its name first (microsoft.com before bing.com)."""
+    key = ent.id.replace("-", "")
+    return sorted(ent.domains, key=lambda d: (key not in d.replace("-", ""), len(d), d))[:n]
 
 
 def _is_list_or_invite(msg: Message) -> bool:
@@ -170,7 +178,7 @@ def run(msg: Message, ctx: Context):
         if ent.domains & ids:
             continue  # the claimed organisation really sent it (or its listed mail service did)
         claim = f"{where} '{words}' claims {ent.name}"
-        compared = f"sender {', '.join(sorted(ids)) or '?'} ({how}); {ent.name} uses {', '.join(sorted(ent.domains)[:4])}"
+        compared = f"sender {', '.join(sorted(ids)) or '?'} ({how}); {ent.name} uses {', '.join(_main_domains(ent))}"
         if free:
             if "IMPERSONATION_FREEMAIL" not in emitted:
                 emitted.add("IMPERSONATION_FREEMAIL")
@@ -197,9 +205,10 @@ def run(msg: Message, ctx: Context):
     if not forwarded and personal and beacon_hosts(msg):
         outlets = {}
         for lk in msg.links:
-            ent = data.entities.entity_for_domain(lk.domain) if lk.domain else None
-            if ent is not None and ent.kind == "outlet" and lk.href.count("/") >= 4:
-                outlets[ent.id] = ent
+            for url, dom in ((lk.href, lk.domain), (lk.final_url or "", registrable_domain(lk.final_host or ""))):
+                ent = data.entities.entity_for_domain(dom) if dom else None
+                if ent is not None and ent.kind == "outlet" and url.count("/") >= 4:
+                    outlets[ent.id] = ent
         unrelated = [e for e in outlets.values() if not (e.domains & ids)]
         if unrelated:
             names = ", ".join(e.name for e in unrelated[:3])

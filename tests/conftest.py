@@ -1,0 +1,149 @@
+"""Shared fixtures for the lurelens test suite.
+
+* ``scanner``: one default :class:`lurelens.Scanner` for the whole session.
+* ``make_scanner(**kw)``: a Scanner with other settings that shares ``scanner``'s data registry.
+* ``list_scanner``: a Scanner whose data registry has a small overlay (``LIST_HOSTS``) that puts
+  reserved ``example.*`` hosts on the tracker, shortener, redirector, free-mail and free-hosting
+  lists, so checks that depend on those lists can be tested without naming real services.
+* ``corpus``: ``../shared/corpus`` next to the repository; tests using it are skipped when absent.
+* ``run_cli``: run ``python -m lurelens.adapters.cli ARGS`` in a subprocess -> (code, stdout, stderr).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+CORPUS = REPO.parent / "shared" / "corpus"
+
+# Hosts the overlay adds to the shipped lists (all under reserved example.* names).
+LIST_HOSTS = {
+    "tracker_vendor": "Example Tracker",
+    "tracker_host": "pixel.tracker.example.net",
+    "click_tracker": "click.example.net",
+    "shortener": "s.example.net",
+    "open_redirector": "go.example.net",
+    "freemail": "freemail.example.net",
+    "free_hosting": "pages.example.org",
+}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _hermetic_data_dir(tmp_path_factory):
+    """Keep a user's own data overlay (~/.config/lurelens/data.d) out of the default scanners."""
+    empty = tmp_path_factory.mktemp("no-overlay")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LURELENS_DATA_DIR", str(empty))
+        yield
+
+
+@pytest.fixture(scope="session")
+def scanner(_hermetic_data_dir):
+    import lurelens
+
+    return lurelens.Scanner()
+
+
+@pytest.fixture(scope="session")
+def make_scanner(scanner):
+    """``make_scanner(limits=..., ...)``: a Scanner sharing the session scanner's data registry
+    (building the registries and indexes again for every Scanner costs most of a second)."""
+    from lurelens import Scanner
+
+    def make(**kw):
+        kw.setdefault("data", scanner.data)
+        return Scanner(**kw)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def list_overlay(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("overlay")
+    h = LIST_HOSTS
+    (d / "trackers.json").write_text(
+        json.dumps(
+            {
+                "vendors": [
+                    {
+                        "name": h["tracker_vendor"],
+                        "hosts": [h["tracker_host"]],
+                        "patterns": [r"pixel\.tracker\.example\.net/"],
+                        "host_free_patterns": [],
+                    }
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
+    (d / "shorteners.txt").write_text(h["shortener"] + "\n", encoding="utf-8")
+    (d / "freemail.txt").write_text(h["freemail"] + "\n", encoding="utf-8")
+    (d / "free_hosting.txt").write_text(h["free_hosting"] + "\n", encoding="utf-8")
+    (d / "redirectors.json").write_text(
+        json.dumps(
+            {
+                "hosts": [
+                    {"host": h["open_redirector"], "match": "exact", "path": None, "params": ["url"],
+                     "dest_in_path": None, "kind": "open_redirect"},
+                    {"host": h["click_tracker"], "match": "exact", "path": None, "params": [],
+                     "dest_in_path": None, "kind": "click_tracker"},
+                ],
+                "generic_params": [],
+            }
+        ),
+        encoding="utf-8",
+    )
+    return d
+
+
+@pytest.fixture(scope="session")
+def list_scanner(list_overlay):
+    from lurelens import Scanner
+    from lurelens.registry import DataRegistry
+
+    return Scanner(data=DataRegistry(extra_dir=list_overlay))
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    if not CORPUS.is_dir():
+        pytest.skip(f"shared corpus not present at {CORPUS} (only available in the development checkout)")
+    return CORPUS
+
+
+@pytest.fixture(scope="session")
+def apt31_example() -> Path:
+    p = EXAMPLES / "apt31-style-lure.eml"
+    if not p.is_file():
+        pytest.skip(f"{p} is missing")
+    return p
+
+
+def _run_cli(args, stdin: bytes | None = None, cwd: Path | None = None, timeout: float = 120):
+    env = dict(os.environ)
+    env.setdefault("COLUMNS", "200")
+    env["PYTHONIOENCODING"] = "utf-8"
+    proc = subprocess.run(
+        [sys.executable, "-m", "lurelens.adapters.cli", *[str(a) for a in args]],
+        input=stdin if stdin is not None else b"",
+        capture_output=True,
+        cwd=str(cwd or REPO),
+        env=env,
+        timeout=timeout,
+    )
+    return proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
+
+
+@pytest.fixture(scope="session")
+def run_cli(_hermetic_data_dir):
+    """``run_cli(args, stdin=None) -> (exit code, stdout, stderr)``."""
+    return _run_cli
+
+

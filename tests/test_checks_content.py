@@ -1,0 +1,102 @@
+"""lurelens.checks.content: one firing message and one near miss per symbol."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import LIST_HOSTS
+from lurelens.checks import content
+from lurelens.testing import MessageBuilder, assert_fires, assert_quiet
+
+FREE = LIST_HOSTS["freemail"]
+HOSTING = LIST_HOSTS["free_hosting"]
+
+
+def text(body: str, subject: str = "Hello", sender: str | None = None) -> bytes:
+    b = MessageBuilder().subject(subject).text(body)
+    if sender:
+        b.sender(sender)
+    return b.build()
+
+
+def link(href: str) -> bytes:
+    return MessageBuilder().text("x").html(f'<p>Hi Bob,</p><a href="{href}">the site</a>').build()
+
+
+MATH = "\U0001d40f\U0001d41a\U0001d432\U0001d41f\U0001d41a\U0001d425"  # bold "Payfal"-style letters
+CASES = {
+    "LURE_CREDENTIAL": (text("Please verify your account to keep access."), text("Please review the agenda."), False),
+    "LURE_URGENCY": (text("Action required: reply within 24 hours."), text("Reply whenever suits you."), False),
+    "LURE_PRIZE": (text("Congratulations, claim your prize today."), text("Thanks for the meeting notes."), False),
+    "LURE_DELIVERY": (text("Your parcel is on hold: a customs fee is due."), text("The parcel arrived, thanks."), False),
+    "LURE_PAYMENT": (text("Your payment failed; the invoice is overdue."), text("We received your payment, thanks."), False),
+    "SUBJECT_HAS_RECIPIENT": (
+        text("Hi.", subject="bob@example.org: your mailbox report"),
+        text("Hi.", subject="Your mailbox report"),
+        False,
+    ),
+    "SUBJECT_RANDOM_TOKEN": (
+        text("Hi.", subject="Invoice notice xK9mQ2pLz7RwT4"),
+        text("Hi.", subject="Invoice INV2026001234 for October"),
+        False,
+    ),
+    "TEXT_OBFUSCATED_UNICODE": (
+        text(f"Your {MATH} account needs attention."),
+        text("Caf\u00e9 M\u00fcnchen: na\u00efve r\u00e9sum\u00e9 \u00e0 la carte."),
+        False,
+    ),
+    "GREETING_USES_ADDRESS": (text("Dear bob@example.org,\nplease see below."), text("Dear Bob,\nplease see below."), False),
+    "GREETING_GENERIC": (text("Dear customer,\nplease see below."), text("Dear Bob,\nplease see below."), False),
+    "BODY_FREEMAIL_CONTACT": (
+        text(f"For questions write to agent.desk@{FREE} directly."),
+        text("For questions write to agent.desk@example.com directly."),
+        True,
+    ),
+    "FROM_DOMAIN_INVALID": (
+        text("Hi.", sender="alice@mail.example"),  # .example is reserved, never delegated
+        text("Hi.", sender="alice@mail.example.com"),
+        False,
+    ),
+    "FROM_FREE_HOSTING": (
+        text("Hi.", sender=f"alice@shop.{HOSTING}"),
+        text("Hi.", sender=f"alice@{HOSTING}"),  # the platform itself, not a tenant
+        True,
+    ),
+    "LINK_FREE_HOSTING": (link(f"https://login.{HOSTING}/"), link(f"https://{HOSTING}/docs"), True),
+}
+
+
+def test_every_symbol_has_a_case():
+    assert {s.name for s in content.SYMBOLS} == set(CASES)
+
+
+@pytest.mark.parametrize("symbol", sorted(CASES))
+def test_fires(symbol, scanner, list_scanner):
+    raw, _, lists = CASES[symbol]
+    assert_fires(raw, symbol, list_scanner if lists else scanner)
+
+
+@pytest.mark.parametrize("symbol", sorted(CASES))
+def test_near_miss_quiet(symbol, scanner, list_scanner):
+    _, raw, lists = CASES[symbol]
+    assert_quiet(raw, symbol, list_scanner if lists else scanner)
+
+
+def test_lure_language_in_html_visible_text(scanner):
+    raw = MessageBuilder().text("x").html("<p>Please <b>verify your account</b> now.</p>").build()
+    assert_fires(raw, "LURE_CREDENTIAL", scanner)
+
+
+def test_lure_in_style_block_is_not_visible_text(scanner):
+    raw = MessageBuilder().text("x").html("<style>/* verify your account */ p{}</style><p>Hello</p>").build()
+    assert_quiet(raw, "LURE_CREDENTIAL", scanner)
+
+
+def test_bracketed_list_tag_is_not_the_recipient(scanner):
+    raw = MessageBuilder().header("To", "alice.smith@example.org").subject("[alice.smith] weekly digest").text("x").build()
+    assert_quiet(raw, "SUBJECT_HAS_RECIPIENT", scanner)
+
+
+def test_recipient_address_in_body_is_not_a_freemail_contact(list_scanner):
+    raw = MessageBuilder().header("To", f"bob@{FREE}").text(f"Your login is bob@{FREE}.").build()
+    assert_quiet(raw, "BODY_FREEMAIL_CONTACT", list_scanner)

@@ -1,0 +1,136 @@
+"""lurelens.checks.links: one firing message and one near miss per symbol."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import LIST_HOSTS
+from lurelens.checks import links
+from lurelens.testing import MessageBuilder, assert_fires, assert_quiet
+
+
+def a(href: str, text: str = "click here", sender: str | None = None) -> bytes:
+    b = MessageBuilder().text("see the HTML part").html(f'<p>Hello</p><p><a href="{href}">{text}</a></p>')
+    if sender:
+        b.sender(sender)
+    return b.build()
+
+
+CYR_A = "\u0430"  # Cyrillic small a, looks like Latin a
+CASES = {
+    "LINK_TEXT_HOST_MISMATCH": (
+        a("https://login.example.net/account", "https://www.example.com/account"),
+        a("https://www.example.com/account", "www.example.com/account"),
+        False,
+    ),
+    "LINK_IP_LITERAL": (
+        a("http://93.184.216.34/login"),  # a public address (example.com's old one)
+        a("http://10.20.30.40/login"),  # a private address: an intranet link, not a lure
+        False,
+    ),
+    "LINK_USERINFO": (
+        a("https://www.example.com@login.example.net/"),
+        a("https://login.example.net/?user=www.example.com"),
+        False,
+    ),
+    "LINK_PUNYCODE": (
+        a("https://xn--exmple-cua.example.com/"),
+        a("https://exmple.example.com/"),
+        False,
+    ),
+    "LINK_MIXED_SCRIPT": (
+        a(f"https://ex{CYR_A}mple.example.com/"),  # Latin and Cyrillic in one label
+        a("https://\u043f\u0440\u0438\u043c\u0435\u0440.example.com/"),  # all-Cyrillic label: punycode only
+        False,
+    ),
+    "LINK_SHORTENER": (
+        a(f"https://{LIST_HOSTS['shortener']}/x7Yk2"),
+        a("https://www.example.net/x7Yk2"),
+        True,
+    ),
+    "LINK_REDIRECT_PARAM": (
+        a("https://r.example.net/r?url=https%3A%2F%2Flogin.example.org%2F"),
+        a("https://www.example.net/r?next=https://account.example.net/"),  # same site
+        False,
+    ),
+    "LINK_OPEN_REDIRECTOR": (
+        a(f"https://{LIST_HOSTS['open_redirector']}/?url=https://login.example.org/"),
+        a("https://redirect.example.com/?url=https://login.example.org/"),
+        True,
+    ),
+    "LINK_VIA_TRACKING_HOST": (
+        a(f"https://{LIST_HOSTS['click_tracker']}/c/abc123", sender="news@example.com"),
+        a(f"https://{LIST_HOSTS['click_tracker']}/c/abc123", sender="news@example.net"),  # sender's own
+        True,
+    ),
+    "LINK_SCRIPT_SCHEME": (
+        a("javascript:alert(document.cookie)"),
+        a("mailto:help@example.com"),
+        False,
+    ),
+    "LINK_FORM": (
+        MessageBuilder().html('<form action="https://collect.example.net/post"><input name="pw"></form>').build(),
+        MessageBuilder().html('<form action="/post"><input name="pw"></form>').build(),  # nowhere to post
+        False,
+    ),
+}
+
+
+def test_every_symbol_has_a_case():
+    assert {s.name for s in links.SYMBOLS} == set(CASES)
+
+
+@pytest.mark.parametrize("symbol", sorted(CASES))
+def test_fires(symbol, scanner, list_scanner):
+    raw, _, lists = CASES[symbol]
+    assert_fires(raw, symbol, list_scanner if lists else scanner)
+
+
+@pytest.mark.parametrize("symbol", sorted(CASES))
+def test_near_miss_quiet(symbol, scanner, list_scanner):
+    _, raw, lists = CASES[symbol]
+    assert_quiet(raw, symbol, list_scanner if lists else scanner)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Read more about www.example.com and our partners",  # a sentence, not a displayed URL
+        "report.pdf",  # a file name
+        "Click here",
+    ],
+)
+def test_text_mismatch_needs_a_displayed_domain(text, scanner):
+    assert_quiet(a("https://login.example.net/", text), "LINK_TEXT_HOST_MISMATCH", scanner)
+
+
+def test_text_mismatch_accepts_decoded_redirect_target(scanner):
+    raw = a("https://r.example.net/r?url=https%3A%2F%2Fwww.example.com%2Fnews", "https://www.example.com/news")
+    v = assert_quiet(raw, "LINK_TEXT_HOST_MISMATCH", scanner)
+    lk = v.message.links[0]
+    assert lk.final_url == "https://www.example.com/news"
+    assert lk.final_host == "www.example.com"
+
+
+def test_base64_redirect_parameter_is_decoded(scanner):
+    import base64
+
+    target = base64.urlsafe_b64encode(b"https://login.example.org/x").decode().rstrip("=")
+    v = assert_fires(a(f"https://r.example.net/c?u={target}"), "LINK_REDIRECT_PARAM", scanner)
+    assert v.message.links[0].final_host == "login.example.org"
+
+
+def test_bare_urls_in_plain_text_are_links(scanner):
+    raw = MessageBuilder().text("Visit http://93.184.216.34/verify now.").build()
+    v = assert_fires(raw, "LINK_IP_LITERAL", scanner)
+    assert [(lk.kind, lk.href) for lk in v.message.links] == [("text", "http://93.184.216.34/verify")]
+
+
+@pytest.mark.parametrize("host", ["0x5db8d822", "1572395042"])  # 93.184.216.34 in hex and decimal
+def test_ip_literal_in_browser_numeric_forms(host, scanner):
+    assert_fires(a(f"http://{host}/login"), "LINK_IP_LITERAL", scanner)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "192.168.1.20", "[::1]", "169.254.1.1"])
+def test_non_public_ip_links_are_not_flagged(host, scanner):
+    assert_quiet(a(f"http://{host}/"), "LINK_IP_LITERAL", scanner)

@@ -1,0 +1,130 @@
+"""lurelens.checks.sender: one firing message and one near miss per symbol."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from conftest import LIST_HOSTS
+from lurelens.checks import sender
+from lurelens.testing import MessageBuilder, assert_fires, assert_quiet
+
+FREE = LIST_HOSTS["freemail"]
+
+
+def msg(*headers: tuple[str, str], html: str | None = None, drop: tuple[str, ...] = (), add: tuple = ()) -> bytes:
+    b = MessageBuilder()
+    for name in drop:
+        b.remove_header(name)
+    for k, v in headers:
+        b.header(k, v)
+    for k, v in add:
+        b.header(k, v, replace=False)
+    if html is not None:
+        b.html(html)
+    return b.build()
+
+
+def b64word(s: str) -> str:
+    return "=?utf-8?B?" + base64.b64encode(s.encode()).decode() + "?="
+
+
+CASES = {
+    "FROM_MISSING": (
+        msg(drop=("From",)),
+        msg(),
+        False,
+    ),
+    "FROM_MULTIPLE": (
+        msg(add=(("From", "mallory@example.net"),)),
+        msg(("From", '"Alice" <alice@example.com>'), ("Cc", "carol@example.org, dave@example.org")),
+        False,
+    ),
+    "FROM_NAME_HAS_ADDRESS": (
+        msg(("From", '"service@example.org" <alerts@example.net>')),
+        msg(("From", '"alice@example.com" <alice@example.com>')),
+        False,
+    ),
+    "FROM_MALFORMED": (
+        msg(("From", "Bank, Support <support@example.com>")),
+        msg(("From", '"Bank, Support" <support@example.com>')),
+        False,
+    ),
+    "FROM_NAME_HAS_ADDRESS_RELAYED": (
+        msg(("From", '"news@example.org" <relay@example.net>'),
+            html='<p>Hi</p><a href="https://www.example.org/article">read</a>'),
+        msg(("From", '"news@example.org" <relay@example.net>'),
+            html='<p>Hi</p><a href="https://www.example.net/article">read</a>'),
+        False,
+    ),
+    "FROM_FREEMAIL": (
+        msg(("From", f"alice@{FREE}")),
+        msg(("From", "alice@example.com")),
+        True,
+    ),
+    "REPLYTO_MISMATCH": (
+        msg(("Reply-To", "press@example.net")),
+        msg(("Reply-To", "press@news.example.com")),  # same registrable domain
+        False,
+    ),
+    "REPLYTO_FREEMAIL": (
+        msg(("Reply-To", f"alice.desk@{FREE}")),
+        msg(("Reply-To", "alice.desk@example.net")),  # a mismatch, but not free mail
+        True,
+    ),
+    "SENDER_MISMATCH": (
+        msg(("Sender", "bulk@example.net")),
+        msg(("Sender", "bulk@mail.example.com")),
+        False,
+    ),
+    "RETURN_PATH_MISMATCH": (
+        msg(("Return-Path", "<bounce-1@bounce.example.net>")),
+        msg(("Return-Path", "<bounce-1@bounce.example.com>")),
+        False,
+    ),
+    "HEADER_ENCODED_TRICK": (
+        msg(("From", f"{b64word('ceo@example.org')} <ceo@example.net>")),
+        msg(("From", "=?utf-8?Q?Ren=C3=A9_Dupont?= <rene@example.com>")),
+        False,
+    ),
+    "MAILING_LIST": (
+        msg(("List-Id", "Example News <news.example.com>")),
+        msg(("List-Unsubscribe", "<mailto:unsub@example.com>")),
+        False,
+    ),
+}
+
+
+def test_every_symbol_has_a_case():
+    assert {s.name for s in sender.SYMBOLS} == set(CASES)
+
+
+@pytest.mark.parametrize("symbol", sorted(CASES))
+def test_fires(symbol, scanner, list_scanner):
+    raw, _, lists = CASES[symbol]
+    assert_fires(raw, symbol, list_scanner if lists else scanner)
+
+
+@pytest.mark.parametrize("symbol", sorted(CASES))
+def test_near_miss_quiet(symbol, scanner, list_scanner):
+    _, raw, lists = CASES[symbol]
+    assert_quiet(raw, symbol, list_scanner if lists else scanner)
+
+
+def test_two_addresses_in_one_from_header(scanner):
+    assert_fires(msg(("From", "alice@example.com, mallory@example.net")), "FROM_MULTIPLE", scanner)
+
+
+def test_encoded_control_characters(scanner):
+    raw = msg(("Subject", "=?utf-8?Q?Invoice=0D=0ABcc:_x@example.net?="))
+    assert_fires(raw, "HEADER_ENCODED_TRICK", scanner)
+
+
+def test_reply_to_listed_in_list_post_is_not_a_mismatch(scanner):
+    raw = msg(("Reply-To", "list@lists.example.net"), ("List-Post", "<mailto:list@lists.example.net>"))
+    assert_quiet(raw, "REPLYTO_MISMATCH", scanner)
+
+
+def test_no_headers_is_not_from_missing(scanner):
+    assert_quiet(b"\x00\x01\x02 not mail at all", "FROM_MISSING", scanner)
