@@ -170,6 +170,8 @@ def run(msg: Message, ctx: Context):
     content_domains = [lk.domain for lk in msg.links if lk.domain]
     content_domains += [registrable_domain(lk.final_host) for lk in msg.links if lk.final_host]
     content_domains += [r.domain for r in msg.resources]
+    # The sender's own click-tracking and image hosts say nothing about whom it speaks for.
+    content_domains = [d for d in content_domains if d not in ids]
     emitted: set[str] = set()
     claims = _claims(msg, ctx, forwarded, personal)
     # The strongest claim (display name first) is who the message says it is; later mentions
