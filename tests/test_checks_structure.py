@@ -116,11 +116,6 @@ def test_nested_message_is_parsed_and_its_findings_marked(scanner):
     assert v.message.nested[0].subject == "inner"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: structure.py:40 _BENIGN_DEFECTS lists 'MissingHeaderBodySeparator' but the stdlib defect "
-    "class (and so Defect.kind) is 'MissingHeaderBodySeparatorDefect': the exemption never applies",
-)
 def test_benign_missing_separator_alone_is_not_a_defect(scanner):
     # A header block followed directly by body text without the blank line.
     raw = b"From: alice@example.com\r\nTo: bob@example.org\r\nSubject: s\r\nthis line is body text\r\n"
@@ -129,11 +124,6 @@ def test_benign_missing_separator_alone_is_not_a_defect(scanner):
     assert "MIME_DEFECT" not in {f.symbol for f in v.findings}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: mime.py _build (~line 216) stops collecting bare text/plain URLs at max_links without recording "
-    "PARSE_LIMIT_LINKS (only the HTML path reports the limit)",
-)
 def test_link_limit_reported_for_plain_text_urls(make_scanner):
     raw = MessageBuilder().text(" ".join(f"https://l{i}.example.net/" for i in range(5))).build()
     v = make_scanner(limits=Limits(max_links=2)).scan(raw)

@@ -108,12 +108,6 @@ def test_forged_header_in_a_scan(scanner):
     assert any("dmarc=pass" in h for h in d["auth"]["ignored_headers"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: parse/auth.py select_trusted (merge condition h <= trusted_hop + 1, dkim pass preference) merges same-id headers up to one Received hop below the "
-    "trusted one and prefers any dkim=pass, so a header the sender wrote before the receiver's own "
-    "Received line overrides the receiver's dkim=fail and is not reported as forged",
-)
 def test_lower_same_id_header_cannot_override_dkim_fail():
     sel = select_trusted([
         (AR, "mx.example.org; spf=fail smtp.mailfrom=example.com; dkim=fail header.d=example.com; dmarc=fail"),

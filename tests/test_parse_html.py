@@ -257,11 +257,6 @@ def test_recipient_token_urlencoded_is_detected(scanner):
     assert label is not None and label.startswith("email:")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: parse/tokens.py RecipientMatcher.find tests each needle against the URL-decoded URL too, "
-    "and the plain needle comes first, so 'email:urlencoded' (documented in the schema) is never reported",
-)
 def test_recipient_token_urlencoded_label(scanner):
     assert tokens(f"https://t.example.net/o?e={LOW.replace('@', '%40')}", scanner)[0] == "email:urlencoded"
 
@@ -313,11 +308,6 @@ def test_no_opaque_id(url, scanner):
     assert tokens(url, scanner)[0] is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (heuristic): parse/tokens.py opaque_id does not split on '-' and its 3.3-bit entropy bar is "
-    "met by ordinary readable slugs, so a dated article path is taken for a per-recipient identifier",
-)
 def test_readable_slug_is_not_an_opaque_id(scanner):
     assert tokens("https://t.example.net/campaign/2026-11-10-newsletter", scanner)[0] is None
 

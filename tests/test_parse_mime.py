@@ -100,12 +100,6 @@ def test_undeclared_charset_falls_back():
     assert isinstance(m.text, str) and m.text.startswith("caf")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="BUG: headers.py:42 lookup_charset catches only LookupError; codecs.lookup raises "
-    "ValueError for a label with a NUL byte, which escapes Scanner.scan (found by the fuzzer)",
-)
 @pytest.mark.parametrize(
     "raw",
     [
@@ -229,12 +223,6 @@ def _alt_plain_then_related() -> bytes:
     return multipart("alternative", part("text/plain", b"plain"), related)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: mime.py _walk, multipart/alternative choice (~line 305): a multipart/related alternative is "
-    "only chosen while no text/plain was seen, so alternative[text/plain, related[html, img]] "
-    "displays the plain text; the HTML (and its beacons) is skipped and listed as an attachment",
-)
 def test_alternative_prefers_related_html_over_plain(scanner):
     v = scanner.scan(_alt_plain_then_related())
     m = v.message
@@ -243,11 +231,6 @@ def test_alternative_prefers_related_html_over_plain(scanner):
     assert "TRACKER_PIXEL_HIDDEN" in {f.symbol for f in v.findings}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: same root cause (mime.py _walk alternative choice and alternative flag): the HTML body of the unchosen "
-    "multipart/related alternative is reported as a nameless text/html attachment",
-)
 def test_alternative_related_html_is_not_an_html_attachment(scanner):
     v = scanner.scan(_alt_plain_then_related())
     assert [a.content_type for a in v.message.attachments if a.content_type == "text/html"] == []
@@ -431,12 +414,6 @@ def test_limit_time_zero_still_gives_a_verdict(make_scanner):
     assert "PARSE_LIMIT_TIME" in v.message.limits_hit
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: scanner.py _run_checks (~line 55) only adds the PARSE_LIMIT_TIME finding when the parser did "
-    "not already record the limit; when parsing ran out of time no check runs, so the verdict "
-    "carries no PARSE_LIMIT_TIME finding (and no reason) although the message was not read",
-)
 def test_limit_time_zero_is_reported_as_a_finding(make_scanner):
     v = make_scanner(limits=Limits(timeout=0)).scan(MessageBuilder().html("<p>x</p>").build())
     assert "PARSE_LIMIT_TIME" in {f.symbol for f in v.findings}

@@ -18,21 +18,8 @@ from lurelens.report.jsonout import dumps, verdict_to_dict
 from lurelens.testing import MessageBuilder
 
 
-def _is_known_nul_charset_bug(exc: BaseException) -> bool:
-    """KNOWN BUG, see test_parse_mime.py::test_nul_in_charset_label_does_not_raise (strict xfail):
-    a NUL in a charset label makes codecs.lookup raise ValueError out of Scanner.scan. Tolerated
-    here only so the fuzzers keep looking for other failures; remove when that test passes."""
-    return isinstance(exc, ValueError) and "embedded null character" in str(exc)
-
-
 def _fuzz_scan(scanner: Scanner, raw: bytes) -> None:
-    try:
-        v = scanner.scan(raw)
-    except ValueError as exc:
-        if _is_known_nul_charset_bug(exc) and b"\x00" in raw:
-            return
-        raise
-    _check(v)
+    _check(scanner.scan(raw))
 
 
 def _check(v: Verdict) -> None:

@@ -54,7 +54,8 @@ class Scanner:
             if time.monotonic() > deadline:
                 if "PARSE_LIMIT_TIME" not in msg.limits_hit:
                     msg.limits_hit.append("PARSE_LIMIT_TIME")
-                    findings.append(Finding("PARSE_LIMIT_TIME", f"skipped checks from {check.name} on"))
+                if not any(f.symbol == "PARSE_LIMIT_TIME" for f in findings):
+                    findings.append(Finding("PARSE_LIMIT_TIME", f"time limit reached; skipped checks from {check.name} on"))
                 break
             try:
                 for f in check.run(msg, self.context):

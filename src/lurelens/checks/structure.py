@@ -37,7 +37,7 @@ _EXEC = re.compile(
 )
 _MACRO = re.compile(r"\.(docm|xlsm|pptm|dotm|xltm|xlam|ppam|sldm)$", re.I)
 _DOUBLE = re.compile(r"\.(pdf|docx?|xlsx?|jpe?g|png|txt|zip)\s*\.[a-z0-9]{2,4}$", re.I)
-_BENIGN_DEFECTS = {"MissingHeaderBodySeparator"}  # common in hand-edited samples, too weak alone
+_BENIGN_DEFECTS = {"MissingHeaderBodySeparatorDefect"}  # common in hand-edited samples, too weak alone
 
 
 def run(msg: Message, ctx: Context):

@@ -61,7 +61,7 @@ def select_trusted(headers: list[tuple[str, str]], trusted_ids: list[str] | None
 
     The trusted header is the topmost one (or the topmost naming a configured authserv-id). Some
     receivers split their results over several headers in the same hop (Proton Mail writes one per
-    method), so every header with the trusted id in that hop or the next counts with it. A header
+    method), so every header with the trusted id in that hop (no Received line between) counts. A header
     with the trusted id further down was already in the message when the receiver got it: it is
     ignored and reported as forged.
     """
@@ -84,7 +84,7 @@ def select_trusted(headers: list[tuple[str, str]], trusted_ids: list[str] | None
     ignored: list[dict[str, Any]] = []
     forged: list[dict[str, Any]] = []
     for h, p in parsed:
-        if trusted_hop is not None and p["authserv_id"] == trusted_id and h <= trusted_hop + 1 and (
+        if trusted_hop is not None and p["authserv_id"] == trusted_id and h == trusted_hop and (
             not merged or trusted_id is not None
         ):
             merged.append(p)

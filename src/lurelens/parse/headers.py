@@ -40,7 +40,7 @@ def lookup_charset(label: str | None) -> str | None:
     label = label.strip().strip('"').lower()
     try:
         return codecs.lookup(label).name
-    except LookupError:
+    except (LookupError, ValueError):  # unknown label, or one with a NUL byte in it
         return None
 
 

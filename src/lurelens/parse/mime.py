@@ -214,6 +214,7 @@ def _build(msg: EmailMessage, state: _State, defects: list[Defect], depth: int, 
             if info:
                 model.links.append(Link(href=url, text=url, host=info.host, domain=info.domain, kind="text"))
             if len(model.links) >= state.limits.max_links:
+                state.hit("PARSE_LIMIT_LINKS")
                 break
     if len(model.links) > state.limits.max_links:
         model.links = model.links[: state.limits.max_links]
@@ -301,13 +302,15 @@ def _walk(part: EmailMessage, state: _State, model: Message, defects: list[Defec
         children = payload
         chosen = set(range(len(children)))
         if ct == "multipart/alternative" and displayed:
-            best = None
+            # RFC 2046: alternatives come in increasing faithfulness; a client shows the last one
+            # it can display, preferring HTML (alone or inside related/mixed) over plain text.
+            best, best_rank = None, 0
             for i, c in enumerate(children):
                 cct = _content_type(c)
-                if cct == "text/html" or (cct.startswith("multipart/") and best is None):
-                    best = i
-                elif cct == "text/plain" and best is None:
-                    best = i
+                rank = 3 if cct == "text/html" or cct in ("multipart/related", "multipart/mixed") else (
+                    2 if cct.startswith("multipart/") else 1 if cct.startswith("text/") else 0)
+                if rank and rank >= best_rank:
+                    best, best_rank = i, rank
             chosen = {best} if best is not None else set()
         elif ct == "multipart/related" and displayed:
             start = _param(part, "start")

@@ -62,15 +62,18 @@ class RecipientMatcher:
     def find(self, url: str) -> tuple[str, str] | None:
         if not self.needles:
             return None
+        # The URL as written first, so an address written URL-encoded is reported as such;
+        # then the decoded URL, for encodings of encodings.
         low = url.lower()
-        dec = unquote_plus(url) if "%" in url or "+" in url else url
-        dec_low = dec.lower()
         for needle, label, case in self.needles:
-            if case:
-                if needle in url or needle in dec:
-                    return label, needle
-            elif needle in low or needle in dec_low:
+            if needle in (url if case else low):
                 return label, needle
+        if "%" in url or "+" in url:
+            dec = unquote_plus(url)
+            dec_low = dec.lower()
+            for needle, label, case in self.needles:
+                if needle in (dec if case else dec_low):
+                    return label, needle
         return None
 
 
@@ -90,13 +93,17 @@ def opaque_id(url: str, path: str, query: str) -> str | None:
     path_segments = unquote(path).split("/")
     for seg in path_segments:
         if _STATIC_EXT.search(seg):
-            # A hashed asset name (logo.5f3a9c.png) identifies a file, not a person.
-            continue
+            if seg.count(".") >= 2:
+                continue  # a hashed asset name (logo.5f3a9c.png) identifies a file, not a person
+            seg = seg.rsplit(".", 1)[0]  # /open/<token>.gif: the token is the stem
         candidates.extend(_SPLIT.split(seg))
     best = None
     for tok in candidates:
         if len(tok) < 16 or len(tok) > 512:
             continue
+        pieces = re.split(r"[-_]", tok)
+        if len(pieces) > 1 and all(p.isdigit() or p.isalpha() for p in pieces):
+            continue  # readable words and numbers (2026-11-10-newsletter), not an identifier
         has_digit = any(c.isdigit() for c in tok)
         has_alpha = any(c.isalpha() for c in tok)
         if not (has_digit and has_alpha):
