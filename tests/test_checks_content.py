@@ -19,6 +19,10 @@ def text(body: str, subject: str = "Hello", sender: str | None = None) -> bytes:
     return b.build()
 
 
+def html(body: str) -> bytes:
+    return MessageBuilder().html(body).build()
+
+
 def link(href: str) -> bytes:
     return MessageBuilder().text("x").html(f'<p>Hi Bob,</p><a href="{href}">the site</a>').build()
 
@@ -63,6 +67,21 @@ CASES = {
         True,
     ),
     "LINK_FREE_HOSTING": (link(f"https://login.{HOSTING}/"), link(f"https://{HOSTING}/docs"), True),
+    "LURE_EXTORTION": (
+        text("I hacked your computer and recorded you. Send the money to my bitcoin wallet."),
+        text("Our computer lab has new wallets of paper for the recording club."),
+        False,
+    ),
+    "LURE_ADVANCE_FEE": (
+        text("I have a business deal to share with you in the sum of 10.2 million USD."),
+        text("The deal closed for a small sum; see the minutes."),
+        False,
+    ),
+    "HTML_HIDDEN_TEXT": (
+        html('<p>Hi.</p><div style="display:none">' + "filler words to fool filters " * 20 + "</div>"),
+        html('<p>Hi.</p><div style="display:none">Preview: your weekly digest</div><p>' + "Visible article text. " * 20 + "</p>"),
+        False,
+    ),
 }
 
 

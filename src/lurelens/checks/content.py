@@ -21,6 +21,9 @@ SYMBOLS = (
     Symbol("LURE_PRIZE", "The text promises a prize, gift, bonus or reward"),
     Symbol("LURE_DELIVERY", "The text claims a parcel is held or a delivery fee is due"),
     Symbol("LURE_PAYMENT", "The text claims a payment failed, is overdue or a refund is waiting"),
+    Symbol("LURE_EXTORTION", "The text claims the reader was hacked or filmed and demands payment"),
+    Symbol("LURE_ADVANCE_FEE", "The text offers a share of a large sum, an inheritance or a deal to a stranger"),
+    Symbol("HTML_HIDDEN_TEXT", "Much of the HTML's text is hidden from the reader (filler to fool filters)"),
     Symbol("SUBJECT_HAS_RECIPIENT", "The subject or sender name repeats the recipient's address to look personal"),
     Symbol("SUBJECT_RANDOM_TOKEN", "The subject or sender name carries a random string, a trick to defeat filters"),
     Symbol("TEXT_OBFUSCATED_UNICODE", "Look-alike Unicode (math letters, invisible characters) disguises words"),
@@ -34,7 +37,11 @@ SYMBOLS = (
 
 _TOKEN = re.compile(r"(?<![\w@.])[A-Za-z0-9]{10,40}(?![\w@])")
 _MATH_ALNUM = re.compile("[\U0001d400-\U0001d7ff]")
-_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\u034f]")
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\u034f\U000e0000-\U000e007f\U000e0100-\U000e01ef]")
+# Invisible characters between letters ("Mi\u200bcro\u200bsoft", or Unicode tag characters)
+_INVISIBLE_IN_WORD = re.compile(  # soft hyphens (U+00AD) are ordinary hyphenation, not counted
+    "[^\\W\\d_][\u200b\u200c\u200d\u2060\ufeff\u034f\U000e0000-\U000e007f\U000e0100-\U000e01ef]+[^\\W\\d_]"
+)
 _SPACED = re.compile(r"(?:(?<!\S)\w ){5,}\w(?!\S)")
 _WORD = re.compile(r"\w{3,}")
 _GREETING_WORDS = (
@@ -43,7 +50,7 @@ _GREETING_WORDS = (
 )
 _GREETING_ADDR = re.compile(rf"(?:{_GREETING_WORDS})\W{{1,3}}([\w.+\-]+@[\w\-]+(?:\.[\w\-]+)*)", re.I)
 _GREETING_GENERIC = re.compile(
-    rf"(?<!\w)(?:{_GREETING_WORDS})\W{{1,3}}(?:valued |dear |esteemed |prezado |estimado )?"
+    rf"(?<!\w)(?:{_GREETING_WORDS})\W{{1,3}}(?:valued |dear |esteemed |prezado |estimado )?(?:[A-Z][\w.&-]+ ){{0,2}}"
     r"(?:customer|client|user|member|account ?holder|e-?mail (?:owner|user)|beneficiary|friend|sir(?:/| or )madam|"
     r"cliente|usu[aá]rio|utilizador|kunde|kundin|nutzer|utilisateur|klant)(?!\w)",
     re.I,
@@ -142,6 +149,9 @@ def run(msg: Message, ctx: Context):
     inv_n = len(_INVISIBLE.findall(heads))
     if inv_n >= 2:
         tricks.append(f"{inv_n} invisible characters in the headers")
+    inv_words = len(_INVISIBLE_IN_WORD.findall(msg.visible_text[:MAX_TEXT]))
+    if inv_words >= 3:
+        tricks.append(f"{inv_words} words split by invisible characters")
     mixed = _mixed_script_word(sample)
     if mixed:
         tricks.append(f"'{mixed}' mixes Latin and other scripts")
@@ -168,6 +178,8 @@ def run(msg: Message, ctx: Context):
             if _CONTACT_CUE.search(body[max(0, m.start() - 80) : m.start()]):
                 yield Finding("BODY_FREEMAIL_CONTACT", f"{addr} (From is {frm.addr})")
                 break
+    if msg.hidden_text_chars >= 300 and msg.hidden_text_chars >= 0.3 * max(1, len(msg.visible_text)):
+        yield Finding("HTML_HIDDEN_TEXT", f"{msg.hidden_text_chars} characters of hidden text, {len(msg.visible_text)} in all")
     if frm and frm.domain:
         dom = frm.domain
         if not is_ip_literal(dom.strip("[]")) and (not _DOMAIN_OK.match(dom) or not has_known_suffix(dom)):

@@ -179,6 +179,7 @@ class Message:
     size: int = 0
     recipients: list[str] = field(default_factory=list)  # addresses tokens are looked for
     has_html: bool = False
+    hidden_text_chars: int = 0  # characters of text inside hidden HTML elements
     alt_texts: list[str] = field(default_factory=list)  # img alt text (mastheads, logos)
     html_title: str = ""
     html_parts: list[tuple[str, str]] = field(default_factory=list)  # (part path, HTML) displayed

@@ -79,6 +79,7 @@ class HtmlInventory:
     relative_skipped: int = 0  # relative URLs with no <base>: a mail client cannot fetch them
     title: str = ""
     alt_texts: list[str] = field(default_factory=list)
+    hidden_text_chars: int = 0
     truncated: bool = False
 
 
@@ -355,6 +356,31 @@ def _is_tiny(node) -> bool:
     return dims[0] <= 2
 
 
+# font-size:0 is left out: mail layouts set it on cells to close gaps and reset it inside.
+_HIDING_SELECTOR = '[hidden],[style*="none"],[style*="hidden"],[style*="opacity"],noframes,textarea'
+
+
+def _hidden_text(tree: LexborHTMLParser, walker: _Walker) -> int:
+    """Characters of text a reader never sees: inside hidden elements (outermost only)."""
+    total = 0
+    counted: set[int] = set()
+    for node in tree.css(_HIDING_SELECTOR)[:2000]:
+        if node.tag not in ("noframes", "textarea"):
+            if walker.own_hiding(node) is None:
+                continue
+        parent, nested = node.parent, False
+        while parent is not None:
+            if parent.mem_id in counted:
+                nested = True
+                break
+            parent = parent.parent
+        if nested:
+            continue
+        counted.add(node.mem_id)
+        total += len(" ".join(node.text(deep=True, separator=" ").split()))
+    return total
+
+
 def inventory(html: str, part: str = "", max_nodes: int = 200_000) -> HtmlInventory:
     """Walk one HTML document."""
     tree = LexborHTMLParser(html)
@@ -365,6 +391,7 @@ def inventory(html: str, part: str = "", max_nodes: int = 200_000) -> HtmlInvent
     inv.title = title.text().strip()[:300] if title is not None else ""
     for n in tree.css("style, script, template, head"):
         n.decompose()
+    inv.hidden_text_chars = _hidden_text(tree, walker)
     body = tree.body or tree.root
     text = body.text(deep=True, separator=" ") if body is not None else ""
     inv.visible_text = _WS.sub(" ", text).strip()

@@ -198,6 +198,7 @@ def _build(msg: EmailMessage, state: _State, defects: list[Defect], depth: int, 
         model.links.extend(inv.links)
         visible.append(inv.visible_text)
         model.alt_texts.extend(inv.alt_texts[:50])
+        model.hidden_text_chars += inv.hidden_text_chars
         model.html_title = model.html_title or inv.title
     model.html = "\n".join(all_html)
     model.has_html = bool(all_html)
