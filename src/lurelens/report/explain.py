@@ -29,7 +29,7 @@ def explain(v: Verdict) -> list[str]:
         if f.score <= 0:
             continue
         text = f.description
-        if f.evidence and f.group != "composite":
+        if f.evidence:
             text += f" ({f.evidence})"
         if f.nested:
             text = f"[attached message {f.nested}] " + text

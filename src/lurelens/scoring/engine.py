@@ -30,6 +30,7 @@ class Composite:
     description: str
     attack: list[str]
     test: Callable[[set[str], set[str]], bool]
+    names: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -66,7 +67,7 @@ def load_scoring(path: str | Path | None = None) -> ScoringConfig:
             fn, names = compile_expr(c["expression"])
             comps.append(
                 Composite(c["name"], c["expression"], float(c.get("weight", 0.0)), c.get("group", "composite"),
-                          c.get("description", ""), list(c.get("attack", [])), fn)
+                          c.get("description", ""), list(c.get("attack", [])), fn, names)
             )
         for name, sym in symbols.items():
             if sym.get("group") and sym["group"] not in groups:
@@ -120,8 +121,10 @@ def score(findings: list[Finding], cfg: ScoringConfig, descriptions: dict[str, s
     composite_findings = []
     for c in cfg.composites:
         if c.test(present, present_groups):
-            cf = Finding(c.name, evidence=c.expression, score=c.weight, description=c.description,
-                         group=c.group, attack=c.attack)
+            # Evidence names the signals that met, not the whole expression.
+            met = sorted(n for n in c.names if n in present)
+            cf = Finding(c.name, evidence=" + ".join(met) or c.expression, score=c.weight,
+                         description=c.description, group=c.group, attack=c.attack)
             composite_findings.append(cf)
             present.add(c.name)
             if c.weight > 0:
