@@ -67,6 +67,11 @@ CASES = {
         True,
     ),
     "LINK_FREE_HOSTING": (link(f"https://login.{HOSTING}/"), link(f"https://{HOSTING}/docs"), True),
+    "FROM_LOCAL_RANDOM": (
+        text("Hi.", sender="zmAZizPIr@mailer.example.com"),
+        text("Hi.", sender="JohnSmith@mailer.example.com"),
+        False,
+    ),
     "LURE_EXTORTION": (
         text("I hacked your computer and recorded you. Send the money to my bitcoin wallet."),
         text("Our computer lab has new wallets of paper for the recording club."),

@@ -30,6 +30,7 @@ SYMBOLS = (
     Symbol("GREETING_USES_ADDRESS", "The text greets the reader by their e-mail address instead of a name"),
     Symbol("GREETING_GENERIC", "The text greets a generic 'customer', 'user' or 'account holder'"),
     Symbol("BODY_FREEMAIL_CONTACT", "The text asks for replies to a free-mail address other than the sender's"),
+    Symbol("FROM_LOCAL_RANDOM", "The sender's mailbox name is random letters of mixed case, as bulk-sending tools mint"),
     Symbol("FROM_DOMAIN_INVALID", "The From domain cannot exist (no public suffix)"),
     Symbol("FROM_FREE_HOSTING", "The sender's domain is a tenant of a free hosting platform"),
     Symbol("LINK_FREE_HOSTING", "Links lead to a tenant site on a free hosting platform"),
@@ -99,6 +100,19 @@ def _mixed_script_word(text: str) -> str | None:
         if latin >= 2 and other >= 1:
             return w
     return None
+
+
+_CAMEL_WORDS = re.compile(r"^(?:[A-Z][a-z]+|[A-Z]{2,}(?![a-z]))+$|^[a-z]+(?:[A-Z][a-z]+)+$")
+
+
+def _random_local(local: str) -> bool:
+    """Mixed-case letter salad (xHtFjdALEqNMlfk); CamelCase names (JohnSmith) are not."""
+    if not re.fullmatch(r"[A-Za-z0-9]{7,40}", local):
+        return False
+    letters = "".join(c for c in local if c.isalpha())
+    if len(letters) < 6 or letters.islower() or letters.isupper() or _CAMEL_WORDS.match(letters):
+        return False
+    return sum(1 for a, b in zip(letters, letters[1:]) if a.isupper() != b.isupper()) >= 3
 
 
 def _in_brackets(s: str, start: int) -> bool:
@@ -183,6 +197,8 @@ def run(msg: Message, ctx: Context):
                 break
     if msg.hidden_text_chars >= 300 and msg.hidden_text_chars >= 0.3 * max(1, len(msg.visible_text)):
         yield Finding("HTML_HIDDEN_TEXT", f"{msg.hidden_text_chars} characters of hidden text, {len(msg.visible_text)} in all")
+    if frm and _random_local(frm.local):
+        yield Finding("FROM_LOCAL_RANDOM", frm.addr)
     if frm and frm.domain:
         dom = frm.domain
         if not is_ip_literal(dom.strip("[]")) and (not _DOMAIN_OK.match(dom) or not has_known_suffix(dom)):
