@@ -65,6 +65,7 @@ _CONTACT_CUE = re.compile(
 _DOMAIN_OK = re.compile(r"^[a-z0-9](?:[a-z0-9\-_]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-_]*[a-z0-9])?)+$|^xn--")
 _EMAIL = re.compile(r"[\w.+\-]{2,64}@([\w\-]+(?:\.[\w\-]+)+)")
 MAX_TEXT = 20000
+LURE_TEXT = 8000  # a lure states its demand near the top; reading further costs more than it finds
 
 
 def _random_token(s: str) -> str | None:
@@ -121,7 +122,7 @@ def _in_brackets(s: str, start: int) -> bool:
 
 def run(msg: Message, ctx: Context):
     data = ctx.data
-    text = (msg.subject + "\n" + msg.visible_text[:MAX_TEXT])
+    text = msg.subject + "\n" + msg.visible_text[:LURE_TEXT]
     for cat, pat in data.lure_phrases.items():
         if f"LURE_{cat.upper()}" not in _DECLARED:
             continue  # an overlay category with no symbol of its own yet

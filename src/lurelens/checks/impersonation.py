@@ -41,6 +41,7 @@ _BYLINE_REV = re.compile(
     rf"(?i:senior |chief |political |foreign |staff |special )?(?i:{_ROLES})\b"
 )
 # "[Reuters] ..." or "BBC News | ..."; a plain "Google: ..." is how people title a discussion.
+_ROLE_WORD = re.compile(rf"(?i:{_ROLES})")
 _SUBJECT_PREFIX = re.compile(r"^\s*(?:\[([^\]]{2,40})\]|([^:|\[\]]{2,40}?)\s+[|])")
 _FORWARD = re.compile(r"^\s*(?:fwd?|fw|wg|tr|rv|enc|i)\s*:", re.I)
 # Feed-to-mail gateways name each item after its source: From: guardian <rssfeeds@host>.
@@ -75,7 +76,8 @@ def sender_identity(msg: Message) -> tuple[set[str], str, float]:
     return doms, how, weight
 
 
-def _claims(msg: Message, ctx: Context, forwarded: bool, personal: bool) -> list[tuple[Entity, str, str]]:
+def _claims(msg: Message, ctx: Context, forwarded: bool, personal: bool,
+            bylines: list[tuple[Entity, str]]) -> list[tuple[Entity, str, str]]:
     """(entity, where the claim was made, the words that made it), strongest place first."""
     ix = ctx.data.entities
     out: list[tuple[Entity, str, str]] = []
@@ -111,26 +113,30 @@ def _claims(msg: Message, ctx: Context, forwarded: bool, personal: bool) -> list
         add([x for x in ix.find(logo) if not x[2] and x[0].tier == 1 and x[0].category != "social"], "masthead")
         if personal:
             # Bylines count in personal mail; a news digest quotes other outlets' bylines.
-            for ent, line in _byline_outlets(msg, ctx):
+            for ent, line in bylines:
                 add([(ent, line, False)], "byline")
     return out
 
 
 def _byline_outlets(msg: Message, ctx: Context) -> list[tuple[Entity, str]]:
+    """Outlets named in bylines and signatures ("Correspondent at The Guardian")."""
     ix = ctx.data.entities
-    found = []
+    found: list[tuple[Entity, str]] = []
     text = msg.visible_text[:20000]
-    for rx in (_BYLINE, _BYLINE_REV):
-        for bm in rx.finditer(text):
-            # The role word already says "news outlet", so a name shared by several outlets
-            # ("The Guardian") counts when it is the whole phrase.
-            for ent, _w, _a in ix.find(bm.group(1), standalone=True):
-                if ent.kind == "outlet":
-                    found.append((ent, bm.group(0)[:80]))
+    # The byline patterns are costly at every capital letter of a long text; run them only in a
+    # window around each role word.
+    for rm in _ROLE_WORD.finditer(text):
+        window = text[max(0, rm.start() - 60) : rm.end() + 80]
+        for rx in (_BYLINE, _BYLINE_REV):
+            for bm in rx.finditer(window):
+                # The role word already says "news outlet", so a name shared by several outlets
+                # ("The Guardian") counts when it is the whole phrase.
+                for ent, _w, _a in ix.find(bm.group(1), standalone=True):
+                    if ent.kind == "outlet" and all(ent is not e for e, _l in found):
+                        found.append((ent, bm.group(0)[:80]))
+        if len(found) >= 3:
+            break
     return found
-
-
-_LIST_ID = re.compile(r"<([^<>\s]+)>")
 
 
 def _main_domains(ent: Entity, n: int = 4) -> list[str]:
@@ -173,7 +179,8 @@ def run(msg: Message, ctx: Context):
     # The sender's own click-tracking and image hosts say nothing about whom it speaks for.
     content_domains = [d for d in content_domains if d not in ids]
     emitted: set[str] = set()
-    claims = _claims(msg, ctx, forwarded, personal)
+    bylines = _byline_outlets(msg, ctx) if personal else []
+    claims = _claims(msg, ctx, forwarded, personal, bylines)
     # The strongest claim (display name first) is who the message says it is; later mentions
     # (a sister publication in the masthead, a partner's logo) are not separate identities.
     for ent, where, words in claims[:1]:
@@ -202,7 +209,7 @@ def run(msg: Message, ctx: Context):
         strength = weight * (0.7 if where in ("masthead", "From address") else 1.0)
         yield Finding(symbol, f"{claim}; {compared}", strength=strength)
     if free and personal:
-        for ent, line in _byline_outlets(msg, ctx)[:1]:
+        for ent, line in bylines[:1]:
             yield Finding("JOURNALIST_FREEMAIL", f"'{line}' written from {frm.addr}")
     if not forwarded and personal and beacon_hosts(msg):
         outlets = {}

@@ -111,9 +111,12 @@ def _headers(msg: EmailMessage, state: _State) -> list[tuple[str, str]]:
 def _build(msg: EmailMessage, state: _State, defects: list[Defect], depth: int, path: str) -> Message:
     headers = _headers(msg, state)
 
+    by_name: dict[str, list[str]] = {}
+    for k, v in headers:
+        by_name.setdefault(k.lower(), []).append(v)
+
     def values(name: str) -> list[str]:
-        lname = name.lower()
-        return [v for k, v in headers if k.lower() == lname]
+        return by_name.get(name.lower(), [])
 
     for d in getattr(msg, "defects", []) or []:
         defects.append(Defect(type(d).__name__, str(d)[:200], path or "headers"))

@@ -62,7 +62,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import combinations
+from itertools import chain, combinations
 from pathlib import Path
 from typing import Iterable
 from urllib.parse import urlsplit
@@ -268,10 +268,11 @@ def _describe_chars(label: str) -> str:
 def _osa(a: str, b: str, limit: int) -> int:
     """Optimal-string-alignment (Damerau) distance, or ``limit + 1`` once it is above ``limit``.
 
-    Banded (only cells within ``limit`` of the diagonal) with early exit, after stripping the
-    common prefix and suffix: candidates usually share most of their letters."""
+    After stripping the common prefix and suffix (candidates usually share most of their
+    letters), the middles are compared with Hyyrö's bit-parallel OSA recurrence (one pass of
+    integer operations per letter of ``b``, instead of a row of DP cells)."""
     la, lb = len(a), len(b)
-    if abs(la - lb) > limit:
+    if la - lb > limit or lb - la > limit:
         return limit + 1
     i = 0
     while i < la and i < lb and a[i] == b[i]:
@@ -279,38 +280,35 @@ def _osa(a: str, b: str, limit: int) -> int:
     while la > i and lb > i and a[la - 1] == b[lb - 1]:
         la -= 1
         lb -= 1
-    a, b = a[i:la], b[i:lb]
-    la, lb = la - i, lb - i
-    if not la or not lb:
-        return max(la, lb)
-    big = limit + 1
-    prev2: list[int] = []
-    prev = [j if j <= limit else big for j in range(lb + 1)]
-    for i in range(1, la + 1):
-        cur = [big] * (lb + 1)
-        if i <= limit:
-            cur[0] = i
-        row_min = cur[0]
-        ai = a[i - 1]
-        for j in range(max(1, i - limit), min(lb, i + limit) + 1):
-            v = prev[j - 1] + (ai != b[j - 1])
-            t = prev[j] + 1
-            if t < v:
-                v = t
-            t = cur[j - 1] + 1
-            if t < v:
-                v = t
-            if i > 1 and j > 1 and ai == b[j - 2] and a[i - 2] == b[j - 1]:
-                t = prev2[j - 2] + 1
-                if t < v:
-                    v = t
-            cur[j] = v
-            if v < row_min:
-                row_min = v
-        if row_min > limit:
-            return big
-        prev2, prev = prev, cur
-    return min(prev[lb], big)
+    m = la - i
+    if not m or lb == i:
+        d = m if m > lb - i else lb - i
+        return d if d <= limit else limit + 1
+    peq: dict[str, int] = {}
+    bit = 1
+    for c in a[i:la]:
+        peq[c] = peq.get(c, 0) | bit
+        bit <<= 1
+    mask = bit - 1
+    high = bit >> 1
+    vp, vn, d0, pm_prev = mask, 0, 0, 0
+    score = m
+    get = peq.get
+    for c in b[i:lb]:
+        pm = get(c, 0)
+        # Hyyrö (2003): Myers' step plus the transposition term of the previous column.
+        d0 = (((pm & vp) + vp) ^ vp) | pm | vn | ((((~d0) & pm) << 1) & pm_prev)
+        hp = vn | ~(d0 | vp)
+        hn = d0 & vp
+        if hp & high:
+            score += 1
+        elif hn & high:
+            score -= 1
+        hp = (hp << 1) | 1
+        vp = ((hn << 1) | ~(d0 | hp)) & mask
+        vn = d0 & hp
+        pm_prev = pm
+    return score if score <= limit else limit + 1
 
 
 def _osa_ops(src: str, dst: str) -> list[tuple[str, str, str, int]]:
@@ -503,6 +501,66 @@ def _psl() -> PublicSuffixList:
     return _PSL
 
 
+_PSL_RULES: tuple[dict[str, int], frozenset[str]] | None = None
+
+
+def _psl_rules() -> tuple[dict[str, int], frozenset[str]] | None:
+    """The PSL rules as {rule: 0 exception, 1 wildcard, 2 exact} plus every label-wise tail of
+    a rule, so ``_public_len`` can walk a host from its TLD up and stop early. None when the
+    installed ``publicsuffixlist`` keeps its rules differently (``publicsuffix()`` is used)."""
+    global _PSL_RULES
+    if _PSL_RULES is None:
+        rules = getattr(_psl(), "_publicsuffix", None)
+        if not isinstance(rules, frozenset):
+            return None
+        kind: dict[str, int] = {}
+        for r in rules:
+            if r.startswith("!"):
+                r, k = r[1:], 0
+            elif r.startswith("*."):
+                r, k = r[2:], 1
+            else:
+                k = 2
+            if k < kind.get(r, 3):  # the library tries exception, wildcard, exact, in turn
+                kind[r] = k
+        tails: set[str] = set()
+        for r in kind:
+            parts = r.split(".")
+            tails.update(".".join(parts[i:]) for i in range(len(parts)))
+        _PSL_RULES = (kind, frozenset(tails))
+    return _PSL_RULES
+
+
+def _public_len(labels: tuple[str, ...]) -> int:
+    """Number of labels in the public suffix of an ASCII lower-case host given as non-empty
+    labels: what ``len(_psl().publicsuffix(host).split("."))`` gives (0 for None), with one
+    dict lookup per label instead of building and probing every longer suffix."""
+    rules = _PSL_RULES or _psl_rules()
+    if rules is None:
+        suffix = _psl().publicsuffix(".".join(labels))
+        return suffix.count(".") + 1 if suffix else 0
+    kind, tails = rules
+    n = len(labels)
+    s = labels[-1]
+    depth = 1
+    found_depth, found_kind = 0, -1
+    while s in tails:
+        k = kind.get(s)
+        if k is not None:
+            found_depth, found_kind = depth, k
+        if depth == n:
+            break
+        depth += 1
+        s = labels[-depth] + "." + s
+    if not found_depth:
+        return 1  # unknown TLD: accept_unknown
+    if found_kind == 2:
+        return found_depth
+    if found_kind == 1:
+        return found_depth + 1 if found_depth < n else found_depth
+    return found_depth - 1
+
+
 def _decode_label(label: str) -> tuple[str, bool]:
     if label.startswith("xn--"):
         try:
@@ -656,8 +714,18 @@ class LookalikeIndex:
             self._by_fold_domain.setdefault(key, []).append(e)
             label_counts.add(len(labels))
         self._label_counts = tuple(sorted(label_counts))
+        self._fd_firsts = frozenset(key.split(".", 1)[0] for key in self._by_fold_domain)
         self._words = frozenset(skeleton(w) for w in COMBO_WORDS)
         self._word_lens = sorted({len(w) for w in self._words}, reverse=True)
+        # Word lengths by a word's first / last two letters, longest first like _word_lens.
+        self._word_lens_from: dict[str, list[int]] = {}
+        self._word_lens_to: dict[str, list[int]] = {}
+        for k in self._word_lens:
+            for w in sorted(w for w in self._words if len(w) == k):
+                for table, key in ((self._word_lens_from, w[:2]), (self._word_lens_to, w[-2:])):
+                    lst = table.setdefault(key, [])
+                    if k not in lst:
+                        lst.append(k)
         alts = "|".join(sorted(self._words, key=len, reverse=True))
         self._starts_word = re.compile(f"(?:{alts})").match
         self._has_word = re.compile(f"(?:{alts})").search
@@ -668,12 +736,16 @@ class LookalikeIndex:
         lens2: set[int] = set()  # ... with budget 2
         self._fold_budget: dict[str, int] = {}
         self._fold_bigrams: dict[str, frozenset[str]] = {}
+        self._fold_info: dict[str, tuple[int, int, frozenset[str], int]] = {}
         for folded, entries in self._by_fold.items():
             budget = max(e.budget for e in entries)
             if not budget:
                 continue
             self._fold_budget[folded] = budget
             self._fold_bigrams[folded] = _bigrams(folded)
+            # Everything the candidate filter needs, in one lookup.
+            self._fold_info[folded] = (budget, len(folded), self._fold_bigrams[folded],
+                                       len(self._fold_bigrams[folded]) - 3 * budget)
             (lens1 if budget == 1 else lens2).add(len(folded))
             for d in _delete_keys(folded[:_PREFIX], budget):
                 self._deletes.setdefault(d, []).append(folded)
@@ -748,10 +820,17 @@ class LookalikeIndex:
             if host[dot + 1:] in domains:
                 return ()  # a subdomain of a protected domain
             dot = host.find(".", dot + 1)
-        suffix = _psl().publicsuffix(host)
-        if not suffix or suffix == host:
-            return ()
-        rd_idx = n - suffix.count(".") - 2
+        if host.isascii():
+            pub = _public_len(labels)
+            if not pub or pub >= n:
+                return ()
+            suffix = ".".join(labels[n - pub:]) if pub > 1 else labels[-1]
+            rd_idx = n - pub - 1
+        else:
+            suffix = _psl().publicsuffix(host)
+            if not suffix or suffix == host:
+                return ()
+            rd_idx = n - suffix.count(".") - 2
         q = _Query(host, labels, puny, rd_idx, suffix)
         if (host if not rd_idx else ".".join(labels[rd_idx:])) not in WELL_KNOWN:
             self._same_reading(q)
@@ -786,23 +865,41 @@ class LookalikeIndex:
         fold = q.fold
         if fold in self._words:
             return  # online.com is a word, not a typo of eonline.com
-        depth = self._depth[len(fold)] if len(fold) < len(self._depth) else 0
+        n = len(fold)
+        depth = self._depth[n] if n < len(self._depth) else 0
         if depth:
-            keys = _delete_keys(fold[:_PREFIX], depth) & self._delete_keys
+            # The query's deletion neighbourhood, streamed into the intersection (no set of
+            # its own): same keys as _delete_keys(fold[:_PREFIX], depth).
+            head = fold[:_PREFIX]
+            h = len(head)
+            if h > 2 and depth > 1:
+                keys = self._delete_keys.intersection(chain(
+                    (head,), map("".join, combinations(head, h - 1)),
+                    map("".join, combinations(head, h - 2))))
+            elif h > 1:
+                keys = self._delete_keys.intersection(chain(
+                    (head,), map("".join, combinations(head, h - 1))))
+            else:
+                keys = self._delete_keys.intersection((head,))
             if keys:
-                n = len(fold)
+                deletes = self._deletes
+                if len(keys) == 1:
+                    cands = deletes[next(iter(keys))]
+                else:
+                    cands = set().union(*map(deletes.__getitem__, keys))
                 qgrams: frozenset[str] | None = None
-                fold_budget = self._fold_budget
-                for other in set().union(*map(self._deletes.__getitem__, keys)):
-                    budget = fold_budget[other]
-                    if abs(len(other) - n) > budget or other == fold:
+                nq = 0
+                info = self._fold_info
+                for other in cands:
+                    budget, m, grams, need = info[other]
+                    if m - n > budget or n - m > budget or other == fold:
                         continue
                     # Each edit removes at most 3 distinct bigrams (a transposition does).
                     if qgrams is None:
                         qgrams = _bigrams(fold)
-                    grams = self._fold_bigrams[other]
+                        nq = len(qgrams)
                     shared = len(qgrams & grams)
-                    if shared < len(qgrams) - 3 * budget or shared < len(grams) - 3 * budget:
+                    if shared < nq - 3 * budget or shared < need:
                         continue
                     dist = _osa(fold, other, budget)
                     if dist > budget:
@@ -861,22 +958,26 @@ class LookalikeIndex:
         hits: list[_Entry] = []
         if starts or ends:
             # Positions reachable from the start by filler words, and from which the end is.
+            # (Only word lengths whose words start / end with the two letters there.)
+            lens_from, lens_to = self._word_lens_from, self._word_lens_to
             pre = [0]
-            i = 0
-            while i < len(pre):
-                p = pre[i]
-                for k in lens:
-                    if p + k < n and bare[p:p + k] in words and p + k not in pre:
-                        pre.append(p + k)
-                i += 1
+            if starts:
+                i = 0
+                while i < len(pre):
+                    p = pre[i]
+                    for k in lens_from.get(bare[p:p + 2], ()):
+                        if p + k < n and bare[p:p + k] in words and p + k not in pre:
+                            pre.append(p + k)
+                    i += 1
             suf = [n]
-            i = 0
-            while i < len(suf):
-                r = suf[i]
-                for k in lens:
-                    if r - k > 0 and bare[r - k:r] in words and r - k not in suf:
-                        suf.append(r - k)
-                i += 1
+            if ends:
+                i = 0
+                while i < len(suf):
+                    r = suf[i]
+                    for k in lens_to.get(bare[r - 2:r] if r >= 2 else None, ()):
+                        if r - k > 0 and bare[r - k:r] in words and r - k not in suf:
+                            suf.append(r - k)
+                    i += 1
             for a in pre:
                 for b in suf:
                     if b - a >= 2 and not (a == 0 and b == n):
@@ -920,24 +1021,42 @@ class LookalikeIndex:
 
     def _subdomains(self, q: _Query) -> None:
         labels, rd_idx = q.labels, q.rd_idx
-        rd = ".".join(labels[rd_idx:])
         rd_label = labels[rd_idx]
         by_fd = self._by_fold_domain
+        firsts = self._fd_firsts
+        by_fold = self._by_fold
+        rd: str | None = None
         full_hits: set[str] = set()
+        # Folded subdomain labels, once each (skeleton is the costly part of a key).
+        sk = [skeleton(x) for x in labels[:rd_idx]]
         for i in range(rd_idx):
+            first = sk[i]
+            # A key starts with the first label's fold: skip hosts no protected key starts
+            # like (a fold holding a dot, from a confusable, is never skipped).
+            if first not in firsts and "." not in first:
+                continue
             for k in self._label_counts:
                 end = i + k - 1
                 if end > rd_idx:
                     break
-                parts = list(labels[i:end + 1])
                 tail = ""
                 if end == rd_idx:
                     if "-" not in rd_label:
                         continue
-                    parts[-1], tail = rd_label.split("-", 1)
+                    head, tail = rd_label.split("-", 1)
                     tail = "-" + tail + "." + ".".join(labels[rd_idx + 1:])
-                key = ".".join([skeleton(x) for x in parts])
-                for e in by_fd.get(key, ()):
+                    key = ".".join(sk[i:end] + [skeleton(head)])
+                else:
+                    key = ".".join(sk[i:end + 1])
+                found = by_fd.get(key)
+                if not found:
+                    continue
+                parts = list(labels[i:end + 1])
+                if tail:
+                    parts[-1] = head
+                if rd is None:
+                    rd = ".".join(labels[rd_idx:])
+                for e in found:
                     shown = ".".join(parts)
                     if tail:
                         detail = (f"'{shown}' followed by '{tail}' so the host starts like "
@@ -949,18 +1068,23 @@ class LookalikeIndex:
                     full_hits.add(e.domain)
                     q.add(e, "subdomain", detail, None, _RANK["subdomain"])
         # A long protected label alone as a subdomain label ("nytimes.press-desk.net").
+        made_up: bool | None = None
         for i in range(rd_idx):
             lab = labels[i]
             if len(lab) < 6:
                 continue
-            for e in self._by_fold.get(skeleton(lab), ()):
+            for e in by_fold.get(sk[i], ()):
                 if (e.domain in full_hits or len(e.label) < 6 or e.fold in self._generic
                         or self._segmentable(e.fold)):
                     continue
                 # Only under a registrable label that looks made up for the purpose
                 # (press-desk, secure-login, news24): not a hosting tenant like
                 # 700wlw.iheart.com.
-                if not ("-" in rd_label or self._has_word(rd_label)
-                        or any(c.isdigit() for c in rd_label)):
+                if made_up is None:
+                    made_up = bool("-" in rd_label or self._has_word(rd_label)
+                                   or any(c.isdigit() for c in rd_label))
+                if not made_up:
                     continue
+                if rd is None:
+                    rd = ".".join(labels[rd_idx:])
                 q.add(e, "subdomain", f"'{lab}' used as a subdomain of {rd}", None, 8)

@@ -38,6 +38,7 @@ __all__ = ["DefuseReport", "DefuseResult", "defuse", "visible_words", "word_rete
 HEADER = "X-Lurelens-Defused"
 _MAX_PASSES = 3
 _INVISIBLE = "style, script, template, head, iframe, noembed, noframes"
+_RECEIPTS = {"disposition-notification-to", "return-receipt-to", "x-confirm-reading-to"}
 _BANNER_TOKEN = f"LURELENS{uuid.uuid4().hex}BANNER"  # filled in once every part is counted
 _ASCII_RUN = re.compile(rb"[\x00-\x7f]+")
 _NEWLINE = re.compile(r"\r?\n")
@@ -267,6 +268,7 @@ def defuse(raw: bytes, *, links: str = "visible") -> DefuseResult:
         run.report.parts.append(path)
     for _ in range(len(msg.get_all(HEADER, []))):
         del msg[HEADER]  # a forged claim that the message was already defused
+    _disable_receipts(msg, run.report)
     msg[HEADER] = run.report.header()
     return DefuseResult(_generate(msg, raw), run.report)
 
@@ -283,6 +285,17 @@ class _Generator(BytesGenerator):
         for name, value in msg.raw_items():
             self.write(f"{name}: {_NEWLINE.sub(self._NL, str(value))}{self._NL}")
         self.write(self._NL)
+
+
+def _disable_receipts(msg: EmailMessage, report: DefuseReport) -> None:
+    """Read-receipt requests also report an opening: renamed (value kept) so no client acts on them."""
+    renamed = 0
+    for i, (name, value) in enumerate(msg._headers):  # compat32 keeps (name, value) pairs in order
+        if name.strip().lower() in _RECEIPTS:
+            msg._headers[i] = (f"X-Lurelens-Disabled-{name.strip()}", value)
+            renamed += 1
+    if renamed:
+        report.other["read-receipt requests disabled"] += renamed
 
 
 def _generate(msg: EmailMessage, raw: bytes) -> bytes:

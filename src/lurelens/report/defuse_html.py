@@ -30,10 +30,35 @@ _ALWAYS_DROP = ("ping", "action", "formaction")
 _HANDLER = re.compile(r"\son[a-z]+\s*=", re.I)
 _URL_TEXT = re.compile(r"^\s*(?:[a-z][a-z0-9+.\-]*://|www\.)\S+\s*$", re.I)
 _TEXT_URL = re.compile(r"\b(?:https?|ftps?)://[^\s<>\"']+|\bwww\.[a-z0-9\-]+\.[^\s<>\"']+", re.I)
-_SRCSET_SPLIT = re.compile(r",\s*(?=\S)")
+_CONDITIONAL = re.compile(r"<!--\s*\[if", re.I)
+_CC_FETCH = re.compile(r"src|href|url\s*\(|background|@import|<link|<style", re.I)
 _BANNER_STYLE = ("border:1px solid #b58900;background:#fdf6e3;color:#222;padding:6px 10px;margin:0 0 12px 0;"
                  "font:13px/1.4 sans-serif")
 _NOTE_STYLE = "color:#6c5700;font-size:90%"
+
+
+def srcset_candidates(value: str) -> list[tuple[str, str]]:
+    """(URL, descriptors) pairs as the HTML spec splits a srcset (a URL may contain commas)."""
+    out, i, n = [], 0, len(value)
+    while i < n:
+        while i < n and value[i] in " \t\n\r\f,":
+            i += 1
+        j = i
+        while j < n and value[j] not in " \t\n\r\f":
+            j += 1
+        url, desc, i = value[i:j], "", j
+        if url.endswith(","):
+            url = url.rstrip(",")
+        else:
+            depth, k = 0, i
+            while k < n and not (value[k] == "," and depth == 0):
+                depth += {"(": 1, ")": -1}.get(value[k], 0) if value[k] in "()" else 0
+                depth = max(depth, 0)
+                k += 1
+            desc, i = value[i:k].strip(), k + 1
+        if url:
+            out.append((url, desc))
+    return out
 
 
 def defang(url: str) -> str:
@@ -112,7 +137,10 @@ class _Defuser:
                     node.insert_before(_new(t, "span", f"[embedded web page removed: {defang(src)[:120]}]",
                                             _NOTE_STYLE))
             elif node.tag == "script":
-                self.ctx.note("scripts")
+                self.ctx.note("scripts removed")
+            if node.attributes.get("srcdoc"):  # a whole document in an attribute, fetches and all
+                for u in remote_references(node.attributes["srcdoc"] or ""):
+                    self.rec(u, "frame")
             node.decompose()
         for node in reversed(t.css(_UNWRAP)):
             data = node.attributes.get("data") or node.attributes.get("code") or ""
@@ -149,6 +177,10 @@ class _Defuser:
         self.links()
         if _HANDLER.search(self.html):
             self.handlers()
+        if _CONDITIONAL.search(self.html):
+            for node in reversed(_conditional_comments(self.tree)):
+                self.ctx.note("Outlook-only conditional comments removed")
+                node.decompose()
         if self.ctx.banner is not None:
             self.add_banner()
 
@@ -193,16 +225,16 @@ class _Defuser:
 
     @staticmethod
     def srcset_urls(value: str) -> list[str]:
-        return [c.strip().split()[0] for c in _SRCSET_SPLIT.split(value.strip()) if c.strip()]
+        return [u for u, _d in srcset_candidates(value)]
 
     def filter_srcset(self, node: Any, attr: str) -> list[str]:
         """Drop remote candidates from a srcset; return the dropped URLs."""
         value = node.attributes.get(attr)
         if not value:
             return []
-        cands = [c.strip() for c in _SRCSET_SPLIT.split(value.strip()) if c.strip()]
-        keep = [c for c in cands if not is_remote(c.split()[0])]
-        dropped = [c.split()[0] for c in cands if is_remote(c.split()[0])]
+        cands = srcset_candidates(value)
+        keep = [f"{u} {d}".strip() for u, d in cands if not is_remote(u)]
+        dropped = [u for u, _d in cands if is_remote(u)]
         if dropped:
             if keep:
                 node.attrs[attr] = ", ".join(keep)
@@ -332,6 +364,14 @@ class _Defuser:
             body.insert_child(banner)
 
 
+def _conditional_comments(tree: LexborHTMLParser) -> list[Any]:
+    """``<!--[if mso]>...<![endif]-->`` blocks that can fetch: a comment to browsers, but Outlook's
+    Word engine renders them (VML backgrounds, images)."""
+    return [n for n in tree.root.traverse(include_text=True)
+            if n.is_comment_node and (n.comment_content or "").lstrip().lower().startswith("[if")
+            and _CC_FETCH.search(n.comment_content or "")]
+
+
 def defuse_html(html: str, ctx: HtmlContext) -> str:
     """One pass over an HTML document; the caller re-checks with ``remote_references``."""
     tree = LexborHTMLParser(html)
@@ -361,6 +401,8 @@ def remote_references(html: str) -> list[str]:
             value = node.attributes.get(name) or ""
             urls = _Defuser.srcset_urls(value) if "srcset" in name else [value]
             found.extend(u for u in urls if is_remote(u))
+    if _CONDITIONAL.search(html):
+        found.extend(f"<!--{(n.comment_content or '')[:40]}" for n in _conditional_comments(tree))
     for node in tree.css("svg *, math *"):
         for name, value in node.attributes.items():
             if name.endswith("href") and node.tag != "a" and is_remote(value or ""):
