@@ -60,6 +60,7 @@ def evaluate(corpus: Path, sets: list[str] | None, symbol_table: Path | None, sh
             static_hosts_total = browser_hosts_total = listed_and_contacted = contacted_and_listed = 0
             rendered = 0
             conditional_hosts = 0
+            unlisted_msgs = 0
             for i, f in enumerate(files):
                 raw = f.read_bytes()
                 v = scanner.scan(raw, file=str(f))
@@ -82,6 +83,9 @@ def evaluate(corpus: Path, sets: list[str] | None, symbol_table: Path | None, sh
                                   and not (r.condition or "").startswith("protocol-relative")}
                         conditional_hosts += len({r.host for r in v.message.resources} - static)
                         dyn = {r.host for r in res.requests if r.host}
+                        missed = dyn - {r.host for r in v.message.resources}
+                        if missed:
+                            unlisted_msgs += 1
                         static_hosts_total += len(static)
                         browser_hosts_total += len(dyn)
                         listed_and_contacted += len(static & dyn)
@@ -115,6 +119,8 @@ def evaluate(corpus: Path, sets: list[str] | None, symbol_table: Path | None, sh
                       f"listed {recall:.2%} ({contacted_and_listed}/{browser_hosts_total}); listed hosts Chromium "
                       f"contacted {precision:.2%} ({listed_and_contacted}/{static_hosts_total}); left out of the comparison: "
                       f"{conditional_hosts} hosts only fetched by some clients (protocol-relative, preconnect, icon)")
+                print(f"{'':14} RENDER_UNLISTED_FETCH (browser contacted a host the static inventory missed): "
+                      f"{unlisted_msgs} of {rendered} messages")
             for ex in bad_examples:
                 print(f"{'':16}{ex}")
         for row in agreement_rows:

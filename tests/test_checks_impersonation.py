@@ -138,3 +138,10 @@ def test_protected_overlay_entity(tmp_path, monkeypatch):
     good = msg('"Exampleland Parliament" <office@parliament.example.org>', auth="dmarc=pass header.from=parliament.example.org")
     assert_fires(bad, "IMPERSONATION_PROTECTED", scanner)
     assert_quiet(good, "IMPERSONATION_PROTECTED", scanner)
+
+
+def test_list_relayed_by_its_own_domain_is_quiet():
+    # A list with List-Id and a Sender on the list's domain, but no List-Post or ARC.
+    b = MessageBuilder().sender('"guardian" <alerts@groups.example.org>')
+    b.header("List-Id", "<forteana.groups.example.org>").header("Sender", "forteana@groups.example.org")
+    assert_quiet(b.build(), "IMPERSONATION_NEWS_OUTLET")

@@ -313,3 +313,31 @@ def test_cli_render_without_browser_is_a_clear_error(run_cli, tmp_path, monkeypa
         code, _out, err = run_cli(args)
         assert code == 2
         assert "install-browser.sh" in err and "Traceback" not in err
+
+
+def test_outlook_conditional_comments_and_read_receipts():
+    vml = ('<!--[if gte mso 9]><v:rect><v:fill type="tile" src="' + B + '/vml.png"/></v:rect><![endif]-->'
+           "<!--[if mso]><p>Outlook only text</p><![endif]--><p>Body text</p>")
+    raw = MessageBuilder().header("Disposition-Notification-To", "spy@example.net").html(page(vml, B)).build()
+    res = defuse(raw)
+    assert B.encode() not in res.data and b"Outlook only text" in res.data
+    new = email.message_from_bytes(res.data, policy=policy.compat32)
+    assert new["Disposition-Notification-To"] is None
+    assert new["X-Lurelens-Disabled-Disposition-Notification-To"] == "spy@example.net"
+    assert "read-receipt-requests-disabled=1" in new[HEADER]
+
+
+def test_srcset_urls_with_commas_and_data_candidates():
+    _b, after = one('<img src="cid:a" srcset="data:image/png;base64,AAAA 1x, ' + B + '/x,y.png 2x" alt="A">')
+    assert 'srcset="data:image/png;base64,AAAA 1x"' in after and B not in after
+
+
+def test_delivery_status_blocks_are_left_alone():
+    raw = (b"From: MAILER-DAEMON@example.org\r\nTo: b@example.org\r\nSubject: Undelivered\r\nMIME-Version: 1.0\r\n"
+           b'Content-Type: multipart/report; report-type=delivery-status; boundary="r"\r\n\r\n'
+           b"--r\r\nContent-Type: text/plain\r\n\r\nDelivery failed.\r\n"
+           b"--r\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n"
+           b"Final-Recipient: rfc822; x@example.net\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n--r--\r\n")
+    out = defuse(raw).data
+    assert b"Reporting-MTA: dns; mx.example.org\r\n\r\nFinal-Recipient: rfc822; x@example.net\r\nAction: failed" in out
+    assert out.count(b"Defused copy made by lurelens") == 1

@@ -139,6 +139,9 @@ def _byline_outlets(msg: Message, ctx: Context) -> list[tuple[Entity, str]]:
     return found
 
 
+_LIST_ID = re.compile(r"<([^<>\s]+)>")
+
+
 def _main_domains(ent: Entity, n: int = 4) -> list[str]:
     """The entity's domains with the ones that carry its name first (microsoft.com before bing.com)."""
     key = ent.id.replace("-", "")

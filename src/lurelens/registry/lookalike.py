@@ -64,7 +64,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain, combinations
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 from urllib.parse import urlsplit
 
 import idna
@@ -685,7 +685,8 @@ class LookalikeIndex:
         self._by_fold: dict[str, list[_Entry]] = {}
         self._by_fold_domain: dict[str, list[_Entry]] = {}
         self._by_bare: dict[str, list[_Entry]] = {}  # folded label without hyphens
-        self._deletes: dict[str, list[str]] = {}  # deletion key -> folded labels
+        # deletion key -> (folded label, budget, length, bigrams, bigram floor) records
+        self._deletes: dict[str, Any] = {}
         label_counts: set[int] = set()
         for domain, owner in protected:
             norm = _normalize(domain)
@@ -736,19 +737,22 @@ class LookalikeIndex:
         lens2: set[int] = set()  # ... with budget 2
         self._fold_budget: dict[str, int] = {}
         self._fold_bigrams: dict[str, frozenset[str]] = {}
-        self._fold_info: dict[str, tuple[int, int, frozenset[str], int]] = {}
         for folded, entries in self._by_fold.items():
             budget = max(e.budget for e in entries)
             if not budget:
                 continue
             self._fold_budget[folded] = budget
             self._fold_bigrams[folded] = _bigrams(folded)
-            # Everything the candidate filter needs, in one lookup.
-            self._fold_info[folded] = (budget, len(folded), self._fold_bigrams[folded],
-                                       len(self._fold_bigrams[folded]) - 3 * budget)
+            # Everything the candidate filter needs, stored with each deletion key so that a
+            # candidate costs no further lookups: (folded, budget, length, bigrams, fewest
+            # bigrams a match keeps).
+            grams = self._fold_bigrams[folded]
+            rec = (folded, budget, len(folded), grams, len(grams) - 3 * budget)
             (lens1 if budget == 1 else lens2).add(len(folded))
             for d in _delete_keys(folded[:_PREFIX], budget):
-                self._deletes.setdefault(d, []).append(folded)
+                self._deletes.setdefault(d, []).append(rec)
+        # Tuples keep their items inline (one memory access fewer than a list per key).
+        self._deletes = {d: tuple(recs) for d, recs in self._deletes.items()}
         # A frozenset intersects faster than the dict's key view (denser table, fewer misses).
         self._delete_keys = frozenset(self._deletes)
         # Deletion depth a query needs, by its folded length.
@@ -882,18 +886,20 @@ class LookalikeIndex:
             else:
                 keys = self._delete_keys.intersection((head,))
             if keys:
-                deletes = self._deletes
-                if len(keys) == 1:
-                    cands = deletes[next(iter(keys))]
-                else:
-                    cands = set().union(*map(deletes.__getitem__, keys))
                 qgrams: frozenset[str] | None = None
                 nq = 0
-                info = self._fold_info
-                for other in cands:
-                    budget, m, grams, need = info[other]
+                seen: set[str] | None = None
+                for other, budget, m, grams, need in chain.from_iterable(
+                        map(self._deletes.__getitem__, keys)):
                     if m - n > budget or n - m > budget or other == fold:
                         continue
+                    # A label reached by several deletion keys is judged once.
+                    if seen is None:
+                        seen = {other}
+                    elif other in seen:
+                        continue
+                    else:
+                        seen.add(other)
                     # Each edit removes at most 3 distinct bigrams (a transposition does).
                     if qgrams is None:
                         qgrams = _bigrams(fold)

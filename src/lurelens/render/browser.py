@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from lurelens.errors import LurelensError
+
 __all__ = [
     "BrowserNotAvailable",
     "BrowserRenderer",
@@ -88,7 +90,7 @@ _NETWORK_SCHEMES = frozenset({"http", "https", "ws", "wss", "ftp"})
 
 # After "load" and network idle, a short pause catches late starters: meta
 # refresh with delay 0 and browser-side prefetches whose CDP event trails.
-_SETTLE_SECONDS = 0.3
+_SETTLE_SECONDS = 0.25
 
 _INSTALL_HINT = (
     "Install Chromium with `sudo scripts/install-browser.sh` "
@@ -97,7 +99,7 @@ _INSTALL_HINT = (
 )
 
 
-class BrowserNotAvailable(Exception):
+class BrowserNotAvailable(LurelensError):
     """Headless Chromium (or the Playwright driver for it) cannot be used."""
 
 
@@ -346,7 +348,9 @@ class BrowserRenderer:
             # No scrolling needed: with scripting disabled Chromium ignores
             # loading=lazy (images and iframes 40000px down are requested at
             # parse time; covered by the tests).
-            page.wait_for_load_state("networkidle", timeout=_ms_left(deadline))
+            # Every request is aborted at once, so "network idle" (500 ms without traffic) only
+            # adds a fixed wait; a short settle catches fetches started after load (prefetch,
+            # late stylesheets' imports), which CDP reports within a few milliseconds.
             settle = min(_SETTLE_SECONDS, deadline - time.monotonic())
             if settle > 0:
                 page.wait_for_timeout(settle * 1000)

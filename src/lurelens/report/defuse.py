@@ -124,6 +124,8 @@ def _registry():
 def _leaves(msg: EmailMessage, path: str = ""):
     payload = msg.get_payload()
     if isinstance(payload, list):
+        if msg.get_content_type() in ("message/delivery-status", "message/global-delivery-status"):
+            return  # header blocks, not bodies
         for i, sub in enumerate(payload):
             yield from _leaves(sub, f"{path}.{i + 1}" if path else f"{i + 1}")
     else:
@@ -246,7 +248,11 @@ def defuse(raw: bytes, *, links: str = "visible") -> DefuseResult:
             continue
         if isinstance(data, str):
             data = data.encode("utf-8", "surrogateescape")
-        text = decode_bytes(data, part.get_content_charset())
+        try:
+            charset = part.get_content_charset()
+        except Exception:  # noqa: BLE001 - a malformed charset parameter: decode_bytes guesses
+            charset = None
+        text = decode_bytes(data, charset)
         attachment = _is_attachment(part)
         if ct == "text/html" or (ct not in ("text/plain", "text/css") and "<html" in text[:2000].lower()):
             new, ctx = _defuse_html_part(run, text, path, banner=not attachment)
