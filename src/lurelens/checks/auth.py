@@ -30,6 +30,33 @@ SYMBOLS = (
 )
 
 _ERR = ("temperror", "permerror")
+# (method, outcome) -> symbol; an outcome with no entry (neutral, policy, a pass other than
+# DMARC's and ARC's) earns nothing either way.
+_SYMBOL_FOR = {
+    ("spf", "fail"): "AUTH_SPF_FAIL",
+    ("spf", "softfail"): "AUTH_SPF_SOFTFAIL",
+    ("spf", "none"): "AUTH_SPF_NONE",
+    ("spf", "error"): "AUTH_SPF_ERROR",
+    ("dkim", "fail"): "AUTH_DKIM_FAIL",
+    ("dkim", "none"): "AUTH_DKIM_NONE",
+    ("dkim", "error"): "AUTH_DKIM_ERROR",
+    ("dmarc", "fail"): "AUTH_DMARC_FAIL",
+    ("dmarc", "none"): "AUTH_DMARC_NONE",
+    ("dmarc", "error"): "AUTH_DMARC_ERROR",
+    ("dmarc", "pass"): "AUTH_DMARC_PASS",
+    ("dmarc", "bestguesspass"): "AUTH_DMARC_PASS",
+    ("arc", "fail"): "AUTH_ARC_FAIL",
+    ("arc", "pass"): "AUTH_ARC_PASS",
+    ("compauth", "fail"): "AUTH_COMPAUTH_FAIL",
+}
+# Which properties each method's evidence quotes.
+_EVIDENCE = {
+    "spf": ("smtp.mailfrom",),
+    "dkim": ("header.d", "header.i"),
+    "dmarc": ("header.from", "action"),
+    "arc": (),
+    "compauth": ("reason",),
+}
 
 
 def run(msg: Message, ctx: Context):
@@ -40,48 +67,15 @@ def run(msg: Message, ctx: Context):
         yield Finding("AUTH_NOT_CHECKED", "no Authentication-Results header from the receiving host")
         return
     results = auth["results"]
-    spf = results.get("spf")
-    if spf:
-        ev = f"spf={spf.result} smtp.mailfrom={spf.props.get('smtp.mailfrom', '?')}"
-        if spf.result == "fail":
-            yield Finding("AUTH_SPF_FAIL", ev)
-        elif spf.result == "softfail":
-            yield Finding("AUTH_SPF_SOFTFAIL", ev)
-        elif spf.result == "none":
-            yield Finding("AUTH_SPF_NONE", ev)
-        elif spf.result in _ERR:
-            yield Finding("AUTH_SPF_ERROR", ev)
-    dkim = results.get("dkim")
-    if dkim:
-        ev = f"dkim={dkim.result} header.d={dkim.props.get('header.d', dkim.props.get('header.i', '?'))}"
-        if dkim.result == "fail":
-            yield Finding("AUTH_DKIM_FAIL", ev)
-        elif dkim.result == "none":
-            yield Finding("AUTH_DKIM_NONE", ev)
-        elif dkim.result in _ERR:
-            yield Finding("AUTH_DKIM_ERROR", ev)
-    dmarc = results.get("dmarc")
-    if dmarc:
-        ev = f"dmarc={dmarc.result} header.from={dmarc.props.get('header.from', '?')}"
-        if dmarc.props.get("action"):
-            ev += f" action={dmarc.props['action']}"
-        if dmarc.result == "fail":
-            yield Finding("AUTH_DMARC_FAIL", ev)
-        elif dmarc.result == "none":
-            yield Finding("AUTH_DMARC_NONE", ev)
-        elif dmarc.result in _ERR:
-            yield Finding("AUTH_DMARC_ERROR", ev)
-        elif dmarc.result in ("pass", "bestguesspass"):
-            yield Finding("AUTH_DMARC_PASS", ev, strength=1.0 if dmarc.result == "pass" else 0.5)
-    arc = results.get("arc")
-    if arc:
-        if arc.result == "fail":
-            yield Finding("AUTH_ARC_FAIL", f"arc={arc.result}")
-        elif arc.result == "pass":
-            yield Finding("AUTH_ARC_PASS", f"arc=pass")
-    comp = results.get("compauth")
-    if comp and comp.result == "fail":
-        yield Finding("AUTH_COMPAUTH_FAIL", f"compauth=fail reason={comp.props.get('reason', '?')}")
-
+    for method, evidence_props in _EVIDENCE.items():
+        r = results.get(method)
+        if r is None:
+            continue
+        result = "error" if r.result in _ERR else r.result
+        symbol = _SYMBOL_FOR.get((method, result))
+        if symbol is None:
+            continue
+        ev = " ".join([f"{method}={r.result}"] + [f"{p}={r.props[p]}" for p in evidence_props if p in r.props])
+        yield Finding(symbol, ev, strength=0.5 if r.result == "bestguesspass" else 1.0)
 
 CHECK = Check("auth", SYMBOLS, run)
