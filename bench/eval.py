@@ -12,7 +12,6 @@ Reads ../shared/corpus by path (or $LURELENS_CORPUS); nothing from it is copied 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter
 from pathlib import Path

@@ -30,9 +30,7 @@ import html
 import io
 import json
 import re
-import shutil
 import sys
-import tempfile
 import unicodedata
 from collections import Counter, defaultdict
 from pathlib import Path

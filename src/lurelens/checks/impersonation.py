@@ -105,7 +105,6 @@ def _claims(msg: Message, ctx: Context, forwarded: bool, personal: bool,
         m = _SUBJECT_PREFIX.match(msg.subject)
         if m:
             add(ix.find(m.group(1) or m.group(2), standalone=True), "subject prefix")
-        text = msg.visible_text[:20000]
         # A masthead is the HTML title and the first image's alt text (the logo). Later alt texts
         # are mostly "Follow us on Facebook" icons, and the opening line of text quotes outlets
         # as often as it claims to be one, so neither is read.

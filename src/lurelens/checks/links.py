@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, unquote
 
 from lurelens.checks.base import Check, Context, Symbol
 from lurelens.checks.trackers import sender_domains
-from lurelens.model import Finding, Link, Message
+from lurelens.model import Finding, Message
 from lurelens.parse.urls import has_known_suffix, is_ip_literal, is_public_ip, registrable_domain, split_url, to_unicode_host
 
 SYMBOLS = (

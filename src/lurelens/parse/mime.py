@@ -16,7 +16,7 @@ from email import policy
 from email.message import Message as EmailMessage
 from email.parser import BytesHeaderParser, BytesParser
 
-from lurelens.model import Address, Attachment, Defect, Link, Message, Part
+from lurelens.model import Attachment, Defect, Link, Message, Part
 from lurelens.parse.auth import select_trusted
 from lurelens.parse.headers import decode_bytes, decode_value, fix_8bit, parse_addresses, parse_mailbox_header, unfold
 from lurelens.parse.html import inventory

@@ -1069,7 +1069,7 @@ class LookalikeIndex:
         ends = bare[-2:] in self._word_lens_to and self._ends_word(bare[::-1]) is not None
         if not (starts or ends or hyphen):
             return
-        words, lens, by_bare = self._words, self._word_lens, self._by_bare
+        words, by_bare = self._words, self._by_bare
         hits: list[_Entry] = []
         if starts or ends:
             # Positions reachable from the start by filler words, and from which the end is.
