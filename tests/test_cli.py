@@ -178,3 +178,22 @@ def test_symbols_command(run_cli):
     for name in ("TRACKER_PIXEL_HIDDEN", "AUTH_NOT_CHECKED", "CHECK_ERROR", "RECON_BEACON", "LINK_USERINFO"):
         assert name in out
     assert "composite" in out
+
+
+def test_closed_pipe_exits_quietly_not_as_suspicious(tmp_path):
+    """`lurelens scan ... | head -1`: the reader goes away; exit 141, no traceback, never 1."""
+    import subprocess
+    import sys as _sys
+    from pathlib import Path
+
+    lure = Path(__file__).resolve().parents[1] / "examples" / "apt31-style-lure.eml"
+    for i in range(40):
+        (tmp_path / f"m{i}.eml").write_bytes(lure.read_bytes())
+    for args in (["--json"], []):
+        p = subprocess.Popen([_sys.executable, "-m", "lurelens.adapters.cli", "scan", *args, str(tmp_path)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        p.stdout.readline()
+        p.stdout.close()
+        err = p.stderr.read().decode()
+        assert p.wait(timeout=120) == 141
+        assert "Traceback" not in err

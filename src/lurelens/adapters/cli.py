@@ -75,6 +75,7 @@ def scan(
     from lurelens.scanner import Scanner
 
     out = Console(highlight=False, soft_wrap=False)
+    out.on_broken_pipe = _quiet_broken_pipe  # rich would exit 1, which means "suspicious" here
     err = Console(stderr=True, highlight=False)
     try:
         limits = Limits(max_bytes=max_bytes, timeout=timeout)
@@ -129,10 +130,12 @@ def scan(
                 sys.stdout.write(dumps(verdict_to_dict(verdict)) + "\n")
             else:
                 print_verdict(out, verdict, verbose)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_broken_pipe()
     finally:
         if renderer is not None:
             renderer.close()
-    sys.stdout.flush()
     raise typer.Exit(EXIT_ERROR if io_error else status)
 
 
@@ -307,6 +310,19 @@ def main() -> None:
         app(prog_name="lurelens")
     except KeyboardInterrupt:
         sys.exit(130)
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+
+
+def _quiet_broken_pipe() -> None:
+    """The reader went away (``lurelens scan ... | head``): stop quietly, as shell tools do,
+    with 141 (128 + SIGPIPE) so it is not mistaken for "suspicious" (1)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+    sys.exit(141)
 
 
 if __name__ == "__main__":
