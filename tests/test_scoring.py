@@ -343,3 +343,27 @@ def test_render_unlisted_fetch_merged_into_verdict(scanner):
     assert [h.evidence.split(":")[0] for h in hits] == ["hidden.example.org"]
     assert v.score > 0 and v.label == "tracked"
     assert len(v.extra["requests"]) == 2
+
+
+def test_render_merge_does_not_duplicate_composites(scanner):
+    """Re-scoring after a render recomputes composites; none may appear twice, whatever its group."""
+    from collections import Counter
+    from types import SimpleNamespace
+
+    from lurelens.render.merge import RenderStage
+
+    class FakeRenderer:
+        def render(self, html, cid=None, timeout=None):
+            req = SimpleNamespace(url="https://late.example.org/x.gif", host="late.example.org", type="image")
+            return SimpleNamespace(requests=[req], error=None, timed_out=False)
+
+    stage = RenderStage.__new__(RenderStage)
+    stage.timeout = 1.0
+    stage.renderer = FakeRenderer()
+    raw = (MessageBuilder().auth("spf=softfail smtp.mailfrom=example.net; dkim=none; dmarc=none")
+           .html('<p>x</p><img src="https://px.example.net/o.gif" width=1 height=1>').build())
+    v = scanner.scan(raw)
+    assert "UNAUTHENTICATED_SENDER" in syms(v)
+    stage.apply(scanner, v, raw)
+    counts = Counter(f.symbol for f in v.findings)
+    assert counts["UNAUTHENTICATED_SENDER"] == 1 and counts["RENDER_UNLISTED_FETCH"] == 1

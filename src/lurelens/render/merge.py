@@ -65,7 +65,10 @@ class RenderStage:
             verdict.errors.append("render: time limit reached; requests recorded so far are listed")
         static = {r.host for r in verdict.message.resources}
         missed = sorted({r.host for r in result.requests if r.host and r.host not in static})
-        findings = [f for f in verdict.findings if f.group != "composite"]
+        # Composites are recomputed by scoring; they are known by name (some belong to other
+        # groups, UNAUTHENTICATED_SENDER to "auth"), so filter on the names, not the group.
+        composites = {c.name for c in scanner.scoring.composites}
+        findings = [f for f in verdict.findings if f.symbol not in composites]
         for host in missed:
             url = next(r.url for r in result.requests if r.host == host)
             findings.append(Finding("RENDER_UNLISTED_FETCH", f"{host}: {url[:160]}"))
