@@ -13,6 +13,7 @@ from collections import Counter
 
 from lurelens.checks.base import Check, Context, Symbol
 from lurelens.model import Finding, Message
+from lurelens.parse.text import INVISIBLE, INVISIBLE_CHARS, mixes_latin_and_lookalikes
 from lurelens.parse.urls import has_known_suffix, is_ip_literal
 
 SYMBOLS = (
@@ -39,11 +40,9 @@ SYMBOLS = (
 _DECLARED = frozenset(sym.name for sym in SYMBOLS)
 _TOKEN = re.compile(r"(?<![\w@.])[A-Za-z0-9]{10,40}(?![\w@])")
 _MATH_ALNUM = re.compile("[\U0001d400-\U0001d7ff]")
-_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\u034f\U000e0000-\U000e007f\U000e0100-\U000e01ef]")
-# Invisible characters between letters ("Mi\u200bcro\u200bsoft", or Unicode tag characters)
-_INVISIBLE_IN_WORD = re.compile(  # soft hyphens (U+00AD) are ordinary hyphenation, not counted
-    "[^\\W\\d_][\u200b\u200c\u200d\u2060\ufeff\u034f\U000e0000-\U000e007f\U000e0100-\U000e01ef]+[^\\W\\d_]"
-)
+# Invisible characters between letters ("Mi\u200bcro\u200bsoft", or Unicode tag characters);
+# soft hyphens (U+00AD) inside words are ordinary hyphenation and are not counted there.
+_INVISIBLE_IN_WORD = re.compile("[^\\W\\d_][" + INVISIBLE_CHARS.replace("\u00ad", "") + "]+[^\\W\\d_]")
 _SPACED = re.compile(r"(?:(?<!\S)\w ){5,}\w(?!\S)")
 _WORD = re.compile(r"\w{3,}")
 _GREETING_WORDS = (
@@ -90,15 +89,7 @@ def _mixed_script_word(text: str) -> str | None:
     """A word that mixes Latin letters with Cyrillic or Greek look-alikes ("Sаmsung" with a Cyrillic а)."""
     for m in _WORD.finditer(text):
         w = m.group(0)
-        if w.isascii():
-            continue
-        latin = other = 0
-        for ch in w:
-            if ch.isascii():
-                latin += ch.isalpha()
-            elif "\u0400" <= ch <= "\u04ff" or "\u0370" <= ch <= "\u03ff":
-                other += 1
-        if latin >= 2 and other >= 1:
+        if not w.isascii() and mixes_latin_and_lookalikes(w, min_latin=2):
             return w
     return None
 
@@ -164,7 +155,7 @@ def run(msg: Message, ctx: Context):
     math_n = len(_MATH_ALNUM.findall(sample))
     if math_n >= 3:
         tricks.append(f"{math_n} mathematical letters")
-    inv_n = len(_INVISIBLE.findall(heads))
+    inv_n = len(INVISIBLE.findall(heads))
     if inv_n >= 2:
         tricks.append(f"{inv_n} invisible characters in the headers")
     inv_words = len(_INVISIBLE_IN_WORD.findall(msg.visible_text[:MAX_TEXT]))

@@ -14,6 +14,7 @@ import re
 from lurelens.checks.base import Check, Context, Symbol
 from lurelens.checks.trackers import beacon_hosts
 from lurelens.model import Finding, Message
+from lurelens.parse.text import mixes_latin_and_lookalikes
 from lurelens.parse.urls import registrable_domain
 from lurelens.registry.entities import Entity
 
@@ -48,12 +49,6 @@ _FORWARD = re.compile(r"^\s*(?:fwd?|fw|wg|tr|rv|enc|i)\s*:", re.I)
 _FEED_LOCAL = re.compile(r"^(?:\w*rss\w*|\w*feeds?|feed2\w+|r2e)(?:[._\-+]|$)", re.I)
 _MIXED_WORD = re.compile(r"\w{4,}")
 _LOCAL_SPLIT = re.compile(r"[._\-+0-9]+")
-
-
-def _mixed_script(word: str) -> bool:
-    latin = sum(1 for c in word if c.isascii() and c.isalpha())
-    other = sum(1 for c in word if "\u0370" <= c <= "\u04ff")
-    return latin >= 1 and other >= 1
 
 
 def sender_identity(msg: Message) -> tuple[set[str], str, float]:
@@ -99,7 +94,7 @@ def _claims(msg: Message, ctx: Context, forwarded: bool, personal: bool,
     # A brand name spelt with look-alike letters ("Amаzon" with a Cyrillic а) is a claim that
     # tries to hide from filters: read it wherever it is in the subject.
     for word in _MIXED_WORD.findall(msg.subject):
-        if not word.isascii() and _mixed_script(word):
+        if not word.isascii() and mixes_latin_and_lookalikes(word):
             add(ix.find(word, standalone=True), "disguised name in subject")
     if not forwarded:
         m = _SUBJECT_PREFIX.match(msg.subject)

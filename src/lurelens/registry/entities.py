@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Iterable
 
+from lurelens.parse.text import INVISIBLE
 from lurelens.parse.urls import registrable_domain
 
 if TYPE_CHECKING:
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
 __all__ = ["Entity", "EntityIndex", "normalize_name"]
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
-_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\u034f\U000e0000-\U000e007f\U000e0100-\U000e01ef]")
 # Single words that are also registry aliases but mean something else far more often.
 _COMMON_WORDS = frozenset(
     """next post mail times star sun news daily today world express mirror record guardian herald
@@ -41,7 +41,7 @@ def normalize_name(text: str) -> str:
     if not text.isascii():
         from lurelens.registry.lookalike import skeleton
 
-        text = _INVISIBLE.sub("", text)  # "Mi\u200bcrosoft" and tag characters still spell Microsoft
+        text = INVISIBLE.sub("", text)  # "Mi\u200bcrosoft" and tag characters still spell Microsoft
         text = re.sub(r"[^\w]+", " ", text)
         folded = []
         for word in text.split():
