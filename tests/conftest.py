@@ -147,3 +147,27 @@ def run_cli(_hermetic_data_dir):
     return _run_cli
 
 
+
+
+def symbol_case_tests(module, cases):
+    """The tests every check's case table gets: each declared symbol has a case, fires on the first
+    message and stays quiet on the near miss. A case is (fires, near_miss, needs_list_overlay).
+
+        test_every_symbol_has_a_case, test_fires, test_near_miss_quiet = symbol_case_tests(links, CASES)
+    """
+    from lurelens.testing import assert_fires, assert_quiet
+
+    def test_every_symbol_has_a_case():
+        assert {s.name for s in module.SYMBOLS} == set(cases)
+
+    @pytest.mark.parametrize("symbol", sorted(cases))
+    def test_fires(symbol, scanner, list_scanner):
+        raw, _, lists = cases[symbol]
+        assert_fires(raw, symbol, list_scanner if lists else scanner)
+
+    @pytest.mark.parametrize("symbol", sorted(cases))
+    def test_near_miss_quiet(symbol, scanner, list_scanner):
+        _, raw, lists = cases[symbol]
+        assert_quiet(raw, symbol, list_scanner if lists else scanner)
+
+    return test_every_symbol_has_a_case, test_fires, test_near_miss_quiet

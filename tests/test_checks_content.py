@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-from conftest import LIST_HOSTS
+from conftest import LIST_HOSTS, symbol_case_tests
 from lurelens.checks import content
 from lurelens.testing import MessageBuilder, assert_fires, assert_quiet
 
@@ -90,20 +88,7 @@ CASES = {
 }
 
 
-def test_every_symbol_has_a_case():
-    assert {s.name for s in content.SYMBOLS} == set(CASES)
-
-
-@pytest.mark.parametrize("symbol", sorted(CASES))
-def test_fires(symbol, scanner, list_scanner):
-    raw, _, lists = CASES[symbol]
-    assert_fires(raw, symbol, list_scanner if lists else scanner)
-
-
-@pytest.mark.parametrize("symbol", sorted(CASES))
-def test_near_miss_quiet(symbol, scanner, list_scanner):
-    _, raw, lists = CASES[symbol]
-    assert_quiet(raw, symbol, list_scanner if lists else scanner)
+test_every_symbol_has_a_case, test_fires, test_near_miss_quiet = symbol_case_tests(content, CASES)
 
 
 def test_lure_language_in_html_visible_text(scanner):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import LIST_HOSTS
+from conftest import LIST_HOSTS, symbol_case_tests
 from lurelens.checks import links
 from lurelens.testing import MessageBuilder, assert_fires, assert_quiet
 
@@ -76,20 +76,7 @@ CASES = {
 }
 
 
-def test_every_symbol_has_a_case():
-    assert {s.name for s in links.SYMBOLS} == set(CASES)
-
-
-@pytest.mark.parametrize("symbol", sorted(CASES))
-def test_fires(symbol, scanner, list_scanner):
-    raw, _, lists = CASES[symbol]
-    assert_fires(raw, symbol, list_scanner if lists else scanner)
-
-
-@pytest.mark.parametrize("symbol", sorted(CASES))
-def test_near_miss_quiet(symbol, scanner, list_scanner):
-    _, raw, lists = CASES[symbol]
-    assert_quiet(raw, symbol, list_scanner if lists else scanner)
+test_every_symbol_has_a_case, test_fires, test_near_miss_quiet = symbol_case_tests(links, CASES)
 
 
 @pytest.mark.parametrize(
