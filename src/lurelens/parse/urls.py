@@ -17,6 +17,7 @@ from publicsuffixlist import PublicSuffixList
 
 __all__ = [
     "UrlInfo",
+    "decode_label",
     "has_known_suffix",
     "is_ip_literal",
     "is_public_ip",
@@ -85,20 +86,31 @@ def is_public_ip(host: str) -> bool:
 def to_unicode_host(host: str) -> str:
     if "xn--" not in host:
         return host
-    import idna
+    return ".".join(decode_label(label)[0] for label in host.split("."))
 
-    labels = []
-    for label in host.split("."):
-        if label.startswith("xn--"):
+
+def decode_label(label: str) -> tuple[str, bool]:
+    """The Unicode form of one ``xn--`` label (lower case) and whether it was decoded; invalid
+    punycode stays as written."""
+    if label.startswith("xn--") and label.isascii():
+        # What idna.decode returns for an ASCII label: when idna accepts it, its U-label is
+        # this same Punycode decoding of the lower-cased label, and when it does not, the
+        # fallback is this decoding anyway; idna's validation never changes the outcome.
+        try:
+            return label[4:].encode("ascii").decode("punycode").lower(), True
+        except (UnicodeError, ValueError):
+            return label, False
+    if label.startswith("xn--"):
+        import idna
+
+        try:
+            return idna.decode(label).lower(), True
+        except (idna.IDNAError, UnicodeError, ValueError):
             try:
-                label = idna.decode(label)
-            except Exception:  # noqa: BLE001 - invalid punycode stays as written
-                try:
-                    label = label[4:].encode("ascii").decode("punycode")
-                except Exception:  # noqa: BLE001
-                    pass
-        labels.append(label)
-    return ".".join(labels)
+                return label[4:].encode("ascii").decode("punycode").lower(), True
+            except (UnicodeError, ValueError):
+                return label, False
+    return label, False
 
 
 class UrlInfo:

@@ -74,8 +74,9 @@ from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import urlsplit
 
-import idna
 from publicsuffixlist import PublicSuffixList
+
+from lurelens.parse.urls import decode_label
 
 __all__ = ["COMBO_WORDS", "LookalikeIndex", "LookalikeMatch", "TECHNIQUES", "WELL_KNOWN",
            "skeleton"]
@@ -594,27 +595,6 @@ def _public_len(labels: tuple[str, ...]) -> int:
     return found_depth - 1
 
 
-def _decode_label(label: str) -> tuple[str, bool]:
-    if label.startswith("xn--") and label.isascii():
-        # What the idna.decode route below returns for an ASCII label: when idna accepts it,
-        # its U-label is this same Punycode decoding (of the lower-cased label), and when it
-        # does not, the fallback is this decoding anyway; idna's validation never changes
-        # the outcome, so it is skipped.
-        try:
-            return label[4:].encode("ascii").decode("punycode").lower(), True
-        except (UnicodeError, ValueError):
-            return label, False
-    if label.startswith("xn--"):
-        try:
-            return idna.decode(label).lower(), True
-        except (idna.IDNAError, UnicodeError, ValueError):
-            try:
-                return label[4:].encode("ascii").decode("punycode").lower(), True
-            except (UnicodeError, ValueError):
-                return label, False
-    return label, False
-
-
 _NO_PUNY: dict[int, str] = {}
 
 
@@ -656,7 +636,7 @@ def _normalize_host(domain: str) -> tuple[tuple[str, ...], dict[int, str], str] 
         return tuple(labels), _NO_PUNY, s
     puny: dict[int, str] = {}
     for i, lab in enumerate(labels):
-        dec, was = _decode_label(lab)
+        dec, was = decode_label(lab)
         if was:
             puny[i] = lab
             labels[i] = dec
