@@ -40,10 +40,7 @@ _FETCH_SELECTOR = ",".join(
         "link[href]",
         "meta[http-equiv]",
         "[background]",
-        '[style*="rl("]',
-        '[style*="RL("]',
-        '[style*="Rl("]',
-        '[style*="rL("]',
+        '[style*="url(" i]',
         '[style*="\\\\"]',
     ]
 )
