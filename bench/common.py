@@ -24,3 +24,15 @@ SETS = [
 def message_files(corpus: Path, folder: str) -> list[Path]:
     root = corpus / folder
     return sorted(p for p in root.rglob("*.eml") if p.is_file())
+
+
+def iter_sets(corpus: Path, only: list[str] | None = None):
+    """(name, kind, files) for each dev set asked for; a set absent from the corpus is said and skipped."""
+    for name, folder, kind in SETS:
+        if only and name not in only:
+            continue
+        files = message_files(corpus, folder)
+        if not files:
+            print(f"{name:14} (absent: {corpus / folder})")
+            continue
+        yield name, kind, files

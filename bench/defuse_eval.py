@@ -21,7 +21,7 @@ from email import policy
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DEFAULT_CORPUS, SETS, message_files  # noqa: E402
+from common import DEFAULT_CORPUS, iter_sets  # noqa: E402
 
 from lurelens.parse import Limits  # noqa: E402
 from lurelens.render.merge import displayed_html  # noqa: E402
@@ -54,13 +54,7 @@ def main() -> int:
     print(f"{'set':14} {'html':>5} {'had':>5} {'mime ok':>7} {'static 0':>8} {'render 0':>8} {'words min':>9} "
           f"{'median':>7} {'>=95%':>7} {'text':>4} {'ms/msg':>7}")
     try:
-        for name, folder, _kind in SETS:
-            if a.sets and name not in a.sets:
-                continue
-            files = message_files(a.corpus, folder)
-            if not files:
-                print(f"{name:14} (absent: {a.corpus / folder})")
-                continue
+        for name, _kind, files in iter_sets(a.corpus, a.sets):
             n = had = mime_ok = static_zero = render_zero = rendered = fallback = 0
             rets: list[tuple[float, str]] = []
             bad: list[str] = []

@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DEFAULT_CORPUS, SETS, message_files  # noqa: E402
+from common import DEFAULT_CORPUS, iter_sets  # noqa: E402
 
 from lurelens import Scanner  # noqa: E402
 from lurelens.model.verdict import LABELS, SEVERITY  # noqa: E402
@@ -46,13 +46,7 @@ def evaluate(corpus: Path, sets: list[str] | None, symbol_table: Path | None, sh
         renderer = BrowserRenderer()
         renderer.__enter__()
     try:
-        for name, folder, kind in SETS:
-            if sets and name not in sets:
-                continue
-            files = message_files(corpus, folder)
-            if not files:
-                print(f"{name:14} (missing: {corpus / folder})")
-                continue
+        for name, kind, files in iter_sets(corpus, sets):
             labels: Counter = Counter()
             syms: Counter = Counter()
             bad_examples = []

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DEFAULT_CORPUS, SETS, message_files  # noqa: E402
+from common import DEFAULT_CORPUS, iter_sets  # noqa: E402
 
 from lurelens import Scanner  # noqa: E402
 from lurelens.render.merge import displayed_html  # noqa: E402
@@ -56,13 +56,7 @@ def main() -> None:
     print(f"{'set':14} {'msgs':>5} {'render msg/s':>12} {'defuse msg/s':>12} {'defuse CPU ms':>13} "
           f"{'scan msg/s':>10} {'scan CPU ms':>11}")
     try:
-        for name, folder, _kind in SETS:
-            if a.sets and name not in a.sets:
-                continue
-            files = message_files(a.corpus, folder)
-            if not files:
-                print(f"{name:14} (absent)")
-                continue
+        for name, _kind, files in iter_sets(a.corpus, a.sets):
             datas, pages = [], []
             for f in files:
                 raw = f.read_bytes()

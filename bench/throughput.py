@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DEFAULT_CORPUS, SETS, message_files  # noqa: E402
+from common import DEFAULT_CORPUS, iter_sets  # noqa: E402
 
 from lurelens import Scanner  # noqa: E402
 
@@ -31,12 +31,7 @@ def main() -> None:
     scanner = Scanner()
     scanner.scan(b"From: warm@example.com\r\n\r\nwarm up the lazy data lists\r\n")
     print(f"{'set':14} {'messages':>8} {'msg/s':>8} {'CPU ms/msg':>10} {'wall ms/msg':>11} {'MB/s':>6}")
-    for name, folder, _kind in SETS:
-        if a.sets and name not in a.sets:
-            continue
-        files = message_files(a.corpus, folder)
-        if not files:
-            continue
+    for name, _kind, files in iter_sets(a.corpus, a.sets):
         datas = [f.read_bytes() for f in files]
         size = sum(map(len, datas))
         best_cpu = best_wall = float("inf")
