@@ -74,3 +74,18 @@ def test_all_pass_gives_only_dmarc_pass(scanner):
 
 def test_spf_permerror_is_an_error_not_a_pass(scanner):
     assert_fires(ar("spf=permerror smtp.mailfrom=example.com"), "AUTH_SPF_ERROR", scanner)
+
+
+def _dmarc_pass_score(scanner, domain: str) -> float:
+    v = scanner.scan(ar(f"dmarc=pass header.from={domain}"))
+    return next(f.score for f in v.findings if f.symbol == "AUTH_DMARC_PASS")
+
+
+def test_dmarc_pass_earns_credit_only_for_a_known_domain(scanner, list_scanner):
+    from conftest import LIST_HOSTS
+
+    # Any domain its owner controls passes DMARC; only domains the registries know earn credit.
+    assert _dmarc_pass_score(scanner, "example.com") == 0
+    known = next(iter(sorted(scanner.data.entities.by_domain)))
+    assert _dmarc_pass_score(scanner, known) < 0
+    assert _dmarc_pass_score(list_scanner, LIST_HOSTS["freemail"]) < 0

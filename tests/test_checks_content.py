@@ -80,6 +80,17 @@ CASES = {
         text("The deal closed for a small sum; see the minutes."),
         False,
     ),
+    "LURE_CRYPTO": (
+        text("Your Bitcoin withdrawal of funds is ready: confirm your wallet address."),
+        text("The coin collection and the wallet you left are at the front desk."),
+        False,
+    ),
+    "BULK_NO_LIST_UNSUBSCRIBE": (
+        text("Great offers this week on garden tools. To unsubscribe, click here."),
+        MessageBuilder().header("List-Unsubscribe", "<https://news.example.com/u/1>")
+        .text("Great offers this week on garden tools. To unsubscribe, click here.").build(),
+        False,
+    ),
     "HTML_HIDDEN_TEXT": (
         html('<p>Hi.</p><div style="display:none">' + "filler words to fool filters " * 20 + "</div>"),
         html('<p>Hi.</p><div style="display:none">Preview: your weekly digest</div><p>' + "Visible article text. " * 20 + "</p>"),
@@ -109,3 +120,31 @@ def test_bracketed_list_tag_is_not_the_recipient(scanner):
 def test_recipient_address_in_body_is_not_a_freemail_contact(list_scanner):
     raw = MessageBuilder().header("To", f"bob@{FREE}").text(f"Your login is bob@{FREE}.").build()
     assert_quiet(raw, "BODY_FREEMAIL_CONTACT", list_scanner)
+
+
+def test_reply_quoting_an_opt_out_footer_is_not_bulk(scanner):
+    raw = (MessageBuilder().header("In-Reply-To", "<a1@example.com>")
+           .text("Agreed.\n> To unsubscribe from this list, visit the site.").build())
+    assert_quiet(raw, "BULK_NO_LIST_UNSUBSCRIBE", scanner)
+
+
+def test_opt_out_in_other_languages(scanner):
+    for body in ("Para descadastrar-se clique aqui.", "Vom Newsletter abmelden", "Se d\u00e9sabonner de cette liste"):
+        assert_fires(text(body), "BULK_NO_LIST_UNSUBSCRIBE", scanner)
+
+
+def _obfuscation_score(scanner, raw) -> float:
+    v = scanner.scan(raw)
+    return next(f.score for f in v.findings if f.symbol == "TEXT_OBFUSCATED_UNICODE")
+
+
+def test_obfuscation_in_the_subject_weighs_more_than_in_the_body(scanner):
+    zw = "\u200b"
+    in_subject = text("Your bill is ready.", subject=f"Mi{zw}cro{zw}soft 365 billing")
+    in_body = text(f"Your Mi{zw}cro{zw}soft ac{zw}count bil{zw}ling is ready.")
+    assert _obfuscation_score(scanner, in_subject) > _obfuscation_score(scanner, in_body) > 0
+
+
+def test_camel_case_words_with_plural_acronyms_are_not_random(scanner):
+    raw = text("Hi.", subject="MSN 8.0 on deck, CyberSLAPPs explained")
+    assert_quiet(raw, "SUBJECT_RANDOM_TOKEN", scanner)

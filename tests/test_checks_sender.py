@@ -91,6 +91,21 @@ CASES = {
         msg(("List-Unsubscribe", "<mailto:unsub@example.com>")),
         False,
     ),
+    "FROM_NAME_UNRELATED_ORG": (
+        msg(("From", '"Customer Care Team" <notice@example.net>')),
+        msg(("From", '"Example Customer Care" <care@example.net>')),  # the name spells the domain
+        False,
+    ),
+    "FROM_NAME_DECORATED": (
+        msg(("From", '"   Payment..Required  " <alerts@example.net>')),
+        msg(("From", "\"'Smith, John'\" <john@example.net>")),  # Outlook's quoted name is no trick
+        False,
+    ),
+    "FROM_ABUSED_TLD": (
+        msg(("From", "Alice <alice@offers.xyz>")),
+        msg(("From", "Alice <alice@offers.example.com>")),
+        False,
+    ),
 }
 
 
@@ -113,3 +128,33 @@ def test_reply_to_listed_in_list_post_is_not_a_mismatch(scanner):
 
 def test_no_headers_is_not_from_missing(scanner):
     assert_quiet(b"\x00\x01\x02 not mail at all", "FROM_MISSING", scanner)
+
+
+def test_org_name_from_its_mail_provider_is_related(scanner):
+    # "Acmewidgets Offers" sent by an ESP domain, with the content on acmewidgets' own site.
+    links = "".join(f'<a href="https://www.acmewidgets.example/p{i}">item {i}</a>' for i in range(5))
+    raw = msg(("From", '"Acmewidgets Offers" <news@esp-mailer.example.net>'), html=f"<p>Hi</p>{links}")
+    assert_quiet(raw, "FROM_NAME_UNRELATED_ORG", scanner)
+    other = msg(("From", '"Acmewidgets Offers" <news@esp-mailer.example.net>'),
+                html='<p>Hi</p><a href="https://landing.example.org/x">item</a>')
+    assert_fires(other, "FROM_NAME_UNRELATED_ORG", scanner)
+
+
+def test_org_name_on_a_mailing_list_or_feed_gateway_is_quiet(scanner):
+    listed = msg(("From", '"Support Team via Dev" <dev@lists.example.net>'), ("List-Id", "<dev.lists.example.net>"))
+    assert_quiet(listed, "FROM_NAME_UNRELATED_ORG", scanner)
+    feed = msg(("From", '"Security News" <rssfeeds@example.net>'))
+    assert_quiet(feed, "FROM_NAME_UNRELATED_ORG", scanner)
+
+
+def test_person_name_from_another_domain_is_not_an_org(scanner):
+    assert_quiet(msg(("From", '"Jelisa Hooijer" <contact@tools.example.net>')), "FROM_NAME_UNRELATED_ORG", scanner)
+
+
+def test_emoji_marks_an_org_name(scanner):
+    raw = msg(("From", '"\U0001F4B3 Fatura Mensal" <jdoe1984@example.net>'))
+    assert_fires(raw, "FROM_NAME_UNRELATED_ORG", scanner)
+
+
+def test_abused_shared_suffix_is_matched(scanner):
+    assert_fires(msg(("From", "Lina <lina_1@offers4u.sa.com>")), "FROM_ABUSED_TLD", scanner)

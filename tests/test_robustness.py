@@ -179,3 +179,13 @@ def test_memory_bound_on_30mb_message(scanner):
     assert v.label in LABELS
     assert "PARSE_LIMIT_SIZE" in v.message.limits_hit  # the default 25 MB bound applies
     assert peak < 12 * len(raw), f"peak {peak / 1e6:.0f} MB for a {len(raw) / 1e6:.0f} MB message"
+
+
+def test_nul_byte_in_charset_parameter_is_a_defect_not_a_crash(scanner):
+    # Found by the mutation fuzzer: email.message.get_payload() raises ValueError on it.
+    raw = (b'From: "Alice Example" <alice@example.com>\r\nSubject: Hello\r\nMIME-Version: 1.0\r\n'
+           b"Content-Type: text/plain; charset=\x00utf-8\r\x80\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+           b"Hello Bob, see https://www.example.com/x\r\n")
+    v = scanner.scan(raw)
+    assert v.label in ("clean", "tracked", "suspicious", "phishing", "recon")
+    assert any(d.kind == "undecodable_payload" for d in v.message.defects)

@@ -76,6 +76,25 @@ def run(msg: Message, ctx: Context):
         if symbol is None:
             continue
         ev = " ".join([f"{method}={r.result}"] + [f"{p}={r.props[p]}" for p in evidence_props if p in r.props])
-        yield Finding(symbol, ev, strength=0.5 if r.result == "bestguesspass" else 1.0)
+        strength = 0.5 if r.result == "bestguesspass" else 1.0
+        if symbol == "AUTH_DMARC_PASS" and not _known_domain(r.props.get("header.from") or _from_domain(msg), ctx):
+            # A pass proves who controls the domain, not that they deserve trust: bulk scammers
+            # pass DMARC on domains of their own. Credit goes to domains the registries know.
+            strength = 0.0
+            ev += " (no credit: the domain is in no registry)"
+        yield Finding(symbol, ev, strength=strength)
+
+
+def _from_domain(msg: Message) -> str:
+    frm = next((a for a in msg.from_ if a.addr), None)
+    return frm.domain if frm else ""
+
+
+def _known_domain(domain: str, ctx: Context) -> bool:
+    """A free-mail provider, or a domain a news outlet, brand or protected organisation uses."""
+    domain = (domain or "").lower().strip()
+    if not domain:
+        return False
+    return ctx.data.is_freemail(domain) or ctx.data.entities.entity_for_domain(domain) is not None
 
 CHECK = Check("auth", SYMBOLS, run)

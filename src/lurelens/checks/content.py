@@ -24,6 +24,8 @@ SYMBOLS = (
     Symbol("LURE_PAYMENT", "The text claims a payment failed, is overdue or a refund is waiting"),
     Symbol("LURE_EXTORTION", "The text claims the reader was hacked or filmed and demands payment"),
     Symbol("LURE_ADVANCE_FEE", "The text offers a share of a large sum, an inheritance or a deal to a stranger"),
+    Symbol("LURE_CRYPTO", "The text is about crypto-currency balances, payouts, mining or wallets, the staple of investment scams"),
+    Symbol("BULK_NO_LIST_UNSUBSCRIBE", "The text offers an opt-out as bulk mail does, but there is no List-Unsubscribe header, which legitimate bulk senders must send"),
     Symbol("HTML_HIDDEN_TEXT", "Much of the HTML's text is hidden from the reader (filler to fool filters)"),
     Symbol("SUBJECT_HAS_RECIPIENT", "The subject or sender name repeats the recipient's address to look personal"),
     Symbol("SUBJECT_RANDOM_TOKEN", "The subject or sender name carries a random string, a trick to defeat filters"),
@@ -62,6 +64,12 @@ _CONTACT_CUE = re.compile(
     re.I,
 )
 _DOMAIN_OK = re.compile(r"^[a-z0-9](?:[a-z0-9\-_]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-_]*[a-z0-9])?)+$|^xn--")
+# Opt-out wording of bulk mail, in the languages the lure phrases cover.
+_OPT_OUT = re.compile(
+    r"unsubscri|opt[- ]?out\b|abmelden|abbestellen|austragen|afmelden|uitschrijven|descadastr|"
+    r"d[ée]sabonner|d[ée]sinscri|darse de baja|darte de baja|cancelar (?:la |a )?(?:suscripci|subscri|inscri)|"
+    r"disiscriv|cancella(?:re)? (?:l'|la )?iscrizione",
+)
 _EMAIL = re.compile(r"[\w.+\-]{2,64}@([\w\-]+(?:\.[\w\-]+)+)")
 MAX_TEXT = 20000
 LURE_TEXT = 8000  # a lure states its demand near the top; reading further costs more than it finds
@@ -77,6 +85,8 @@ def _random_token(s: str) -> str | None:
         # Case changes inside a word, with digits, rarely happen in language or in product codes.
         if classes < 3 and not (classes == 2 and lower and upper and upper >= 3 and not tok[1:].islower()):
             continue
+        if not digit and _CAMEL_OR_ACRONYMS.match(tok):
+            continue  # CyberSLAPPs, GitHubAPIs: words and (plural) acronyms run together
         transitions = sum(1 for a, b in zip(tok, tok[1:]) if a.isupper() != b.isupper() and a.isalpha() and b.isalpha())
         n = len(tok)
         h = -sum(c / n * math.log2(c / n) for c in Counter(tok).values())
@@ -94,6 +104,7 @@ def _mixed_script_word(text: str) -> str | None:
     return None
 
 
+_CAMEL_OR_ACRONYMS = re.compile(r"^(?:[A-Z][a-z]+|[A-Z]{2,}s?(?![a-z]))+$")
 _CAMEL_WORDS = re.compile(r"^(?:[A-Z][a-z]+|[A-Z]{2,}(?![a-z]))+$|^[a-z]+(?:[A-Z][a-z]+)+$")
 
 
@@ -150,25 +161,36 @@ def run(msg: Message, ctx: Context):
             yield Finding("SUBJECT_RANDOM_TOKEN", f"'{tok}' in '{s[:80]}'")
             break
     heads = msg.subject + " " + (frm.display_name if frm else "")
-    sample = heads + " " + msg.visible_text[:MAX_TEXT]
+    body_text = msg.visible_text[:MAX_TEXT]
+    # Tricks in the subject or sender name weigh fully (nobody's mail client writes them there);
+    # tricks only in the body weigh less (pasted text, formulas and art can carry odd letters).
     tricks = []
-    math_n = len(_MATH_ALNUM.findall(sample))
+    in_heads = False
+    math_n = len(_MATH_ALNUM.findall(heads))
+    in_heads |= math_n >= 3
+    math_n += len(_MATH_ALNUM.findall(body_text))
     if math_n >= 3:
         tricks.append(f"{math_n} mathematical letters")
     inv_n = len(INVISIBLE.findall(heads))
     if inv_n >= 2:
+        in_heads = True
         tricks.append(f"{inv_n} invisible characters in the headers")
-    inv_words = len(_INVISIBLE_IN_WORD.findall(msg.visible_text[:MAX_TEXT]))
+    inv_words = len(_INVISIBLE_IN_WORD.findall(body_text))
     if inv_words >= 3:
         tricks.append(f"{inv_words} words split by invisible characters")
-    mixed = _mixed_script_word(sample)
+    mixed = _mixed_script_word(heads)
+    in_heads |= bool(mixed)
+    mixed = mixed or _mixed_script_word(body_text)
     if mixed:
         tricks.append(f"'{mixed}' mixes Latin and other scripts")
-    spaced = _SPACED.search(sample)
+    spaced = _SPACED.search(heads)
+    in_heads |= bool(spaced)
+    spaced = spaced or _SPACED.search(body_text)
     if spaced:
         tricks.append(f"letters spaced out: '{spaced.group(0)[:30]}'")
     if tricks:
-        yield Finding("TEXT_OBFUSCATED_UNICODE", "; ".join(tricks))
+        yield Finding("TEXT_OBFUSCATED_UNICODE", ("in the subject or sender name: " if in_heads else "in the body: ") + "; ".join(tricks),
+                      strength=1.0 if in_heads else 0.7)
     body = msg.visible_text[:MAX_TEXT]
     g = _GREETING_ADDR.search(body[:3000]) or _GREETING_ADDR.search(msg.subject)
     if g:
@@ -187,6 +209,9 @@ def run(msg: Message, ctx: Context):
             if _CONTACT_CUE.search(body[max(0, m.start() - 80) : m.start()]):
                 yield Finding("BODY_FREEMAIL_CONTACT", f"{addr} (From is {frm.addr})")
                 break
+    if (not msg.header("In-Reply-To") and not any(msg.header(h) for h in ("List-Unsubscribe", "List-Id"))
+            and _OPT_OUT.search(body.lower())):
+        yield Finding("BULK_NO_LIST_UNSUBSCRIBE", "the text offers an opt-out; the headers have no List-Unsubscribe")
     if msg.hidden_text_chars >= 300 and msg.hidden_text_chars >= 0.3 * max(1, len(msg.visible_text)):
         yield Finding("HTML_HIDDEN_TEXT", f"{msg.hidden_text_chars} characters of hidden text, {len(msg.visible_text)} in all")
     if frm and _random_local(frm.local):

@@ -14,6 +14,7 @@ import re
 from lurelens.checks.base import Check, Context, Symbol
 from lurelens.checks.trackers import beacon_hosts
 from lurelens.model import Finding, Message
+from lurelens.parse.headers import is_feed_gateway_local
 from lurelens.parse.text import mixes_latin_and_lookalikes
 from lurelens.parse.urls import registrable_domain
 from lurelens.registry.entities import Entity
@@ -45,8 +46,6 @@ _BYLINE_REV = re.compile(
 _ROLE_WORD = re.compile(rf"(?i:{_ROLES})")
 _SUBJECT_PREFIX = re.compile(r"^\s*(?:\[([^\]]{2,40})\]|([^:|\[\]]{2,40}?)\s+[|])")
 _FORWARD = re.compile(r"^\s*(?:fwd?|fw|wg|tr|rv|enc|i)\s*:", re.I)
-# Feed-to-mail gateways name each item after its source: From: guardian <rssfeeds@host>.
-_FEED_LOCAL = re.compile(r"^(?:\w*rss\w*|\w*feeds?|feed2\w+|r2e)(?:[._\-+]|$)", re.I)
 _MIXED_WORD = re.compile(r"\w{4,}")
 _LOCAL_SPLIT = re.compile(r"[._\-+0-9]+")
 
@@ -191,7 +190,7 @@ def run(msg: Message, ctx: Context):
                 yield Finding("IMPERSONATION_FREEMAIL", f"{claim} from free mail {frm.addr}")
             continue
         own = sum(1 for d in content_domains if d in ent.domains)
-        gateway = bool(_FEED_LOCAL.match(frm.local)) and where == "display name"
+        gateway = is_feed_gateway_local(frm.local) and where == "display name"
         if (gateway or content_domains and own / len(content_domains) >= 0.4) and where != "byline":
             # Mail whose links and images mostly come from the organisation itself, sent from an
             # unlisted domain, is usually its mail service provider: reported, not impersonation.

@@ -11,8 +11,9 @@ import re
 
 from lurelens.checks.base import Check, Context, Symbol
 from lurelens.model import Finding, Message
-from lurelens.parse.headers import decode_value, has_encoded_word
+from lurelens.parse.headers import decode_value, has_encoded_word, is_feed_gateway_local
 from lurelens.parse.urls import registrable_domain
+from lurelens.registry.entities import normalize_name
 
 SYMBOLS = (
     Symbol("FROM_MISSING", "The message has no From address"),
@@ -27,10 +28,80 @@ SYMBOLS = (
     Symbol("RETURN_PATH_MISMATCH", "Bounces go to a different domain than From"),
     Symbol("HEADER_ENCODED_TRICK", "An encoded word hides control characters or a second address"),
     Symbol("MAILING_LIST", "The message came through a mailing list (List-Id)"),
+    Symbol("FROM_NAME_UNRELATED_ORG", "The From name is an organisation, role or offer that shares nothing with the sender's domain"),
+    Symbol("FROM_NAME_DECORATED", "The From name is padded with spaces, dots or stray punctuation, a bulk-mailer trick no person's mail client writes"),
+    Symbol("FROM_ABUSED_TLD", "The sender's domain sits under a top-level domain much abused for spam and phishing"),
 )
 
 _ADDR_IN_NAME = re.compile(r"[\w.+\-]+@([\w\-]+(?:\.[\w\-]+)+)", re.U)
 _CONTROL = re.compile(r"[\x00\r\n]")
+_EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF\u2B50\u2705\u2B06\u2194-\u21FF]")
+# Domain labels and name words too common to tie a name to a domain.
+_GENERIC = frozenset(
+    "mail email e news info noreply no reply www send sender mailer mailing the and team support service "
+    "services online newsletter newsletters com net org co de br uk notifications notification alerts".split()
+)
+_DECORATED = re.compile(r"^\s{2,}|\s{2,}$|\.{2,}|^[\-~_.,]|[\-~_,(]$")
+_LABEL_SPLIT = re.compile(r"[.\-_]+")
+
+
+def _quoted_inner(name: str) -> str | None:
+    """The inside of a name wholly wrapped in matching quotes ('Smith, John' as Outlook writes it)."""
+    if len(name) >= 2 and name[0] == name[-1] and name[0] in "'\"":
+        return name[1:-1]
+    return None
+
+
+def _decoration(name: str) -> str | None:
+    inner = _quoted_inner(name.strip())
+    if inner is not None and inner != inner.strip():
+        return "spaces inside the quotes"
+    m = _DECORATED.search(name if inner is None else inner)
+    return f"'{m.group(0)}'" if m else None
+
+
+def _org_marker(name: str, words: list[str], ctx: Context) -> str | None:
+    m = _EMOJI.search(name)
+    if m:
+        return f"emoji {m.group(0)}"
+    vocab = ctx.data.sender_name_words
+    return next((w for w in words if w in vocab), None)
+
+
+def _name_matches_sender(words: list[str], local: str, domain: str, ctx: Context) -> bool:
+    """Whether a display name shares a word with the sender's domain or mailbox, or names an
+    organisation whose registered domains include the sender's."""
+    labels = [x for x in _LABEL_SPLIT.split(domain.lower()) if x]
+    squashed = "".join(labels)
+    name_sq = "".join(words)
+    if any(len(w) >= 3 and w not in _GENERIC and w in squashed for w in words):
+        return True
+    if any(len(x) >= 4 and x not in _GENERIC and x in name_sq for x in labels):
+        return True
+    loc = re.sub(r"[^a-z0-9]", "", local.lower())
+    if len(loc) >= 3 and (loc in name_sq or name_sq in loc):
+        return True
+    if len(words) >= 3:
+        initials = "".join(w[0] for w in words)
+        if initials in labels:
+            return True
+    dom = registrable_domain(domain)
+    named = ctx.data.entities.find(" ".join(words), standalone=True)
+    return any(dom in e.domains for e, _alias, _amb in named)
+
+
+def _content_is_named_org(words: list[str], msg: Message, ctx: Context) -> bool:
+    """Most links and images come from the organisation the name gives (its registered domains,
+    or a domain spelling one of the name's words): the sender is then its mail provider."""
+    doms = [lk.domain for lk in msg.links[:200] if lk.domain] + [r.domain for r in msg.resources[:200] if r.domain]
+    if not doms:
+        return False
+    own: set[str] = set()
+    for e, _alias, _amb in ctx.data.entities.find(" ".join(words), standalone=True):
+        own |= e.domains
+    keys = [w for w in words if len(w) >= 4 and w not in _GENERIC and w not in ctx.data.sender_name_words]
+    hits = sum(1 for d in doms if d in own or any(k in d.replace("-", "") for k in keys))
+    return hits >= 0.4 * len(doms)
 
 
 def run(msg: Message, ctx: Context):
@@ -87,6 +158,20 @@ def run(msg: Message, ctx: Context):
                 break
     if msg.header("List-Id"):
         yield Finding("MAILING_LIST", msg.header("List-Id")[:120])
+    name = frm.display_name
+    if name and "@" not in name and not msg.header("List-Id") and not is_feed_gateway_local(frm.local):
+        deco = _decoration(name)
+        if deco:
+            yield Finding("FROM_NAME_DECORATED", f"{name!r}: {deco}")
+        words = normalize_name(name).split()
+        marker = _org_marker(name, words, ctx) if words else None
+        if (marker and frm.domain and not _name_matches_sender(words, frm.local, frm.domain, ctx)
+                and not _content_is_named_org(words, msg, ctx)):
+            yield Finding("FROM_NAME_UNRELATED_ORG", f"'{name.strip()[:60]}' ({marker}) sent from {frm.domain}")
+    if frm.domain:
+        tld = ctx.data.abused_tld(frm.domain)
+        if tld:
+            yield Finding("FROM_ABUSED_TLD", f"{frm.domain} is under .{tld}")
 
 
 CHECK = Check("sender", SYMBOLS, run)

@@ -131,3 +131,12 @@ def parse_addresses(values: list[str]) -> list[Address]:
             addr = f"{local}@{dom.lower().rstrip('.')}"
         out.append(Address(decode_value(name) if name else "", addr, name))
     return out
+
+
+# Feed-to-mail gateways name each item after its source: From: guardian <rssfeeds@host>.
+_FEED_LOCAL = re.compile(r"^(?:\w*rss\w*|\w*feeds?|feed2\w+|r2e)(?:[._\-+]|$)", re.I)
+
+
+def is_feed_gateway_local(local: str) -> bool:
+    """A mailbox name feed-to-mail gateways use (rssfeeds, feed2mail, r2e): its display name is the feed's."""
+    return bool(_FEED_LOCAL.match(local))

@@ -292,7 +292,12 @@ def _walk(part: EmailMessage, state: _State, model: Message, defects: list[Defec
         for d in part.defects:
             defects.append(Defect(type(d).__name__, str(d)[:200], path))
 
-    payload = part.get_payload()
+    try:
+        payload = part.get_payload()
+    except Exception as exc:  # noqa: BLE001 - e.g. a charset parameter holding a NUL byte
+        defects.append(Defect("undecodable_payload", f"{type(exc).__name__}", path))
+        raw_payload = getattr(part, "_payload", None)
+        payload = raw_payload if isinstance(raw_payload, list) else ""
     if isinstance(payload, list):
         if ct == "message/rfc822" or ct.startswith("message/"):
             for i, sub in enumerate(payload[:1]):

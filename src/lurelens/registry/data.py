@@ -234,6 +234,23 @@ class DataRegistry:
         return None
 
     @cached_property
+    def abused_tlds(self) -> set[str]:
+        return load_lines("abused_tlds.txt", self.extra_dir)
+
+    def abused_tld(self, domain: str) -> str | None:
+        """The much-abused TLD or shared suffix a domain sits under (offers4u.sa.com -> sa.com)."""
+        labels = domain.lower().rstrip(".").split(".")
+        for i in range(1, len(labels)):
+            suffix = ".".join(labels[i:])
+            if suffix in self.abused_tlds:
+                return suffix
+        return None
+
+    @cached_property
+    def sender_name_words(self) -> set[str]:
+        return load_lines("sender_name_words.txt", self.extra_dir)
+
+    @cached_property
     def entities(self):
         """News outlets, brands and protected names (lurelens.registry.entities.EntityIndex)."""
         from lurelens.registry.entities import EntityIndex
