@@ -124,7 +124,8 @@ def _in_brackets(s: str, start: int) -> bool:
 
 def run(msg: Message, ctx: Context):
     data = ctx.data
-    text = (msg.subject + "\n" + msg.visible_text[:LURE_TEXT]).lower()
+    # Underscores stand in for spaces in filter-dodging subjects ("Transfer__to__your__Bitcoin").
+    text = (msg.subject.replace("_", " ") + "\n" + msg.visible_text[:LURE_TEXT]).lower()
     for cat, pat in data.lure_phrases.items():
         if f"LURE_{cat.upper()}" not in _DECLARED:
             continue  # an overlay category with no symbol of its own yet
@@ -210,8 +211,9 @@ def run(msg: Message, ctx: Context):
                 yield Finding("BODY_FREEMAIL_CONTACT", f"{addr} (From is {frm.addr})")
                 break
     if (not msg.header("In-Reply-To") and not any(msg.header(h) for h in ("List-Unsubscribe", "List-Id"))
+            and (msg.header("Precedence") or "").strip().lower() not in ("bulk", "list")
             and _OPT_OUT.search(body.lower())):
-        yield Finding("BULK_NO_LIST_UNSUBSCRIBE", "the text offers an opt-out; the headers have no List-Unsubscribe")
+        yield Finding("BULK_NO_LIST_UNSUBSCRIBE", "the text offers an opt-out; the headers have no List-Unsubscribe and no Precedence: bulk")
     if msg.hidden_text_chars >= 300 and msg.hidden_text_chars >= 0.3 * max(1, len(msg.visible_text)):
         yield Finding("HTML_HIDDEN_TEXT", f"{msg.hidden_text_chars} characters of hidden text, {len(msg.visible_text)} in all")
     if frm and _random_local(frm.local):

@@ -17,7 +17,7 @@ from lurelens.model import Finding, Message
 from lurelens.parse.headers import is_feed_gateway_local
 from lurelens.parse.text import mixes_latin_and_lookalikes
 from lurelens.parse.urls import registrable_domain
-from lurelens.registry.entities import Entity
+from lurelens.registry.entities import Entity, normalize_name
 
 SYMBOLS = (
     Symbol("IMPERSONATION_BRAND", "The message claims to be from a brand but comes from a domain the brand does not use"),
@@ -48,6 +48,21 @@ _SUBJECT_PREFIX = re.compile(r"^\s*(?:\[([^\]]{2,40})\]|([^:|\[\]]{2,40}?)\s+[|]
 _FORWARD = re.compile(r"^\s*(?:fwd?|fw|wg|tr|rv|enc|i)\s*:", re.I)
 _MIXED_WORD = re.compile(r"\w{4,}")
 _LOCAL_SPLIT = re.compile(r"[._\-+0-9]+")
+_NAME_FILLER = frozenset("news community official app the by from via your my plus".split())
+_SPACED_LETTERS = re.compile(r"(?<!\w)(?:\w[ .]){2,}\w(?!\w)")
+_INNER_MARK = re.compile(r"(?<=\w)['’`´.](?=\w)")
+_L_IN_CAPS = re.compile(r"(?<![\w])l(?=[A-Z]{2,})")
+_CAP_I_IN_LOWER = re.compile(r"(?<=[a-z])I(?=[a-z])")
+
+
+def undisguise(name: str) -> str:
+    """A name with the usual filter-dodging undone: spaced letters ("T E M U"), marks inside a
+    word ("D'isney", "Net.flix"), a lower-case l for an I in capitals ("lTAU"), a capital I for
+    an l in lower case ("PayPaI")."""
+    out = _SPACED_LETTERS.sub(lambda m: m.group(0).replace(" ", "").replace(".", ""), name)
+    out = _INNER_MARK.sub("", out)
+    out = _L_IN_CAPS.sub("I", out)
+    return _CAP_I_IN_LOWER.sub("l", out)
 
 
 def sender_identity(msg: Message) -> tuple[set[str], str, float]:
@@ -86,6 +101,15 @@ def _claims(msg: Message, ctx: Context, forwarded: bool, personal: bool,
     frm = next((a for a in msg.from_ if "@" in a.addr), None)
     if frm and frm.display_name:
         add(ix.find(frm.display_name, standalone=True), "display name")
+        plain = undisguise(frm.display_name)
+        if plain != frm.display_name:
+            add([x for x in ix.find(plain, standalone=True) if not x[2]], "disguised display name")
+        # A brand whose name is also a word ("Ledger", "Lido") counts when the rest of the name
+        # only says which part of it writes: "Ledger News", "Lido Community", "Gemini Support".
+        words = normalize_name(plain).split()
+        core = [w for w in words if w not in ctx.data.sender_name_words and w not in _NAME_FILLER]
+        if core and len(core) < len(words):
+            add(ix.find(" ".join(core), standalone=True), "display name")
     if frm and frm.local:
         for tok in _LOCAL_SPLIT.split(frm.local.lower()):
             if len(tok) >= 5:
@@ -104,6 +128,11 @@ def _claims(msg: Message, ctx: Context, forwarded: bool, personal: bool,
         # as often as it claims to be one, so neither is read.
         logo = " | ".join([msg.html_title] + msg.alt_texts[:1])
         add([x for x in ix.find(logo) if not x[2] and x[0].tier == 1 and x[0].category != "social"], "masthead")
+        if frm and ctx.data.is_freemail(frm.domain) and not msg.header("In-Reply-To"):
+            # A free-mail message that opens with a brand's name ("PayPal  Hi Dear customer",
+            # "NUBANK: purchase held") speaks in that brand's voice.
+            opening = undisguise(msg.visible_text[:60])
+            add([x for x in ix.find(opening) if not x[2] and x[0].kind == "brand"], "opening line")
         if personal:
             # Bylines count in personal mail; a news digest quotes other outlets' bylines.
             for ent, line in bylines:
