@@ -85,6 +85,11 @@ CASES = {
         text("The coin collection and the wallet you left are at the front desk."),
         False,
     ),
+    "LURE_ROMANCE": (
+        text("Lonely women near you want to flirt tonight."),
+        text("The women's team plays near you tonight."),
+        False,
+    ),
     "BULK_NO_LIST_UNSUBSCRIBE": (
         text("Great offers this week on garden tools. To unsubscribe, click here."),
         MessageBuilder().header("List-Unsubscribe", "<https://news.example.com/u/1>")
@@ -148,3 +153,19 @@ def test_obfuscation_in_the_subject_weighs_more_than_in_the_body(scanner):
 def test_camel_case_words_with_plural_acronyms_are_not_random(scanner):
     raw = text("Hi.", subject="MSN 8.0 on deck, CyberSLAPPs explained")
     assert_quiet(raw, "SUBJECT_RANDOM_TOKEN", scanner)
+
+
+def test_ip_addresses_are_not_sums_of_money(scanner):
+    assert_quiet(text("The USRP answers at 192.168.178.43 and 23.253.215.39."), "LURE_ADVANCE_FEE", scanner)
+    assert_fires(text("You will receive 2,500,000.00 USD as our beneficiary."), "LURE_ADVANCE_FEE", scanner)
+
+
+def test_help_desk_tenant_sender_counts_as_hosting_at_half_strength(scanner):
+    v = scanner.scan(text("Hi.", sender="Support <support@scamco.zendesk.com>"))
+    f = next(f for f in v.findings if f.symbol == "FROM_FREE_HOSTING")
+    assert f.strength == 0.5 and "zendesk.com" in f.evidence
+    assert_quiet(text("Hi.", sender="Support <support@zendesk.com>"), "FROM_FREE_HOSTING", scanner)
+
+
+def test_underscores_as_spaces_do_not_hide_lure_words(scanner):
+    assert_fires(text("See attached.", subject="Transfer__to__your__Bitcoin__address"), "LURE_CRYPTO", scanner)

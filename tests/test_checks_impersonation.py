@@ -145,3 +145,43 @@ def test_list_relayed_by_its_own_domain_is_quiet():
     b = MessageBuilder().sender('"guardian" <alerts@groups.example.org>')
     b.header("List-Id", "<forteana.groups.example.org>").header("Sender", "forteana@groups.example.org")
     assert_quiet(b.build(), "IMPERSONATION_NEWS_OUTLET")
+
+
+def test_disguised_display_names_are_claims():
+    # Spaced letters, a mark inside the word, a lower-case l for a capital I.
+    for name in ("T E M U", "D'isney Plus", "PONTOS lTAUCARD"):
+        assert_fires(msg(f'"{name}" <promo@deals-mailer.example.com>'), "IMPERSONATION_BRAND")
+
+
+def test_ordinary_name_with_an_apostrophe_is_not_disguised():
+    assert_quiet(msg('"Sean O\'Neill" <sean@deals-mailer.example.com>'), "IMPERSONATION_BRAND")
+
+
+def test_word_brand_with_role_words_is_a_claim():
+    # "Ledger" alone is an ordinary word (an ambiguous alias); "Ledger News" or "Katie from Ledger"
+    # is the company speaking.
+    for name in ("Ledger News", "Katie From Ledger", "Team Optimism"):
+        assert_fires(msg(f'"{name}" <noreply@goloadup.example.com>'), "IMPERSONATION_BRAND")
+    assert_quiet(msg('"General Ledger Review" <noreply@goloadup.example.com>'), "IMPERSONATION_BRAND")
+
+
+def test_free_mail_opening_with_a_brand_name_is_a_claim():
+    raw = msg('"" <kirwarmithlesh@gmail.com>', text="PayPal Payment Notification\nDear customer, your payment was processed.")
+    assert_fires(raw, "IMPERSONATION_FREEMAIL")
+    reply = MessageBuilder().sender("Ann <ann.l@gmail.com>").header("In-Reply-To", "<x@example.com>")
+    assert_quiet(reply.text("PayPal worked for me, thanks.").build(), "IMPERSONATION_FREEMAIL")
+
+
+def test_logo_and_one_button_is_not_a_mail_provider_newsletter():
+    # A copied brand look (its logo, one link back to it) is not the body of links a mail
+    # service provider's newsletter has: impersonation, not CLAIM_SENDER_UNLISTED.
+    html = '<img src="https://www.netflix.com/logo.png" alt="Netflix"><a href="https://www.netflix.com/x">Update</a>'
+    raw = msg('"Netflix" <info@mailer.esp.example.com>', html=html)
+    assert_quiet(raw, "CLAIM_SENDER_UNLISTED")
+    assert_fires(raw, "IMPERSONATION_BRAND")
+
+
+def test_short_capitals_alias_needs_capitals():
+    # TV Asahi's network is "ANN"; a woman called Ann writing from free mail claims nothing.
+    assert_quiet(msg('"Ann" <ann.l@gmail.com>'), "IMPERSONATION_FREEMAIL")
+    assert_fires(msg('"ANN" <ann.news.desk@gmail.com>'), "IMPERSONATION_FREEMAIL")

@@ -87,8 +87,8 @@ CASES = {
         False,
     ),
     "MAILING_LIST": (
-        msg(("List-Id", "Example News <news.example.com>")),
-        msg(("List-Unsubscribe", "<mailto:unsub@example.com>")),
+        msg(("List-Id", "Example Dev <dev.lists.example.com>"), ("List-Post", "<mailto:dev@lists.example.com>")),
+        msg(("List-Id", "Example offers <1234.xt.local>"), ("List-Unsubscribe", "<mailto:unsub@example.com>")),  # a bulk campaign id
         False,
     ),
     "FROM_NAME_UNRELATED_ORG": (
@@ -141,7 +141,8 @@ def test_org_name_from_its_mail_provider_is_related(scanner):
 
 
 def test_org_name_on_a_mailing_list_or_feed_gateway_is_quiet(scanner):
-    listed = msg(("From", '"Support Team via Dev" <dev@lists.example.net>'), ("List-Id", "<dev.lists.example.net>"))
+    listed = msg(("From", '"Support Team via Dev" <dev@lists.example.net>'), ("List-Id", "<dev.lists.example.net>"),
+                 ("List-Post", "<mailto:dev@lists.example.net>"))
     assert_quiet(listed, "FROM_NAME_UNRELATED_ORG", scanner)
     feed = msg(("From", '"Security News" <rssfeeds@example.net>'))
     assert_quiet(feed, "FROM_NAME_UNRELATED_ORG", scanner)

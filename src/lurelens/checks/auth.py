@@ -95,6 +95,8 @@ def _known_domain(domain: str, ctx: Context) -> bool:
     domain = (domain or "").lower().strip()
     if not domain:
         return False
+    if ctx.data.free_hosting_suffix(domain) or ctx.data.tenant_platform(domain):
+        return False  # the platform is known; its tenants, anyone, are not
     return ctx.data.is_freemail(domain) or ctx.data.entities.entity_for_domain(domain) is not None
 
 CHECK = Check("auth", SYMBOLS, run)

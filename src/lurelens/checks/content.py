@@ -24,6 +24,7 @@ SYMBOLS = (
     Symbol("LURE_PAYMENT", "The text claims a payment failed, is overdue or a refund is waiting"),
     Symbol("LURE_EXTORTION", "The text claims the reader was hacked or filmed and demands payment"),
     Symbol("LURE_ADVANCE_FEE", "The text offers a share of a large sum, an inheritance or a deal to a stranger"),
+    Symbol("LURE_ROMANCE", "The text dangles dates, lonely singles or sexual content, the bait of romance and adult scams"),
     Symbol("LURE_CRYPTO", "The text is about crypto-currency balances, payouts, mining or wallets, the staple of investment scams"),
     Symbol("BULK_NO_LIST_UNSUBSCRIBE", "The text offers an opt-out as bulk mail does, but there is no List-Unsubscribe header, which legitimate bulk senders must send"),
     Symbol("HTML_HIDDEN_TEXT", "Much of the HTML's text is hidden from the reader (filler to fool filters)"),
@@ -225,6 +226,11 @@ def run(msg: Message, ctx: Context):
         fh = data.free_hosting_suffix(dom)
         if fh:
             yield Finding("FROM_FREE_HOSTING", f"{dom} is a {fh} tenant")
+        else:
+            tp = data.tenant_platform(dom)
+            if tp:
+                yield Finding("FROM_FREE_HOSTING", f"{dom} is a customer account on the {tp} help-desk platform, open to anyone",
+                              strength=0.5)
     seen = set()
     for lk in msg.links[:300]:
         if lk.host and lk.host not in seen:

@@ -49,6 +49,7 @@ _FORWARD = re.compile(r"^\s*(?:fwd?|fw|wg|tr|rv|enc|i)\s*:", re.I)
 _MIXED_WORD = re.compile(r"\w{4,}")
 _LOCAL_SPLIT = re.compile(r"[._\-+0-9]+")
 _NAME_FILLER = frozenset("news community official app the by from via your my plus".split())
+_NAME_CUE = re.compile(r"\s+(?:from|at|von|da|do)\s+|\s*[|@]\s*", re.I)
 _SPACED_LETTERS = re.compile(r"(?<!\w)(?:\w[ .]){2,}\w(?!\w)")
 _INNER_MARK = re.compile(r"(?<=\w)['’`´.](?=\w)")
 _L_IN_CAPS = re.compile(r"(?<![\w])l(?=[A-Z]{2,})")
@@ -106,10 +107,12 @@ def _claims(msg: Message, ctx: Context, forwarded: bool, personal: bool,
             add([x for x in ix.find(plain, standalone=True) if not x[2]], "disguised display name")
         # A brand whose name is also a word ("Ledger", "Lido") counts when the rest of the name
         # only says which part of it writes: "Ledger News", "Lido Community", "Gemini Support".
-        words = normalize_name(plain).split()
-        core = [w for w in words if w not in ctx.data.sender_name_words and w not in _NAME_FILLER]
-        if core and len(core) < len(words):
-            add(ix.find(" ".join(core), standalone=True), "display name")
+        # "Katie from Ledger", "Support | Gemini": the organisation is the part after the cue.
+        for part in [plain] + _NAME_CUE.split(plain)[1:2]:
+            words = normalize_name(part).split()
+            core = [w for w in words if w not in ctx.data.sender_name_words and w not in _NAME_FILLER]
+            if core and (len(core) < len(words) or part is not plain):
+                add(ix.find(" ".join(core), standalone=True), "display name")
     if frm and frm.local:
         for tok in _LOCAL_SPLIT.split(frm.local.lower()):
             if len(tok) >= 5:
@@ -220,7 +223,8 @@ def run(msg: Message, ctx: Context):
             continue
         own = sum(1 for d in content_domains if d in ent.domains)
         gateway = is_feed_gateway_local(frm.local) and where == "display name"
-        if (gateway or content_domains and own / len(content_domains) >= 0.4) and where != "byline":
+        # A provider's newsletter has a body of links; a logo and one button are a copied look.
+        if (gateway or len(content_domains) >= 5 and own / len(content_domains) >= 0.4) and where != "byline":
             # Mail whose links and images mostly come from the organisation itself, sent from an
             # unlisted domain, is usually its mail service provider: reported, not impersonation.
             if "CLAIM_SENDER_UNLISTED" not in emitted:

@@ -27,7 +27,7 @@ SYMBOLS = (
     Symbol("SENDER_MISMATCH", "The Sender header names a different domain than From"),
     Symbol("RETURN_PATH_MISMATCH", "Bounces go to a different domain than From"),
     Symbol("HEADER_ENCODED_TRICK", "An encoded word hides control characters or a second address"),
-    Symbol("MAILING_LIST", "The message came through a mailing list (List-Id)"),
+    Symbol("MAILING_LIST", "The message came through a discussion mailing list (List-Id and List-Post)"),
     Symbol("FROM_NAME_UNRELATED_ORG", "The From name is an organisation, role or offer that shares nothing with the sender's domain"),
     Symbol("FROM_NAME_DECORATED", "The From name is padded with spaces, dots or stray punctuation, a bulk-mailer trick no person's mail client writes"),
     Symbol("FROM_ABUSED_TLD", "The sender's domain sits under a top-level domain much abused for spam and phishing"),
@@ -156,10 +156,13 @@ def run(msg: Message, ctx: Context):
             if name != "Subject" and dec.count("@") > raw.count("@"):
                 yield Finding("HEADER_ENCODED_TRICK", f"{name}: encoded word hides an address: {dec[:120]!r}")
                 break
-    if msg.header("List-Id"):
+    # A discussion list gives a List-Post address to write to; bulk senders' List-Id alone
+    # (Mailchimp, Marketing Cloud) names a campaign, not a list of people.
+    discussion = bool(msg.header("List-Id")) and bool(msg.header("List-Post"))
+    if discussion:
         yield Finding("MAILING_LIST", msg.header("List-Id")[:120])
     name = frm.display_name
-    if name and "@" not in name and not msg.header("List-Id") and not is_feed_gateway_local(frm.local):
+    if name and "@" not in name and not discussion and not is_feed_gateway_local(frm.local):
         deco = _decoration(name)
         if deco:
             yield Finding("FROM_NAME_DECORATED", f"{name!r}: {deco}")

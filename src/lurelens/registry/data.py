@@ -234,6 +234,17 @@ class DataRegistry:
         return None
 
     @cached_property
+    def tenant_senders(self) -> set[str]:
+        return load_lines("tenant_senders.txt", self.extra_dir)
+
+    def tenant_platform(self, host: str) -> str | None:
+        """The help-desk or CRM platform a sender domain is a customer tenant of (x.zendesk.com)."""
+        for suffix in _host_suffixes(host.lower()):
+            if suffix in self.tenant_senders and suffix != host.lower():
+                return suffix
+        return None
+
+    @cached_property
     def abused_tlds(self) -> set[str]:
         return load_lines("abused_tlds.txt", self.extra_dir)
 

@@ -71,6 +71,7 @@ class Entity:
 class _Alias:
     entity: Entity
     ambiguous: bool  # only counts where the name stands alone (a whole display name)
+    caps: str = ""  # a short all-capitals alias ("ANN", "BB"): must appear in capitals ("Ann" is a name)
 
 
 class EntityIndex:
@@ -93,7 +94,8 @@ class EntityIndex:
                     or (" " not in norm and len(norm) <= 3 and not alias.isupper())
                     or ent.tier >= 3
                 )
-                self.by_alias.setdefault(norm, []).append(_Alias(ent, amb))
+                caps = alias if alias.isupper() and alias.isascii() and len(alias) <= 4 else ""
+                self.by_alias.setdefault(norm, []).append(_Alias(ent, amb, caps))
                 self.max_words = max(self.max_words, min(6, norm.count(" ") + 1))
 
     @classmethod
@@ -146,6 +148,8 @@ class EntityIndex:
                     if a.entity.id in seen:
                         continue
                     if a.ambiguous and not (standalone and gram == norm):
+                        continue
+                    if a.caps and not re.search(rf"(?<![A-Za-z]){re.escape(a.caps)}(?![A-Za-z])", text):
                         continue
                     seen.add(a.entity.id)
                     out.append((a.entity, gram, a.ambiguous))
