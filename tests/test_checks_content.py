@@ -169,3 +169,11 @@ def test_help_desk_tenant_sender_counts_as_hosting_at_half_strength(scanner):
 
 def test_underscores_as_spaces_do_not_hide_lure_words(scanner):
     assert_fires(text("See attached.", subject="Transfer__to__your__Bitcoin__address"), "LURE_CRYPTO", scanner)
+
+
+def test_foreign_marks_and_small_capitals_disguise_words(scanner):
+    marked = "A\u073fm\u073fa\u073fz\u073fo\u073fn Support"
+    assert_fires(text("Hi.", sender=f'"{marked}" <help@shop.example.com>'), "TEXT_OBFUSCATED_UNICODE", scanner)
+    small = "\u1d18\u1d00\u028f\u1d0d\u1d07\u0274\u1d1b declined"  # "PAYMENT" in small capitals
+    assert_fires(text("Hi.", subject=small), "TEXT_OBFUSCATED_UNICODE", scanner)
+    assert_quiet(text("Hi.", subject="Cr\u00e8me br\u00fbl\u00e9e na\u00efve"), "TEXT_OBFUSCATED_UNICODE", scanner)

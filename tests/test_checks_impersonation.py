@@ -185,3 +185,11 @@ def test_short_capitals_alias_needs_capitals():
     # TV Asahi's network is "ANN"; a woman called Ann writing from free mail claims nothing.
     assert_quiet(msg('"Ann" <ann.l@gmail.com>'), "IMPERSONATION_FREEMAIL")
     assert_fires(msg('"ANN" <ann.news.desk@gmail.com>'), "IMPERSONATION_FREEMAIL")
+
+
+def test_marks_between_letters_do_not_hide_a_brand():
+    from lurelens.registry.entities import normalize_name
+
+    assert normalize_name("A\u073fm\u073fa\u073fz\u073fo\u073fn.com") == "amazon com"
+    assert normalize_name("Mcafee\u2122") == "mcafee"  # the trade mark sign is not part of the name
+    assert_fires(msg('"Am\u073faz\u073fon.com" <cs@feedback.lawyer.example.com>'), "IMPERSONATION_BRAND")

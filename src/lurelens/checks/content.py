@@ -13,7 +13,7 @@ from collections import Counter
 
 from lurelens.checks.base import Check, Context, Symbol
 from lurelens.model import Finding, Message
-from lurelens.parse.text import INVISIBLE, INVISIBLE_CHARS, mixes_latin_and_lookalikes
+from lurelens.parse.text import INVISIBLE, INVISIBLE_CHARS, SMALL_CAPS, foreign_marks, mixes_latin_and_lookalikes
 from lurelens.parse.urls import has_known_suffix, is_ip_literal
 
 SYMBOLS = (
@@ -185,6 +185,16 @@ def run(msg: Message, ctx: Context):
     mixed = mixed or _mixed_script_word(body_text)
     if mixed:
         tricks.append(f"'{mixed}' mixes Latin and other scripts")
+    marks = foreign_marks(heads)
+    in_heads |= marks >= 2
+    marks += foreign_marks(body_text[:3000])
+    if marks >= 3:
+        tricks.append(f"{marks} foreign accent marks between Latin letters")
+    small = len(SMALL_CAPS.findall(heads))
+    in_heads |= small >= 4
+    small += len(SMALL_CAPS.findall(body_text[:3000]))
+    if small >= 4:
+        tricks.append(f"{small} small-capital letters standing in for Latin ones")
     spaced = _SPACED.search(heads)
     in_heads |= bool(spaced)
     spaced = spaced or _SPACED.search(body_text)

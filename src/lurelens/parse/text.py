@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["INVISIBLE", "INVISIBLE_CHARS", "mixes_latin_and_lookalikes"]
+__all__ = ["INVISIBLE", "INVISIBLE_CHARS", "SMALL_CAPS", "foreign_marks", "is_lookalike_letter", "mixes_latin_and_lookalikes"]
 
 # Zero-width space/joiners, word joiner, BOM, soft hyphen, combining grapheme joiner, Unicode tag
 # characters and the supplementary variation selectors.
@@ -14,7 +14,31 @@ INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u034f\U000e0000-\U000e00
 INVISIBLE = re.compile(f"[{INVISIBLE_CHARS}]")
 
 
+# Scripts whose letters pass for Latin ones: Greek, Cyrillic, IPA and small capitals, Cherokee,
+# Canadian syllabics (ᑕ, ᗩ), Latin Extended-D.
+_LOOKALIKE_RANGES = (("\u0250", "\u02af"), ("\u0370", "\u04ff"), ("\u13a0", "\u13ff"), ("\u1400", "\u167f"),
+                     ("\u1d00", "\u1d7f"), ("\ua720", "\ua7ff"))
+SMALL_CAPS = re.compile("[\u1d00-\u1d22\u0262\u026a\u0274\u0280\u028f\u0299\u029c\u029f]")
+
+
+def is_lookalike_letter(c: str) -> bool:
+    return any(lo <= c <= hi for lo, hi in _LOOKALIKE_RANGES)
+
+
 def mixes_latin_and_lookalikes(word: str, min_latin: int = 1) -> bool:
-    """True when ``word`` has at least ``min_latin`` ASCII letters and a Greek or Cyrillic one."""
+    """True when ``word`` has at least ``min_latin`` ASCII letters and a letter of a script that
+    passes for Latin (Greek, Cyrillic, small capitals, Cherokee, Canadian syllabics)."""
     latin = sum(1 for c in word if c.isascii() and c.isalpha())
-    return latin >= min_latin and any("\u0370" <= c <= "\u04ff" for c in word)
+    return latin >= min_latin and any(is_lookalike_letter(c) for c in word)
+
+
+def foreign_marks(text: str) -> int:
+    """Combining marks that are not the ordinary Latin accents (U+0300-036F), the Syriac or
+    Arabic ones sprinkled between Latin letters to break words up for filters ("Aܿmܿaܿzܿoܿn")."""
+    import unicodedata
+
+    n = 0
+    for a, b in zip(text, text[1:]):
+        if a.isascii() and a.isalpha() and unicodedata.category(b) == "Mn" and not "\u0300" <= b <= "\u036f":
+            n += 1
+    return n

@@ -42,6 +42,8 @@ def normalize_name(text: str) -> str:
         from lurelens.registry.lookalike import skeleton
 
         text = INVISIBLE.sub("", text)  # "Mi\u200bcrosoft" and tag characters still spell Microsoft
+        # Accents and marks sprinkled between letters ("Aܿmܿaܿzܿoܿn") go before words are split.
+        text = "".join(c for c in text if not unicodedata.category(c).startswith("M"))
         text = re.sub(r"[^\w]+", " ", text)
         folded = []
         for word in text.split():
