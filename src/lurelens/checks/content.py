@@ -13,7 +13,7 @@ from collections import Counter
 
 from lurelens.checks.base import Check, Context, Symbol
 from lurelens.model import Finding, Message
-from lurelens.parse.text import INVISIBLE, INVISIBLE_CHARS, SMALL_CAPS, foreign_marks, mixes_latin_and_lookalikes
+from lurelens.parse.text import INVISIBLE, INVISIBLE_CHARS, LOOKALIKE_RANGES, SMALL_CAPS, foreign_marks, mixes_latin_and_lookalikes
 from lurelens.parse.urls import has_known_suffix, is_ip_literal
 
 SYMBOLS = (
@@ -96,12 +96,29 @@ def _random_token(s: str) -> str | None:
     return None
 
 
+_LOOKALIKE_CLASS = "[" + "".join(f"{lo}-{hi}" for lo, hi in LOOKALIKE_RANGES) + "]"
+# Only words holding a look-alike letter are looked at (most text has none): a character-class
+# search finds those letters, and the word around each is cut out.
+_LOOKALIKE_LETTER = re.compile(_LOOKALIKE_CLASS)
+_WORD_END = re.compile(r"\W")
+
+
 def _mixed_script_word(text: str) -> str | None:
-    """A word that mixes Latin letters with Cyrillic or Greek look-alikes ("Sаmsung" with a Cyrillic а)."""
-    for m in _WORD.finditer(text):
-        w = m.group(0)
-        if not w.isascii() and mixes_latin_and_lookalikes(w, min_latin=2):
+    """A word that mixes Latin letters with look-alikes ("Sаmsung" with a Cyrillic а)."""
+    pos = 0
+    for _ in range(50):
+        m = _LOOKALIKE_LETTER.search(text, pos)
+        if m is None:
+            return None
+        start = m.start()
+        while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+            start -= 1
+        e = _WORD_END.search(text, m.end())
+        end = e.start() if e else len(text)
+        w = text[start:end]
+        if len(w) >= 3 and mixes_latin_and_lookalikes(w, min_latin=2):
             return w
+        pos = end
     return None
 
 
@@ -127,19 +144,19 @@ def run(msg: Message, ctx: Context):
     data = ctx.data
     # Underscores stand in for spaces in filter-dodging subjects ("Transfer__to__your__Bitcoin").
     text = (msg.subject.replace("_", " ") + "\n" + msg.visible_text[:LURE_TEXT]).lower()
-    for cat, pat in data.lure_phrases.items():
+    pat, cats = data.lure_scanner
+    found: dict[str, list[str]] = {}
+    for m in pat.finditer(text):
+        cat = cats[int(m.lastgroup[1:])]
+        phrases = found.setdefault(cat, [])
+        phrase = m.group(0).strip()
+        if phrase not in phrases and len(phrases) < 3:
+            phrases.append(phrase)
+    for cat, phrases in found.items():
         if f"LURE_{cat.upper()}" not in _DECLARED:
             continue  # an overlay category with no symbol of its own yet
-        found = []
-        for m in pat.finditer(text):
-            phrase = m.group(0).strip().lower()
-            if phrase not in found:
-                found.append(phrase)
-            if len(found) >= 3:
-                break
-        if found:
-            yield Finding(f"LURE_{cat.upper()}", ", ".join(f"'{p}'" for p in found),
-                          strength=min(1.0, 0.6 + 0.2 * (len(found) - 1)))
+        yield Finding(f"LURE_{cat.upper()}", ", ".join(f"'{p}'" for p in phrases),
+                      strength=min(1.0, 0.6 + 0.2 * (len(phrases) - 1)))
     frm = next((a for a in msg.from_ if a.addr), None)
     names = [msg.subject] + ([frm.display_name] if frm else [])
     list_id = (msg.header("List-Id") or "").lower() + (msg.header("List-Post") or "").lower()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["INVISIBLE", "INVISIBLE_CHARS", "SMALL_CAPS", "foreign_marks", "is_lookalike_letter", "mixes_latin_and_lookalikes"]
+__all__ = ["INVISIBLE", "INVISIBLE_CHARS", "LOOKALIKE_RANGES", "SMALL_CAPS", "foreign_marks", "is_lookalike_letter", "mixes_latin_and_lookalikes"]
 
 # Zero-width space/joiners, word joiner, BOM, soft hyphen, combining grapheme joiner, Unicode tag
 # characters and the supplementary variation selectors.
@@ -16,13 +16,13 @@ INVISIBLE = re.compile(f"[{INVISIBLE_CHARS}]")
 
 # Scripts whose letters pass for Latin ones: Greek, Cyrillic, IPA and small capitals, Cherokee,
 # Canadian syllabics (ᑕ, ᗩ), Latin Extended-D.
-_LOOKALIKE_RANGES = (("\u0250", "\u02af"), ("\u0370", "\u04ff"), ("\u13a0", "\u13ff"), ("\u1400", "\u167f"),
+LOOKALIKE_RANGES = (("\u0250", "\u02af"), ("\u0370", "\u04ff"), ("\u13a0", "\u13ff"), ("\u1400", "\u167f"),
                      ("\u1d00", "\u1d7f"), ("\ua720", "\ua7ff"))
 SMALL_CAPS = re.compile("[\u1d00-\u1d22\u0262\u026a\u0274\u0280\u028f\u0299\u029c\u029f]")
 
 
 def is_lookalike_letter(c: str) -> bool:
-    return any(lo <= c <= hi for lo, hi in _LOOKALIKE_RANGES)
+    return any(lo <= c <= hi for lo, hi in LOOKALIKE_RANGES)
 
 
 def mixes_latin_and_lookalikes(word: str, min_latin: int = 1) -> bool:
@@ -32,13 +32,16 @@ def mixes_latin_and_lookalikes(word: str, min_latin: int = 1) -> bool:
     return latin >= min_latin and any(is_lookalike_letter(c) for c in word)
 
 
-def foreign_marks(text: str) -> int:
-    """Combining marks that are not the ordinary Latin accents (U+0300-036F), the Syriac or
-    Arabic ones sprinkled between Latin letters to break words up for filters ("Aܿmܿaܿzܿoܿn")."""
-    import unicodedata
+# Combining marks of other scripts (Cyrillic, Hebrew, Arabic, Syriac, Thaana, NKo, Devanagari)
+# and the extended/supplementary combining blocks; the ordinary Latin accents (U+0300-036F) are not here.
+_FOREIGN_MARK_AFTER_LATIN = re.compile(
+    "[A-Za-z][\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0711"
+    "\u0730-\u074a\u07a6-\u07b0\u07eb-\u07f3\u0816-\u082d\u0859-\u085b\u08d3-\u0903\u093a-\u094f"
+    "\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]"
+)
 
-    n = 0
-    for a, b in zip(text, text[1:]):
-        if a.isascii() and a.isalpha() and unicodedata.category(b) == "Mn" and not "\u0300" <= b <= "\u036f":
-            n += 1
-    return n
+
+def foreign_marks(text: str) -> int:
+    """Combining marks of other scripts sprinkled after Latin letters to break words up for
+    filters ("Aܿmܿaܿzܿoܿn" with Syriac marks); ordinary accents do not count."""
+    return len(_FOREIGN_MARK_AFTER_LATIN.findall(text))
