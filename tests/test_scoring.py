@@ -367,3 +367,20 @@ def test_render_merge_does_not_duplicate_composites(scanner):
     stage.apply(scanner, v, raw)
     counts = Counter(f.symbol for f in v.findings)
     assert counts["UNAUTHENTICATED_SENDER"] == 1 and counts["RENDER_UNLISTED_FETCH"] == 1
+
+
+@pytest.mark.parametrize(
+    "present, composite, fires",
+    [
+        (("FROM_FREEMAIL", "LURE_ADVANCE_FEE"), "FREEMAIL_LURE", True),
+        (("FROM_FREEMAIL", "LURE_URGENCY"), "FREEMAIL_LURE", False),  # urgency alone is how people write
+        (("LURE_PRIZE",), "FREEMAIL_LURE", False),
+        (("BULK_NO_LIST_UNSUBSCRIBE", "AUTH_DKIM_NONE"), "BULK_UNSIGNED", True),
+        (("TRACKER_PIXEL_HIDDEN", "AUTH_DKIM_FAIL"), "BULK_UNSIGNED", True),
+        (("TRACKER_PIXEL_HIDDEN", "AUTH_DKIM_FAIL", "MAILING_LIST"), "BULK_UNSIGNED", False),  # lists break DKIM
+        (("BULK_NO_LIST_UNSUBSCRIBE",), "BULK_UNSIGNED", False),  # not checked is not unsigned
+    ],
+)
+def test_shipped_calibration_composites(scanner, present, composite, fires):
+    v = score([Finding(s) for s in present], scanner.scoring, {})
+    assert (composite in syms(v)) is fires
