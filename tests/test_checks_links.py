@@ -73,6 +73,11 @@ CASES = {
         MessageBuilder().html('<form action="/post"><input name="pw"></form>').build(),  # nowhere to post
         False,
     ),
+    "LINKS_ELSEWHERE": (
+        a("https://claimnow-example.net/offer", sender="Rewards <news@acmeshop-example.com>"),
+        a("https://www.acmeshop-example.com/offer", sender="Rewards <news@acmeshop-example.com>"),
+        False,
+    ),
 }
 
 
@@ -121,3 +126,19 @@ def test_ip_literal_in_browser_numeric_forms(host, scanner):
 @pytest.mark.parametrize("host", ["127.0.0.1", "192.168.1.20", "[::1]", "169.254.1.1"])
 def test_non_public_ip_links_are_not_flagged(host, scanner):
     assert_quiet(a(f"http://{host}/"), "LINK_IP_LITERAL", scanner)
+
+
+def test_links_elsewhere_is_quiet_for_people_and_social_icons(scanner, list_scanner):
+    free = LIST_HOSTS["freemail"]
+    assert_quiet(a("https://claim-now.example.net/x", sender=f"Ann <ann@{free}>"), "LINKS_ELSEWHERE", list_scanner)
+    icons = a("https://www.facebook.com/shop", sender="Shop <news@acmeshop-example.com>")
+    assert_quiet(icons, "LINKS_ELSEWHERE", scanner)
+    # A link to the sender's own name under another registered domain (acmeshop-mail.net) is home.
+    assert_quiet(a("https://www.acmeshop-mail.net/x", sender="Shop <news@acmeshop.com>"), "LINKS_ELSEWHERE", scanner)
+
+
+def test_links_elsewhere_follows_a_decoded_redirect(scanner):
+    home = a("https://r.redir-example.org/?url=https%3A%2F%2Fwww.acmeshop-example.com%2Fsale", sender="Shop <news@acmeshop-example.com>")
+    assert_quiet(home, "LINKS_ELSEWHERE", scanner)
+    away = a("https://r.redir-example.org/?url=https%3A%2F%2Fclaimnow-example.net%2Fsale", sender="Shop <news@acmeshop-example.com>")
+    assert_fires(away, "LINKS_ELSEWHERE", scanner)

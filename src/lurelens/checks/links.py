@@ -30,6 +30,7 @@ SYMBOLS = (
     Symbol("LINK_VIA_TRACKING_HOST", "Links pass through a tracking host unrelated to the sender"),
     Symbol("LINK_SCRIPT_SCHEME", "A link uses a javascript: or data: URL"),
     Symbol("LINK_FORM", "The message contains a form that submits to a remote host"),
+    Symbol("LINKS_ELSEWHERE", "No link of this HTML mail leads to the sender's own site: an organisation's mail links home"),
 )
 
 _DOMAINISH = re.compile(
@@ -126,6 +127,7 @@ def run(msg: Message, ctx: Context):
         seen.add((symbol, key))
         return True
 
+    dests: list[str] = []  # where each followable link ends up (registrable domain)
     for lk in links:
         href = lk.href
         low = href[:12].lower()
@@ -174,6 +176,8 @@ def run(msg: Message, ctx: Context):
         tracking_host = (red is not None and red.get("kind") == "click_tracker") or trackers.match(href, host)
         if tracking_host and info.domain not in own and lk.kind != "text":
             via_hosts[host] = via_hosts.get(host, 0) + 1
+        if lk.kind in ("a", "area") and info.domain and not (tracking_host and not lk.final_host) and not data.is_shortener(host):
+            dests.append(registrable_domain(lk.final_host) if lk.final_host else info.domain)
         shown = _shown_domain(lk.text) if lk.kind != "text" else None
         if shown:
             shown_rd = registrable_domain(shown)
@@ -186,6 +190,44 @@ def run(msg: Message, ctx: Context):
                 yield Finding("LINK_TEXT_HOST_MISMATCH", f"text shows {shown} but the link goes to {host}", strength=strength)
     for host, n in sorted(via_hosts.items(), key=lambda kv: -kv[1])[:3]:
         yield Finding("LINK_VIA_TRACKING_HOST", f"{n} link(s) pass through {host}, unrelated to the sender")
+    elsewhere = _links_elsewhere(msg, ctx, dests, own)
+    if elsewhere:
+        yield Finding("LINKS_ELSEWHERE", elsewhere)
+
+
+# Links every organisation's mail carries that say nothing about who sent it.
+_EVERYONES = frozenset({"apple.com", "google.com", "microsoft.com", "w3.org", "schema.org"})
+
+
+def _links_elsewhere(msg: Message, ctx: Context, dests: list[str], own: set[str]) -> str | None:
+    """Evidence when an organisation's HTML mail has links and none leads to its own site."""
+    frm = next((a for a in msg.from_ if a.domain), None)
+    if frm is None or not msg.html or msg.header("List-Post"):
+        return None
+    data = ctx.data
+    fdom = registrable_domain(frm.domain)
+    if not fdom or data.is_freemail(frm.domain) or data.free_hosting_suffix(frm.domain) or data.tenant_platform(frm.domain):
+        return None  # people and hosted tenants link wherever they like
+    ents = data.entities
+    sender_ent = ents.entity_for_domain(fdom)
+    label = fdom.split(".")[0].replace("-", "")
+    counted = []
+    for d in dests:
+        if not d or d in _EVERYONES:
+            continue
+        ent = ents.entity_for_domain(d)
+        if ent is not None and ent.category in ("social", "messaging"):
+            continue  # "follow us" icons
+        if d in own or (sender_ent is not None and ent is sender_ent):
+            return None
+        dl = d.split(".")[0].replace("-", "")
+        if (len(label) >= 4 and label in d.replace("-", "")) or (len(dl) >= 4 and dl in fdom.replace("-", "")):
+            return None
+        counted.append(d)
+    if not counted:
+        return None
+    shown = ", ".join(sorted(set(counted))[:3])
+    return f"{len(counted)} link(s) lead to {shown}; none to the sender's {fdom}"
 
 
 CHECK = Check("links", SYMBOLS, run)
