@@ -193,3 +193,11 @@ def test_marks_between_letters_do_not_hide_a_brand():
     assert normalize_name("A\u073fm\u073fa\u073fz\u073fo\u073fn.com") == "amazon com"
     assert normalize_name("Mcafee\u2122") == "mcafee"  # the trade mark sign is not part of the name
     assert_fires(msg('"Am\u073faz\u073fon.com" <cs@feedback.lawyer.example.com>'), "IMPERSONATION_BRAND")
+
+
+def test_disguise_readings_keep_dots_and_read_a_leading_capital_i_as_l():
+    from lurelens.checks.impersonation import _disguise_variants
+
+    assert "IRS.GOV" in _disguise_variants("lRS.GOV")
+    assert "Ledger live" in _disguise_variants("Ledger Iive")
+    assert _disguise_variants("Maria Souza") == []

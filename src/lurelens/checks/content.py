@@ -203,9 +203,10 @@ def run(msg: Message, ctx: Context):
     if mixed:
         tricks.append(f"'{mixed}' mixes Latin and other scripts")
     marks = foreign_marks(heads)
-    in_heads |= marks >= 2
+    heads_marked = marks >= 2
+    in_heads |= heads_marked
     marks += foreign_marks(body_text[:3000])
-    if marks >= 3:
+    if marks >= 3 or heads_marked:
         tricks.append(f"{marks} foreign accent marks between Latin letters")
     small = len(SMALL_CAPS.findall(heads))
     in_heads |= small >= 4

@@ -54,16 +54,27 @@ _SPACED_LETTERS = re.compile(r"(?<!\w)(?:\w[ .]){2,}\w(?!\w)")
 _INNER_MARK = re.compile(r"(?<=\w)['’`´.](?=\w)")
 _L_IN_CAPS = re.compile(r"(?<![\w])l(?=[A-Z]{2,})")
 _CAP_I_IN_LOWER = re.compile(r"(?<=[a-z])I(?=[a-z])")
+_WORD_START_I = re.compile(r"(?<![\w])I(?=[a-z]{2,}\b)")
 
 
 def undisguise(name: str) -> str:
     """A name with the usual filter-dodging undone: spaced letters ("T E M U"), marks inside a
     word ("D'isney", "Net.flix"), a lower-case l for an I in capitals ("lTAU"), a capital I for
     an l in lower case ("PayPaI")."""
+    return _INNER_MARK.sub("", _letters_fixed(name))
+
+
+def _letters_fixed(name: str) -> str:
     out = _SPACED_LETTERS.sub(lambda m: m.group(0).replace(" ", "").replace(".", ""), name)
-    out = _INNER_MARK.sub("", out)
     out = _L_IN_CAPS.sub("I", out)
     return _CAP_I_IN_LOWER.sub("l", out)
+
+
+def _disguise_variants(name: str) -> list[str]:
+    """Readings of a disguised name, most likely first: undisguised; with its dots kept
+    ("lRS.GOV" is IRS.GOV); with a leading capital I read as l ("Ledger Iive")."""
+    out = [undisguise(name), _letters_fixed(name), _WORD_START_I.sub("l", undisguise(name))]
+    return [v for i, v in enumerate(out) if v != name and v not in out[:i]]
 
 
 def sender_identity(msg: Message) -> tuple[set[str], str, float]:
@@ -103,8 +114,8 @@ def _claims(msg: Message, ctx: Context, forwarded: bool, personal: bool,
     if frm and frm.display_name:
         add(ix.find(frm.display_name, standalone=True), "display name")
         plain = undisguise(frm.display_name)
-        if plain != frm.display_name:
-            add([x for x in ix.find(plain, standalone=True) if not x[2]], "disguised display name")
+        for variant in _disguise_variants(frm.display_name):
+            add([x for x in ix.find(variant, standalone=True) if not x[2]], "disguised display name")
         # A brand whose name is also a word ("Ledger", "Lido") counts when the rest of the name
         # only says which part of it writes: "Ledger News", "Lido Community", "Gemini Support".
         # "Katie from Ledger", "Support | Gemini": the organisation is the part after the cue.
