@@ -22,12 +22,13 @@ from common import DEFAULT_CORPUS, iter_sets  # noqa: E402
 from lurelens import Scanner  # noqa: E402
 from lurelens.model.verdict import LABELS, SEVERITY  # noqa: E402
 
+# (kind, bound, which issue asks for it); issue 3's ham bound (0.3%) implies issue 2's (0.5%).
 TARGETS = {
-    "phishing_pot": ("min_bad", 0.90),
-    "easy_ham": ("max_bad", 0.005),
-    "usrp-users": ("max_bad", 0.005),
-    "hard_ham": ("never", ("recon", "phishing")),
-    "unspy": ("never", ("recon", "phishing")),
+    "phishing_pot": [("min_bad", 0.90, "issue 2"), ("min_bad", 0.95, "issue 3")],
+    "easy_ham": [("max_bad", 0.003, "issues 2-3")],
+    "usrp-users": [("max_bad", 0.003, "issues 2-3")],
+    "hard_ham": [("never", ("recon", "phishing"), "issues 2-3")],
+    "unspy": [("never", ("recon", "phishing"), "issues 2-3")],
 }
 
 
@@ -91,18 +92,16 @@ def evaluate(corpus: Path, sets: list[str] | None, symbol_table: Path | None, sh
             bad = sum(c for lbl, c in labels.items() if SEVERITY.get(lbl, 0) >= SEVERITY["suspicious"])
             counts = "  ".join(f"{lbl}={labels.get(lbl, 0)}" for lbl in LABELS)
             line = f"{name:14} n={n:5}  {counts}  suspicious-or-worse={bad / n:.1%}"
-            t = TARGETS.get(name)
-            if t:
-                if t[0] == "min_bad":
-                    ok = bad / n >= t[1]
-                    line += f"  target >= {t[1]:.0%}: {'ok' if ok else 'MISSED'}"
-                elif t[0] == "max_bad":
-                    ok = bad / n <= t[1]
-                    line += f"  target <= {t[1]:.1%}: {'ok' if ok else 'MISSED'}"
+            for kind_, bound, who in TARGETS.get(name, []):
+                if kind_ == "min_bad":
+                    ok = bad / n >= bound
+                    line += f"  >= {bound:.0%} ({who}): {'ok' if ok else 'MISSED'}"
+                elif kind_ == "max_bad":
+                    ok = bad / n <= bound
+                    line += f"  <= {bound:.1%} ({who}): {'ok' if ok else 'MISSED'}"
                 else:
-                    worst = sum(labels.get(lbl, 0) for lbl in t[1])
-                    ok = worst == 0
-                    line += f"  target never {'/'.join(t[1])}: {'ok' if ok else 'MISSED'}"
+                    ok = sum(labels.get(lbl, 0) for lbl in bound) == 0
+                    line += f"  never {'/'.join(bound)} ({who}): {'ok' if ok else 'MISSED'}"
                 failed += 0 if ok else 1
             print(line)
             if renderer is not None and rendered:

@@ -177,3 +177,10 @@ def test_foreign_marks_and_small_capitals_disguise_words(scanner):
     small = "\u1d18\u1d00\u028f\u1d0d\u1d07\u0274\u1d1b declined"  # "PAYMENT" in small capitals
     assert_fires(text("Hi.", subject=small), "TEXT_OBFUSCATED_UNICODE", scanner)
     assert_quiet(text("Hi.", subject="Cr\u00e8me br\u00fbl\u00e9e na\u00efve"), "TEXT_OBFUSCATED_UNICODE", scanner)
+
+
+def test_attachment_names_are_read_for_lures(scanner):
+    raw = MessageBuilder().text("See the file.").attach("Bitcoin_Transaction_0.7495_BTC.pdf", "application/pdf", b"%PDF-1.4").build()
+    assert_fires(raw, "LURE_CRYPTO", scanner)
+    plain = MessageBuilder().text("See the file.").attach("minutes_2026.pdf", "application/pdf", b"%PDF-1.4").build()
+    assert_quiet(plain, "LURE_CRYPTO", scanner)
