@@ -80,6 +80,16 @@ def _host_suffixes(host: str):
 _META = set(".^$*+?{}[]\\|()")
 
 
+def _parent_in(host: str, table: set[str]) -> str | None:
+    """The longest proper parent suffix of ``host`` listed in ``table`` (x.web.app -> web.app, a.sa.com -> sa.com)."""
+    parts = host.lower().split(".")
+    for i in range(1, len(parts)):
+        suffix = ".".join(parts[i:])
+        if suffix in table:
+            return suffix
+    return None
+
+
 def _literal_anchor(pattern: str) -> str:
     """The longest run of plain characters a regex requires, lowercased ('' if none is safe).
 
@@ -228,10 +238,7 @@ class DataRegistry:
 
     def free_hosting_suffix(self, host: str) -> str | None:
         """The free hosting platform a host is a tenant of (evil.firebaseapp.com -> firebaseapp.com)."""
-        for suffix in _host_suffixes(host.lower()):
-            if suffix in self.free_hosting and suffix != host.lower():
-                return suffix
-        return None
+        return _parent_in(host, self.free_hosting)
 
     @cached_property
     def tenant_senders(self) -> set[str]:
@@ -239,10 +246,7 @@ class DataRegistry:
 
     def tenant_platform(self, host: str) -> str | None:
         """The help-desk or CRM platform a sender domain is a customer tenant of (x.zendesk.com)."""
-        for suffix in _host_suffixes(host.lower()):
-            if suffix in self.tenant_senders and suffix != host.lower():
-                return suffix
-        return None
+        return _parent_in(host, self.tenant_senders)
 
     @cached_property
     def abused_tlds(self) -> set[str]:
@@ -250,12 +254,7 @@ class DataRegistry:
 
     def abused_tld(self, domain: str) -> str | None:
         """The much-abused TLD or shared suffix a domain sits under (offers4u.sa.com -> sa.com)."""
-        labels = domain.lower().rstrip(".").split(".")
-        for i in range(1, len(labels)):
-            suffix = ".".join(labels[i:])
-            if suffix in self.abused_tlds:
-                return suffix
-        return None
+        return _parent_in(domain.rstrip("."), self.abused_tlds)
 
     @cached_property
     def sender_name_words(self) -> set[str]:
