@@ -184,3 +184,8 @@ def test_attachment_names_are_read_for_lures(scanner):
     assert_fires(raw, "LURE_CRYPTO", scanner)
     plain = MessageBuilder().text("See the file.").attach("minutes_2026.pdf", "application/pdf", b"%PDF-1.4").build()
     assert_quiet(plain, "LURE_CRYPTO", scanner)
+
+
+def test_languages_that_write_ipa_letters_are_not_obfuscation(scanner):
+    # Azerbaijani and Akan write ə, ɛ and ɔ inside Latin words.
+    assert_quiet(text("Azərbaycan Respublikası; Mɛpɛ sɛ mekɔ fie."), "TEXT_OBFUSCATED_UNICODE", scanner)

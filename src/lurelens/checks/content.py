@@ -144,8 +144,8 @@ def run(msg: Message, ctx: Context):
     data = ctx.data
     # Underscores stand in for spaces in filter-dodging subjects ("Transfer__to__your__Bitcoin").
     # Attachment names speak too ("Bitcoin_Transaction_0.7495_BTC.pdf").
-    names = " ".join((a.filename or "") for a in msg.attachments[:10])
-    text = (msg.subject.replace("_", " ") + "\n" + re.sub(r"[_.]", " ", names) + "\n" + msg.visible_text[:LURE_TEXT]).lower()
+    att_names = " ".join((a.filename or "") for a in msg.attachments[:10])
+    text = (msg.subject.replace("_", " ") + "\n" + re.sub(r"[_.]", " ", att_names) + "\n" + msg.visible_text[:LURE_TEXT]).lower()
     pat, cats = data.lure_scanner
     found: dict[str, list[str]] = {}
     for m in pat.finditer(text):

@@ -14,10 +14,10 @@ INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u034f\U000e0000-\U000e00
 INVISIBLE = re.compile(f"[{INVISIBLE_CHARS}]")
 
 
-# Scripts whose letters pass for Latin ones: Greek, Cyrillic, IPA and small capitals, Cherokee,
-# Canadian syllabics (ᑕ, ᗩ), Latin Extended-D.
-LOOKALIKE_RANGES = (("\u0250", "\u02af"), ("\u0370", "\u04ff"), ("\u13a0", "\u13ff"), ("\u1400", "\u167f"),
-                     ("\u1d00", "\u1d7f"), ("\ua720", "\ua7ff"))
+# Scripts whose letters pass for Latin ones: Greek, Cyrillic, Cherokee, Canadian syllabics (ᑕ, ᗩ),
+# the phonetic small capitals (ᴘᴀʏ). IPA letters such as ə, ɛ and ɔ are left out: Azerbaijani and
+# several African languages write them inside Latin words.
+LOOKALIKE_RANGES = (("\u0370", "\u04ff"), ("\u13a0", "\u13ff"), ("\u1400", "\u167f"), ("\u1d00", "\u1d2b"))
 SMALL_CAPS = re.compile("[\u1d00-\u1d22\u0262\u026a\u0274\u0280\u028f\u0299\u029c\u029f]")
 
 
