@@ -141,11 +141,12 @@ def test_org_name_from_its_mail_provider_is_related(scanner):
 
 
 def test_org_name_on_a_mailing_list_or_feed_gateway_is_quiet(scanner):
-    listed = msg(("From", '"Support Team via Dev" <dev@lists.example.net>'), ("List-Id", "<dev.lists.example.net>"),
-                 ("List-Post", "<mailto:dev@lists.example.net>"))
+    name = ("From", '"Support Team via Dev" <announce@lists.example.net>')
+    listed = msg(name, ("List-Id", "<dev.lists.example.net>"), ("List-Post", "<mailto:dev@lists.example.net>"))
     assert_quiet(listed, "FROM_NAME_UNRELATED_ORG", scanner)
-    feed = msg(("From", '"Security News" <rssfeeds@example.net>'))
-    assert_quiet(feed, "FROM_NAME_UNRELATED_ORG", scanner)
+    assert_fires(msg(name, ("List-Id", "<1234.xt.local>")), "FROM_NAME_UNRELATED_ORG", scanner)  # a bulk campaign id
+    assert_quiet(msg(("From", '"Security News" <rssfeeds@example.net>')), "FROM_NAME_UNRELATED_ORG", scanner)
+    assert_fires(msg(("From", '"Security News" <alerts@example.net>')), "FROM_NAME_UNRELATED_ORG", scanner)
 
 
 def test_person_name_from_another_domain_is_not_an_org(scanner):
