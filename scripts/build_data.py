@@ -59,6 +59,21 @@ def tld():
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 
+def write_outputs(files: dict[str, str], out: Path, *, check: bool) -> list[str]:
+    """The output files (relative paths) whose text differs from what is on disk; written
+    unless ``check``. Shared with scripts/build_iocs.py."""
+    stale = []
+    for rel, text in sorted(files.items()):
+        p = out / rel
+        old = p.read_text(encoding="utf-8") if p.exists() else None
+        if old != text:
+            stale.append(rel)
+            if not check:
+                p.parent.mkdir(parents=True, exist_ok=True)
+                p.write_text(text, encoding="utf-8")
+    return stale
+
+
 def valid_domain(d: str) -> bool:
     """Lowercase, idna-encodable host name with at least two labels."""
     if not d or d != d.lower() or d.strip() != d or d.startswith(".") or d.endswith("."):
@@ -1119,15 +1134,7 @@ def main(argv=None):
     files = build_all(corpus, a.out, rep)
     if not a.quiet:
         print("\n".join(rep.lines))
-    stale = []
-    for rel, text in sorted(files.items()):
-        p = a.out / rel
-        old = p.read_text(encoding="utf-8") if p.exists() else None
-        if old != text:
-            stale.append(rel)
-            if not a.check:
-                p.parent.mkdir(parents=True, exist_ok=True)
-                p.write_text(text, encoding="utf-8")
+    stale = write_outputs(files, a.out, check=a.check)
     if a.check:
         if stale:
             print("stale:", ", ".join(stale))

@@ -17,6 +17,9 @@ import re
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from build_data import write_outputs  # noqa: E402  (scripts/ is not a package)
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
 DEFAULT_OUT = ROOT / "src" / "lurelens" / "data"
@@ -109,15 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true", help="do not write; exit 1 if any output differs")
     a = ap.parse_args(argv)
     files = build(a.corpus.resolve())
-    stale = []
-    for rel, text in sorted(files.items()):
-        p = a.out / rel
-        old = p.read_text(encoding="utf-8") if p.exists() else None
-        if old != text:
-            stale.append(rel)
-            if not a.check:
-                p.parent.mkdir(parents=True, exist_ok=True)
-                p.write_text(text, encoding="utf-8")
+    stale = write_outputs(files, a.out, check=a.check)
     if a.check:
         print(("stale: " + ", ".join(stale)) if stale else "intel files up to date")
         return 1 if stale else 0
