@@ -695,6 +695,19 @@ class _Query:
             self.found[key] = (prio, LookalikeMatch(self.host, e.domain, e.owner, technique,
                                                     detail, distance))
 
+    def add_read(self, e: _Entry, technique: str, ascii_detail: str, reads_as: str,
+                 distance: int | None, rank: float) -> None:
+        """Add a finding for an ASCII label as is; a non-ASCII one says which letters deceive and
+        what the label reads as, and is a mixed-script finding when it mixes scripts."""
+        if self.label.isascii():
+            self.add(e, technique, ascii_detail, distance, rank)
+            return
+        text = f"{self.chars()}; reads as {reads_as}"
+        if self.mixed:
+            self.add(e, "mixed_script", text, distance, _RANK["mixed_script"])
+        else:
+            self.add(e, technique, text, distance, rank)
+
     def where(self, e: _Entry) -> str:
         if e.suffix == self.suffix:
             return ""
@@ -1012,14 +1025,7 @@ class LookalikeIndex:
         if words is None:
             return
         rank = 5 + dist if rank is None else rank
-        if q.label.isascii():
-            q.add(e, "edit_distance", words + q.where(e), dist, rank)
-        else:
-            text = f"{q.chars()}; reads as '{q.fold}': {words}{q.where(e)}"
-            if q.mixed:
-                q.add(e, "mixed_script", text, dist, _RANK["mixed_script"])
-            else:
-                q.add(e, "edit_distance", text, dist, rank)
+        q.add_read(e, "edit_distance", words + q.where(e), f"'{q.fold}': {words}{q.where(e)}", dist, rank)
 
     def _segmentable(self, s: str) -> bool:
         """True when ``s`` is a run of combo words (empty counts)."""
@@ -1105,14 +1111,8 @@ class LookalikeIndex:
             left, core, right = _raw_split(q.label, e.fold.replace("-", ""))
             extra = " and ".join(f"'{x}'" for x in (left, right) if x)
             rank = _RANK["combosquat"] + (0.5 if len(e.label) <= 4 else 0)
-            if q.label.isascii():
-                q.add(e, "combosquat", f"'{core}' combined with {extra}{q.where(e)}", None, rank)
-            else:
-                text = f"{q.chars()}; reads as '{e.label}' combined with {extra}{q.where(e)}"
-                if q.mixed:
-                    q.add(e, "mixed_script", text, None, _RANK["mixed_script"])
-                else:
-                    q.add(e, "combosquat", text, None, rank)
+            q.add_read(e, "combosquat", f"'{core}' combined with {extra}{q.where(e)}",
+                       f"'{e.label}' combined with {extra}{q.where(e)}", None, rank)
 
     def _subdomains(self, q: _Query) -> None:
         labels, rd_idx = q.labels, q.rd_idx
