@@ -10,7 +10,7 @@ from lurelens.model import Finding, Message
 if TYPE_CHECKING:
     from lurelens.registry.data import DataRegistry
 
-__all__ = ["Check", "Context", "Symbol"]
+__all__ = ["Check", "Context", "Symbol", "first_time", "sender_addresses"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,3 +37,32 @@ class Check:
     @property
     def symbol_names(self) -> frozenset[str]:
         return frozenset(s.name for s in self.symbols)
+
+
+def first_time() -> Callable[[str, str], bool]:
+    """A predicate true the first time it sees a (symbol, key) pair: one finding per symbol and host."""
+    seen: set[tuple[str, str]] = set()
+
+    def once(symbol: str, key: str) -> bool:
+        if (symbol, key) in seen:
+            return False
+        seen.add((symbol, key))
+        return True
+
+    return once
+
+
+def sender_addresses(msg: Message) -> Iterable[tuple[str, str]]:
+    """(header, address) for every address that says who sent the message: From, Reply-To,
+    Sender and Return-Path."""
+    for a in msg.from_:
+        if a.addr:
+            yield "From", a.addr
+    for a in msg.reply_to:
+        if a.addr:
+            yield "Reply-To", a.addr
+    if msg.sender is not None and msg.sender.addr:
+        yield "Sender", msg.sender.addr
+    if msg.return_path and "@" in msg.return_path:
+        yield "Return-Path", msg.return_path.strip().strip("<>")
+

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Iterator
 
-from lurelens.checks.base import Check, Context, Symbol
+from lurelens.checks.base import Check, Context, Symbol, first_time, sender_addresses
 from lurelens.model import Finding, Message
 from lurelens.parse.urls import split_url
 from lurelens.registry.intel import IntelHit, IntelStore, default_store
@@ -105,31 +104,12 @@ def _ev(value: str, where: str, hit: IntelHit) -> str:
     return text[: _EVIDENCE - 1] + "…" if len(text) > _EVIDENCE else text
 
 
-def _sender_addresses(msg: Message) -> Iterator[tuple[str, str]]:
-    for a in msg.from_:
-        if a.addr:
-            yield "From", a.addr
-    for a in msg.reply_to:
-        if a.addr:
-            yield "Reply-To", a.addr
-    if msg.sender is not None and msg.sender.addr:
-        yield "Sender", msg.sender.addr
-    if msg.return_path and "@" in msg.return_path:
-        yield "Return-Path", msg.return_path.strip().strip("<>")
-
-
 def run(msg: Message, ctx: Context):
     store = store_for(ctx)
     store.refresh()  # re-reads changed files, at most once per recheck_seconds
     if len(store) == 0:
         return
-    seen: set[tuple[str, str]] = set()
-
-    def once(symbol: str, key: str) -> bool:
-        if (symbol, key) in seen:
-            return False
-        seen.add((symbol, key))
-        return True
+    once = first_time()
 
     def ip_finding(ip, where: str):
         hit = store.match_ip(ip)
@@ -138,7 +118,7 @@ def run(msg: Message, ctx: Context):
         return None
 
     # Sender addresses and their domains.
-    for where, addr in _sender_addresses(msg):
+    for where, addr in sender_addresses(msg):
         hit = store.match_email(addr)
         if hit is not None and once("INTEL_EMAIL_LISTED", hit.indicator):
             yield Finding("INTEL_EMAIL_LISTED", _ev(addr.lower(), f"{where} address", hit))

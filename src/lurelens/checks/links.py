@@ -13,7 +13,7 @@ import re
 import unicodedata
 from urllib.parse import parse_qsl, unquote
 
-from lurelens.checks.base import Check, Context, Symbol
+from lurelens.checks.base import Check, Context, Symbol, first_time
 from lurelens.checks.trackers import sender_domains
 from lurelens.model import Finding, Message
 from lurelens.parse.urls import has_known_suffix, is_ip_literal, is_public_ip, registrable_domain, split_url, to_unicode_host
@@ -118,14 +118,8 @@ def run(msg: Message, ctx: Context):
     generic = data.redirectors["generic_params"]
     own = sender_domains(msg)
     trackers = data.trackers
-    seen: set[tuple[str, str]] = set()
+    once = first_time()
     via_hosts: dict[str, int] = {}
-
-    def once(symbol: str, key: str) -> bool:
-        if (symbol, key) in seen:
-            return False
-        seen.add((symbol, key))
-        return True
 
     dests: list[str] = []  # where each followable link ends up (registrable domain)
     for lk in links:

@@ -4,7 +4,7 @@ imitated domain instead of generating variants of one's own, as dnstwist does.""
 
 from __future__ import annotations
 
-from lurelens.checks.base import Check, Context, Symbol
+from lurelens.checks.base import Check, Context, Symbol, sender_addresses
 from lurelens.model import Finding, Message
 from lurelens.parse.urls import registrable_domain
 from lurelens.registry.entities import _COMMON_WORDS
@@ -32,16 +32,9 @@ _STRENGTH = {"From": 1.0, "Reply-To": 1.0, "Return-Path": 0.7, "Sender": 0.8, "D
 
 
 def _domains(msg: Message):
-    for a in msg.from_:
-        if a.domain:
-            yield "From", a.domain
-    for a in msg.reply_to:
-        if a.domain:
-            yield "Reply-To", a.domain
-    if msg.sender and msg.sender.domain:
-        yield "Sender", msg.sender.domain
-    if msg.return_path and "@" in msg.return_path:
-        yield "Return-Path", msg.return_path.rpartition("@")[2].lower()
+    for where, addr in sender_addresses(msg):
+        if "@" in addr:
+            yield where, addr.rpartition("@")[2].lower()
     dkim = msg.auth.get("results", {}).get("dkim")
     if dkim is not None and dkim.props.get("header.d"):
         yield "DKIM d=", dkim.props["header.d"].lower()

@@ -8,7 +8,7 @@ that is what the APT31 mail used.
 
 from __future__ import annotations
 
-from lurelens.checks.base import Check, Context, Symbol
+from lurelens.checks.base import Check, Context, Symbol, first_time
 from lurelens.model import Finding, Message
 from lurelens.parse.urls import is_ip_literal, is_public_ip, registrable_domain
 
@@ -57,13 +57,7 @@ def run(msg: Message, ctx: Context):
     yield Finding("REMOTE_CONTENT", f"{len(res)} fetches to {len(hosts)} hosts: {', '.join(hosts[:6])}")
     own = sender_domains(msg)
     spacer = ctx.data.trackers
-    seen: set[tuple[str, str]] = set()
-
-    def once(symbol: str, key: str) -> bool:
-        if (symbol, key) in seen:
-            return False
-        seen.add((symbol, key))
-        return True
+    once = first_time()
 
     for r in res:
         if r.tracker and once("TRACKER_KNOWN_VENDOR", r.tracker):
