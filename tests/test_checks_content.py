@@ -189,3 +189,16 @@ def test_attachment_names_are_read_for_lures(scanner):
 def test_languages_that_write_ipa_letters_are_not_obfuscation(scanner):
     # Azerbaijani and Akan write ə, ɛ and ɔ inside Latin words.
     assert_quiet(text("Azərbaycan Respublikası; Mɛpɛ sɛ mekɔ fie."), "TEXT_OBFUSCATED_UNICODE", scanner)
+
+
+def test_a_bad_overlay_lure_pattern_names_its_category(tmp_path):
+    import json
+
+    import pytest
+
+    from lurelens import ConfigError
+    from lurelens.registry.data import DataRegistry
+
+    (tmp_path / "lure_phrases.json").write_text(json.dumps({"categories": {"prize": ["free (lunch"]}}))
+    with pytest.raises(ConfigError, match="'prize' does not compile"):
+        DataRegistry(extra_dir=tmp_path).lure_scanner

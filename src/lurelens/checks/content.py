@@ -47,7 +47,6 @@ _MATH_ALNUM = re.compile("[\U0001d400-\U0001d7ff]")
 # soft hyphens (U+00AD) inside words are ordinary hyphenation and are not counted there.
 _INVISIBLE_IN_WORD = re.compile("[^\\W\\d_][" + INVISIBLE_CHARS.replace("\u00ad", "") + "]+[^\\W\\d_]")
 _SPACED = re.compile(r"(?:(?<!\S)\w ){5,}\w(?!\S)")
-_WORD = re.compile(r"\w{3,}")
 _GREETING_WORDS = (
     r"dear|hello|hi|hey|greetings|attention|attn|ol[aá]|prezad[oa]|car[oa]|aten[cç][aã]o|estimad[oa]|hola|"
     r"sehr geehrte[rs]?|hallo|liebe[rs]?|bonjour|cher|ch[eè]re|gentile|beste|geachte"

@@ -73,7 +73,8 @@ def _letters_fixed(name: str) -> str:
 def _disguise_variants(name: str) -> list[str]:
     """Readings of a disguised name, most likely first: undisguised; with its dots kept
     ("lRS.GOV" is IRS.GOV); with a leading capital I read as l ("Ledger Iive")."""
-    out = [undisguise(name), _letters_fixed(name), _WORD_START_I.sub("l", undisguise(name))]
+    plain = undisguise(name)
+    out = [plain, _letters_fixed(name), _WORD_START_I.sub("l", plain)]
     return [v for i, v in enumerate(out) if v != name and v not in out[:i]]
 
 

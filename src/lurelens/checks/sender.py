@@ -68,9 +68,9 @@ def _org_marker(name: str, words: list[str], ctx: Context) -> str | None:
     return next((w for w in words if w in vocab), None)
 
 
-def _name_matches_sender(words: list[str], local: str, domain: str, ctx: Context) -> bool:
-    """Whether a display name shares a word with the sender's domain or mailbox, or names an
-    organisation whose registered domains include the sender's."""
+def _name_matches_sender(words: list[str], named: list, local: str, domain: str) -> bool:
+    """Whether a display name shares a word with the sender's domain or mailbox, or names
+    (``named``: entities found in it) an organisation whose registered domains include the sender's."""
     labels = [x for x in _LABEL_SPLIT.split(domain.lower()) if x]
     squashed = "".join(labels)
     name_sq = "".join(words)
@@ -86,18 +86,17 @@ def _name_matches_sender(words: list[str], local: str, domain: str, ctx: Context
         if initials in labels:
             return True
     dom = registrable_domain(domain)
-    named = ctx.data.entities.find(" ".join(words), standalone=True)
     return any(dom in e.domains for e, _alias, _amb in named)
 
 
-def _content_is_named_org(words: list[str], msg: Message, ctx: Context) -> bool:
+def _content_is_named_org(words: list[str], named: list, msg: Message, ctx: Context) -> bool:
     """Most links and images come from the organisation the name gives (its registered domains,
     or a domain spelling one of the name's words): the sender is then its mail provider."""
     doms = [lk.domain for lk in msg.links[:200] if lk.domain] + [r.domain for r in msg.resources[:200] if r.domain]
     if not doms:
         return False
     own: set[str] = set()
-    for e, _alias, _amb in ctx.data.entities.find(" ".join(words), standalone=True):
+    for e, _alias, _amb in named:
         own |= e.domains
     keys = [w for w in words if len(w) >= 4 and w not in _GENERIC and w not in ctx.data.sender_name_words]
     hits = sum(1 for d in doms if d in own or any(k in d.replace("-", "") for k in keys))
@@ -168,8 +167,9 @@ def run(msg: Message, ctx: Context):
             yield Finding("FROM_NAME_DECORATED", f"{name!r}: {deco}")
         words = normalize_name(name).split()
         marker = _org_marker(name, words, ctx) if words else None
-        if (marker and frm.domain and not _name_matches_sender(words, frm.local, frm.domain, ctx)
-                and not _content_is_named_org(words, msg, ctx)):
+        named = ctx.data.entities.find(" ".join(words), standalone=True) if marker and frm.domain else []
+        if (marker and frm.domain and not _name_matches_sender(words, named, frm.local, frm.domain)
+                and not _content_is_named_org(words, named, msg, ctx)):
             yield Finding("FROM_NAME_UNRELATED_ORG", f"'{name.strip()[:60]}' ({marker}) sent from {frm.domain}")
     if frm.domain:
         tld = ctx.data.abused_tld(frm.domain)

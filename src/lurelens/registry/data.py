@@ -276,35 +276,26 @@ class DataRegistry:
         return LookalikeIndex(pairs)
 
     @cached_property
-    def lure_phrases(self) -> dict[str, re.Pattern[str]]:
-        """Lure-language categories, each one compiled alternation matched on whole words of
-        lower-cased text (so patterns are written in lower case)."""
-        out = {}
-        for cat, pats in self._lure_categories.items():
-            try:
-                # Matched against lower-cased text: case-insensitive matching of these long
-                # alternations costs twice as much in Python's re.
-                out[cat] = re.compile(r"(?<!\w)(?:" + "|".join(f"(?:{p})" for p in pats) + r")(?!\w)")
-            except re.error as exc:
-                raise ConfigError(f"lure phrase category {cat!r} does not compile: {exc}") from exc
-        return out
-
-    @cached_property
-    def _lure_categories(self) -> dict[str, list[str]]:
+    def lure_scanner(self) -> tuple[re.Pattern[str], list[str]]:
+        """Lure-language patterns of every category in one alternation matched on whole words of
+        lower-cased text (so patterns are written in lower case), a named group per category
+        (g0, g1, ...), and the category of each group: one pass over the text instead of one per
+        category. Where two categories' phrases overlap, the earlier category takes the words."""
         cats: dict[str, list[str]] = {}
         for _src, doc in load_json("lure_phrases.json", self.extra_dir):
             for cat, pats in doc.get("categories", {}).items():
                 cats.setdefault(cat, []).extend(pats)
-        return cats
-
-    @cached_property
-    def lure_scanner(self) -> tuple[re.Pattern[str], list[str]]:
-        """All categories in one alternation, a named group each (g0, g1, ...), and the category
-        of each group: one pass over the text instead of one per category. Where two categories'
-        phrases overlap, the earlier category takes the words."""
-        self.lure_phrases  # noqa: B018 - compile each category once, so a bad pattern is named
-        cats = list(self._lure_categories)
-        body = "|".join(f"(?P<g{i}>" + "|".join(f"(?:{p})" for p in self._lure_categories[c]) + ")"
-                        for i, c in enumerate(cats))
-        return re.compile(r"(?<!\w)(?:" + body + r")(?!\w)"), cats
+        alternations = {cat: "|".join(f"(?:{p})" for p in pats) for cat, pats in cats.items()}
+        body = "|".join(f"(?P<g{i}>{alt})" for i, alt in enumerate(alternations.values()))
+        try:
+            # Matched against lower-cased text: case-insensitive matching of these long
+            # alternations costs twice as much in Python's re.
+            return re.compile(r"(?<!\w)(?:" + body + r")(?!\w)"), list(alternations)
+        except re.error:
+            for cat, alt in alternations.items():  # name the category that breaks it
+                try:
+                    re.compile(alt)
+                except re.error as exc:
+                    raise ConfigError(f"lure phrase category {cat!r} does not compile: {exc}") from exc
+            raise
 
