@@ -496,6 +496,8 @@ def build_redirectors(rep: Report):
                 re.compile(e[k])
         if e.get("dest_in_path") and "(?P<dest>" not in e["dest_in_path"]:
             raise SystemExit(f"redirectors: dest_in_path without (?P<dest>...) for {host}")
+        if e.get("encoding") not in (None, "proofpoint_v2"):
+            raise SystemExit(f"redirectors: unknown encoding {e['encoding']!r} for {host}")
         key = (host, e.get("path"))
         if key in seen:
             raise SystemExit(f"redirectors: duplicate {key}")
@@ -506,6 +508,7 @@ def build_redirectors(rep: Report):
             "path": e.get("path"),
             "params": list(e.get("params", [])),
             "dest_in_path": e.get("dest_in_path"),
+            **({"encoding": e["encoding"]} if e.get("encoding") else {}),
             "kind": kind,
             "note": e.get("note", ""),
         })
@@ -522,6 +525,7 @@ def build_redirectors(rep: Report):
         {"semantics": {
             "host/match": "match='exact': URL host == host; match='suffix': host == host or endswith('.'+host).",
             "path": "optional Python regex, re.search on the URL path (no query); null = any path.",
+            "encoding": "optional; 'proofpoint_v2': in the parameter value '-' stands for '%' and '_' for '/'.",
             "params": "query-parameter names (compare case-insensitively) whose value is the destination URL; [] = destination opaque or in the path.",
             "dest_in_path": "optional Python regex on the path with a named group 'dest' holding the (possibly percent-encoded) destination.",
             "kind": "open_redirect | click_tracker | safelinks",

@@ -202,3 +202,19 @@ def test_a_bad_overlay_lure_pattern_names_its_category(tmp_path):
     (tmp_path / "lure_phrases.json").write_text(json.dumps({"categories": {"prize": ["free (lunch"]}}))
     with pytest.raises(ConfigError, match="'prize' does not compile"):
         DataRegistry(extra_dir=tmp_path).lure_scanner
+
+
+def test_sender_copying_their_own_other_mailbox_is_not_the_recipient(scanner):
+    # "Craig Hughes" writing from one address and copying craig@ at another: his own name, not a lure.
+    raw = (MessageBuilder().sender("Craig Hughes <craig@hughes.example.org>")
+           .header("To", "dan@example.org").header("Cc", "craig@work.example.com").text("Results attached.").build())
+    assert_quiet(raw, "SUBJECT_HAS_RECIPIENT", scanner)
+    other = (MessageBuilder().sender("Craig Hughes <help@desk.example.net>")
+             .header("To", "craig@work.example.com").text("Results attached.").build())
+    assert_fires(other, "SUBJECT_HAS_RECIPIENT", scanner)
+
+
+def test_spaced_digits_and_the_alphabet_are_not_spaced_words(scanner):
+    for body in ("Hex digits: 0 1 2 3 4 5 6 7 8 9 a b c d e f", "Columns a b c d e f g h", "Scores 3 1 4 1 5 9 2 6"):
+        assert_quiet(text(body), "TEXT_OBFUSCATED_UNICODE", scanner)
+    assert_fires(text("Your P a y P a l account is locked."), "TEXT_OBFUSCATED_UNICODE", scanner)

@@ -142,3 +142,20 @@ def test_links_elsewhere_follows_a_decoded_redirect(scanner):
     assert_quiet(home, "LINKS_ELSEWHERE", scanner)
     away = a("https://r.redir-example.org/?url=https%3A%2F%2Fclaimnow-example.net%2Fsale", sender="Shop <news@acmeshop-example.com>")
     assert_fires(away, "LINKS_ELSEWHERE", scanner)
+
+
+def test_link_wrappers_are_unwrapped_through_every_layer(scanner):
+    from urllib.parse import quote
+
+    # URL Defense v2 writes '-' for '%' and '_' for '/'; Safe Links then wraps that whole URL.
+    ppv2 = "https://urldefense.proofpoint.com/v2/url?u=http-3A__docs.example.com_guide_page-5F1.html&d=DwMFaQ&c=x"
+    nested = "https://nam03.safelinks.protection.outlook.com/?url=" + quote(ppv2, safe="") + "&data=02%7C01"
+    v = assert_quiet(a(nested, "http://docs.example.com/guide/page_1.html"), "LINK_TEXT_HOST_MISMATCH", scanner)
+    assert v.message.links[0].final_url == "http://docs.example.com/guide/page_1.html"
+    # URL Defense v3 keeps the destination in the path, with one slash after the scheme.
+    v3 = "https://urldefense.com/v3/__https:/files.example.com/manual/page.html*section__;Iw!!abc$"
+    v = assert_quiet(a(v3, "https://files.example.com/manual/page.html#section"), "LINK_TEXT_HOST_MISMATCH", scanner)
+    assert v.message.links[0].final_host == "files.example.com"
+    # A wrapper around a different host than the text shows is still a mismatch.
+    other = ppv2.replace("docs.example.com", "login.example.net")
+    assert_fires(a(other, "http://docs.example.com/guide"), "LINK_TEXT_HOST_MISMATCH", scanner)

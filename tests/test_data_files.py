@@ -151,7 +151,8 @@ def test_redirectors():
     assert len(d["hosts"]) >= 40
     keys = set()
     for e in d["hosts"]:
-        assert set(e) == {"host", "match", "path", "params", "dest_in_path", "kind", "note"}
+        assert set(e) - {"encoding"} == {"host", "match", "path", "params", "dest_in_path", "kind", "note"}
+        assert e.get("encoding") in (None, "proofpoint_v2")
         assert valid_domain(e["host"]), e
         assert e["kind"] in {"open_redirect", "click_tracker", "safelinks"}
         assert e["match"] in {"exact", "suffix"}

@@ -47,6 +47,20 @@ _MATH_ALNUM = re.compile("[\U0001d400-\U0001d7ff]")
 # soft hyphens (U+00AD) inside words are ordinary hyphenation and are not counted there.
 _INVISIBLE_IN_WORD = re.compile("[^\\W\\d_][" + INVISIBLE_CHARS.replace("\u00ad", "") + "]+[^\\W\\d_]")
 _SPACED = re.compile(r"(?:(?<!\S)\w ){5,}\w(?!\S)")
+
+
+def _spaced_word(text: str) -> str | None:
+    """A word written with its letters spaced out ("P a y P a l"); digit runs, table
+    headings and the alphabet in order ("0 1 2 ... a b c") are not words."""
+    for m in _SPACED.finditer(text):
+        letters = m.group(0).replace(" ", "")
+        if not letters.isalpha():
+            continue
+        low = letters.lower()
+        if all(ord(b) - ord(a) == 1 for a, b in zip(low, low[1:])):
+            continue
+        return m.group(0)
+    return None
 _GREETING_WORDS = (
     r"dear|hello|hi|hey|greetings|attention|attn|ol[aá]|prezad[oa]|car[oa]|aten[cç][aã]o|estimad[oa]|hola|"
     r"sehr geehrte[rs]?|hallo|liebe[rs]?|bonjour|cher|ch[eè]re|gentile|beste|geachte"
@@ -161,10 +175,13 @@ def run(msg: Message, ctx: Context):
     frm = next((a for a in msg.from_ if a.addr), None)
     names = [msg.subject] + ([frm.display_name] if frm else [])
     list_id = (msg.header("List-Id") or "").lower() + (msg.header("List-Post") or "").lower()
+    own_local = frm.addr.rpartition("@")[0].lower() if frm else ""
     for rcpt in msg.recipients[:5]:
         local = rcpt.rpartition("@")[0].lower()
         if local and local in list_id:
             continue  # the list's own address, as list subjects carry its tag
+        if local and local == own_local:
+            continue  # the sender copying their own (other) mailbox: "Craig" to craig@elsewhere
         hit = None
         for s in names:
             sl = s.lower()
@@ -214,11 +231,11 @@ def run(msg: Message, ctx: Context):
     small += len(SMALL_CAPS.findall(body_text[:3000]))
     if small >= 4:
         tricks.append(f"{small} small-capital letters standing in for Latin ones")
-    spaced = _SPACED.search(heads)
+    spaced = _spaced_word(heads)
     in_heads |= bool(spaced)
-    spaced = spaced or _SPACED.search(body_text)
+    spaced = spaced or _spaced_word(body_text)
     if spaced:
-        tricks.append(f"letters spaced out: '{spaced.group(0)[:30]}'")
+        tricks.append(f"letters spaced out: '{spaced[:30]}'")
     if tricks:
         yield Finding("TEXT_OBFUSCATED_UNICODE", ("in the subject or sender name: " if in_heads else "in the body: ") + "; ".join(tricks),
                       strength=1.0 if in_heads else 0.7)

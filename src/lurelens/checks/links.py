@@ -58,41 +58,65 @@ def _shown_domain(text: str) -> str | None:
     return host
 
 
-def decode_redirect(url: str, generic: list[str], depth: int = 0) -> str | None:
-    """The URL a redirect parameter carries (plain, URL-encoded or base64), followed up to 3 hops."""
-    if depth > 3:
-        return None
-    info = split_url(url)
-    if info is None:
-        return None
-    candidates = []
+def _param_target(info, generic: list[str]) -> str | None:
+    """The URL a query parameter carries (plain, URL-encoded or base64), if any."""
     try:
         pairs = parse_qsl(info.query, keep_blank_values=False)
     except ValueError:
-        pairs = []
+        return None
     for name, value in pairs[:50]:
         v = value.strip()
         if _URLISH.match(v):
-            candidates.append(v)
-            continue
+            return v
         dv = unquote(v)
         if _URLISH.match(dv):
-            candidates.append(dv)
-            continue
-        if name.lower() in generic or len(v) >= 16:
-            if _B64.match(v):
-                try:
-                    pad = v + "=" * (-len(v) % 4)
-                    dec = base64.b64decode(pad.replace("-", "+").replace("_", "/"), validate=False).decode("utf-8")
-                except (binascii.Error, UnicodeDecodeError, ValueError):
-                    continue
-                if _URLISH.match(dec):
-                    candidates.append(dec)
-    if not candidates:
+            return dv
+        if (name.lower() in generic or len(v) >= 16) and _B64.match(v):
+            try:
+                pad = v + "=" * (-len(v) % 4)
+                dec = base64.b64decode(pad.replace("-", "+").replace("_", "/"), validate=False).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError, ValueError):
+                continue
+            if _URLISH.match(dec):
+                return dec
+    return None
+
+
+_ONE_SLASH = re.compile(r"^(https?|ftp):/(?!/)", re.I)
+
+
+def _next_hop(url: str, data, generic: list[str]) -> str | None:
+    """Where one redirect or link-wrapping URL forwards to, if it says so."""
+    info = split_url(url)
+    if info is None:
         return None
-    target = candidates[0].replace("hxxp", "http", 1)
-    deeper = decode_redirect(target, generic, depth + 1)
-    return deeper or target
+    red = data.redirector_for(info.host, info.path) if data is not None else None
+    if red is not None and red.get("_dest") is not None:
+        m = red["_dest"].search(info.path)
+        if m and m.groupdict().get("dest"):
+            # URL Defense v3 writes "https:/host/..." with one slash.
+            dest = _ONE_SLASH.sub(r"\1://", unquote(m.group("dest")))
+            return dest if _URLISH.match(dest) else "https://" + dest
+    if red is not None and red.get("encoding") == "proofpoint_v2":
+        for name, value in parse_qsl(info.query, keep_blank_values=False)[:50]:
+            if name.lower() in red.get("params", ()):
+                dest = unquote(value.replace("-", "%").replace("_", "/"))
+                if _URLISH.match(dest):
+                    return dest
+    target = _param_target(info, generic)
+    return target.replace("hxxp", "http", 1) if target else None
+
+
+def decode_redirect(url: str, generic: list[str], data=None) -> str | None:
+    """The URL a redirect or link wrapper finally forwards to, followed up to 4 hops
+    (Safe Links around URL Defense around the real link is common)."""
+    final = None
+    for _ in range(4):
+        nxt = _next_hop(url, data, generic)
+        if not nxt or nxt == url:
+            break
+        final = url = nxt
+    return final
 
 
 def _scripts(label: str) -> set[str]:
@@ -153,12 +177,7 @@ def run(msg: Message, ctx: Context):
         if data.is_shortener(host) and once("LINK_SHORTENER", host):
             yield Finding("LINK_SHORTENER", f"{host}: {href[:120]}")
         red = data.redirector_for(host, info.path)
-        final = decode_redirect(href, generic)
-        if final is None and red is not None and red.get("_dest") is not None:
-            m = red["_dest"].search(info.path)
-            if m and m.groupdict().get("dest"):
-                dest = unquote(m.group("dest"))
-                final = dest if _URLISH.match(dest) else "https://" + dest
+        final = decode_redirect(href, generic, data)
         if final:
             fi = split_url(final)
             lk.final_url = final

@@ -187,6 +187,7 @@ class _Run:
             recips += [a.addr for a in parse_addresses(vals) if a.addr]
         self.matcher = RecipientMatcher(list(dict.fromkeys(recips)))
         self.trackers = data.trackers
+        self.data = data
         self.generic = data.redirectors["generic_params"]
 
     def is_tracker(self, url: str) -> str | None:
@@ -201,7 +202,7 @@ class _Run:
     def destination(self, url: str) -> str | None:
         from lurelens.checks.links import decode_redirect
 
-        return decode_redirect(url, self.generic)
+        return decode_redirect(url, self.generic, self.data)
 
     def record(self, url: str, kind: str, tracker: bool) -> None:
         self.report.removed[kind] += 1
