@@ -201,3 +201,17 @@ def test_disguise_readings_keep_dots_and_read_a_leading_capital_i_as_l():
     assert "IRS.GOV" in _disguise_variants("lRS.GOV")
     assert "Ledger live" in _disguise_variants("Ledger Iive")
     assert _disguise_variants("Maria Souza") == []
+
+
+def test_an_ambiguous_brand_names_aliases_are_claims_of_their_own():
+    # "Ledger" is a word and only claims the brand as a whole display name; "Ledger Live" is the
+    # product's name wherever it stands, here with a look-alike capital I for the l.
+    assert_fires(msg('"Ledger Iive \u00a9" <2021029953@alunos.example.edu>'), "IMPERSONATION_BRAND")
+    assert_quiet(msg('"Ledger Lives of Accountants" <books@example-accounting.example.com>'), "IMPERSONATION_BRAND")
+
+
+def test_a_display_name_that_is_a_brands_domain_is_a_claim():
+    v = assert_fires(msg('"Stellar.org" <no-reply@merino.example.com>'), "IMPERSONATION_BRAND")
+    assert "stellar.org" in next(f.evidence for f in v.findings if f.symbol == "IMPERSONATION_BRAND")
+    assert_quiet(msg('"Stellar.org" <updates@stellar.org>', auth="dmarc=pass header.from=stellar.org"), "IMPERSONATION_BRAND")
+    assert_quiet(msg('"shop.example.com" <no-reply@merino.example.com>'), "IMPERSONATION_BRAND")

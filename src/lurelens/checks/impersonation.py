@@ -50,6 +50,7 @@ _MIXED_WORD = re.compile(r"\w{4,}")
 _LOCAL_SPLIT = re.compile(r"[._\-+0-9]+")
 _NAME_FILLER = frozenset("news community official app the by from via your my plus".split())
 _NAME_CUE = re.compile(r"\s+(?:from|at|von|da|do)\s+|\s*[|@]\s*", re.I)
+_DOMAIN_IN_NAME = re.compile(r"(?<![\w.@-])(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}(?![\w.-])")
 _SPACED_LETTERS = re.compile(r"(?<!\w)(?:\w[ .]){2,}\w(?!\w)")
 _INNER_MARK = re.compile(r"(?<=\w)['’`´.](?=\w)")
 _L_IN_CAPS = re.compile(r"(?<![\w])l(?=[A-Z]{2,})")
@@ -125,6 +126,11 @@ def _claims(msg: Message, ctx: Context, forwarded: bool, personal: bool,
             core = [w for w in words if w not in ctx.data.sender_name_words and w not in _NAME_FILLER]
             if core and (len(core) < len(words) or part is not plain):
                 add(ix.find(" ".join(core), standalone=True), "display name")
+        # A display name that is a domain ("Stellar.org", "IRS.gov") names whoever owns it.
+        for dom in _DOMAIN_IN_NAME.findall(_letters_fixed(frm.display_name).lower()):
+            ent = ix.entity_for_domain(dom)
+            if ent is not None:
+                add([(ent, dom, False)], "display name")
     if frm and frm.local:
         for tok in _LOCAL_SPLIT.split(frm.local.lower()):
             if len(tok) >= 5:

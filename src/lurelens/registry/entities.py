@@ -118,7 +118,8 @@ class EntityIndex:
                 doms = {registrable_domain(d) for d in b.get("domains", []) + b.get("mail_domains", [])}
                 amb = set(b.get("ambiguous_aliases", []))
                 if b.get("ambiguous"):
-                    amb |= {b["name"], *b.get("aliases", [])}
+                    # "Ledger" is a word; "Ledger Live" is not. A brand's aliases carry their own flag.
+                    amb.add(b["name"])
                 items.append((Entity(b["id"], "brand", b["name"], doms, category=b.get("category", "")),
                               list(b.get("aliases", [])), amb))
         for _src, doc in load_json("protected.json", data.extra_dir):
