@@ -218,3 +218,8 @@ def test_spaced_digits_and_the_alphabet_are_not_spaced_words(scanner):
     for body in ("Hex digits: 0 1 2 3 4 5 6 7 8 9 a b c d e f", "Columns a b c d e f g h", "Scores 3 1 4 1 5 9 2 6"):
         assert_quiet(text(body), "TEXT_OBFUSCATED_UNICODE", scanner)
     assert_fires(text("Your P a y P a l account is locked."), "TEXT_OBFUSCATED_UNICODE", scanner)
+
+
+def test_a_contraction_does_not_complete_a_lure_phrase(scanner):
+    assert_quiet(text("If you drop the rate you won't see underflows."), "LURE_PRIZE", scanner)
+    assert_fires(text("Congratulations, you won a new phone."), "LURE_PRIZE", scanner)

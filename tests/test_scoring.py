@@ -172,6 +172,11 @@ def test_composite_weights_add_to_score(tmp_path):
         ("A & !(B | C)", {"A"}, set(), True),
         ("group:sender & !A", set(), {"sender"}, True),
         ("group:sender", set(), {"links"}, False),
+        ("2 of (A, B, C)", {"A", "C"}, set(), True),
+        ("2 of (A, B, C)", {"C"}, set(), False),
+        ("2 of (A, B | C, group:links) & !D", {"C"}, {"links"}, True),
+        ("2 of (A, B | C, group:links) & !D", {"C", "D"}, {"links"}, False),
+        ("1 of (A, B) | C", {"C"}, set(), True),
     ],
 )
 def test_expression_language(expr, present, groups, expected):
@@ -179,7 +184,8 @@ def test_expression_language(expr, present, groups, expected):
     assert fn(present, groups) is expected
 
 
-@pytest.mark.parametrize("bad", ["A &", "(A | B", "A B", "a & b", "A && B", "group:", ")"])
+@pytest.mark.parametrize("bad", ["A &", "(A | B", "A B", "a & b", "A && B", "group:", ")",
+                                 "2 of A", "3 of (A, B)", "2 of (A, B", "0 of (A)", "A, B"])
 def test_bad_expressions_raise(bad):
     with pytest.raises(ExprError):
         compile_expr(bad)

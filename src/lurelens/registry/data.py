@@ -290,7 +290,8 @@ class DataRegistry:
         try:
             # Matched against lower-cased text: case-insensitive matching of these long
             # alternations costs twice as much in Python's re.
-            return re.compile(r"(?<!\w)(?:" + body + r")(?!\w)"), list(alternations)
+            # A phrase ends at a word's end, and not inside a contraction: "you won't" has not won.
+            return re.compile(r"(?<!\w)(?:" + body + r")(?!\w|['’]t\b)"), list(alternations)
         except re.error:
             for cat, alt in alternations.items():  # name the category that breaks it
                 try:

@@ -1,6 +1,8 @@
 """Composite expressions: symbol names joined by & (and), | (or), ! (not) and parentheses.
 
 ``group:NAME`` is true when any symbol of that group fired with a positive score.
+``N of (A, B, C)`` is true when at least N of the listed expressions are (SpamAssassin's
+``(A + B + C) >= N`` meta rules): weak signs that each say little, together more.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from typing import Callable
 
 __all__ = ["compile_expr", "ExprError"]
 
-_TOKEN = re.compile(r"\s*(?:(group:[a-z_]+)|([A-Z][A-Z0-9_]*)|([&|!()]))")
+_TOKEN = re.compile(r"\s*(?:(group:[a-z_]+)|([A-Z][A-Z0-9_]*)|([&|!(),])|([1-9][0-9]*)\s+of\b)")
 
 
 class ExprError(ValueError):
@@ -30,6 +32,8 @@ def compile_expr(text: str) -> tuple[Callable[[set[str], set[str]], bool], set[s
             tokens.append(("group", m.group(1)[6:]))
         elif m.group(2):
             tokens.append(("sym", m.group(2)))
+        elif m.group(4):
+            tokens.append(("count", m.group(4)))
         else:
             tokens.append(("op", m.group(3)))
         pos = m.end()
@@ -76,6 +80,22 @@ def compile_expr(text: str) -> tuple[Callable[[set[str], set[str]], bool], set[s
         if kind == "group":
             i += 1
             return lambda s, g, v=val: v in g
+        if kind == "count":
+            i += 1
+            if peek() != ("op", "("):
+                raise ExprError(f"'{val} of' needs a parenthesised list in {text!r}")
+            i += 1
+            items = [parse_or()]
+            while peek() == ("op", ","):
+                i += 1
+                items.append(parse_or())
+            if peek() != ("op", ")"):
+                raise ExprError(f"missing ')' in {text!r}")
+            i += 1
+            need = int(val)
+            if need > len(items):
+                raise ExprError(f"'{val} of' a list of {len(items)} can never hold in {text!r}")
+            return lambda s, g, its=tuple(items), n=need: sum(1 for f in its if f(s, g)) >= n
         if (kind, val) == ("op", "("):
             i += 1
             inner = parse_or()
