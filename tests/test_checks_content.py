@@ -223,3 +223,9 @@ def test_spaced_digits_and_the_alphabet_are_not_spaced_words(scanner):
 def test_a_contraction_does_not_complete_a_lure_phrase(scanner):
     assert_quiet(text("If you drop the rate you won't see underflows."), "LURE_PRIZE", scanner)
     assert_fires(text("Congratulations, you won a new phone."), "LURE_PRIZE", scanner)
+
+
+def test_a_mailbox_name_with_no_vowels_is_random(scanner):
+    assert_fires(text("Hi.", sender="Man Problems <uqfkxgpz@hotel.example.com>"), "FROM_LOCAL_RANDOM", scanner)
+    for quiet in ("rwmcgwier@example.com", "schwartz@example.com", "jsmith2024@example.com"):
+        assert_quiet(text("Hi.", sender=quiet), "FROM_LOCAL_RANDOM", scanner)

@@ -159,3 +159,10 @@ def test_link_wrappers_are_unwrapped_through_every_layer(scanner):
     # A wrapper around a different host than the text shows is still a mismatch.
     other = ppv2.replace("docs.example.com", "login.example.net")
     assert_fires(a(other, "http://docs.example.com/guide"), "LINK_TEXT_HOST_MISMATCH", scanner)
+
+
+def test_links_elsewhere_reads_a_relayed_senders_address_in_the_name(scanner):
+    # An address-masking relay rewrites the From; the newsletter's own address stays in the name.
+    relayed = a("https://www.newsite-example.com/article", sender='"news@newsite-example.com [relay]" <t123@relay-example.net>')
+    assert_quiet(relayed, "LINKS_ELSEWHERE", scanner)
+    assert_fires(a("https://www.newsite-example.com/article", sender='"News" <t123@relay-example.net>'), "LINKS_ELSEWHERE", scanner)

@@ -34,7 +34,7 @@ SYMBOLS = (
     Symbol("GREETING_USES_ADDRESS", "The text greets the reader by their e-mail address instead of a name"),
     Symbol("GREETING_GENERIC", "The text greets a generic 'customer', 'user' or 'account holder'"),
     Symbol("BODY_FREEMAIL_CONTACT", "The text asks for replies to a free-mail address other than the sender's"),
-    Symbol("FROM_LOCAL_RANDOM", "The sender's mailbox name is random letters of mixed case, as bulk-sending tools mint"),
+    Symbol("FROM_LOCAL_RANDOM", "The sender's mailbox name is random letters (mixed case, or no vowels), as bulk-sending tools mint"),
     Symbol("FROM_DOMAIN_INVALID", "The From domain cannot exist (no public suffix)"),
     Symbol("FROM_FREE_HOSTING", "The sender's domain is a tenant of a free hosting platform"),
     Symbol("LINK_FREE_HOSTING", "Links lead to a tenant site on a free hosting platform"),
@@ -139,12 +139,21 @@ _CAMEL_OR_ACRONYMS = re.compile(r"^(?:[A-Z][a-z]+|[A-Z]{2,}s?(?![a-z]))+$")
 _CAMEL_WORDS = re.compile(r"^(?:[A-Z][a-z]+|[A-Z]{2,}(?![a-z]))+$|^[a-z]+(?:[A-Z][a-z]+)+$")
 
 
+_NO_VOWELS = re.compile(r"[bcdfghjklmnpqrstvwxz]{7}", re.I)
+
+
 def _random_local(local: str) -> bool:
-    """Mixed-case letter salad (xHtFjdALEqNMlfk); CamelCase names (JohnSmith) are not."""
+    """Mixed-case letter salad (xHtFjdALEqNMlfk), or one-case letters no language would spell,
+    seven consonants in a row (uqfkxgpz; SpamAssassin's FROM_LOCAL_NOVOWEL). CamelCase names
+    (JohnSmith) and names with a few consonants together (rwmcgwier) are not."""
     if not re.fullmatch(r"[A-Za-z0-9]{7,40}", local):
         return False
     letters = "".join(c for c in local if c.isalpha())
-    if len(letters) < 6 or letters.islower() or letters.isupper() or _CAMEL_WORDS.match(letters):
+    if len(letters) < 6:
+        return False
+    if letters.islower() or letters.isupper():
+        return bool(re.fullmatch(r"[A-Za-z]+[0-9]{0,4}", local)) and bool(_NO_VOWELS.search(letters))
+    if _CAMEL_WORDS.match(letters):
         return False
     return sum(1 for a, b in zip(letters, letters[1:]) if a.isupper() != b.isupper()) >= 3
 
