@@ -212,6 +212,10 @@ def test_sender_copying_their_own_other_mailbox_is_not_the_recipient(scanner):
     other = (MessageBuilder().sender("Craig Hughes <help@desk.example.net>")
              .header("To", "craig@work.example.com").text("Results attached.").build())
     assert_fires(other, "SUBJECT_HAS_RECIPIENT", scanner)
+    # The subject still counts: a spoofed local part does not excuse "craig@...: your mailbox".
+    subj = (MessageBuilder().sender("Help <craig@desk.example.net>").header("To", "craig@work.example.com")
+            .subject("craig@work.example.com: your mailbox is full").text("Hi.").build())
+    assert_fires(subj, "SUBJECT_HAS_RECIPIENT", scanner)
 
 
 def test_spaced_digits_and_the_alphabet_are_not_spaced_words(scanner):

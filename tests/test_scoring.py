@@ -385,6 +385,11 @@ def test_render_merge_does_not_duplicate_composites(scanner):
         (("TRACKER_PIXEL_HIDDEN", "AUTH_DKIM_FAIL"), "BULK_UNSIGNED", True),
         (("TRACKER_PIXEL_HIDDEN", "AUTH_DKIM_FAIL", "MAILING_LIST"), "BULK_UNSIGNED", False),  # lists break DKIM
         (("BULK_NO_LIST_UNSUBSCRIBE",), "BULK_UNSIGNED", False),  # not checked is not unsigned
+        (("FROM_FREEMAIL", "LURE_PRIZE", "MAILING_LIST"), "FREEMAIL_LURE", False),  # a list post
+        (("LINKS_ELSEWHERE", "AUTH_DKIM_NONE"), "BULK_SPAM_SIGNS", True),
+        (("FROM_NAME_DECORATED", "FROM_ABUSED_TLD"), "BULK_SPAM_SIGNS", True),
+        (("LINKS_ELSEWHERE",), "BULK_SPAM_SIGNS", False),  # one weak sign is not enough
+        (("BULK_NO_LIST_UNSUBSCRIBE", "HTML_HIDDEN_TEXT", "MAILING_LIST"), "BULK_SPAM_SIGNS", False),
     ],
 )
 def test_shipped_calibration_composites(scanner, present, composite, fires):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
@@ -10,7 +11,10 @@ from lurelens.model import Finding, Message
 if TYPE_CHECKING:
     from lurelens.registry.data import DataRegistry
 
-__all__ = ["Check", "Context", "Symbol", "first_time", "sender_addresses"]
+__all__ = ["ADDR_IN_NAME", "Check", "Context", "Symbol", "first_time", "sender_addresses"]
+
+# An address written into a display name ("service@paypal.com" <x@elsewhere>); group 1 is its domain.
+ADDR_IN_NAME = re.compile(r"[\w.+\-]+@([\w\-]+(?:\.[\w\-]+)+)", re.U)
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,6 +61,8 @@ def _spaced_word(text: str) -> str | None:
             continue
         return m.group(0)
     return None
+
+
 _GREETING_WORDS = (
     r"dear|hello|hi|hey|greetings|attention|attn|ol[aá]|prezad[oa]|car[oa]|aten[cç][aã]o|estimad[oa]|hola|"
     r"sehr geehrte[rs]?|hallo|liebe[rs]?|bonjour|cher|ch[eè]re|gentile|beste|geachte"
@@ -189,10 +191,10 @@ def run(msg: Message, ctx: Context):
         local = rcpt.rpartition("@")[0].lower()
         if local and local in list_id:
             continue  # the list's own address, as list subjects carry its tag
-        if local and local == own_local:
-            continue  # the sender copying their own (other) mailbox: "Craig" to craig@elsewhere
         hit = None
-        for s in names:
+        for i, s in enumerate(names):
+            if i and local == own_local:
+                continue  # the sender's name, copying their own other mailbox: "Craig" to craig@elsewhere
             sl = s.lower()
             m = re.search(rf"(?<![\w.\-]){re.escape(local)}(?![\w\-])", sl) if len(local) >= 5 else None
             if rcpt.lower() in sl or (m and not _in_brackets(sl, m.start())):

@@ -13,8 +13,7 @@ import re
 import unicodedata
 from urllib.parse import parse_qsl, unquote
 
-from lurelens.checks.base import Check, Context, Symbol, first_time
-from lurelens.checks.sender import _ADDR_IN_NAME
+from lurelens.checks.base import ADDR_IN_NAME, Check, Context, Symbol, first_time
 from lurelens.checks.trackers import sender_domains
 from lurelens.model import Finding, Message
 from lurelens.parse.urls import has_known_suffix, is_ip_literal, is_public_ip, registrable_domain, split_url, to_unicode_host
@@ -222,7 +221,7 @@ def _links_elsewhere(msg: Message, ctx: Context, dests: list[str], own: set[str]
     fdom = registrable_domain(frm.domain)
     if not fdom or data.is_freemail(frm.domain) or data.free_hosting_suffix(frm.domain) or data.tenant_platform(frm.domain):
         return None  # people and hosted tenants link wherever they like
-    shown = _ADDR_IN_NAME.search(frm.display_name)
+    shown = ADDR_IN_NAME.search(frm.display_name)
     if shown:
         # A masking or forwarding service rewrote the From ("news@site.com [relay]" <x@relay>):
         # the site named in the display name is the one whose links count as home.

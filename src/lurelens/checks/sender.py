@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from lurelens.checks.base import Check, Context, Symbol
+from lurelens.checks.base import ADDR_IN_NAME, Check, Context, Symbol
 from lurelens.model import Finding, Message
 from lurelens.parse.headers import decode_value, has_encoded_word, is_feed_gateway_local
 from lurelens.parse.urls import registrable_domain
@@ -33,7 +33,6 @@ SYMBOLS = (
     Symbol("FROM_ABUSED_TLD", "The sender's domain sits under a top-level domain much abused for spam and phishing"),
 )
 
-_ADDR_IN_NAME = re.compile(r"[\w.+\-]+@([\w\-]+(?:\.[\w\-]+)+)", re.U)
 _CONTROL = re.compile(r"[\x00\r\n]")
 _EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF\u2B50\u2705\u2B06\u2194-\u21FF]")
 # Domain labels and name words too common to tie a name to a domain.
@@ -115,7 +114,7 @@ def run(msg: Message, ctx: Context):
     fdom = registrable_domain(frm.domain) if frm.domain else ""
     if any(d.kind == "unquoted_specials_in_display_name" for d in msg.defects):
         yield Finding("FROM_MALFORMED", from_headers[0][:120] if from_headers else "")
-    m = _ADDR_IN_NAME.search(frm.display_name)
+    m = ADDR_IN_NAME.search(frm.display_name)
     if m:
         shown = registrable_domain(m.group(1).lower())
         if shown and shown != fdom:
