@@ -11,12 +11,16 @@ import base64
 import binascii
 import re
 import unicodedata
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, unquote
 
 from lurelens.checks.base import ADDR_IN_NAME, Check, Context, Symbol, first_time
 from lurelens.checks.trackers import sender_domains
 from lurelens.model import Finding, Message
 from lurelens.parse.urls import has_known_suffix, is_ip_literal, is_public_ip, registrable_domain, split_url, to_unicode_host
+
+if TYPE_CHECKING:
+    from lurelens.registry.data import DataRegistry
 
 SYMBOLS = (
     Symbol("LINK_TEXT_HOST_MISMATCH", "A link's visible text shows a domain its href does not go to"),
@@ -85,12 +89,12 @@ def _param_target(info, generic: list[str]) -> str | None:
 _ONE_SLASH = re.compile(r"^(https?|ftp):/(?!/)", re.I)
 
 
-def _next_hop(url: str, data, generic: list[str]) -> str | None:
+def _next_hop(url: str, data: DataRegistry) -> str | None:
     """Where one redirect or link-wrapping URL forwards to, if it says so."""
     info = split_url(url)
     if info is None:
         return None
-    red = data.redirector_for(info.host, info.path) if data is not None else None
+    red = data.redirector_for(info.host, info.path)
     if red is not None and red.get("_dest") is not None:
         m = red["_dest"].search(info.path)
         if m and m.groupdict().get("dest"):
@@ -103,16 +107,16 @@ def _next_hop(url: str, data, generic: list[str]) -> str | None:
                 dest = unquote(value.replace("-", "%").replace("_", "/"))
                 if _URLISH.match(dest):
                     return dest
-    target = _param_target(info, generic)
+    target = _param_target(info, data.redirectors["generic_params"])
     return target.replace("hxxp", "http", 1) if target else None
 
 
-def decode_redirect(url: str, generic: list[str], data=None) -> str | None:
+def decode_redirect(url: str, data: DataRegistry) -> str | None:
     """The URL a redirect or link wrapper finally forwards to, followed up to 4 hops
     (Safe Links around URL Defense around the real link is common)."""
     final = None
     for _ in range(4):
-        nxt = _next_hop(url, data, generic)
+        nxt = _next_hop(url, data)
         if not nxt or nxt == url:
             break
         final = url = nxt
@@ -139,7 +143,6 @@ def run(msg: Message, ctx: Context):
     if not links:
         return
     data = ctx.data
-    generic = data.redirectors["generic_params"]
     own = sender_domains(msg)
     trackers = data.trackers
     once = first_time()
@@ -177,7 +180,7 @@ def run(msg: Message, ctx: Context):
         if data.is_shortener(host) and once("LINK_SHORTENER", host):
             yield Finding("LINK_SHORTENER", f"{host}: {href[:120]}")
         red = data.redirector_for(host, info.path)
-        final = decode_redirect(href, generic, data)
+        final = decode_redirect(href, data)
         if final:
             fi = split_url(final)
             lk.final_url = final

@@ -188,7 +188,6 @@ class _Run:
         self.matcher = RecipientMatcher(list(dict.fromkeys(recips)))
         self.trackers = data.trackers
         self.data = data
-        self.generic = data.redirectors["generic_params"]
 
     def is_tracker(self, url: str) -> str | None:
         info = split_url(url)
@@ -202,7 +201,7 @@ class _Run:
     def destination(self, url: str) -> str | None:
         from lurelens.checks.links import decode_redirect
 
-        return decode_redirect(url, self.generic, self.data)
+        return decode_redirect(url, self.data)
 
     def record(self, url: str, kind: str, tracker: bool) -> None:
         self.report.removed[kind] += 1
