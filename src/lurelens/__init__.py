@@ -9,6 +9,7 @@ from lurelens.errors import ConfigError, InputError, LurelensError
 from lurelens.model import Finding, Message, Verdict
 from lurelens.parse import Limits
 from lurelens.scanner import Scanner
+from lurelens.settings import ScannerSettings
 
 __version__ = "0.1.0"
 
@@ -20,6 +21,7 @@ __all__ = [
     "LurelensError",
     "Message",
     "Scanner",
+    "ScannerSettings",
     "Verdict",
     "__version__",
 ]

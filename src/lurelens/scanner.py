@@ -15,6 +15,7 @@ from lurelens.parse.enrich import enrich
 from lurelens.registry.data import DataRegistry
 from lurelens.report.explain import explain
 from lurelens.scoring import ScoringConfig, load_scoring, score
+from lurelens.settings import ScannerSettings
 
 __all__ = ["Scanner"]
 
@@ -38,10 +39,38 @@ class Scanner:
         cfg = dict(config or {})
         cfg["trusted_authserv_ids"] = [t.lower() for t in (trusted_authserv_ids or [])]
         self.context = Context(data=self.data, config=cfg)
+        self.settings: ScannerSettings | None = None  # set by from_settings
         self.symbols = all_symbols(checks)
         self.descriptions = {n: s.description for n, s in self.symbols.items()}
         for c in self.scoring.composites:
             self.descriptions[c.name] = c.description
+
+    @classmethod
+    def from_settings(cls, settings: ScannerSettings) -> "Scanner":
+        """The Scanner these settings describe; any process given the same settings builds the same one."""
+        from lurelens.registry.intel import IntelStore
+
+        data = DataRegistry(settings.data_dir)
+        scanner = cls(
+            limits=settings.limits,
+            scoring=settings.scoring_file,
+            data=data,
+            trusted_authserv_ids=list(settings.trusted_authserv_ids) or None,
+        )
+        scanner.context.extras["intel"] = IntelStore(
+            settings.intel_dirs, env=False, overlay=settings.data_dir
+        )
+        scanner.settings = settings
+        return scanner
+
+    def warm(self) -> "Scanner":
+        """Load every registry and index now, so the first scan is as fast as the others (the
+        registries load lazily otherwise: a worker's first message would pay for them)."""
+        from lurelens.testing.builder import MessageBuilder
+
+        self.scan(MessageBuilder().html('<p>warm <a href="https://example.org/x">x</a>'
+                                        '<img src="https://t.example.net/p.gif" width=1 height=1></p>').build())
+        return self
 
     def parse(self, raw: bytes, deadline: float | None = None) -> Message:
         msg = parse_message(raw, self.limits, trusted_authserv=self.trusted_authserv_ids, deadline=deadline)

@@ -50,6 +50,12 @@ class Verdict:
     elapsed_ms: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)  # later stages (render, leaks) add here
 
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report of this verdict (``scan --json``), described by schema/verdict.schema.json."""
+        from lurelens.report.jsonout import verdict_to_dict
+
+        return verdict_to_dict(self)
+
     @property
     def suspicious_or_worse(self) -> bool:
         return SEVERITY.get(self.label, 0) >= SEVERITY["suspicious"]
