@@ -36,7 +36,7 @@ browser:
 	bash scripts/install-browser.sh
 
 test: $(TEST_STAMP) browser
-	LURELENS_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q -p no:cacheprovider
+	LURELENS_REQUIRE_BROWSER=1 LURELENS_REQUIRE_SERVICES=1 $(BIN)/python -m pytest -q -p no:cacheprovider
 
 eval: $(STAMP)
 	$(BIN)/python bench/eval.py

@@ -171,3 +171,14 @@ def symbol_case_tests(module, cases):
         assert_quiet(raw, symbol, list_scanner if lists else scanner)
 
     return test_every_symbol_has_a_case, test_fires, test_near_miss_quiet
+
+
+def require_component(what: str, problem: str | None) -> None:
+    """Fail when a real component a test needs is missing under ``make test`` (which sets
+    LURELENS_REQUIRE_SERVICES=1 and installs every component); skip when run by hand without it.
+    ``problem`` is None when the component is there, else why it is not."""
+    if problem is None:
+        return
+    if os.environ.get("LURELENS_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{what} is required under make test but missing: {problem}")
+    pytest.skip(f"{what} not available ({problem}); run make test to install it")
