@@ -2,7 +2,8 @@
 
 "Not checked" is its own outcome and is never read as a pass: a message with no trusted results
 gets AUTH_NOT_CHECKED, and a method the receiver did not report gets nothing in its favour.
-Live DNS verification comes later; this check reads what the receiving host concluded.
+This check reads what the receiving host concluded; checks/verify.py reports lurelens's own
+verification (``--verify-auth``).
 """
 
 from __future__ import annotations
@@ -77,7 +78,12 @@ def run(msg: Message, ctx: Context):
             continue
         ev = " ".join([f"{method}={r.result}"] + [f"{p}={r.props[p]}" for p in evidence_props if p in r.props])
         strength = 0.5 if r.result == "bestguesspass" else 1.0
-        if symbol == "AUTH_DMARC_PASS" and not _known_domain(r.props.get("header.from") or _from_domain(msg), ctx):
+        if symbol == "AUTH_DMARC_PASS" and msg.verification is not None:
+            # With our own verification on, the credit comes from VERIFY_DMARC_PASS only: a
+            # receiver's pass can be fooled or injected (docs/auth.md).
+            strength = 0.0
+            ev += " (no credit: lurelens verified DMARC itself)"
+        elif symbol == "AUTH_DMARC_PASS" and not _known_domain(r.props.get("header.from") or _from_domain(msg), ctx):
             # A pass proves who controls the domain, not that they deserve trust: bulk scammers
             # pass DMARC on domains of their own. Credit goes to domains the registries know.
             strength = 0.0

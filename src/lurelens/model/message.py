@@ -184,6 +184,7 @@ class Message:
     html_title: str = ""
     html_parts: list[tuple[str, str]] = field(default_factory=list)  # (part path, HTML) displayed
     cid_parts: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # only with Limits.keep_cids
+    verification: Any = None  # lurelens.auth.AuthVerification when the scan verified auth itself
 
     def header(self, name: str) -> str | None:
         lname = name.lower()
