@@ -185,4 +185,4 @@ def require_component(what: str, problem: str | None) -> None:
 
 
 # The real authoritative DNS server (Knot) for the authentication tests: one per session.
-from dnsserver import knot_dns  # noqa: E402,F401 - a fixture; dnsserver imports require_component above
+from dnsserver import knot_dns  # noqa: E402,F401 - a fixture

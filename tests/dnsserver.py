@@ -24,7 +24,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require_component
 
 __all__ = ["DkimKey", "KnotServer", "arc_sign", "free_port", "knot_dns", "sign", "txt"]
 
@@ -188,6 +187,8 @@ def _knot_problem() -> str | None:
 @pytest.fixture(scope="session")
 def knot_dns():
     """A running Knot DNS server on 127.0.0.1 (free port); stopped after the session."""
+    from conftest import require_component  # here, not at import: conftest imports this module
+
     require_component("Knot DNS (knotd)", _knot_problem())
     root = Path(tempfile.mkdtemp(prefix="lurelens-knot-"))
     srv = KnotServer(root)

@@ -141,10 +141,21 @@ def _verify_one(raw: bytes, idx: int, session: DnsSession) -> DkimSignature:
         sig.reason = f"no key at {sig.s}._domainkey.{sig.d} ({key.rcode if key else 'not asked'})"
     elif re.search(r"(?:^|;)\s*p\s*=\s*(?:;|$)", key.records[0]):
         sig.result, sig.failure, sig.reason = "permerror", "key_revoked", "the key record has an empty p= (revoked)"
+    elif (bad := _key_problem(key.records[0])) is not None:
+        sig.result, sig.failure, sig.reason = "permerror", "bad_key", bad
     else:
         sig.result, sig.failure = "fail", "header_signature"
         sig.reason = "signature over the signed headers does not verify (headers changed or wrong key)"
     return sig
+
+
+def _key_problem(record: str) -> str | None:
+    """Why dkimpy could not use a key record (it logs this and returns False), or None."""
+    try:
+        dkimpy.evaluate_pk(b"key", record.encode("utf-8", "surrogateescape"))
+    except Exception as exc:  # noqa: BLE001 - KeyFormatError, binascii.Error, ...
+        return f"unusable key record: {type(exc).__name__}: {exc}"[:200]
+    return None
 
 
 def check_arc(raw: bytes, session: DnsSession) -> ArcResult:
