@@ -8,6 +8,7 @@ after signing) or the header signature (signed headers changed, wrong key).
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,12 +55,14 @@ class DkimSignature:
     i: str = ""
     length: int | None = None  # l=
     unsigned_body: int = 0  # canonical body bytes after l= (content added after signing)
+    body_hash_ok: bool | None = None  # bh= against the body, checked without the key (None: unknown)
     signed_headers: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"d": self.d, "s": self.s, "a": self.a, "i": self.i, "result": self.result,
                 "failure": self.failure, "reason": self.reason, "l": self.length,
                 "l_present": self.length is not None, "unsigned_body_bytes": self.unsigned_body,
+                "body_hash_ok": self.body_hash_ok,
                 "signed_headers": self.signed_headers}
 
 
@@ -104,11 +107,17 @@ def _verify_one(raw: bytes, idx: int, session: DnsSession) -> DkimSignature:
         sig.d, sig.s, sig.a, sig.i = (_s(fields.get(k)).lower() if k != b"i" else _s(fields.get(k))
                                       for k in (b"d", b"s", b"a", b"i"))
         sig.signed_headers = [h.strip().lower() for h in _s(fields.get(b"h")).split(":") if h.strip()]
+        policy = CanonicalizationPolicy.from_c_value(fields.get(b"c", b"simple/simple"))
+        body = policy.canonicalize_body(d.body)
         if b"l" in fields:
             sig.length = int(_s(fields[b"l"]).strip())
-            policy = CanonicalizationPolicy.from_c_value(fields.get(b"c", b"simple/simple"))
-            body = policy.canonicalize_body(d.body)
             sig.unsigned_body = max(0, len(body) - sig.length)
+            body = body[: sig.length]
+        # The body hash needs no key: whether the body is as signed can be told even when the key
+        # is gone (withdrawn since, or never published).
+        hasher = dkimpy.HASH_ALGORITHMS.get(fields.get(b"a", b""))
+        if hasher is not None and b"bh" in fields:
+            sig.body_hash_ok = hasher(body).digest() == base64.b64decode(re.sub(rb"\s+", b"", fields[b"bh"]))
     except Exception as exc:  # noqa: BLE001
         sig.failure, sig.reason = "syntax", f"{type(exc).__name__}: {exc}"[:200]
         return sig
