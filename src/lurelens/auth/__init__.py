@@ -104,7 +104,7 @@ def verify_message(raw: bytes, msg: Any, resolver: Resolver, inputs: AuthInputs 
                    *, max_queries: int = 60, max_seconds: float = 8.0, mode: str = "live") -> AuthVerification:
     """SPF for the given inputs, every DKIM signature, ARC and DMARC for ``raw`` (``msg`` is its
     parsed form). Never raises: what could not be checked is a temperror/permerror result."""
-    from lurelens.auth.dkim import check_arc, check_dkim
+    from lurelens.auth.dkim import ArcResult, check_arc, check_dkim
     from lurelens.auth.dmarc import check_dmarc
     from lurelens.auth.spf import check_spf
 
@@ -114,14 +114,18 @@ def verify_message(raw: bytes, msg: Any, resolver: Resolver, inputs: AuthInputs 
     v = AuthVerification(inputs, from_domain, verified_at=time.time(), mode=mode)
     if problem:
         v.errors.append(f"DMARC needs exactly one From address: {problem}")
+    # The parsed headers say whether there is anything to verify; the libraries parse again.
+    names = {k.lower() for k, _ in msg.headers}
+    present = {h: h in names for h in ("dkim-signature", "arc-seal", "arc-message-signature")}
     for step in ("spf", "dkim", "arc", "dmarc", "identities"):
         try:
             if step == "spf":
                 v.spf = check_spf(session, inputs.client_ip or "", inputs.mail_from or "", inputs.helo or "")
             elif step == "dkim":
-                v.dkim = check_dkim(raw, session)
+                v.dkim = check_dkim(raw, session) if present["dkim-signature"] else []
             elif step == "arc":
-                v.arc = check_arc(raw, session)
+                v.arc = check_arc(raw, session) if present["arc-seal"] or present["arc-message-signature"] \
+                    else ArcResult("none", 0, "no ARC sets")
             elif step == "dmarc":
                 v.dmarc = check_dmarc(session, from_domain, v.spf, v.dkim)
             else:
