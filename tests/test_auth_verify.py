@@ -313,3 +313,22 @@ def test_verify_findings_are_declared_and_weighted(scanner):
     for s in SYMBOLS:
         assert s.name in scanner.scoring.symbols, s.name
         assert re.match(r"VERIFY_[A-Z_]+$", s.name)
+
+
+def test_cli_reverify_tells_withdrawn_key(knot_dns, run_cli, tmp_path):
+    key = DkimKey("rsa")
+    knot_dns.add_zone("gone.test", [f'sel._domainkey TXT {txt(key.record())}', '_dmarc TXT "v=DMARC1; p=reject"'])
+    f = tmp_path / "m.eml"
+    f.write_bytes(sign(message(frm="a@gone.test"), key, "gone.test", "sel"))
+    code, out, err = run_cli(["scan", "--json", "--verify-auth", "--dns-server", knot_dns.server, str(f)])
+    rec = tmp_path / "verdict.json"
+    rec.write_text(out)
+    knot_dns.add_zone("gone.test", ['_dmarc TXT "v=DMARC1; p=reject"'])
+    code, out, err = run_cli(["reverify", "--json", "--live", "--dns-server", knot_dns.server, str(f), str(rec)])
+    assert code == 0, err
+    rep = json.loads(out)
+    assert rep["recorded"]["dkim"] == ["gone.test/sel=pass"] == rep["from_evidence"]["dkim"]
+    assert rep["live"]["dkim"] == ["gone.test/sel=permerror"]
+    assert "key withdrawn" in rep["notes"][0]
+    code, out, err = run_cli(["reverify", str(f), str(f)])
+    assert code == 2 and "auth_verification" in (out + err)

@@ -25,6 +25,7 @@ __all__ = [
     "inputs_from_headers",
     "parse_received",
     "reverify",
+    "reverify_report",
     "verify_message",
 ]
 
@@ -148,3 +149,32 @@ def reverify(raw: bytes, msg: Any, recorded: dict[str, Any]) -> AuthVerification
     inputs = AuthInputs(inp.get("client_ip"), inp.get("helo"), inp.get("mail_from"), inp.get("source", "recorded"))
     return verify_message(raw, msg, StaticResolver.from_evidence(recorded.get("dns") or []), inputs,
                           max_seconds=60.0, mode="reverify")
+
+
+def reverify_report(recorded: dict[str, Any], again: AuthVerification, live: AuthVerification | None) -> dict[str, Any]:
+    """Per method: the recorded result, the result from the recorded evidence, the live one (if
+    asked), and per DKIM signature what the difference means."""
+    def results(d: dict[str, Any] | None) -> dict[str, Any]:
+        if not d:
+            return {}
+        return {"spf": (d.get("spf") or {}).get("result"), "dmarc": (d.get("dmarc") or {}).get("result"),
+                "arc": (d.get("arc") or {}).get("cv"),
+                "dkim": [f"{x.get('d')}/{x.get('s')}={x.get('result')}" for x in d.get("dkim") or []]}
+
+    notes = []
+    live_sigs = {(x.d, x.s): x for x in live.dkim} if live else {}
+    for sig in again.dkim:
+        now = live_sigs.get((sig.d, sig.s))
+        if sig.result == "pass" and now is not None and now.result != "pass":
+            why = "key withdrawn or replaced since" if now.failure in ("no_key", "key_revoked", "bad_key") else now.failure
+            notes.append(f"d={sig.d} s={sig.s}: valid against the DNS as recorded; now {now.result} ({why})")
+        elif sig.result == "pass":
+            notes.append(f"d={sig.d} s={sig.s}: valid against the DNS as recorded")
+        elif sig.result in ("fail", "permerror"):
+            body = {True: "body as signed", False: "body changed", None: "body unknown"}[sig.body_hash_ok]
+            notes.append(f"d={sig.d} s={sig.s}: {sig.result} even against the DNS as recorded "
+                         f"({sig.failure}; {body}): never validly signed, or changed since it was recorded")
+        else:
+            notes.append(f"d={sig.d} s={sig.s}: {sig.result} ({sig.reason})")
+    return {"recorded": results(recorded), "from_evidence": results(again.to_dict()),
+            "live": results(live.to_dict()) if live else None, "notes": notes}
