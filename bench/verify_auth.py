@@ -28,9 +28,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from lurelens import Scanner  # noqa: E402
-from lurelens.auth import AuthInputs, DnsPythonResolver, verify_message  # noqa: E402
-from lurelens.testing.fakedns import FakeResolver  # noqa: E402
+from lurelens import Scanner
+from lurelens.auth import AuthInputs, DnsPythonResolver, verify_message
+from lurelens.testing.fakedns import FakeResolver
 
 
 def synthetic(repeat: int) -> None:

@@ -9,17 +9,23 @@ import time
 from pathlib import Path
 
 import pytest
-
 from dnsserver import DkimKey, sign
 
 yaml = pytest.importorskip("yaml")
 pytest.importorskip("spf")
 pytest.importorskip("dkim")
 
-from lurelens.auth import AuthInputs, DnsAnswer, DnsSession, StaticResolver, parse_received, verify_message  # noqa: E402
-from lurelens.auth.resolver import parse_server  # noqa: E402
-from lurelens.auth.spf import check_spf  # noqa: E402
-from lurelens.testing.fakedns import FakeResolver  # noqa: E402
+from lurelens.auth import (
+    AuthInputs,
+    DnsAnswer,
+    DnsSession,
+    StaticResolver,
+    parse_received,
+    verify_message,
+)
+from lurelens.auth.resolver import parse_server
+from lurelens.auth.spf import check_spf
+from lurelens.testing.fakedns import FakeResolver
 
 SUITE = Path(__file__).parent / "data" / "spf" / "rfc7208-tests.yml"
 
@@ -218,7 +224,7 @@ def signed(frm="a@news.test", selector="k", body="Hello.\r\n", extra=""):
 
 
 def test_all_pass_has_no_verify_penalty(vscan):
-    syms, v = vscan(signed())
+    syms, _ = vscan(signed())
     assert {s for s in syms if s.startswith("VERIFY_")} == {"VERIFY_DMARC_PASS"}
     assert syms["VERIFY_DMARC_PASS"].score == 0  # news.test is in no registry: no credit
 
@@ -326,7 +332,7 @@ def test_arc_symbols(vscan):
 def test_garbage_never_crashes(vscan):
     for raw in (b"", b"\x00\xff" * 100, b"DKIM-Signature: v=1; a=rsa-sha256; d=; s=\r\nFrom: a@news.test\r\n\r\nx",
                 b"DKIM-Signature: l=abc; v=1\r\nARC-Seal: i=x\r\nFrom: <>\r\n\r\n"):
-        syms, v = vscan(raw)
+        _, v = vscan(raw)
         assert v.label  # a verdict, never a traceback
 
 

@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lurelens.auth.inputs import AuthInputs, inputs_from_headers, parse_received
-from lurelens.auth.resolver import DnsAnswer, DnsPythonResolver, DnsSession, Resolver, StaticResolver
+from lurelens.auth.resolver import (
+    DnsAnswer,
+    DnsPythonResolver,
+    DnsSession,
+    Resolver,
+    StaticResolver,
+)
 
 __all__ = [
     "AuthInputs",

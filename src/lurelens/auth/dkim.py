@@ -280,7 +280,7 @@ class _Quiet:
     def debug(self, *a: Any, **k: Any) -> None: ...
     info = warning = error = exception = debug
 
-    def isEnabledFor(self, level: int) -> bool:  # noqa: N802 - logging API name
+    def isEnabledFor(self, level: int) -> bool:
         return False
 
 
