@@ -344,3 +344,20 @@ def test_verify_message_direct_api():
     d = v.to_dict()
     assert d["spf"]["result"] == "pass" and d["dkim"][0]["result"] == "pass" and d["dmarc"]["result"] == "pass"
     assert {x["name"] for x in d["dns"]} >= {"news.test", "k._domainkey.news.test", "_dmarc.news.test"}
+
+
+def test_settings_build_a_verifying_scanner_and_warm_asks_no_dns(monkeypatch):
+    import pickle
+
+    from lurelens import Scanner, ScannerSettings
+
+    st = ScannerSettings(verify_auth=True, dns_server="127.0.0.1:1", dns_timeout=0.2, trusted_hop=2)
+    st = pickle.loads(pickle.dumps(st))
+    sc = Scanner.from_settings(st)
+    assert sc.verify_auth and sc.trusted_hop == 2 and sc.resolver.servers == [("127.0.0.1", 1)]
+    fake = FakeResolver(ZONE)
+    sc.resolver = fake
+    sc.warm()
+    assert fake.queries == [] and sc.verify_auth
+    v = sc.scan(signed(), auth_inputs=AuthInputs(IP, "h", "b@news.test"))
+    assert v.message.verification.dmarc.result == "pass" and fake.queries
