@@ -310,7 +310,7 @@ def test_budget_and_error_symbols(monkeypatch):
     v = sc.scan(signed(), auth_inputs=AuthInputs(IP, "h", "b@news.test"))
     syms = {f.symbol for f in v.findings}
     assert "VERIFY_DNS_BUDGET" in syms and "VERIFY_DMARC_PASS" not in syms
-    monkeypatch.setattr("lurelens.auth.dkim.check_dkim", lambda raw, session: 1 / 0)
+    monkeypatch.setattr("lurelens.auth.dkim.check_dkim", lambda *a: 1 / 0)
     v = sc.scan(signed(), auth_inputs=AuthInputs(IP, "h", "b@news.test"))
     err = [f for f in v.findings if f.symbol == "VERIFY_ERROR"]
     assert err and "ZeroDivisionError" in err[0].evidence and err[0].score == 0

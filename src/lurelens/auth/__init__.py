@@ -111,7 +111,7 @@ def verify_message(raw: bytes, msg: Any, resolver: Resolver, inputs: AuthInputs 
                    *, max_queries: int = 60, max_seconds: float = 8.0, mode: str = "live") -> AuthVerification:
     """SPF for the given inputs, every DKIM signature, ARC and DMARC for ``raw`` (``msg`` is its
     parsed form). Never raises: what could not be checked is a temperror/permerror result."""
-    from lurelens.auth.dkim import ArcResult, check_arc, check_dkim
+    from lurelens.auth.dkim import ArcResult, check_arc, check_dkim, parse
     from lurelens.auth.dmarc import check_dmarc
     from lurelens.auth.spf import check_spf
 
@@ -124,14 +124,20 @@ def verify_message(raw: bytes, msg: Any, resolver: Resolver, inputs: AuthInputs 
     # The parsed headers say whether there is anything to verify; the libraries parse again.
     names = {k.lower() for k, _ in msg.headers}
     present = {h: h in names for h in ("dkim-signature", "arc-seal", "arc-message-signature")}
+    parsed = None
+    if any(present.values()):
+        try:
+            parsed = parse(raw)
+        except Exception as exc:  # noqa: BLE001 - each check reports its own failure below
+            v.errors.append(f"parse: {type(exc).__name__}: {exc}"[:300])
     for step in ("spf", "dkim", "arc", "dmarc", "identities"):
         try:
             if step == "spf":
                 v.spf = check_spf(session, inputs.client_ip or "", inputs.mail_from or "", inputs.helo or "")
             elif step == "dkim":
-                v.dkim = check_dkim(raw, session) if present["dkim-signature"] else []
+                v.dkim = check_dkim(raw, session, parsed) if present["dkim-signature"] else []
             elif step == "arc":
-                v.arc = check_arc(raw, session) if present["arc-seal"] or present["arc-message-signature"] \
+                v.arc = check_arc(raw, session, parsed) if present["arc-seal"] or present["arc-message-signature"] \
                     else ArcResult("none", 0, "no ARC sets")
             elif step == "dmarc":
                 v.dmarc = check_dmarc(session, from_domain, v.spf, v.dkim)

@@ -150,10 +150,22 @@ class _ARC(_Keyed, dkimpy.ARC):
     pass
 
 
-def check_dkim(raw: bytes, session: DnsSession) -> list[DkimSignature]:
-    """One result per DKIM-Signature header, in header order."""
+def parse(raw: bytes) -> tuple[list, bytes]:
+    """dkimpy's split of a message into headers and body, done once for DKIM and ARC."""
+    return dkimpy.rfc822_parse(raw)
+
+
+def _load(cls, raw: bytes, parsed: tuple[list, bytes] | None):
+    obj = cls(None if parsed is not None else raw, logger=_QUIET, minkey=1024)
+    if parsed is not None:
+        obj.headers, obj.body = parsed
+    return obj
+
+
+def check_dkim(raw: bytes, session: DnsSession, parsed: tuple[list, bytes] | None = None) -> list[DkimSignature]:
+    """One result per DKIM-Signature header, in header order. ``parsed``: ``parse(raw)``."""
     try:
-        d = _DKIM(raw, logger=_QUIET, minkey=1024)
+        d = _load(_DKIM, raw, parsed)
     except Exception as exc:  # noqa: BLE001 - unparseable message: nothing verifiable
         return [DkimSignature("", "", "permerror", "syntax", f"message: {type(exc).__name__}")]
     count = sum(1 for k, _ in d.headers if k.lower() == b"dkim-signature")
@@ -249,10 +261,10 @@ def _key_problem(record: str) -> str | None:
     return None
 
 
-def check_arc(raw: bytes, session: DnsSession) -> ArcResult:
+def check_arc(raw: bytes, session: DnsSession, parsed: tuple[list, bytes] | None = None) -> ArcResult:
     lookup = _KeyLookup(session)
     try:
-        a = _ARC(raw, logger=_QUIET, minkey=1024)
+        a = _load(_ARC, raw, parsed)
         instances, _ = a.sorted_arc_headers()
     except Exception as exc:  # noqa: BLE001
         return ArcResult("fail", 0, f"{type(exc).__name__}: {exc}"[:200])
