@@ -361,3 +361,10 @@ def test_settings_build_a_verifying_scanner_and_warm_asks_no_dns(monkeypatch):
     assert fake.queries == [] and sc.verify_auth
     v = sc.scan(signed(), auth_inputs=AuthInputs(IP, "h", "b@news.test"))
     assert v.message.verification.dmarc.result == "pass" and fake.queries
+
+
+def test_nonexistent_from_domain(vscan):
+    syms, _ = vscan(mail("desk@ghost-news.test"))
+    assert "from=ghost-news.test" in syms["VERIFY_IDENTITY_NXDOMAIN"].evidence
+    near, _ = vscan(mail("desk@news.test"))
+    assert "VERIFY_IDENTITY_NXDOMAIN" not in near

@@ -82,10 +82,11 @@ def _from_domain(msg: Any) -> tuple[str, str]:
     return addrs[0].domain, ""
 
 
-def _identity_domains(msg: Any, inputs: AuthInputs) -> dict[str, str]:
-    """Identities that should exist in DNS: the MAIL FROM domain we were given, and the ones the
-    trusted Authentication-Results names (an injected smtp.mailfrom or header.d may not exist)."""
-    out: dict[str, str] = {}
+def _identity_domains(msg: Any, inputs: AuthInputs, from_domain: str) -> dict[str, str]:
+    """Identities that should exist in DNS: the From domain, the MAIL FROM domain we were given,
+    and the ones the trusted Authentication-Results names (an injected smtp.mailfrom or header.d
+    may not exist)."""
+    out: dict[str, str] = {"from": from_domain} if from_domain else {}
     if inputs.mail_from and "@" in inputs.mail_from:
         out["mail_from"] = inputs.mail_from.rpartition("@")[2]
     elif inputs.mail_from == "" and inputs.helo:
@@ -142,7 +143,7 @@ def verify_message(raw: bytes, msg: Any, resolver: Resolver, inputs: AuthInputs 
             elif step == "dmarc":
                 v.dmarc = check_dmarc(session, from_domain, v.spf, v.dkim)
             else:
-                for k, dom in _identity_domains(msg, inputs).items():
+                for k, dom in _identity_domains(msg, inputs, from_domain).items():
                     v.identities[k] = f"{dom} {session.txt(dom).rcode}"
         except Exception as exc:  # noqa: BLE001 - a library bug is reported, the others still run
             v.errors.append(f"{step}: {type(exc).__name__}: {exc}"[:300])
