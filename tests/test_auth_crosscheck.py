@@ -176,3 +176,16 @@ def test_spamassassin_messages_fail_closed_without_keys(sa_dns, perl):
             assert v.arc.cv == "fail" and v.arc.instances == 1  # would pass with t0768's key
         theirs = perl("dkim", stdin=raw)
         assert all(t[3] != "pass" for t in theirs), (name, theirs)
+
+
+def test_arc_agrees_with_mail_dkim_arc(perl, ours, world):
+    from dnsserver import arc_sign
+
+    signed = sign(message(), world.rsa, "news.test", "rsa")
+    ar = b"Authentication-Results: mx.forwarder.test; dkim=pass header.d=news.test; arc=none\r\n"
+    sealed = arc_sign(ar + signed, world.arc_key, "forwarder.test", "arc", "mx.forwarder.test")
+    cases = {"valid": sealed, "body changed": sealed.replace(b"Today's news.", b"Today's scam."),
+             "unsealed": signed}
+    for name, raw in cases.items():
+        (line,) = perl("arc", stdin=raw)
+        assert line[1] == ours(raw).arc.cv, (name, line)

@@ -368,3 +368,26 @@ def test_nonexistent_from_domain(vscan):
     assert "from=ghost-news.test" in syms["VERIFY_IDENTITY_NXDOMAIN"].evidence
     near, _ = vscan(mail("desk@news.test"))
     assert "VERIFY_IDENTITY_NXDOMAIN" not in near
+
+
+def test_any_bytes_give_a_verdict_with_verification():
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from lurelens import Scanner
+
+    sc = Scanner(verify_auth=True, resolver=FakeResolver(ZONE))
+    parts = st.sampled_from([b"DKIM-Signature: v=1; a=rsa-sha256; d=news.test; s=k; h=from; bh=; b=\r\n",
+                             b"ARC-Seal: i=1; cv=none; d=x; s=y; b=\r\n", b"From: a@news.test\r\n",
+                             b"Received: from h ([192.0.2.1]) by mx\r\n", b"Return-Path: <>\r\n", b"\r\n"])
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.one_of(parts, st.binary(max_size=60)), max_size=12))
+    def run(chunks):
+        v = sc.scan(b"".join(chunks))
+        assert v.label
+        ver = v.message.verification
+        if ver is not None and ver.dmarc is not None:
+            assert ver.dmarc.result in ("pass", "fail", "none", "temperror", "permerror")
+
+    run()

@@ -135,11 +135,14 @@ class Scanner:
     def verify(self, raw: bytes, msg: Message, auth_inputs: Any = None) -> None:
         """The verification stage: sets ``msg.verification`` before the checks read it. Inputs
         given by the mail flow win; gaps are filled from the trusted Received hop."""
-        from lurelens.auth import AuthInputs, inputs_from_headers, verify_message
+        from lurelens.auth import AuthInputs, AuthVerification, inputs_from_headers, verify_message
 
         given = auth_inputs or self.auth_inputs or AuthInputs(source="none")
-        from_file = inputs_from_headers(msg.headers, hop=self.trusted_hop, by_host=self.trusted_hop_host)
-        msg.verification = verify_message(raw, msg, self.resolver, given.merged(from_file))
+        try:
+            from_file = inputs_from_headers(msg.headers, hop=self.trusted_hop, by_host=self.trusted_hop_host)
+            msg.verification = verify_message(raw, msg, self.resolver, given.merged(from_file))
+        except Exception as exc:  # noqa: BLE001 - reported as VERIFY_ERROR; never a pass, never a crash
+            msg.verification = AuthVerification(given, "", errors=[f"verification: {type(exc).__name__}: {exc}"[:300]])
 
     def scan(self, raw: bytes, *, file: str | None = None, auth_inputs: Any = None) -> Verdict:
         """The verdict for one message. ``auth_inputs`` (lurelens.auth.AuthInputs): the SMTP client

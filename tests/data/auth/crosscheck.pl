@@ -2,6 +2,7 @@
 # Independent check for tests/test_auth_crosscheck.py: Perl's Mail::DKIM and Mail::SPF (Debian
 # libmail-dkim-perl, libmail-spf-perl) asking the same test DNS server as lurelens.
 # usage: crosscheck.pl PORT dkim < message        -> one line per signature: "dkim DOMAIN SELECTOR RESULT DETAIL"
+#        crosscheck.pl PORT arc < message         -> "arc RESULT" (the chain: pass, fail, none)
 #        crosscheck.pl PORT spf IP MAILFROM HELO   -> "spf RESULT"
 use strict;
 use warnings;
@@ -25,6 +26,17 @@ if ($what eq 'dkim') {
         $detail =~ s/\s+/_/g;
         printf "dkim %s %s %s %s\n", lc($sig->domain // ''), $sig->selector // '', $sig->result, $detail;
     }
+} elsif ($what eq 'arc') {
+    require Mail::DKIM::ARC::Verifier;
+    Mail::DKIM::DNS::resolver($res);
+    my $v = Mail::DKIM::ARC::Verifier->new();
+    binmode STDIN;
+    while (my $line = <STDIN>) {
+        $line =~ s/\r?\n\z/\r\n/;
+        $v->PRINT($line);
+    }
+    $v->CLOSE;
+    printf "arc %s\n", $v->result;
 } elsif ($what eq 'spf') {
     require Mail::SPF;
     my ($ip, $mailfrom, $helo) = @args;
