@@ -332,3 +332,27 @@ def test_cli_reverify_tells_withdrawn_key(knot_dns, run_cli, tmp_path):
     assert "key withdrawn" in rep["notes"][0]
     code, out, err = run_cli(["reverify", str(f), str(f)])
     assert code == 2 and "auth_verification" in (out + err)
+
+
+def test_silent_server_times_out_within_budget(world, make_scanner):
+    """A server that never answers: every lookup times out, the message's DNS budget (4 query
+    timeouts) bounds the wait, the results are temperror, and the checks still all run."""
+    import socket
+    import time
+
+    from lurelens.auth import AuthInputs, DnsPythonResolver
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        port = silent.getsockname()[1]
+        sc = make_scanner(verify_auth=True, resolver=DnsPythonResolver(f"127.0.0.1:{port}", timeout=0.3),
+                          dns_timeout=0.3)
+        t0 = time.monotonic()
+        v = sc.scan(sign(message(), world.rsa, "news.test", "rsa"), auth_inputs=AuthInputs(IP_OK, "h", "b@news.test"))
+        took = time.monotonic() - t0
+    ver = v.message.verification
+    assert ver.spf.result == "temperror" and ver.dkim[0].result == "temperror" and ver.dmarc.result == "temperror"
+    assert any(d["rcode"] == "TIMEOUT" for d in ver.to_dict()["dns"])
+    assert took < 5, took
+    syms = {f.symbol for f in v.findings}
+    assert "PARSE_LIMIT_TIME" not in syms and "VERIFY_DMARC_PASS" not in syms

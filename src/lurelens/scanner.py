@@ -51,6 +51,7 @@ class Scanner:
         # ``resolver`` is any lurelens.auth.Resolver; without one, dnspython asks ``dns_server``.
         # ``auth_inputs`` (AuthInputs) fills what a stored file's Received hop does not say.
         self.verify_auth = verify_auth
+        self.dns_budget = max(1.0, 4 * dns_timeout)  # seconds of DNS per message
         self.trusted_hop, self.trusted_hop_host = trusted_hop, trusted_hop_host
         self.auth_inputs = auth_inputs
         self.resolver = resolver
@@ -140,7 +141,8 @@ class Scanner:
         given = auth_inputs or self.auth_inputs or AuthInputs(source="none")
         try:
             from_file = inputs_from_headers(msg.headers, hop=self.trusted_hop, by_host=self.trusted_hop_host)
-            msg.verification = verify_message(raw, msg, self.resolver, given.merged(from_file))
+            msg.verification = verify_message(raw, msg, self.resolver, given.merged(from_file),
+                                              max_seconds=self.dns_budget)
         except Exception as exc:  # noqa: BLE001 - reported as VERIFY_ERROR; never a pass, never a crash
             msg.verification = AuthVerification(given, "", errors=[f"verification: {type(exc).__name__}: {exc}"[:300]])
 
@@ -151,7 +153,11 @@ class Scanner:
         deadline = time.monotonic() + self.limits.timeout
         msg = self.parse(raw, deadline)
         if self.verify_auth and msg.headers:
+            t_dns = time.monotonic()
             self.verify(raw, msg, auth_inputs)
+            # The per-message time limit bounds CPU work; DNS waits have their own budget
+            # (4 query timeouts), so they must not starve the checks.
+            deadline += time.monotonic() - t_dns
         findings = self._run_checks(msg, deadline, None)
         verdict = score(findings, self.scoring, self.descriptions)
         verdict.file = file
