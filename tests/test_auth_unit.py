@@ -391,3 +391,17 @@ def test_any_bytes_give_a_verdict_with_verification():
             assert ver.dmarc.result in ("pass", "fail", "none", "temperror", "permerror")
 
     run()
+
+
+def test_given_server_never_reads_resolv_conf(monkeypatch):
+    import dns.resolver
+
+    from lurelens.auth import DnsPythonResolver
+
+    def boom(*a, **k):
+        raise AssertionError("resolv.conf read")
+
+    monkeypatch.setattr(dns.resolver, "Resolver", boom)
+    assert DnsPythonResolver("127.0.0.1:5353").servers == [("127.0.0.1", 5353)]
+    with pytest.raises(AssertionError):
+        DnsPythonResolver(None)  # no server: the system's resolvers, read from resolv.conf
