@@ -306,7 +306,7 @@ def test_budget_and_error_symbols(monkeypatch):
 
     sc = Scanner(verify_auth=True, resolver=FakeResolver(ZONE))
     monkeypatch.setattr("lurelens.auth.verify_message",
-                        lambda raw, msg, res, inp: real(raw, msg, res, inp, max_queries=1))
+                        lambda raw, msg, res, inp, **kw: real(raw, msg, res, inp, max_queries=1))
     v = sc.scan(signed(), auth_inputs=AuthInputs(IP, "h", "b@news.test"))
     syms = {f.symbol for f in v.findings}
     assert "VERIFY_DNS_BUDGET" in syms and "VERIFY_DMARC_PASS" not in syms
