@@ -1,7 +1,7 @@
 """The checks, one module each, listed explicitly. Each declares its symbols; the engine runs them
 in order and turns a crash into a CHECK_ERROR finding."""
 
-from lurelens.checks import auth, content, impersonation, intel, links, lookalike, sender, structure, trackers
+from lurelens.checks import auth, author, content, impersonation, intel, links, lookalike, sender, structure, trackers
 from lurelens.checks.base import Check, Context, Symbol
 
 ENGINE_SYMBOLS = (
@@ -13,6 +13,7 @@ CHECKS: tuple[Check, ...] = (
     structure.CHECK,
     auth.CHECK,
     sender.CHECK,
+    author.CHECK,
     trackers.CHECK,
     links.CHECK,
     content.CHECK,

@@ -108,4 +108,5 @@ def select_trusted(headers: list[tuple[str, str]], trusted_ids: list[str] | None
         "results": results,
         "ignored": ignored,
         "forged": forged,
+        "raw": [p["raw"] for p in merged],  # the trusted header(s) as written: checks look for injected values
     }
