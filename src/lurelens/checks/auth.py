@@ -14,6 +14,7 @@ import re
 from lurelens.checks.base import Check, Context, Symbol
 from lurelens.model import AuthResult, Finding, Message
 from lurelens.parse.auth import parse_auth_results
+from lurelens.parse.author import readings_disagree
 from lurelens.parse.urls import registrable_domain
 
 SYMBOLS = (
@@ -173,15 +174,6 @@ def _known_domain_unauthenticated(msg: Message, results: dict[str, AuthResult], 
     return f"From {fdom}: " + " ".join(f"{r.method}={r.result}" for r in every[:5])
 
 
-def _readings_disagree(msg: Message) -> bool:
-    dmarc, display = msg.author.reading("dmarc"), msg.author.reading("display")
-    if not dmarc or not display:
-        return False
-    auth_d = {registrable_domain(d) for d in dmarc.domains}
-    shown = {registrable_domain(d) for d in display.domains}
-    return bool(auth_d and shown and shown - auth_d)
-
-
 def run(msg: Message, ctx: Context):
     auth = msg.auth
     for forged in auth.get("forged", [])[:1]:
@@ -202,7 +194,7 @@ def run(msg: Message, ctx: Context):
     unauth = _known_domain_unauthenticated(msg, results, ctx)
     if unauth:
         yield Finding("AUTH_KNOWN_DOMAIN_UNAUTHENTICATED", unauth)
-    distrust = bool(injections or tag_injections or unsupported) or _readings_disagree(msg)
+    distrust = bool(injections or tag_injections or unsupported) or readings_disagree(msg.author, auth, msg.header("List-Id")) is not None
     for method, evidence_props in _EVIDENCE.items():
         r = results.get(method)
         if r is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from lurelens.checks.base import Check, Context, Symbol
 from lurelens.model import AuthorReading, Finding, Message
+from lurelens.parse.author import readings_disagree
 from lurelens.parse.urls import registrable_domain
 
 SYMBOLS = (
@@ -88,7 +89,7 @@ def run(msg: Message, ctx: Context):
     shown_elsewhere = bool(display_d and parsed and not display_d <= set().union(*parsed))
     if len(parsed) > 1 or shown_elsewhere:
         yield Finding("FROM_PARSERS_DISAGREE", "; ".join(_show(r) for r in readings)[:300])
-    if dmarc_d and display_d and display_d - dmarc_d:
+    if readings_disagree(a, msg.auth, msg.header("List-Id")):
         assert dmarc is not None and display is not None
         yield Finding(
             "FROM_READINGS_DISAGREE",

@@ -20,7 +20,7 @@ from email.utils import getaddresses
 from lurelens.model import AuthorField, AuthorReading, AuthorReadings, AuthResult
 from lurelens.parse.headers import decode_bytes, fix_8bit, unfold
 
-__all__ = ["read_author", "header_block_fields", "parse_rfc5322", "display_addresses", "AUTHOR_FIELDS"]
+__all__ = ["read_author", "readings_disagree", "header_block_fields", "parse_rfc5322", "display_addresses", "AUTHOR_FIELDS"]
 
 AUTHOR_FIELDS = ("from", "sender", "resent-from")
 _MAX_BLOCK = 256 * 1024
@@ -30,6 +30,7 @@ _MAX_VALUE = 4096
 # A continuation line that reads as an author field of its own to a lenient receiver (" From: x").
 _INDENTED = re.compile(r"^[ \t]+(from|sender|resent-from)[ \t]*:(.*)$", re.I | re.S)
 _BLANK = re.compile(rb"\r?\n\r?\n")
+_SIGNATURE_FIELDS = ("dkim-signature", "arc-", "x-google-dkim", "domainkey-signature")
 # Plain forms every parser reads alike: no comments, quoted pairs, groups, routes or encoded words.
 _SIMPLE = re.compile(
     r'^\s*(?:(?:"[^"\\\x00-\x1f]*"|[\w .\'\-]*?)\s*<([\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+)>|([\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+))\s*$'
@@ -39,6 +40,8 @@ _EW = re.compile(r"=\?([^?\s]{1,64})\?([bBqQ])\?([^?]*)\?=")
 _EW_LOOSE = re.compile(r"=\?\s*([\w\- ]{1,40}?)\s*\?\s*([bBqQ])\s*\?([^?]{0,400})\?\s*=")
 _BARE_ADDR = re.compile(r"[^\s<>\"(),;:\\\[\]]+@[^\s<>\"(),;:\\\[\]]+")
 _ANGLE = re.compile(r"<([^<>]*)>")
+_COMMENT = re.compile(r"\((?:[^()\\]|\\.)*\)")
+_ADDR_SPACE = re.compile(r"[ \t]*([.@])[ \t]*")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _GETADDRESSES_STRICT = "strict" in inspect.signature(getaddresses).parameters
 
@@ -73,7 +76,8 @@ def header_block_fields(raw: bytes) -> list[AuthorField]:
             break
         if line[:1] in (" ", "\t") and group:
             ind = _INDENTED.match(line)
-            if ind:
+            # A signature's folded h= list ("  From:To:Subject") is no field; a field has an address.
+            if ind and "@" in ind.group(2) and not group[0].lower().startswith(_SIGNATURE_FIELDS):
                 fields.append(AuthorField(ind.group(1).lower(), line[: line.index(":")], ind.group(2).strip()[:_MAX_VALUE], "leading_space"))
             group.append(line)
             continue
@@ -303,6 +307,10 @@ def display_addresses(value: str) -> list[str]:
     comma-separated item its angle address (route dropped), else its first bare address. Clients
     differ on which of several they show, so all are kept."""
     text = re.split(r"[\x00\r\n]", decode_everywhere(value), maxsplit=1)[0]
+    # Clients drop comments and the obsolete spaces around an address's dots and @.
+    for _ in range(3):
+        text = _COMMENT.sub("", text)
+    text = _ADDR_SPACE.sub(r"\1", text)
     out = []
     for item in _split_top_commas(text)[:20]:
         m = _ANGLE.search(item)
@@ -315,6 +323,28 @@ def display_addresses(value: str) -> list[str]:
         if local and dom:
             out.append(f"{local}@{dom.lower().rstrip('.')}")
     return out
+
+
+def readings_disagree(author: AuthorReadings, auth: dict, list_id: str | None = None) -> tuple[set[str], set[str]] | None:
+    """(authenticated, shown) registrable domains when the reader may be shown an author the
+    receiver did not authenticate, else None. ``auth`` is ``Message.auth``. Two shown domains are
+    their own authors, not a disagreement: the authenticating host's own (it authenticated the
+    original and rewrote From to itself), and a mailing list's when the trusted result was
+    written two or more hops below the top, before the list rewrote From (DMARC mitigation). An
+    attacker chooses neither the trusted authserv-id nor the hops the receiver adds on top."""
+    from lurelens.parse.urls import registrable_domain
+
+    dmarc, display = author.reading("dmarc"), author.reading("display")
+    if dmarc is None or display is None:
+        return None
+    authed = {registrable_domain(d) for d in dmarc.domains} - {""}
+    shown = {registrable_domain(d) for d in display.domains} - {""}
+    if auth.get("authserv_id"):
+        shown -= {registrable_domain(str(auth["authserv_id"]).strip().rstrip(".").lower())}
+    m = re.search(r"<([^<>\s]+)>", list_id or "")
+    if m and (auth.get("hop") or 0) >= 2 and "Authentication-Results" in dmarc.source:
+        shown -= {registrable_domain(m.group(1).lower())}
+    return (authed, shown) if authed and shown - authed else None
 
 
 # --- the readings --------------------------------------------------------------------------------
@@ -344,7 +374,7 @@ def read_author(
         out.fields = header_block_fields(raw)
     else:
         out.fields = [AuthorField(k.lower(), k, v[:_MAX_VALUE]) for k, v in headers if k.lower() in AUTHOR_FIELDS][:_MAX_FIELDS]
-    py_from = [v[:_MAX_VALUE] for k, v in headers if k.lower() == "from"][:_MAX_FIELDS]
+    py_from = [fix_8bit(v[:_MAX_VALUE]) for k, v in headers if k.lower() == "from"][:_MAX_FIELDS]
     raw_from = [f for f in out.fields if f.name == "from"]
     tricks = out.tricks
     reported = _reported_header_from(auth_results or {})
