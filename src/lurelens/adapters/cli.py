@@ -57,6 +57,24 @@ def read_input(path: Path | None, limit: int) -> bytes:
         return fh.read(limit + 1)
 
 
+def _auth_options(verify: bool, dns_server: str | None, dns_timeout: float, client_ip: str | None,
+                  helo: str | None, mail_from: str | None, hop: int, hop_host: str | None) -> dict:
+    """Scanner keywords for --verify-auth and its options (none without it: no network)."""
+    if not verify:
+        if dns_server or client_ip or helo or mail_from is not None:
+            raise ValueError("--dns-server, --client-ip, --helo and --mail-from need --verify-auth")
+        return {}
+    from lurelens.auth import AuthInputs
+
+    if client_ip:
+        import ipaddress
+
+        client_ip = str(ipaddress.ip_address(client_ip))  # ValueError: reported as a usage error
+    given = AuthInputs(client_ip, helo, mail_from, "cli") if (client_ip or helo or mail_from is not None) else None
+    return {"verify_auth": True, "dns_server": dns_server, "dns_timeout": dns_timeout, "trusted_hop": hop,
+            "trusted_hop_host": hop_host, "auth_inputs": given}
+
+
 @app.command()
 def scan(
     paths: List[str] = typer.Argument(..., help="Message files (.eml), directories (walked recursively), or - for stdin."),
@@ -68,6 +86,14 @@ def scan(
     timeout: float = typer.Option(_DEFAULTS.timeout, "--timeout", help="Seconds of scanning per message before the rest is skipped."),
     render: bool = typer.Option(False, "--render", help="Also render each message in headless Chromium and merge what it fetched."),
     render_timeout: float = typer.Option(10.0, "--render-timeout", help="With --render: seconds of rendering per message."),
+    verify_auth: bool = typer.Option(False, "--verify-auth", help="Check SPF, DKIM, ARC and DMARC against DNS ourselves (needs the auth extra; docs/auth.md)."),
+    dns_server: Optional[str] = typer.Option(None, "--dns-server", help="With --verify-auth: ask this DNS server (HOST[:PORT]) instead of the system's."),
+    dns_timeout: float = typer.Option(2.0, "--dns-timeout", help="With --verify-auth: seconds per DNS query."),
+    client_ip: Optional[str] = typer.Option(None, "--client-ip", help="With --verify-auth: the SMTP client IP (default: from the trusted Received hop)."),
+    helo: Optional[str] = typer.Option(None, "--helo", help="With --verify-auth: the HELO name (default: from the trusted Received hop)."),
+    mail_from: Optional[str] = typer.Option(None, "--mail-from", help="With --verify-auth: the MAIL FROM address, '' for <> (default: Return-Path)."),
+    trusted_hop: int = typer.Option(1, "--trusted-hop", help="With --verify-auth: which Received header from the top describes the sending host."),
+    trusted_hop_host: Optional[str] = typer.Option(None, "--trusted-hop-host", help="With --verify-auth: use the topmost Received header written by this host."),
 ) -> None:
     """Scan messages: the verdict and why, what opening each would fetch, links, sender."""
     from lurelens.report.jsonout import dumps, error_to_dict, verdict_to_dict
@@ -79,8 +105,10 @@ def scan(
     err = Console(stderr=True, highlight=False)
     try:
         limits = Limits(max_bytes=max_bytes, timeout=timeout)
-        scanner = Scanner(limits=limits, scoring=scoring, trusted_authserv_ids=authserv_id or None)
-    except LurelensError as exc:
+        auth_kw = _auth_options(verify_auth, dns_server, dns_timeout, client_ip, helo, mail_from,
+                                trusted_hop, trusted_hop_host)
+        scanner = Scanner(limits=limits, scoring=scoring, trusted_authserv_ids=authserv_id or None, **auth_kw)
+    except (LurelensError, ValueError, ImportError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(EXIT_ERROR)
     renderer = None

@@ -4,7 +4,8 @@
 gets AUTH_NOT_CHECKED, and a method the receiver did not report gets nothing in its favour.
 This check reads what the receiving host concluded, and distrusts a pass whose identities carry
 the injection tricks that fooled real receivers ("Composition Kills": quotes, parentheses, NUL,
-routes, an empty MAIL FROM passed on HELO) or that its own SPF and DKIM results do not support.
+routes, an empty MAIL FROM passed on HELO) or that its own SPF and DKIM results do not support;
+checks/verify.py reports lurelens's own verification (``--verify-auth``).
 """
 
 from __future__ import annotations
@@ -209,6 +210,11 @@ def run(msg: Message, ctx: Context):
             # The receiver was fooled or its result does not hold together: no credit.
             strength = 0.0
             ev += " (no credit: see the injection, alignment or From readings findings)"
+        elif symbol == "AUTH_DMARC_PASS" and msg.verification is not None:
+            # With our own verification on, the credit comes from VERIFY_DMARC_PASS only: a
+            # receiver's pass can be fooled or injected (docs/auth.md).
+            strength = 0.0
+            ev += " (no credit: lurelens verified DMARC itself)"
         elif symbol == "AUTH_DMARC_PASS" and not _known_domain(r.props.get("header.from") or _from_domain(msg), ctx):
             # A pass proves who controls the domain, not that they deserve trust: bulk scammers
             # pass DMARC on domains of their own. Credit goes to domains the registries know.

@@ -226,6 +226,7 @@ class Message:
     html_parts: list[tuple[str, str]] = field(default_factory=list)  # (part path, HTML) displayed
     cid_parts: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # only with Limits.keep_cids
     author: AuthorReadings = field(default_factory=AuthorReadings)  # the From readings (parse/author.py)
+    verification: Any = None  # lurelens.auth.AuthVerification when the scan verified auth itself
 
     def header(self, name: str) -> str | None:
         lname = name.lower()
