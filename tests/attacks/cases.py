@@ -48,6 +48,7 @@ class Attack:
     raw: bytes  # the delivered attack message
     near_miss: bytes  # the plain legitimate message it is derived from
     expect: tuple[str, ...]  # at least one of these must fire on the attack
+    envelope: tuple[str, str, str] = ("203.0.113.45", "mail.spoofer-lab.net", "bounce@spoofer-lab.net")  # ip, HELO, MAIL FROM
 
 
 def b64w(text: str) -> str:
@@ -77,6 +78,7 @@ ATTACKER_HOP = (
     f"from mail.{ATTACKER} (mail.{ATTACKER} [203.0.113.45]) by {RECEIVER} with ESMTPS id 4Zk2p;"
     " Tue, 10 Nov 2026 08:00:03 +0000"
 )
+OUTLET_ENVELOPE = ("198.51.100.7", f"mta7.mail.{OUTLET}", f"bounce@mail.{OUTLET}")
 OUTLET_HOP = f"from mta7.mail.{OUTLET} (mta7.mail.{OUTLET} [198.51.100.7]) by {RECEIVER} with ESMTPS id 9Qa1c; Tue, 10 Nov 2026 08:00:03 +0000"
 
 
@@ -111,7 +113,8 @@ def _mailfrom_case(cid: str, title: str, mailfrom: str, helo: str = f"mail.{ATTA
         "dkim=none (message not signed)",
         f"dmarc=pass (p=REJECT) header.from={OUTLET}",
     )
-    return Attack(cid, title, message([f"From: <{SPOOF}>"], auth), PLAIN, ("AUTH_RESULT_INJECTION",))
+    return Attack(cid, title, message([f"From: <{SPOOF}>"], auth), PLAIN, ("AUTH_RESULT_INJECTION",),
+                  ("203.0.113.45", helo, mailfrom.strip('"')))
 
 
 def _from_case(cid: str, title: str, author: list[str], expect: tuple[str, ...], near: bytes = PLAIN,
@@ -124,7 +127,7 @@ SERVER = [
         "espoofer:server_a1", "Non-existent subdomain in MAIL FROM: SPF none, DMARC skipped",
         message([f"From: <{SPOOF}>"], _ar(f"spf=none smtp.mailfrom=any@mailfrom.notexist.{OUTLET}",
                                           "dkim=none (message not signed)", "x-dmarc=skipped (MAIL FROM domain has no records)")),
-        PLAIN, ("AUTH_KNOWN_DOMAIN_UNAUTHENTICATED",),
+        PLAIN, ("AUTH_KNOWN_DOMAIN_UNAUTHENTICATED",), ("203.0.113.45", f"helo.{ATTACKER}", f"any@mailfrom.notexist.{OUTLET}"),
     ),
     _mailfrom_case("espoofer:server_a2", "Empty MAIL FROM: SPF passes on HELO, DMARC reads the From domain", f"(any@{OUTLET}"),
     _mailfrom_case("espoofer:server_a2/null", "Null MAIL FROM <>: SPF passes on HELO", '""'),
@@ -174,19 +177,20 @@ SERVER = [
 
 PROVIDER_AUTH = _ar(f"spf=pass smtp.mailfrom=attacker@{PROVIDER}", f"dkim=pass header.d={PROVIDER}",
                     f"dmarc=pass (p=NONE) header.from={PROVIDER}")
+PROVIDER_ENVELOPE = ("192.0.2.25", f"out.{PROVIDER}", f"attacker@{PROVIDER}")
 PROVIDER_HOP = f"from out.{PROVIDER} (out.{PROVIDER} [192.0.2.25]) by {RECEIVER} with ESMTPS id 7Yb3q; Tue, 10 Nov 2026 08:00:03 +0000"
 CLIENT = [
     Attack("espoofer:client_a1", "Mail service account: a second From header with the outlet",
            message([f"From: <attacker@{PROVIDER}>", f"From: <{SPOOF}>"], PROVIDER_AUTH, PROVIDER_HOP), PLAIN,
-           ("FROM_MULTIPLE_HEADERS", "FROM_READINGS_DISAGREE")),
+           ("FROM_MULTIPLE_HEADERS", "FROM_READINGS_DISAGREE"), PROVIDER_ENVELOPE),
     Attack("espoofer:client_a2", "Mail service account: the outlet as a second address",
            message([f"From: <attacker@{PROVIDER}>, <{SPOOF}>"], PROVIDER_AUTH, PROVIDER_HOP,
-                   extra=(f"Sender: <attacker@{PROVIDER}>",)), PLAIN_SENDER, ("FROM_MULTIPLE_ADDRESSES",)),
+                   extra=(f"Sender: <attacker@{PROVIDER}>",)), PLAIN_SENDER, ("FROM_MULTIPLE_ADDRESSES",), PROVIDER_ENVELOPE),
     Attack("espoofer:client_a3", "Mail service account that lets any From through: DMARC fails at the receiver",
            message([f"From: <{SPOOF}>"], _ar(f"spf=pass smtp.mailfrom=attacker@{PROVIDER}", f"dkim=pass header.d={PROVIDER}",
                                              f"dmarc=fail (p=REJECT dis=NONE) header.from={OUTLET}"), PROVIDER_HOP,
                    extra=(f"Sender: <attacker@{PROVIDER}>",)), PLAIN_SENDER,
-           ("AUTH_DMARC_FAIL", "AUTH_KNOWN_DOMAIN_UNAUTHENTICATED")),
+           ("AUTH_DMARC_FAIL", "AUTH_KNOWN_DOMAIN_UNAUTHENTICATED"), PROVIDER_ENVELOPE),
 ]
 
 _MS_EXPECT = ("FROM_ENCODED_ADDRESS", "FROM_READINGS_DISAGREE")
