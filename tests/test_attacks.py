@@ -6,7 +6,13 @@ findings and stays below `suspicious`."""
 from __future__ import annotations
 
 import pytest
-from attacks.cases import AMBIGUITY_SYMBOLS, ATTACKS, NEAR_MISSES, OUTLET, PLAIN_TWO_AUTHORS
+from attacks.cases import (
+    AMBIGUITY_SYMBOLS,
+    ATTACKS,
+    NEAR_MISSES,
+    OUTLET,
+    PLAIN_TWO_AUTHORS,
+)
 
 BAD = ("suspicious", "phishing", "recon")
 

@@ -8,7 +8,14 @@ mail earns its DMARC pass and stays clean."""
 from __future__ import annotations
 
 import pytest
-from attacks.cases import AMBIGUITY_SYMBOLS, ATTACKER, ATTACKS, OUTLET, OUTLET_ENVELOPE, PROVIDER
+from attacks.cases import (
+    AMBIGUITY_SYMBOLS,
+    ATTACKER,
+    ATTACKS,
+    OUTLET,
+    OUTLET_ENVELOPE,
+    PROVIDER,
+)
 from dnsserver import DkimKey, sign, txt
 
 pytestmark = pytest.mark.services

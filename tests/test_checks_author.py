@@ -9,7 +9,12 @@ import pytest
 from conftest import symbol_case_tests
 
 from lurelens.checks import author
-from lurelens.parse.author import display_addresses, header_block_fields, parse_rfc5322, read_author
+from lurelens.parse.author import (
+    display_addresses,
+    header_block_fields,
+    parse_rfc5322,
+    read_author,
+)
 from lurelens.parse.mime import parse_message
 from lurelens.testing import assert_fires, assert_quiet
 
@@ -171,8 +176,8 @@ def _list_copy(hops_above: int) -> bytes:
     """A list post: the list rewrote From to itself after a receiver authenticated the author."""
     received = [f"Received: from hop{i}.lists.example.org by hop{i + 1}.lists.example.org; Tue, 10 Nov 2026 08:00:0{i} +0000"
                 for i in range(hops_above)]
-    lines = [*received, "Authentication-Results: mx.example.com; spf=pass smtp.mailfrom=alice@example.net;"
-             " dmarc=pass header.from=example.net", "List-Id: Dev list <dev.lists.example.org>",
+    lines = [*received, ("Authentication-Results: mx.example.com; spf=pass smtp.mailfrom=alice@example.net;"
+                         " dmarc=pass header.from=example.net"), "List-Id: Dev list <dev.lists.example.org>",
              "List-Post: <mailto:dev@lists.example.org>", 'From: "Alice via Dev" <dev@lists.example.org>',
              "To: <dev@lists.example.org>", "Subject: Hi", "Date: Tue, 10 Nov 2026 08:00:00 +0000", "Message-ID: <l@example.net>"]
     return ("\r\n".join(lines) + "\r\n\r\nHello.\r\n").encode()

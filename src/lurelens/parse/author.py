@@ -20,7 +20,7 @@ from email.utils import getaddresses
 from lurelens.model import AuthorField, AuthorReading, AuthorReadings, AuthResult
 from lurelens.parse.headers import decode_bytes, fix_8bit, unfold
 
-__all__ = ["read_author", "readings_disagree", "header_block_fields", "parse_rfc5322", "display_addresses", "AUTHOR_FIELDS"]
+__all__ = ["AUTHOR_FIELDS", "display_addresses", "header_block_fields", "parse_rfc5322", "read_author", "readings_disagree"]
 
 AUTHOR_FIELDS = ("from", "sender", "resent-from")
 _MAX_BLOCK = 256 * 1024
@@ -28,7 +28,7 @@ _MAX_FIELDS = 50
 _MAX_VALUE = 4096
 
 # A continuation line that reads as an author field of its own to a lenient receiver (" From: x").
-_INDENTED = re.compile(r"^[ \t]+(from|sender|resent-from)[ \t]*:(.*)$", re.I | re.S)
+_INDENTED = re.compile(r"^[ \t]+(from|sender|resent-from)[ \t]*:(.*)$", re.IGNORECASE | re.DOTALL)
 _BLANK = re.compile(rb"\r?\n\r?\n")
 _SIGNATURE_FIELDS = ("dkim-signature", "arc-", "x-google-dkim", "domainkey-signature")
 # Plain forms every parser reads alike: no comments, quoted pairs, groups, routes or encoded words.
@@ -232,25 +232,18 @@ def parse_rfc5322(value: str, tricks: list[tuple[str, str]] | None = None) -> tu
                 route = "".join(t[1] for t in inner[:rc])
                 inner = inner[rc + 1 :]
                 tricks.append(("route", f"route {route}: before the address"))
-            # A comment between an address's own tokens splits what readers take for its domain.
             lo, hi = item.index(core[o]), item.index(core[c])
-            if any(t[0] == "comment" for t in item[lo:hi]):
-                tricks.append(("comment_in_address", "a comment inside the angle address"))
-            addr, why = _addr_spec(inner)
-            if not addr:
-                error = error or f"invalid address: {why}"
-                continue
-            name = " ".join(t[1] for t in phrase if t[0] != "sp")
-            mailboxes.append((name, addr, route))
         else:
-            first, last = item.index(core[0]), item.index(core[-1])
-            if any(t[0] == "comment" for t in item[first:last]):
-                tricks.append(("comment_in_address", "a comment inside the address"))
-            addr, why = _addr_spec(core)
-            if not addr:
-                error = error or f"invalid address: {why}"
-                continue
-            mailboxes.append(("", addr, ""))
+            phrase, inner, route = [], core, ""
+            lo, hi = item.index(core[0]), item.index(core[-1])
+        # A comment between an address's own tokens splits what readers take for its domain.
+        if any(t[0] == "comment" for t in item[lo:hi]):
+            tricks.append(("comment_in_address", "a comment inside the address"))
+        addr, why = _addr_spec(inner)
+        if not addr:
+            error = error or f"invalid address: {why}"
+            continue
+        mailboxes.append((" ".join(t[1] for t in phrase if t[0] != "sp"), addr, route))
     own = {a.rpartition("@")[2] for _n, a, _r in mailboxes}
     for dom, text in pending_comments:
         if dom not in own:
