@@ -55,11 +55,13 @@ def header_block_fields(raw: bytes) -> list[AuthorField]:
     m = _BLANK.search(block)
     if m:
         block = block[: m.start()]
-    text = fix_8bit(block.decode("ascii", "surrogateescape"))
+    text = block.decode("ascii", "surrogateescape")  # 8-bit bytes fixed per author value only
     fields: list[AuthorField] = []
     group: list[str] = []
 
     def finish() -> None:
+        if not group[0][:12].lower().startswith(("from", "sender", "resent-from")):
+            return
         joined = "\r\n".join(group)
         colon = joined.find(":")
         if colon <= 0:
@@ -69,7 +71,7 @@ def header_block_fields(raw: bytes) -> list[AuthorField]:
         if name not in AUTHOR_FIELDS:
             return
         issue = "folded_name" if "\n" in raw_name else ("space_before_colon" if raw_name != raw_name.strip() else "")
-        fields.append(AuthorField(name, raw_name, unfold(joined[colon + 1 :]).strip()[:_MAX_VALUE], issue))
+        fields.append(AuthorField(name, raw_name, fix_8bit(unfold(joined[colon + 1 :]).strip()[:_MAX_VALUE]), issue))
 
     for line in re.split(r"\r?\n", text)[:4000]:
         if len(fields) >= _MAX_FIELDS:
@@ -78,7 +80,8 @@ def header_block_fields(raw: bytes) -> list[AuthorField]:
             ind = _INDENTED.match(line)
             # A signature's folded h= list ("  From:To:Subject") is no field; a field has an address.
             if ind and "@" in ind.group(2) and not group[0].lower().startswith(_SIGNATURE_FIELDS):
-                fields.append(AuthorField(ind.group(1).lower(), line[: line.index(":")], ind.group(2).strip()[:_MAX_VALUE], "leading_space"))
+                fields.append(AuthorField(ind.group(1).lower(), line[: line.index(":")], fix_8bit(ind.group(2).strip()[:_MAX_VALUE]),
+                                          "leading_space"))
             group.append(line)
             continue
         if group:
