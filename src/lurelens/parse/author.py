@@ -26,6 +26,7 @@ AUTHOR_FIELDS = ("from", "sender", "resent-from")
 _MAX_BLOCK = 256 * 1024
 _MAX_FIELDS = 50
 _MAX_VALUE = 4096
+_MAX_STRICT = 998  # RFC 5322's line limit
 
 # A continuation line that reads as an author field of its own to a lenient receiver (" From: x").
 _INDENTED = re.compile(r"^[ \t]+(from|sender|resent-from)[ \t]*:(.*)$", re.IGNORECASE | re.DOTALL)
@@ -33,12 +34,11 @@ _BLANK = re.compile(rb"\r?\n\r?\n")
 _SIGNATURE_FIELDS = ("dkim-signature", "arc-", "x-google-dkim", "domainkey-signature")
 # Plain forms every parser reads alike: no comments, quoted pairs, groups, routes or encoded words.
 _SIMPLE = re.compile(
-    r'^\s*(?:(?:"[^"\\\x00-\x1f]*"|[\w .\'\-]*?)\s*<([\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+)>|([\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+))\s*$'
+    r'^(?:(?:"[^"\\\x00-\x1f]*"|[\w.\'\-]+(?: [\w.\'\-]+)*) ?)?<([\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+)>$|^([\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+)$'
 )
 _EW = re.compile(r"=\?([^?\s]{1,64})\?([bBqQ])\?([^?]*)\?=")
 # An encoded word written with spaces inside: invalid, but a lenient decoder still decodes it.
 _EW_LOOSE = re.compile(r"=\?\s*([\w\- ]{1,40}?)\s*\?\s*([bBqQ])\s*\?([^?]{0,400})\?\s*=")
-_BARE_ADDR = re.compile(r"[^\s<>\"(),;:\\\[\]]+@[^\s<>\"(),;:\\\[\]]+")
 _ANGLE = re.compile(r"<([^<>]*)>")
 _COMMENT = re.compile(r"\((?:[^()\\]|\\.)*\)")
 _ADDR_SPACE = re.compile(r"[ \t]*([.@])[ \t]*")
@@ -297,6 +297,27 @@ def _split_top_commas(value: str) -> list[str]:
     return out
 
 
+_STOP = frozenset(' \t<>"(),;:\\[]')
+
+
+def _bare_address(text: str) -> str:
+    """The first local@domain run in ``text`` (a linear scan: a regex here is quadratic on junk)."""
+    at = text.find("@")
+    for _ in range(5):
+        if at < 0:
+            return ""
+        lo = at
+        while lo > 0 and text[lo - 1] not in _STOP and text[lo - 1] != "@":
+            lo -= 1
+        hi = at + 1
+        while hi < len(text) and text[hi] not in _STOP and text[hi] != "@":
+            hi += 1
+        if lo < at and hi > at + 1:
+            return text[lo:hi]
+        at = text.find("@", at + 1)
+    return ""
+
+
 def display_addresses(value: str) -> list[str]:
     """The addresses a simple client may show for a From value: encoded words decoded everywhere,
     the text cut at the first NUL or line break (C strings, one-line display), then from each
@@ -313,8 +334,7 @@ def display_addresses(value: str) -> list[str]:
         if m and "@" in m.group(1):
             addr = m.group(1).rsplit(":", 1)[-1].strip()
         else:
-            m2 = _BARE_ADDR.search(item)
-            addr = m2.group(0) if m2 else ""
+            addr = _bare_address(item)
         local, _, dom = addr.rpartition("@")
         if local and dom:
             out.append(f"{local}@{dom.lower().rstrip('.')}")
@@ -376,10 +396,10 @@ def read_author(
     reported = _reported_header_from(auth_results or {})
 
     simple = (len(raw_from) == 1 and not raw_from[0].issue and len(py_from) == 1 and "=?" not in py_from[0]
-              and _SIMPLE.match(py_from[0]))
+              and _SIMPLE.match(py_from[0].strip()))
     if simple:
         # One plain mailbox: every reader agrees, no need to run four parsers over it.
-        m = _SIMPLE.match(py_from[0])
+        m = _SIMPLE.match(py_from[0].strip())
         addr = _clean(m.group(1) or m.group(2))
         addrs = [addr] if addr else []
         for reader in ("python-compat32", "python-default", "rfc5322", "display"):
@@ -406,6 +426,10 @@ def read_author(
     strict_addrs: list[str] = []
     notes: list[str] = []
     for v in py_from:
+        if len(v) > _MAX_STRICT:
+            # The stdlib's strict parser is superlinear on long runs of specials; no author needs this much.
+            notes.append(f"not read: longer than {_MAX_STRICT} characters")
+            continue
         try:
             h = policy.default.header_factory("From", v)
             strict_addrs += [a for a in (_clean(x.addr_spec) for x in h.addresses) if a]
@@ -464,4 +488,5 @@ def read_author(
             m = re.search(r"@([\w\-]+(?:\.[\w\-]+)+)", first)
             addr = f"x@{m.group(1).lower()}" if m else ""
         out.readings.append(AuthorReading("dmarc", [addr] if addr else [], "first From field (emulated)"))
+    del tricks[50:]  # junk can produce one per character; a few are evidence enough
     return out
