@@ -70,6 +70,9 @@ def load_scoring(path: str | Path | None = None) -> ScoringConfig:
                 Composite(c["name"], c["expression"], float(c.get("weight", 0.0)), c.get("group", "composite"),
                           c.get("description", ""), list(c.get("attack", [])), fn, names)
             )
+        for name in verdict.get("floor_suspicious", []):
+            if name not in symbols:
+                raise ConfigError(f"{source}: floor_suspicious names unknown symbol {name!r}")
         for name, sym in symbols.items():
             if sym.get("group") and sym["group"] not in groups:
                 raise ConfigError(f"{source}: symbol {name} names unknown group {sym['group']!r}")
