@@ -4,7 +4,6 @@ Knot server (``knot_dns``). Shared by test_auth_verify.py and test_auth_crossche
 from __future__ import annotations
 
 import pytest
-
 from dnsserver import DkimKey, txt
 
 IP_OK = "192.0.2.10"
@@ -62,8 +61,8 @@ class World:
         srv.add_zone("forwarder.test", [f'arc._domainkey TXT {txt(self.arc_key.record())}'])
 
 
-@pytest.fixture(scope="module")
-def world(knot_dns):
+@pytest.fixture(scope="module", name="world")
+def world_fixture(knot_dns):
     """The zones, published for one test module (keys are made anew)."""
     return World(knot_dns)
 

@@ -24,7 +24,6 @@ from pathlib import Path
 
 import pytest
 
-
 __all__ = ["DkimKey", "KnotServer", "arc_sign", "free_port", "knot_dns", "sign", "txt"]
 
 
@@ -118,7 +117,7 @@ class KnotServer:
     # -- life cycle ----------------------------------------------------------------------------
     def start(self) -> None:
         (self.root / "knot.conf").write_text(self._conf())
-        self.log = open(self.root / "knotd.log", "wb")
+        self.log = open(self.root / "knotd.log", "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(["knotd", "-c", str(self.root / "knot.conf")],
                                      stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 20
@@ -149,7 +148,7 @@ class KnotServer:
                                   timeout=1, port=self.port)
                 if r.answer and r.answer[0][0].serial == self._serial_of(origin):
                     return
-            except Exception:  # noqa: BLE001 - not up yet
+            except Exception:  # noqa: BLE001, S110 - not up yet: ask again
                 pass
             time.sleep(0.05)
         raise RuntimeError(f"zone {origin} not served: " + (self.root / "knotd.log").read_text()[-2000:])
@@ -187,7 +186,9 @@ def _knot_problem() -> str | None:
 @pytest.fixture(scope="session")
 def knot_dns():
     """A running Knot DNS server on 127.0.0.1 (free port); stopped after the session."""
-    from conftest import require_component  # here, not at import: conftest imports this module
+    from conftest import (
+        require_component,  # here, not at import: conftest imports this module
+    )
 
     require_component("Knot DNS (knotd)", _knot_problem())
     root = Path(tempfile.mkdtemp(prefix="lurelens-knot-"))

@@ -9,17 +9,23 @@ import time
 from pathlib import Path
 
 import pytest
-
 from dnsserver import DkimKey, sign
 
 yaml = pytest.importorskip("yaml")
 pytest.importorskip("spf")
 pytest.importorskip("dkim")
 
-from lurelens.auth import AuthInputs, DnsAnswer, DnsSession, StaticResolver, parse_received, verify_message  # noqa: E402
-from lurelens.auth.resolver import parse_server  # noqa: E402
-from lurelens.auth.spf import check_spf  # noqa: E402
-from lurelens.testing.fakedns import FakeResolver  # noqa: E402
+from lurelens.auth import (
+    AuthInputs,
+    DnsAnswer,
+    DnsSession,
+    StaticResolver,
+    parse_received,
+    verify_message,
+)
+from lurelens.auth.resolver import parse_server
+from lurelens.auth.spf import check_spf
+from lurelens.testing.fakedns import FakeResolver
 
 SUITE = Path(__file__).parent / "data" / "spf" / "rfc7208-tests.yml"
 
@@ -218,7 +224,7 @@ def signed(frm="a@news.test", selector="k", body="Hello.\r\n", extra=""):
 
 
 def test_all_pass_has_no_verify_penalty(vscan):
-    syms, v = vscan(signed())
+    syms, _ = vscan(signed())
     assert {s for s in syms if s.startswith("VERIFY_")} == {"VERIFY_DMARC_PASS"}
     assert syms["VERIFY_DMARC_PASS"].score == 0  # news.test is in no registry: no credit
 
@@ -304,7 +310,7 @@ def test_budget_and_error_symbols(monkeypatch):
     v = sc.scan(signed(), auth_inputs=AuthInputs(IP, "h", "b@news.test"))
     syms = {f.symbol for f in v.findings}
     assert "VERIFY_DNS_BUDGET" in syms and "VERIFY_DMARC_PASS" not in syms
-    monkeypatch.setattr("lurelens.auth.dkim.check_dkim", lambda raw, session: 1 / 0)
+    monkeypatch.setattr("lurelens.auth.dkim.check_dkim", lambda *a: 1 / 0)
     v = sc.scan(signed(), auth_inputs=AuthInputs(IP, "h", "b@news.test"))
     err = [f for f in v.findings if f.symbol == "VERIFY_ERROR"]
     assert err and "ZeroDivisionError" in err[0].evidence and err[0].score == 0
@@ -326,7 +332,7 @@ def test_arc_symbols(vscan):
 def test_garbage_never_crashes(vscan):
     for raw in (b"", b"\x00\xff" * 100, b"DKIM-Signature: v=1; a=rsa-sha256; d=; s=\r\nFrom: a@news.test\r\n\r\nx",
                 b"DKIM-Signature: l=abc; v=1\r\nARC-Seal: i=x\r\nFrom: <>\r\n\r\n"):
-        syms, v = vscan(raw)
+        _, v = vscan(raw)
         assert v.label  # a verdict, never a traceback
 
 
@@ -338,3 +344,27 @@ def test_verify_message_direct_api():
     d = v.to_dict()
     assert d["spf"]["result"] == "pass" and d["dkim"][0]["result"] == "pass" and d["dmarc"]["result"] == "pass"
     assert {x["name"] for x in d["dns"]} >= {"news.test", "k._domainkey.news.test", "_dmarc.news.test"}
+
+
+def test_settings_build_a_verifying_scanner_and_warm_asks_no_dns(monkeypatch):
+    import pickle
+
+    from lurelens import Scanner, ScannerSettings
+
+    st = ScannerSettings(verify_auth=True, dns_server="127.0.0.1:1", dns_timeout=0.2, trusted_hop=2)
+    st = pickle.loads(pickle.dumps(st))
+    sc = Scanner.from_settings(st)
+    assert sc.verify_auth and sc.trusted_hop == 2 and sc.resolver.servers == [("127.0.0.1", 1)]
+    fake = FakeResolver(ZONE)
+    sc.resolver = fake
+    sc.warm()
+    assert fake.queries == [] and sc.verify_auth
+    v = sc.scan(signed(), auth_inputs=AuthInputs(IP, "h", "b@news.test"))
+    assert v.message.verification.dmarc.result == "pass" and fake.queries
+
+
+def test_nonexistent_from_domain(vscan):
+    syms, _ = vscan(mail("desk@ghost-news.test"))
+    assert "from=ghost-news.test" in syms["VERIFY_IDENTITY_NXDOMAIN"].evidence
+    near, _ = vscan(mail("desk@news.test"))
+    assert "VERIFY_IDENTITY_NXDOMAIN" not in near

@@ -7,8 +7,7 @@ import json
 import re
 
 import pytest
-
-from authworld import IP_BAD, IP_OK, message, world  # noqa: F401 - world is a fixture
+from authworld import IP_BAD, IP_OK, message, world_fixture  # noqa: F401 - the `world` fixture
 from dnsserver import DkimKey, arc_sign, free_port, sign, txt
 
 pytestmark = pytest.mark.services
@@ -256,10 +255,11 @@ def test_evidence_kept_and_reverify_tells_withdrawn_key_from_never_signed(knot_d
 
 
 def test_cli_verify_auth_json_and_schema(world, run_cli, tmp_path):
+    from importlib.resources import files
+
     import jsonschema
 
     from lurelens.report.jsonout import SCHEMA_VERSION  # noqa: F401 - schema lives next to it
-    from importlib.resources import files
 
     f = tmp_path / "m.eml"
     f.write_bytes(sign(message(), world.rsa, "news.test", "rsa"))
@@ -303,7 +303,7 @@ def test_scan_without_verify_needs_no_dns_library():
             "v = lurelens.Scanner().scan(MessageBuilder().build());"
             "bad = [m for m in ('lurelens.auth', 'dns.resolver', 'dns.query', 'dkim', 'spf') if m in sys.modules];"
             "print(bad); sys.exit(1 if bad else 0)")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert r.returncode == 0, r.stdout + r.stderr
 
 
@@ -313,3 +313,22 @@ def test_verify_findings_are_declared_and_weighted(scanner):
     for s in SYMBOLS:
         assert s.name in scanner.scoring.symbols, s.name
         assert re.match(r"VERIFY_[A-Z_]+$", s.name)
+
+
+def test_cli_reverify_tells_withdrawn_key(knot_dns, run_cli, tmp_path):
+    key = DkimKey("rsa")
+    knot_dns.add_zone("gone.test", [f'sel._domainkey TXT {txt(key.record())}', '_dmarc TXT "v=DMARC1; p=reject"'])
+    f = tmp_path / "m.eml"
+    f.write_bytes(sign(message(frm="a@gone.test"), key, "gone.test", "sel"))
+    code, out, err = run_cli(["scan", "--json", "--verify-auth", "--dns-server", knot_dns.server, str(f)])
+    rec = tmp_path / "verdict.json"
+    rec.write_text(out)
+    knot_dns.add_zone("gone.test", ['_dmarc TXT "v=DMARC1; p=reject"'])
+    code, out, err = run_cli(["reverify", "--json", "--live", "--dns-server", knot_dns.server, str(f), str(rec)])
+    assert code == 0, err
+    rep = json.loads(out)
+    assert rep["recorded"]["dkim"] == ["gone.test/sel=pass"] == rep["from_evidence"]["dkim"]
+    assert rep["live"]["dkim"] == ["gone.test/sel=permerror"]
+    assert "key withdrawn" in rep["notes"][0]
+    code, out, err = run_cli(["reverify", str(f), str(f)])
+    assert code == 2 and "auth_verification" in (out + err)

@@ -91,8 +91,17 @@ class Scanner:
         registries load lazily otherwise: a worker's first message would pay for them)."""
         from lurelens.testing.builder import MessageBuilder
 
-        self.scan(MessageBuilder().html('<p>warm <a href="https://example.org/x">x</a>'
-                                        '<img src="https://t.example.net/p.gif" width=1 height=1></p>').build())
+        if self.verify_auth:
+            # Load the verification libraries too, but ask no DNS about a made-up message.
+            import lurelens.auth.dkim
+            import lurelens.auth.dmarc
+            import lurelens.auth.spf  # noqa: F401
+        verify, self.verify_auth = self.verify_auth, False
+        try:
+            self.scan(MessageBuilder().html('<p>warm <a href="https://example.org/x">x</a>'
+                                            '<img src="https://t.example.net/p.gif" width=1 height=1></p>').build())
+        finally:
+            self.verify_auth = verify
         return self
 
     def parse(self, raw: bytes, deadline: float | None = None) -> Message:

@@ -319,6 +319,57 @@ def _defuse_jobs(paths: list[str]) -> Iterator[tuple[str, Path | None, Path, str
 
 
 @app.command()
+def reverify(
+    message: Path = typer.Argument(..., help="The message file that was scanned."),
+    record: Path = typer.Argument(..., help="Its earlier `scan --json --verify-auth` output (or the auth_verification object)."),
+    live: bool = typer.Option(False, "--live", help="Also verify again against today's DNS, to compare."),
+    dns_server: Optional[str] = typer.Option(None, "--dns-server", help="With --live: ask this DNS server (HOST[:PORT])."),
+    json_out: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
+) -> None:
+    """Verify SPF/DKIM/ARC/DMARC again from the DNS answers recorded with an earlier verdict, so a
+    DKIM key withdrawn since can be told apart from a message that was never validly signed."""
+    import json
+
+    from lurelens.scanner import Scanner
+
+    err = Console(stderr=True, highlight=False)
+    try:
+        from lurelens import auth
+
+        raw = message.read_bytes()
+        first = next((ln for ln in record.read_text(encoding="utf-8").splitlines() if ln.strip()), "{}")
+        try:
+            rec = json.loads(first)
+        except ValueError:
+            rec = None
+        rec = rec.get("auth_verification", rec) if isinstance(rec, dict) else None
+        if not isinstance(rec, dict) or "dns" not in rec:
+            raise ValueError(f"{record}: no auth_verification with recorded DNS answers (scan with --verify-auth --json)")
+    except (OSError, ValueError, ImportError) as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(EXIT_ERROR)
+    msg = Scanner().parse(raw)
+    again = auth.reverify(raw, msg, rec)
+    now = None
+    if live:
+        i = rec.get("inputs") or {}
+        now = auth.verify_message(raw, msg, auth.DnsPythonResolver(dns_server),
+                                  auth.AuthInputs(i.get("client_ip"), i.get("helo"), i.get("mail_from"), "recorded"))
+    report = auth.reverify_report(rec, again, now)
+    if json_out:
+        sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")
+        return
+    out = Console(highlight=False, soft_wrap=True)
+    for col in ("recorded", "from_evidence", "live"):
+        if report[col] is not None:
+            r = report[col]
+            out.print(f"{col:14} spf={r.get('spf')} dkim={' '.join(r.get('dkim') or []) or 'none'} "
+                      f"arc={r.get('arc')} dmarc={r.get('dmarc')}")
+    for note in report["notes"]:
+        out.print(f"  {escape(note)}")
+
+
+@app.command()
 def symbols() -> None:
     """List every symbol a check can emit, with its weight, group and description."""
     from lurelens.checks import all_symbols

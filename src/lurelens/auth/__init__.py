@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lurelens.auth.inputs import AuthInputs, inputs_from_headers, parse_received
-from lurelens.auth.resolver import DnsAnswer, DnsPythonResolver, DnsSession, Resolver, StaticResolver
+from lurelens.auth.resolver import (
+    DnsAnswer,
+    DnsPythonResolver,
+    DnsSession,
+    Resolver,
+    StaticResolver,
+)
 
 __all__ = [
     "AuthInputs",
@@ -25,6 +31,7 @@ __all__ = [
     "inputs_from_headers",
     "parse_received",
     "reverify",
+    "reverify_report",
     "verify_message",
 ]
 
@@ -75,10 +82,11 @@ def _from_domain(msg: Any) -> tuple[str, str]:
     return addrs[0].domain, ""
 
 
-def _identity_domains(msg: Any, inputs: AuthInputs) -> dict[str, str]:
-    """Identities that should exist in DNS: the MAIL FROM domain we were given, and the ones the
-    trusted Authentication-Results names (an injected smtp.mailfrom or header.d may not exist)."""
-    out: dict[str, str] = {}
+def _identity_domains(msg: Any, inputs: AuthInputs, from_domain: str) -> dict[str, str]:
+    """Identities that should exist in DNS: the From domain, the MAIL FROM domain we were given,
+    and the ones the trusted Authentication-Results names (an injected smtp.mailfrom or header.d
+    may not exist)."""
+    out: dict[str, str] = {"from": from_domain} if from_domain else {}
     if inputs.mail_from and "@" in inputs.mail_from:
         out["mail_from"] = inputs.mail_from.rpartition("@")[2]
     elif inputs.mail_from == "" and inputs.helo:
@@ -104,7 +112,7 @@ def verify_message(raw: bytes, msg: Any, resolver: Resolver, inputs: AuthInputs 
                    *, max_queries: int = 60, max_seconds: float = 8.0, mode: str = "live") -> AuthVerification:
     """SPF for the given inputs, every DKIM signature, ARC and DMARC for ``raw`` (``msg`` is its
     parsed form). Never raises: what could not be checked is a temperror/permerror result."""
-    from lurelens.auth.dkim import check_arc, check_dkim
+    from lurelens.auth.dkim import ArcResult, check_arc, check_dkim, parse
     from lurelens.auth.dmarc import check_dmarc
     from lurelens.auth.spf import check_spf
 
@@ -114,18 +122,28 @@ def verify_message(raw: bytes, msg: Any, resolver: Resolver, inputs: AuthInputs 
     v = AuthVerification(inputs, from_domain, verified_at=time.time(), mode=mode)
     if problem:
         v.errors.append(f"DMARC needs exactly one From address: {problem}")
+    # The parsed headers say whether there is anything to verify; the libraries parse again.
+    names = {k.lower() for k, _ in msg.headers}
+    present = {h: h in names for h in ("dkim-signature", "arc-seal", "arc-message-signature")}
+    parsed = None
+    if any(present.values()):
+        try:
+            parsed = parse(raw)
+        except Exception as exc:  # noqa: BLE001 - each check reports its own failure below
+            v.errors.append(f"parse: {type(exc).__name__}: {exc}"[:300])
     for step in ("spf", "dkim", "arc", "dmarc", "identities"):
         try:
             if step == "spf":
                 v.spf = check_spf(session, inputs.client_ip or "", inputs.mail_from or "", inputs.helo or "")
             elif step == "dkim":
-                v.dkim = check_dkim(raw, session)
+                v.dkim = check_dkim(raw, session, parsed) if present["dkim-signature"] else []
             elif step == "arc":
-                v.arc = check_arc(raw, session)
+                v.arc = check_arc(raw, session, parsed) if present["arc-seal"] or present["arc-message-signature"] \
+                    else ArcResult("none", 0, "no ARC sets")
             elif step == "dmarc":
                 v.dmarc = check_dmarc(session, from_domain, v.spf, v.dkim)
             else:
-                for k, dom in _identity_domains(msg, inputs).items():
+                for k, dom in _identity_domains(msg, inputs, from_domain).items():
                     v.identities[k] = f"{dom} {session.txt(dom).rcode}"
         except Exception as exc:  # noqa: BLE001 - a library bug is reported, the others still run
             v.errors.append(f"{step}: {type(exc).__name__}: {exc}"[:300])
@@ -144,3 +162,32 @@ def reverify(raw: bytes, msg: Any, recorded: dict[str, Any]) -> AuthVerification
     inputs = AuthInputs(inp.get("client_ip"), inp.get("helo"), inp.get("mail_from"), inp.get("source", "recorded"))
     return verify_message(raw, msg, StaticResolver.from_evidence(recorded.get("dns") or []), inputs,
                           max_seconds=60.0, mode="reverify")
+
+
+def reverify_report(recorded: dict[str, Any], again: AuthVerification, live: AuthVerification | None) -> dict[str, Any]:
+    """Per method: the recorded result, the result from the recorded evidence, the live one (if
+    asked), and per DKIM signature what the difference means."""
+    def results(d: dict[str, Any] | None) -> dict[str, Any]:
+        if not d:
+            return {}
+        return {"spf": (d.get("spf") or {}).get("result"), "dmarc": (d.get("dmarc") or {}).get("result"),
+                "arc": (d.get("arc") or {}).get("cv"),
+                "dkim": [f"{x.get('d')}/{x.get('s')}={x.get('result')}" for x in d.get("dkim") or []]}
+
+    notes = []
+    live_sigs = {(x.d, x.s): x for x in live.dkim} if live else {}
+    for sig in again.dkim:
+        now = live_sigs.get((sig.d, sig.s))
+        if sig.result == "pass" and now is not None and now.result != "pass":
+            why = "key withdrawn or replaced since" if now.failure in ("no_key", "key_revoked", "bad_key") else now.failure
+            notes.append(f"d={sig.d} s={sig.s}: valid against the DNS as recorded; now {now.result} ({why})")
+        elif sig.result == "pass":
+            notes.append(f"d={sig.d} s={sig.s}: valid against the DNS as recorded")
+        elif sig.result in ("fail", "permerror"):
+            body = {True: "body as signed", False: "body changed", None: "body unknown"}[sig.body_hash_ok]
+            notes.append(f"d={sig.d} s={sig.s}: {sig.result} even against the DNS as recorded "
+                         f"({sig.failure}; {body}): never validly signed, or changed since it was recorded")
+        else:
+            notes.append(f"d={sig.d} s={sig.s}: {sig.result} ({sig.reason})")
+    return {"recorded": results(recorded), "from_evidence": results(again.to_dict()),
+            "live": results(live.to_dict()) if live else None, "notes": notes}

@@ -24,7 +24,7 @@ class AuthInputs:
     def to_dict(self) -> dict[str, Any]:
         return {"client_ip": self.client_ip, "helo": self.helo, "mail_from": self.mail_from, "source": self.source}
 
-    def merged(self, other: "AuthInputs") -> "AuthInputs":
+    def merged(self, other: AuthInputs) -> AuthInputs:
         """These inputs, with the gaps filled from ``other``."""
         return AuthInputs(
             self.client_ip or other.client_ip,
@@ -34,11 +34,11 @@ class AuthInputs:
         )
 
 
-_FROM = re.compile(r"^\s*from\s+(\S+)\s*(\(([^()]*(?:\([^()]*\)[^()]*)*)\))?", re.I)
-_BY = re.compile(r"\bby\s+([\w.\-]+)", re.I)
-_IP = re.compile(r"\[(?:ipv6:)?([0-9a-f:.]+)\]", re.I)
-_HELO = re.compile(r"\bhelo=([^\s)\]]+)", re.I)
-_ENVFROM = re.compile(r"\benvelope-from\s+<([^<>\s]*)>", re.I)
+_FROM = re.compile(r"^\s*from\s+(\S+)\s*(\(([^()]*(?:\([^()]*\)[^()]*)*)\))?", re.IGNORECASE)
+_BY = re.compile(r"\bby\s+([\w.\-]+)", re.IGNORECASE)
+_IP = re.compile(r"\[(?:ipv6:)?([0-9a-f:.]+)\]", re.IGNORECASE)
+_HELO = re.compile(r"\bhelo=([^\s)\]]+)", re.IGNORECASE)
+_ENVFROM = re.compile(r"\benvelope-from\s+<([^<>\s]*)>", re.IGNORECASE)
 
 
 def _ip(text: str) -> str | None:
@@ -59,7 +59,7 @@ def parse_received(value: str) -> dict[str, str | None]:
     if m:
         first, paren = m.group(1), m.group(3) or ""
         helo = _HELO.search(paren)
-        out["helo"] = helo.group(1) if helo else (first.strip("[]") if not first.startswith("[") else first.strip("[]"))
+        out["helo"] = helo.group(1) if helo else first.strip("[]")
         out["ip"] = _ip(paren) or _ip(first)
     by = _BY.search(value)
     if by:

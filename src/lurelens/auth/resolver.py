@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Protocol
+from typing import Any, Protocol
 
 __all__ = [
+    "TEMP_RCODES",
     "DnsAnswer",
     "DnsPythonResolver",
     "DnsSession",
     "Resolver",
     "StaticResolver",
-    "TEMP_RCODES",
     "parse_server",
 ]
 
@@ -52,7 +53,7 @@ class DnsAnswer:
                 "ttl": self.ttl, "time": round(self.at, 3)}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "DnsAnswer":
+    def from_dict(cls, d: dict[str, Any]) -> DnsAnswer:
         return cls(str(d["name"]).lower(), str(d["type"]).upper(), str(d.get("rcode", "NOERROR")),
                    tuple(str(x) for x in d.get("data", ())), int(d.get("ttl", 0)), float(d.get("time", 0.0)))
 
@@ -219,7 +220,7 @@ class StaticResolver:
         self.missing = missing
 
     @classmethod
-    def from_evidence(cls, evidence: Iterable[dict[str, Any]]) -> "StaticResolver":
+    def from_evidence(cls, evidence: Iterable[dict[str, Any]]) -> StaticResolver:
         return cls(DnsAnswer.from_dict(d) for d in evidence)
 
     def query(self, name: str, rtype: str) -> DnsAnswer:

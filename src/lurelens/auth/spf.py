@@ -61,7 +61,7 @@ class _Query(pyspf.query):
         if not out and not ignore_void:
             self.void_lookups += 1
             if self.void_lookups > pyspf.MAX_VOID_LOOKUPS:
-                raise pyspf.PermError("Void lookup limit of %d exceeded" % pyspf.MAX_VOID_LOOKUPS)
+                raise pyspf.PermError(f"Void lookup limit of {pyspf.MAX_VOID_LOOKUPS} exceeded")
         return out
 
 
