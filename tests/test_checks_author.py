@@ -140,6 +140,7 @@ def test_display_cuts_at_nul_and_line_breaks():
     value = f"{b64w('ceo@example.com')}=?utf-8?Q?=0A=00?=@example.net"
     assert display_addresses(value) == ["ceo@example.com"]
     assert display_addresses("Alice <alice@example.net>, bob@example.org") == ["alice@example.net", "bob@example.org"]
+    assert display_addresses("<a@example.net>ceo@example.com") == ["a@example.net", "ceo@example.com"]
 
 
 def test_nested_message_is_read_from_its_headers():

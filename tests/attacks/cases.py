@@ -172,7 +172,7 @@ SERVER = [
     _from_case("espoofer:server_a18", "Special-character precedence: bare address, then an angle address",
                [f"From: {SPOOF},<second@{ATTACKER}>"], ("FROM_MULTIPLE_ADDRESSES", "FROM_READINGS_DISAGREE")),
     _from_case("espoofer:server_a19", "Angle address followed by a bare address", [f"From: <any@{ATTACKER}>{SPOOF}"],
-               ("FROM_PARSERS_DISAGREE",)),
+               ("FROM_PARSERS_DISAGREE", "FROM_READINGS_DISAGREE")),
 ]
 
 PROVIDER_AUTH = _ar(f"spf=pass smtp.mailfrom=attacker@{PROVIDER}", f"dkim=pass header.d={PROVIDER}",

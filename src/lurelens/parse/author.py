@@ -321,8 +321,8 @@ def _bare_address(text: str) -> str:
 def display_addresses(value: str) -> list[str]:
     """The addresses a simple client may show for a From value: encoded words decoded everywhere,
     the text cut at the first NUL or line break (C strings, one-line display), then from each
-    comma-separated item its angle address (route dropped), else its first bare address. Clients
-    differ on which of several they show, so all are kept."""
+    comma-separated item its angle address (route dropped) and any address written after it, else
+    its first bare address. Clients differ on which of several they show, so all are kept."""
     text = re.split(r"[\x00\r\n]", decode_everywhere(value), maxsplit=1)[0]
     # Clients drop comments and the obsolete spaces around an address's dots and @.
     for _ in range(3):
@@ -332,12 +332,14 @@ def display_addresses(value: str) -> list[str]:
     for item in _split_top_commas(text)[:20]:
         m = _ANGLE.search(item)
         if m and "@" in m.group(1):
-            addr = m.group(1).rsplit(":", 1)[-1].strip()
+            # An address written after the angle address ("<a@x>b@y") is what some clients show.
+            found = [m.group(1).rsplit(":", 1)[-1].strip(), _bare_address(item[m.end():])]
         else:
-            addr = _bare_address(item)
-        local, _, dom = addr.rpartition("@")
-        if local and dom:
-            out.append(f"{local}@{dom.lower().rstrip('.')}")
+            found = [_bare_address(item)]
+        for addr in found:
+            local, _, dom = addr.rpartition("@")
+            if local and dom:
+                out.append(f"{local}@{dom.lower().rstrip('.')}")
     return out
 
 
