@@ -127,6 +127,11 @@ def _dkim_tag_injections(msg: Message) -> list[str]:
     return found
 
 
+def _every_result(msg: Message) -> list[AuthResult]:
+    """Every result in the trusted header(s), not only the first per method (several DKIM signatures)."""
+    return [r for raw in msg.auth.get("raw", [])[:4] for r in parse_auth_results(raw)["results"]]
+
+
 def _dom(value: str) -> str:
     return registrable_domain(value.strip().strip('"<>').rpartition("@")[2].lower())
 
@@ -137,7 +142,7 @@ def _dmarc_unsupported(msg: Message, results: dict[str, AuthResult]) -> str | No
     hfrom = _dom(dmarc.props.get("header.from", "")) if dmarc else ""
     if not dmarc or dmarc.result != "pass" or not hfrom:
         return None
-    every = [r for raw in msg.auth.get("raw", [])[:4] for r in parse_auth_results(raw)["results"]]
+    every = _every_result(msg)
     checked = [r for r in every if r.method in ("spf", "dkim")]
     if not checked:
         return None  # the receiver did not say what the pass rests on
@@ -164,7 +169,7 @@ def _known_domain_unauthenticated(msg: Message, results: dict[str, AuthResult], 
     dmarc = results.get("dmarc")
     if dmarc and dmarc.result in ("pass", "bestguesspass"):
         return None
-    every = [r for raw in msg.auth.get("raw", [])[:4] for r in parse_auth_results(raw)["results"]]
+    every = _every_result(msg)
     if not any(r.method in ("spf", "dkim", "dmarc") for r in every):
         return None
     rd = registrable_domain(fdom)
