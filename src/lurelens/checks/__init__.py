@@ -1,7 +1,19 @@
 """The checks, one module each, listed explicitly. Each declares its symbols; the engine runs them
 in order and turns a crash into a CHECK_ERROR finding."""
 
-from lurelens.checks import auth, content, impersonation, intel, links, lookalike, sender, structure, trackers, verify
+from lurelens.checks import (
+    auth,
+    author,
+    content,
+    impersonation,
+    intel,
+    links,
+    lookalike,
+    sender,
+    structure,
+    trackers,
+    verify,
+)
 from lurelens.checks.base import Check, Context, Symbol
 
 ENGINE_SYMBOLS = (
@@ -14,6 +26,7 @@ CHECKS: tuple[Check, ...] = (
     auth.CHECK,
     verify.CHECK,
     sender.CHECK,
+    author.CHECK,
     trackers.CHECK,
     links.CHECK,
     content.CHECK,

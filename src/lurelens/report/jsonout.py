@@ -23,6 +23,8 @@ def _sender(msg: Message) -> dict[str, Any]:
         "subject_raw": msg.subject_raw,
         "message_id": msg.message_id,
         "date": msg.date,
+        # Who wrote it, as each implementation reads it (docs/from-ambiguity.md).
+        "author_readings": [r.to_dict() for r in msg.author.readings],
     }
 
 
