@@ -194,8 +194,9 @@ def with_weights(cfg: ScoringConfig, new: dict[str, float], suspicious: float | 
 
 
 def choose_threshold(train: list[Record], cfg: ScoringConfig) -> float:
-    """The lowest `suspicious` threshold (in steps of 0.25 from 3 to 8) at which the training
-    folds meet the ham targets; 8 when none does."""
+    """The lowest `suspicious` threshold (in steps of 0.25, from the scoring file's own up to 8)
+    at which the training folds meet the ham targets; 8 when none does. Never below the file's
+    threshold: the pinned weights (recon, impersonation, From tricks) are set to reach it alone."""
     scored = []
     for r in train:
         if r.set not in HAM_TARGETS:
@@ -205,7 +206,7 @@ def choose_threshold(train: list[Record], cfg: ScoringConfig) -> float:
         floor = any(f.symbol in cfg.floor_suspicious and f.score > 0 for f in v.findings)
         scored.append((r.set, v.score, floor))
     n = {s: sum(1 for x in scored if x[0] == s) for s in HAM_TARGETS}
-    for step in range(12, 33):
+    for step in range(int(cfg.thresholds["suspicious"] * 4), 33):
         t = step / 4
         ok = all(sum(1 for s2, sc, fl in scored if s2 == s and (sc >= t or fl)) <= bound * n[s]
                  for s, bound in HAM_TARGETS.items() if n[s])

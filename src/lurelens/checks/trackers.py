@@ -76,7 +76,8 @@ def run(msg: Message, ctx: Context):
                 )
         if is_ip_literal(r.host) and is_public_ip(r.host) and once("REMOTE_IP_LITERAL", r.host):
             yield Finding("REMOTE_IP_LITERAL", f"{r.kind} from {r.host}: {r.url[:160]}")
-        if r.kind in ("frame", "object", "meta-refresh") and once("REMOTE_DOCUMENT", r.url):
+        # A document from the sender's own site is the sender's own page, not a remote payload.
+        if r.kind in ("frame", "object", "meta-refresh") and r.domain not in own and once("REMOTE_DOCUMENT", r.url):
             yield Finding("REMOTE_DOCUMENT", f"{r.element}: {r.url[:160]}")
 
 
