@@ -9,7 +9,7 @@ that is what the APT31 mail used.
 from __future__ import annotations
 
 from lurelens.checks.base import Check, Context, Symbol, first_time
-from lurelens.model import Finding, Message
+from lurelens.model import Finding, Message, RemoteResource
 from lurelens.parse.urls import is_ip_literal, is_public_ip, registrable_domain
 
 SYMBOLS = (
@@ -27,6 +27,20 @@ SYMBOLS = (
 )
 
 _IMAGE_KINDS = {"img", "srcset", "background", "css-url", "poster"}
+# Fetches a client makes on open without showing anything: a stylesheet, an @import, a web font.
+_CSS_KINDS = {"css-import", "font", "stylesheet"}
+
+
+_ID_BEACON_KINDS = _CSS_KINDS | {"background", "css-url", "poster"}
+
+
+def is_beacon(r: RemoteResource) -> bool:
+    """An open-time beacon, whatever makes the request: a hidden or 0-2 px image, background or
+    poster, or a CSS, background or poster fetch whose URL carries a per-recipient identifier.
+    (A visible <img> with an identifier is how every newsletter serves images: not counted.)"""
+    if r.kind in _IMAGE_KINDS and r.hidden:
+        return True
+    return bool(r.recipient_token) and r.kind in _ID_BEACON_KINDS
 
 
 def sender_domains(msg: Message) -> set[str]:
@@ -42,11 +56,7 @@ def sender_domains(msg: Message) -> set[str]:
 
 def beacon_hosts(msg: Message) -> set[str]:
     """Hosts that learn the message was opened: hidden or tiny images, or URLs naming the recipient."""
-    return {
-        r.host
-        for r in msg.resources
-        if (r.hidden and r.kind in _IMAGE_KINDS) or (r.recipient_token or "").startswith("email:")
-    }
+    return {r.host for r in msg.resources if is_beacon(r) or (r.recipient_token or "").startswith("email:")}
 
 
 def run(msg: Message, ctx: Context):
@@ -64,15 +74,15 @@ def run(msg: Message, ctx: Context):
             yield Finding("TRACKER_KNOWN_VENDOR", f"{r.tracker}: {r.host} ({r.kind})")
         if r.recipient_token and r.recipient_token.startswith("email:") and once("TRACKER_RECIPIENT_TOKEN", r.host):
             yield Finding("TRACKER_RECIPIENT_TOKEN", f"{r.host} gets the recipient as {r.recipient_token[6:]}: {r.url[:160]}")
-        beacon = r.hidden and r.kind in _IMAGE_KINDS and not spacer.is_spacer(r.url)
-        if beacon and once("TRACKER_PIXEL_HIDDEN", r.host):
-            yield Finding("TRACKER_PIXEL_HIDDEN", f"{r.host}: {r.hidden_reason}: {r.url[:160]}")
+        if is_beacon(r) and not spacer.is_spacer(r.url):
+            if r.hidden and r.kind in _IMAGE_KINDS and once("TRACKER_PIXEL_HIDDEN", r.host):
+                yield Finding("TRACKER_PIXEL_HIDDEN", f"{r.host}: {r.hidden_reason}: {r.url[:160]}")
             if r.recipient_token == "opaque_id" and once("TRACKER_OPAQUE_ID", r.host):
-                yield Finding("TRACKER_OPAQUE_ID", f"{r.host}: identifier {r.token_evidence}", strength=0.8)
+                yield Finding("TRACKER_OPAQUE_ID", f"{r.host} ({r.kind}): identifier {r.token_evidence}", strength=0.8)
             if not r.tracker and r.domain not in own and once("TRACKER_UNLISTED_BEACON", r.host):
                 yield Finding(
                     "TRACKER_UNLISTED_BEACON",
-                    f"{r.host} is not a known tracking vendor and not the sender's domain ({', '.join(sorted(own)) or 'none'})",
+                    f"{r.host} ({r.kind}) is not a known tracking vendor and not the sender's domain ({', '.join(sorted(own)) or 'none'})",
                 )
         if is_ip_literal(r.host) and is_public_ip(r.host) and once("REMOTE_IP_LITERAL", r.host):
             yield Finding("REMOTE_IP_LITERAL", f"{r.kind} from {r.host}: {r.url[:160]}")
