@@ -54,6 +54,7 @@ _FOOTER_CUE = re.compile(
     r"(?i)\b(?:you (?:received|are receiving|get)|(?:sent|delivered) to you|because you (?:follow|subscribed|signed up)"
     r"|subscri(?:bed|ber|ption)|newsletter|briefing|unsubscribe|all rights reserved|copyright)\b|©|\(c\)")
 FOOTER_CHARS = 400
+_SENTENCE_END = re.compile(r"(?<=[.?])\s+|\n|\s[-~]{5,}\S*\s")
 _LOCAL_SPLIT = re.compile(r"[._\-+0-9]+")
 _NAME_FILLER = frozenset("news community official app the by from via your my plus".split())
 _NAME_CUE = re.compile(r"\s+(?:from|at|von|da|do)\s+|\s*[|@]\s*", re.I)
@@ -156,7 +157,10 @@ def _claims(msg: Message, ctx: Context, forwarded: bool, personal: bool,
         # as often as it claims to be one, so neither is read.
         logo = " | ".join([msg.html_title] + msg.alt_texts[:1])
         add([x for x in ix.find(logo) if not x[2] and x[0].tier == 1 and x[0].category != "social"], "masthead")
-        footer = [ln for ln in msg.visible_text[-FOOTER_CHARS:].splitlines() if _FOOTER_CUE.search(ln)]
+        # Read in personal-looking HTML mail only: plain-text list footers ("Your use of X Groups
+        # is subject to ...") name their host, not an identity the sender claims.
+        footer = [seg for seg in _SENTENCE_END.split(msg.visible_text[-FOOTER_CHARS:])
+                  if _FOOTER_CUE.search(seg)] if personal and msg.has_html else []
         if footer:
             add([x for x in ix.find(" | ".join(footer)) if not x[2] and x[0].kind == "outlet" and x[0].tier == 1],
                 "footer")
