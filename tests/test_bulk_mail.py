@@ -3,7 +3,9 @@ newsletter earns the CONSISTENT_SENDER credit; deception signs or content from e
 
 from __future__ import annotations
 
-from lurelens.testing import MessageBuilder
+import pytest
+
+from lurelens.testing import MessageBuilder, assert_fires, assert_quiet
 
 SHOP = "Acme Shop <news@mail.acmeshop-example.com>"
 PIXEL = '<img src="https://t.acmeshop-example.com/open/8f3a9c2b7d1e4f60a1b2c3d4e5f6a7b8.gif" width="1" height="1">'
@@ -55,3 +57,16 @@ def test_tracking_alone_adds_at_most_the_group_cap(scanner):
     assert sum(f.score for f in tracking) > cap
     assert v.score <= cap + sum(f.score for f in v.findings if f.group != "tracking" and f.score > 0) + 1e-9
     assert v.label == "tracked"
+
+
+@pytest.mark.parametrize("symbol, template", [
+    ("LINK_FORM", '<form action="https://{host}/q"><input name="q"></form>'),
+    ("REMOTE_DOCUMENT", '<p>Hi</p><iframe src="https://{host}/issue"></iframe>'),
+])
+def test_the_senders_own_site_is_not_remote(symbol, template, scanner):
+    """A newsletter's search box or embedded issue on its own site; the same on another site fires."""
+    def mail(host: str) -> bytes:
+        return MessageBuilder().sender("News <news@example.com>").html(template.format(host=host)).build()
+
+    assert_quiet(mail("search.example.com"), symbol, scanner)
+    assert_fires(mail("collect.example.net"), symbol, scanner)

@@ -195,11 +195,3 @@ def test_own_site_is_quiet_for_free_mail(list_scanner):
         f'<a href="https://www.{free}/a">a</a><a href="https://www.{free}/b">b</a>').build()
     assert_quiet(raw, "SENDER_OWN_SITE", list_scanner)
 
-
-def test_form_posting_to_the_senders_own_site_is_not_a_remote_form(scanner):
-    own = MessageBuilder().sender("News <news@example.com>").html(
-        '<form action="https://search.example.com/q"><input name="q"></form>').build()
-    assert_quiet(own, "LINK_FORM", scanner)
-    other = MessageBuilder().sender("News <news@example.com>").html(
-        '<form action="https://collect.example.net/q"><input name="q"></form>').build()
-    assert_fires(other, "LINK_FORM", scanner)

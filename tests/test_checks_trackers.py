@@ -100,11 +100,3 @@ def test_pixel_reported_once_per_host(scanner):
     assert [f.symbol for f in v.findings].count("TRACKER_PIXEL_HIDDEN") == 1
     assert len(v.message.resources) == 5
 
-
-def test_remote_document_from_the_senders_own_site_is_not_flagged(scanner):
-    own = MessageBuilder().sender("News <news@example.com>").html(
-        '<p>Hi</p><iframe src="https://www.example.com/issue"></iframe>').build()
-    assert_quiet(own, "REMOTE_DOCUMENT", scanner)
-    other = MessageBuilder().sender("News <news@example.com>").html(
-        '<p>Hi</p><iframe src="https://docs.example.net/view"></iframe>').build()
-    assert_fires(other, "REMOTE_DOCUMENT", scanner)
