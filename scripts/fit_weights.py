@@ -29,7 +29,6 @@ from common import DEFAULT_CORPUS  # noqa: E402
 from cv import HAM_SETS, PHISH_SETS, Record, assign_folds, cv_figures, extract, print_cv_table  # noqa: E402
 
 from lurelens.model import Finding  # noqa: E402
-from lurelens.model.verdict import SEVERITY  # noqa: E402
 from lurelens.scoring import ScoringConfig, load_scoring, score  # noqa: E402
 
 # Symbols whose presence tracks the 2002-vs-2022 era gap of the dev corpus rather than deception:

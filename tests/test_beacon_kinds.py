@@ -14,7 +14,8 @@ HOST = "https://stats.example.com"  # not the sender's domain, not a tracking ve
 BEACONS = {
     "img": f'<img src="{HOST}/p.gif?u={ID}" width="1" height="1">',
     "css-import": f'<style>@import url("{HOST}/s.css?u={ID}");</style>',
-    "font-face": f'<style>@font-face {{ font-family: Brief; src: url("{HOST}/f.woff?u={ID}"); }} p {{ font-family: Brief; }}</style>',
+    "font-face": (f'<style>@font-face {{ font-family: Brief; src: url("{HOST}/f.woff?u={ID}"); }}'
+                  " p { font-family: Brief; }</style>"),
     "background-on-1px-div": f'<div style="width:1px;height:1px;background:url({HOST}/b.png)"></div>',
     "td-background": f'<table><tr><td background="{HOST}/b.png?u={ID}">Policy note</td></tr></table>',
     "link-stylesheet": f'<link rel="stylesheet" href="{HOST}/m.css?u={ID}">',

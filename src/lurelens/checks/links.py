@@ -34,7 +34,8 @@ SYMBOLS = (
     Symbol("LINK_VIA_TRACKING_HOST", "Links pass through a tracking host unrelated to the sender"),
     Symbol("LINK_SCRIPT_SCHEME", "A link uses a javascript: or data: URL"),
     Symbol("LINK_FORM", "The message contains a form that submits to a remote host"),
-    Symbol("SENDER_OWN_SITE", "Most links lead to the sender's own site and remote content comes from sites it links to or a known mail provider: an organisation's own mail"),
+    Symbol("SENDER_OWN_SITE", "Most links lead to the sender's own site and remote content comes from sites it "
+           "links to or a known mail provider: an organisation's own mail"),
     Symbol("LINKS_ELSEWHERE", "No link of this HTML mail leads to the sender's own site: an organisation's mail links home"),
 )
 

@@ -82,7 +82,8 @@ def run(msg: Message, ctx: Context):
             if not r.tracker and r.domain not in own and once("TRACKER_UNLISTED_BEACON", r.host):
                 yield Finding(
                     "TRACKER_UNLISTED_BEACON",
-                    f"{r.host} ({r.kind}) is not a known tracking vendor and not the sender's domain ({', '.join(sorted(own)) or 'none'})",
+                    f"{r.host} ({r.kind}) is not a known tracking vendor and not the sender's domain "
+                    f"({', '.join(sorted(own)) or 'none'})",
                 )
         if is_ip_literal(r.host) and is_public_ip(r.host) and once("REMOTE_IP_LITERAL", r.host):
             yield Finding("REMOTE_IP_LITERAL", f"{r.kind} from {r.host}: {r.url[:160]}")
