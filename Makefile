@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.lurelens-installed
 TEST_STAMP := $(VENV)/.lurelens-test-installed
 
-.PHONY: demo test install browser bench eval clean
+.PHONY: demo test install browser dovecot bench eval clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "lurelens needs Python 3.11 or newer")'
@@ -35,7 +35,10 @@ $(TEST_STAMP): $(BIN)/python pyproject.toml
 browser:
 	bash scripts/install-browser.sh
 
-test: $(TEST_STAMP) browser
+dovecot:
+	bash scripts/install-dovecot.sh
+
+test: $(TEST_STAMP) browser dovecot
 	LURELENS_REQUIRE_BROWSER=1 LURELENS_REQUIRE_SERVICES=1 $(BIN)/python -m pytest -q -p no:cacheprovider
 
 eval: $(STAMP)
