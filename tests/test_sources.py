@@ -311,3 +311,130 @@ def test_mbox_partitions_are_byte_ranges_of_about_target_messages(tmp_path):
 def test_boundaries_ignore_unquoted_from_in_body():
     data = envelope(1) + b"Subject: a\n\nline\nFrom not-a-boundary\n"
     assert list(iter_boundaries(data)) == [0]
+
+
+# -- Maildir -----------------------------------------------------------------------------------------
+
+
+def _maildir(root: Path, messages: dict[str, bytes]) -> None:
+    for sub in ("cur", "new", "tmp"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    for name, data in messages.items():
+        (root / name).write_bytes(data)
+
+
+def test_maildir_with_dovecot_layout_and_maildirplusplus_folders(tmp_path):
+    md = tmp_path / "Maildir"
+    _maildir(md, {"cur/1700000001.M1P1.host,S=100,W=104:2,S": msg(1),
+                  "new/1700000002.M2P1.host,S=100,W=104": msg(2),
+                  "tmp/1700000003.M3P1.host": msg(3)})  # tmp: delivery in progress, never read
+    _maildir(md / ".Sent", {"cur/1700000004.M4P1.host:2,RS": msg(4)})
+    _maildir(md / ".Sent.2023", {"new/1700000005.M5P1.host": msg(5)})
+    for name in ("dovecot.index", "dovecot.index.log", "dovecot.index.cache", "dovecot-uidlist",
+                 "dovecot-keywords", "subscriptions"):
+        (md / name).write_bytes(b"\x01\x00binary index" if "index" in name else b"1 V1 N1\n")
+    (md / ".Sent" / "maildirfolder").write_bytes(b"")
+    src = open_source(str(md))
+    assert isinstance(src, MaildirSource) and src.total() == 4
+    got = items(md)
+    assert [it.data for it in got] == [msg(1), msg(2), msg(4), msg(5)]
+    assert [it.locator for it in got] == ["1700000001.M1P1.host,S=100,W=104", "1700000002.M2P1.host,S=100,W=104",
+                                          ".Sent/1700000004.M4P1.host", ".Sent.2023/1700000005.M5P1.host"]
+    assert not any(it.error or it.note for it in got)
+
+
+def test_maildir_key_survives_a_move_from_new_to_cur(tmp_path):
+    md = tmp_path / "md"
+    _maildir(md, {"new/123.M1.host": msg(1)})
+    (part,) = open_source(str(md)).partitions()
+    os.rename(md / "new" / "123.M1.host", md / "cur" / "123.M1.host:2,S")  # a client read it meanwhile
+    (it,) = list(part.read())
+    assert it.locator == "123.M1.host" and it.data == msg(1)
+
+
+def test_maildir_inside_a_walked_directory(tmp_path):
+    (tmp_path / "loose.eml").write_bytes(msg(9))
+    _maildir(tmp_path / "user" / "Maildir", {"cur/1.M1.h:2,": msg(1)})
+    got = items(tmp_path)
+    assert [it.data for it in got] == [msg(9), msg(1)]
+    assert got[1].locator == f"{tmp_path}/user/Maildir/1.M1.h"
+
+
+# -- zip, .msg ----------------------------------------------------------------------------------------
+
+
+def test_zip_of_messages_and_an_mbox(tmp_path):
+    p = tmp_path / "export.zip"
+    p.write_bytes(_zip({"one.eml": msg(1), "README.txt": b"exported by a tool\n", "box.mbox": mbox(msg(2), msg(3))}))
+    got = items(p)
+    assert [(it.locator, it.data) for it in got if it.data] == [("one.eml", msg(1)), ("box.mbox@0", msg(2)),
+                                                               (f"box.mbox@{len(mbox(msg(2)))}", msg(3))]
+    (readme,) = [it for it in got if it.locator == "README.txt"]
+    assert readme.skipped
+    assert display_name(got[0], "export.zip") == "export.zip/one.eml"
+
+
+def test_outlook_msg_keeps_transport_headers_and_bodies(tmp_path):
+    from msgfile import build_msg
+
+    headers = ("Received: from mx.news.example.net by mail.example.org; Mon, 1 Jan 2024 00:00:00 +0000\r\n"
+               "Authentication-Results: mail.example.org; spf=fail; dmarc=fail\r\n"
+               "From: Desk <desk@news.example.com>\r\nTo: analyst@example.org\r\nSubject: Story\r\n"
+               "Message-ID: <42@news.example.com>\r\nMIME-Version: 1.0\r\n"
+               "Content-Type: multipart/alternative;\r\n\tboundary=\"old\"\r\n\r\n")
+    html = '<p>Read it<img src="https://t.example.net/o.gif?e=YW5hbHlzdEBleGFtcGxlLm9yZw" width=1 height=1></p>'
+    p = tmp_path / "lure.msg"
+    p.write_bytes(build_msg(subject="Story", body="Read it" * 700, html=html, headers=headers,
+                            attachments=(("notes.txt", b"n" * 10, "text/plain"),)))
+    (it,) = items(p)
+    assert it.error is None and "Outlook .msg" in it.note
+    import email
+    import email.policy
+
+    m = email.message_from_bytes(it.data, policy=email.policy.default)
+    assert m["Authentication-Results"] == "mail.example.org; spf=fail; dmarc=fail"
+    assert m["Received"].startswith("from mx.news.example.net") and m["Message-ID"] == "<42@news.example.com>"
+    assert "old" not in m["Content-Type"]  # the body was rebuilt; the stale boundary is gone
+    assert m.get_body(("html",)).get_content().rstrip() == html
+    assert m.get_body(("plain",)).get_content().startswith("Read itRead it")
+    assert [a.get_filename() for a in m.iter_attachments()] == ["notes.txt"]
+
+
+def test_outlook_msg_without_transport_headers_says_so(tmp_path):
+    from msgfile import build_msg
+
+    (it,) = items(_write(tmp_path / "draft.msg", build_msg(subject="Draft", body="b", sender="Me <me@example.org>",
+                                                            recipients=("x@example.org",))))
+    assert b"X-Lurelens-Converted: from Outlook .msg without transport headers" in it.data
+    assert b"To: x@example.org" in it.data and b"Subject: Draft" in it.data
+
+
+def test_corrupt_msg_is_an_error(tmp_path):
+    from msgfile import build_msg
+
+    data = build_msg(subject="s", body="b")
+    (it,) = items(_write(tmp_path / "bad.msg", data[:700]))
+    assert it.data is None and it.error.startswith("unreadable: corrupt Outlook .msg")
+
+
+def _write(p: Path, data: bytes) -> Path:
+    p.write_bytes(data)
+    return p
+
+
+# -- stdin list ----------------------------------------------------------------------------------------
+
+
+def test_list_of_paths_on_stdin(tmp_path):
+    import io
+
+    from lurelens.sources import PathListSource
+
+    (tmp_path / "a.eml").write_bytes(msg(1))
+    (tmp_path / "b.mbox").write_bytes(mbox(msg(2), msg(3)))
+    listing = f"{tmp_path / 'a.eml'}\n{tmp_path / 'b.mbox'}\n{tmp_path / 'gone.eml'}\n\n".encode()
+    src = PathListSource("-", stream=io.BytesIO(listing))
+    got = [it for p in src.partitions() for it in p.read()]
+    assert [it.data for it in got[:3]] == [msg(1), msg(2), msg(3)]
+    assert got[3].error == "no such file or directory"
+    assert got[0].source == str(tmp_path / "a.eml")
