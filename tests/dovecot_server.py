@@ -63,7 +63,7 @@ class DovecotServer:
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
-    def start(self) -> "DovecotServer":
+    def start(self) -> DovecotServer:
         d = self.dir
         mail_owner = pwd.getpwnam("dovecot")
         (d / "mail").mkdir()
@@ -143,7 +143,7 @@ service anvil {{
         self.proc = None
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def __enter__(self) -> "DovecotServer":
+    def __enter__(self) -> DovecotServer:  # noqa: PYI034
         return self.start()
 
     def __exit__(self, *exc) -> None:

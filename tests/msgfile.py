@@ -18,7 +18,7 @@ class _Node:
     def __init__(self, name: str, data: bytes | None = None):
         self.name, self.data, self.children = name, data, []  # data None -> storage
 
-    def add(self, node: "_Node") -> "_Node":
+    def add(self, node: _Node) -> _Node:
         self.children.append(node)
         return node
 
@@ -89,7 +89,6 @@ def _write_cfb(root: _Node) -> bytes:
             mini_fat += [first + k + 1 for k in range(count - 1)] + [ENDOFCHAIN]
             mini_data += s.data.ljust(count * MINI, b"\0")
     # Regular sectors (after the FAT): directory, mini FAT, mini stream container, big streams.
-    chains: list[tuple[str, bytes]] = []
     dir_bytes = bytearray()
     chains_big: list[tuple[_Node, bytes]] = [(s, s.data) for s in streams if len(s.data) >= CUTOFF]
     blobs = [("dir", None), ("minifat", struct.pack(f"<{len(mini_fat)}I", *mini_fat) if mini_fat else b""),

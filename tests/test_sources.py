@@ -16,8 +16,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lurelens.sources import (DirSource, FileSource, Item, MaildirSource, Partition, SourceError, display_name,
-                              iter_items, open_source, sniff)
+from lurelens.sources import (
+    Item,
+    MaildirSource,
+    SourceError,
+    display_name,
+    iter_items,
+    open_source,
+    sniff,
+)
 from lurelens.sources.mbox import iter_boundaries, split_mbox_bytes
 
 FUZZ = settings(max_examples=200, deadline=None, database=None,
@@ -210,7 +217,7 @@ def test_sniff_gzip_bomb_is_refused_not_materialised():
 @FUZZ
 @given(st.binary(max_size=4096))
 def test_sniff_never_raises(data):
-    out, err, note = sniff(data)
+    out, err, _note = sniff(data)
     assert (out is None) != (err is None)
 
 

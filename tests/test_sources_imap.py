@@ -8,9 +8,9 @@ import pickle
 import re
 
 import pytest
-
 from conftest import require_component
 from dovecot_server import PASSWORD, USER, DovecotServer, DovecotUnavailable, problem
+
 from lurelens.sources import SourceError, display_name, iter_items, open_source
 from lurelens.sources.imap import CA_FILE_ENV, PASSWORD_ENV
 
@@ -56,7 +56,7 @@ def flags(server: DovecotServer, folder: str = "INBOX") -> dict[int, str]:
     c = server.client()
     try:
         c.select(folder, readonly=True)
-        typ, data = c.uid("FETCH", "1:*", "(FLAGS)")
+        _typ, data = c.uid("FETCH", "1:*", "(FLAGS)")
         out = {}
         for line in data:
             m = re.search(rb"UID (\d+) FLAGS \(([^)]*)\)", line)

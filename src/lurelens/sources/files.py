@@ -16,13 +16,19 @@ import os
 import stat
 import sys
 import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO, Iterable, Iterator
+from typing import BinaryIO
 
 from lurelens.sources import maildir
 from lurelens.sources._model import Item, Partition, register_reader
-from lurelens.sources.mbox import (COMPRESSED_SUFFIXES, iter_mbox_stream, mbox_partitions, open_stream,
-                                   split_mbox_bytes)
+from lurelens.sources.mbox import (
+    COMPRESSED_SUFFIXES,
+    iter_mbox_stream,
+    mbox_partitions,
+    open_stream,
+    split_mbox_bytes,
+)
 from lurelens.sources.sniff import MAX_MESSAGE_BYTES, NOT_MAIL, container_kind, sniff
 
 # A batch of small files goes in one partition; a bigger file that may be an mbox gets its own.

@@ -14,9 +14,9 @@ import os
 import re
 import socket
 import ssl
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 from urllib.parse import quote, unquote, urlsplit
 
 from lurelens.sources._model import Item, Partition, register_reader
@@ -162,7 +162,7 @@ class ImapSource:
         self._given = password
 
     @classmethod
-    def from_url(cls, url: str, password: str | None = None) -> "ImapSource":
+    def from_url(cls, url: str, password: str | None = None) -> ImapSource:
         from lurelens.sources import SourceError
 
         try:

@@ -17,15 +17,16 @@ import lzma
 import mmap
 import os
 import re
-from typing import BinaryIO, Iterator
+from collections.abc import Iterator
+from typing import BinaryIO
 
 from lurelens.sources._model import Item, Partition, register_reader
 from lurelens.sources.sniff import MAX_MESSAGE_BYTES, sniff
 
-_FROM = re.compile(rb"^From ", re.M)
+_FROM = re.compile(rb"^From ", re.MULTILINE)
 _STRICT = re.compile(rb"From \S+ +(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) +(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct"
                      rb"|Nov|Dec) +\d{1,2} +\d{1,2}:\d\d")
-_QUOTED = re.compile(rb"^>(>*From )", re.M)
+_QUOTED = re.compile(rb"^>(>*From )", re.MULTILINE)
 COMPRESSED_SUFFIXES = {".gz": "gzip", ".xz": "xz", ".zst": "zstd", ".bz2": "bzip2"}
 
 
@@ -120,7 +121,7 @@ def mbox_partitions(source: str, path: str, target: int, locator_prefix: str = "
 def read_mbox_partition(part: Partition) -> Iterator[Item]:
     path, start, end, first, total, prefix = part.params
     try:
-        fh = open(path, "rb")
+        fh = open(path, "rb")  # noqa: SIM115 - closed by the with below; open errors become items
     except OSError as exc:
         yield Item(part.source, f"{prefix}@{start}", None, f"unreadable: {exc.strerror or exc}")
         return
@@ -131,7 +132,7 @@ def read_mbox_partition(part: Partition) -> Iterator[Item]:
                        f"unreadable: the mbox shrank to {size} bytes since it was indexed")
             return
         with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            if start >= end or not mm[start:start + 5] == b"From ":
+            if start >= end or mm[start:start + 5] != b"From ":
                 yield Item(part.source, f"{prefix}@{start}", None,
                            "unreadable: the mbox changed since it was indexed (no From line at this offset)")
                 return
@@ -153,7 +154,7 @@ def open_stream(path: str, kind: str) -> BinaryIO:
     if kind == "zstd":
         import zstandard  # optional extra: lurelens[hunt]
 
-        raw = open(path, "rb")
+        raw = open(path, "rb")  # noqa: SIM115 - owned and closed by the returned stream (closefd)
         return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, closefd=True), 1 << 20)
     raise ValueError(kind)
 
