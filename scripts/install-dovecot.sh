@@ -12,26 +12,7 @@ if [[ -x /usr/sbin/dovecot ]] && [[ -x /usr/lib/dovecot/imap ]] && command -v op
     exit 0
 fi
 
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "install-dovecot: apt-get not found; install Dovecot (imapd) and openssl with your package manager." >&2
-    exit 1
-fi
-
-SUDO=()
-if [[ "$(id -u)" -ne 0 ]]; then
-    if command -v sudo >/dev/null 2>&1; then
-        SUDO=(sudo)
-    else
-        echo "install-dovecot: must run as root (or have sudo) to apt-get install dovecot-imapd." >&2
-        exit 1
-    fi
-fi
-
-APT=(env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -q)
-echo "install-dovecot: running apt-get update"
-"${SUDO[@]}" "${APT[@]}" update
-echo "install-dovecot: installing dovecot-imapd openssl"
-"${SUDO[@]}" "${APT[@]}" install -y --no-install-recommends dovecot-imapd openssl
+bash "$(dirname "$0")/apt-install.sh" install-dovecot dovecot-imapd openssl
 
 if [[ ! -x /usr/sbin/dovecot ]]; then
     echo "install-dovecot: apt-get finished but /usr/sbin/dovecot is missing." >&2
