@@ -232,6 +232,28 @@ def test_mbox_split_never_raises_and_keeps_every_byte_offset(parts):
     assert all((it.data is None) != (it.error is None) for it in got)
 
 
+@FUZZ
+@given(st.lists(st.sampled_from([b"From a Mon Jan  1 00:00:00 2024\n", b"From x\n", b"\n", b"\r\n", b"Subject: s\n",
+                                 b"From: a@b\n", b"x" * 70 + b"\n", b"From "]), min_size=1, max_size=60),
+       st.integers(1, 300))
+def test_chunked_file_index_agrees_with_the_in_memory_split(tmp_path_factory, parts, chunk):
+    """The streaming index (read in chunks of any size) finds the same boundaries as one regex pass."""
+    import io
+
+    from lurelens.sources import mbox as mbox_mod
+
+    data = b"From first Mon Jan  1 00:00:00 2024\n" + b"".join(parts)
+    old = mbox_mod._CHUNK
+    mbox_mod._CHUNK = chunk
+    try:
+        got = list(mbox_mod.scan_boundaries(io.BytesIO(data), 0, len(data)))
+    finally:
+        mbox_mod._CHUNK = old
+    assert got == list(iter_boundaries(data))
+    # ... and the line-by-line splitter used for compressed streams (an independent implementation).
+    assert got == [int(it.locator[1:]) for it in mbox_mod.iter_mbox_stream("s", io.BytesIO(data))]
+
+
 def _zip(members: dict[str, bytes]) -> bytes:
     import io
 

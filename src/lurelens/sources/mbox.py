@@ -1,5 +1,6 @@
-"""mbox reading: find message boundaries ("From " lines) by a regex over an mmap (plain files) or a
-line-by-line pass over a decompressing stream (.gz/.xz/.zst/.bz2), and cut byte-range partitions.
+"""mbox reading: find message boundaries ("From " lines) by a regex over chunks read from the file
+(plain files, cut into byte-range partitions) or a line-by-line pass over a decompressing stream
+(.gz/.xz/.zst/.bz2, one partition per file).
 
 A boundary is a line starting with "From " at the start of the file or after a blank line, or one in
 the strict envelope form ("From sender Mon Jan  1 00:00:00 2024") where a writer left no blank line;
@@ -14,7 +15,6 @@ import gzip
 import hashlib
 import io
 import lzma
-import mmap
 import os
 import re
 from collections.abc import Iterator
@@ -38,13 +38,30 @@ def _is_boundary(buf, p: int, start: int) -> bool:
     return _STRICT.match(buf, p) is not None
 
 
+def _from_lines(buf, search: int) -> Iterator[int]:
+    """Offsets >= ``search`` of lines starting with "From " (bytes.find is far faster than a
+    multi-line regex anchor)."""
+    if search == 0 and buf[:5] == b"From ":
+        yield 0
+    i = max(search - 1, 0)
+    while True:
+        i = buf.find(b"\nFrom ", i)
+        if i < 0:
+            return
+        i += 1
+        if i >= search:
+            yield i
+
+
 def iter_boundaries(buf, start: int = 0, end: int | None = None) -> Iterator[int]:
     """Offsets of the "From " lines that start a message in ``buf[start:end]`` (``start`` must be
     the start of a From line or of the file)."""
     end = len(buf) if end is None else end
-    for m in _FROM.finditer(buf, start, end):
-        if _is_boundary(buf, m.start(), start):
-            yield m.start()
+    for p in _from_lines(buf, start):
+        if p + 5 > end:
+            return
+        if _is_boundary(buf, p, start):
+            yield p
 
 
 def message_bytes(raw: bytes) -> bytes:
@@ -74,23 +91,43 @@ def _item(source: str, locator: str, raw: bytes, last_of_file: bool, note: str) 
     return Item(source, locator, data, err, note)
 
 
-def is_mbox_head(head: bytes) -> bool:
-    return head.startswith(b"From ")
+_CHUNK = 8 << 20  # bytes read at a time when indexing: memory stays flat whatever the file size
+_LOOKAHEAD = 256  # bytes after a "From " kept in view to check the strict envelope form
 
 
-def count_messages(path: str) -> int:
-    with open(path, "rb") as fh:
-        size = os.fstat(fh.fileno()).st_size
-        if size == 0:
-            return 0
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            return sum(1 for _ in iter_boundaries(mm))
+def scan_boundaries(fh: BinaryIO, start: int, end: int) -> Iterator[int]:
+    """Offsets of message boundaries in ``[start, end)`` of a seekable file, read in chunks (a file
+    read this way does not stay mapped in the process, unlike an mmap of the whole archive)."""
+    lookbehind = min(start, 3)
+    fh.seek(start - lookbehind)
+    buf = fh.read(lookbehind)
+    base, search, pos = start - lookbehind, lookbehind, start
+    while True:
+        data = fh.read(min(_CHUNK, end - pos)) if pos < end else b""
+        pos += len(data)
+        buf += data
+        last = pos >= end or not data
+        limit = len(buf) if last else len(buf) - _LOOKAHEAD
+        if limit <= search:
+            continue  # not enough bytes in view yet
+        for p in _from_lines(buf, search):
+            if p >= limit:
+                break
+            if _is_boundary(buf, p, start - base):
+                yield base + p
+        if last:
+            return
+        keep = max(0, limit - 3)
+        buf, base, search = buf[keep:], base + keep, limit - keep
 
 
-def _fingerprint(mm, start: int, end: int) -> str:
+def _fingerprint(fh: BinaryIO, start: int, end: int) -> str:
     h = hashlib.sha1(f"{start}-{end}".encode())
-    h.update(mm[start:min(end, start + 4096)])
-    h.update(mm[max(start, end - 4096):end])
+    fh.seek(start)
+    h.update(fh.read(min(4096, end - start)))
+    tail = max(start, end - 4096)
+    fh.seek(tail)
+    h.update(fh.read(end - tail))
     return h.hexdigest()
 
 
@@ -101,20 +138,18 @@ def mbox_partitions(source: str, path: str, target: int, locator_prefix: str = "
     (only the last partition changes)."""
     with open(path, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
-        if size == 0:
-            return
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            total = sum(1 for _ in iter_boundaries(mm))
-            first, index, start = 0, 0, 0
-            for p in iter_boundaries(mm):
-                if index and index % target == 0:
-                    yield Partition(source, "mbox", f"{locator_prefix}bytes:{start}-{p}", _fingerprint(mm, start, p),
-                                    index - first, (path, start, p, first, total, locator_prefix), options)
-                    first, start = index, p
-                index += 1
-            if index:
-                yield Partition(source, "mbox", f"{locator_prefix}bytes:{start}-{size}", _fingerprint(mm, start, size),
-                                index - first, (path, start, size, first, total, locator_prefix), options)
+        ranges: list[tuple[int, int, int, int]] = []  # (start, end, first index, count): one per partition
+        index = first = start = 0
+        for p in scan_boundaries(fh, 0, size):
+            if index and index % target == 0:
+                ranges.append((start, p, first, index - first))
+                first, start = index, p
+            index += 1
+        if index:
+            ranges.append((start, size, first, index - first))
+        for s, e, f, n in ranges:
+            yield Partition(source, "mbox", f"{locator_prefix}bytes:{s}-{e}", _fingerprint(fh, s, e), n,
+                            (path, s, e, f, index, locator_prefix), options)
 
 
 @register_reader("mbox")
@@ -127,20 +162,20 @@ def read_mbox_partition(part: Partition) -> Iterator[Item]:
         return
     with fh:
         size = os.fstat(fh.fileno()).st_size
-        if size < end:
+        fh.seek(start)
+        if size < end or start >= end or fh.read(5) != b"From ":
             yield Item(part.source, f"{prefix}@{start}", None,
-                       f"unreadable: the mbox shrank to {size} bytes since it was indexed")
+                       "unreadable: the mbox changed since it was indexed (no From line at this offset)")
             return
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            if start >= end or mm[start:start + 5] != b"From ":
-                yield Item(part.source, f"{prefix}@{start}", None,
-                           "unreadable: the mbox changed since it was indexed (no From line at this offset)")
-                return
-            bounds = list(iter_boundaries(mm, start, end))
-            for i, p in enumerate(bounds):
-                q = bounds[i + 1] if i + 1 < len(bounds) else end
-                yield _item(part.source, f"{prefix}@{p}", mm[p:q], q == size,
-                            f"mbox: message {first + i + 1} of {total}")
+        bounds = list(scan_boundaries(fh, start, end))
+        for i, p in enumerate(bounds):
+            q = bounds[i + 1] if i + 1 < len(bounds) else end
+            note = f"mbox: message {first + i + 1} of {total}"
+            if q - p > MAX_MESSAGE_BYTES + _LOOKAHEAD:
+                yield Item(part.source, f"{prefix}@{p}", None, f"unreadable: message larger than {MAX_MESSAGE_BYTES} bytes", note)
+                continue
+            fh.seek(p)
+            yield _item(part.source, f"{prefix}@{p}", fh.read(q - p), q == size, note)
 
 
 def open_stream(path: str, kind: str) -> BinaryIO:
