@@ -276,3 +276,18 @@ def test_walk_skips_fifo_notes_and_housekeeping_and_honours_glob(run_cli, tmp_pa
     assert "dovecot" not in err
     code, out, err = run_cli(["scan", "--json", "--glob", "*.md", tmp_path], timeout=60)
     assert jsonl(out) == [] and "SOURCE.md" in err
+
+
+def test_defuse_walk_skips_fifo_and_not_mail(run_cli, tmp_path):
+    import os
+
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    out.mkdir()
+    (src / "a.eml").write_bytes(PIXEL)
+    (src / "SOURCE.md").write_text("# Source\n\nWhere these came from.\n")
+    (src / "dovecot-uidlist").write_text("3 V1 N1\n")
+    os.mkfifo(src / "pipe.eml")
+    code, _, err = run_cli(["defuse", "-o", f"{out}/", src], timeout=60)
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == ["a.eml"]
