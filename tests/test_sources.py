@@ -17,6 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lurelens.sources import (
+    DirSource,
+    FileSource,
     Item,
     MaildirSource,
     SourceError,
@@ -467,3 +469,20 @@ def test_list_of_paths_on_stdin(tmp_path):
     assert [it.data for it in got[:3]] == [msg(1), msg(2), msg(3)]
     assert got[3].error == "no such file or directory"
     assert got[0].source == str(tmp_path / "a.eml")
+
+
+def test_glob_with_a_slash_matches_the_path_below_the_walked_directory(tmp_path):
+    (tmp_path / "inbox" / "2024").mkdir(parents=True)
+    (tmp_path / "inbox" / "2024" / "a.eml").write_bytes(msg(1))
+    (tmp_path / "inbox" / "b.eml").write_bytes(msg(2))
+    got = items(tmp_path, glob="inbox/2024/*.eml")
+    assert [it.data for it in got] == [msg(1)]
+
+
+def test_total_of_an_mbox_then_partitions_index_it_once(tmp_path):
+    p = tmp_path / "box"
+    p.write_bytes(mbox(*[msg(i) for i in range(7)]))
+    src = open_source(str(p))
+    assert isinstance(src, FileSource) and src.total() == 7
+    assert [pt.estimated_messages for pt in src.partitions()] == [7]
+    assert isinstance(open_source(str(tmp_path)), DirSource)

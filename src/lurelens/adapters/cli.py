@@ -102,7 +102,7 @@ def _print_note(err: Console, name: str, given: str, note: str) -> None:
     first, _, rest = note.partition("; ")
     if first.startswith("mbox: message "):
         count = first.split(" of ")[-1] if " of " in first else None
-        if first.startswith("mbox: message 1 ") or first == "mbox: message 1":
+        if (first.startswith("mbox: message 1 ") or first == "mbox: message 1") and count != "1":
             err.print(f"[dim]note:[/dim] {escape(given)} is an mbox: split into "
                       f"{escape(count) + ' messages' if count else 'its messages'}")
         if not rest:
