@@ -486,3 +486,11 @@ def test_total_of_an_mbox_then_partitions_index_it_once(tmp_path):
     assert isinstance(src, FileSource) and src.total() == 7
     assert [pt.estimated_messages for pt in src.partitions()] == [7]
     assert isinstance(open_source(str(tmp_path)), DirSource)
+
+
+def test_mbox_with_crlf_line_ends(tmp_path):
+    m1, m2 = (msg(i).replace(b"\n", b"\r\n") for i in (1, 2))
+    raw = envelope(1).replace(b"\n", b"\r\n") + m1 + b"\r\n" + envelope(2).replace(b"\n", b"\r\n") + m2 + b"\r\n"
+    p = tmp_path / "crlf.mbox"
+    p.write_bytes(raw)
+    assert [it.data for it in items(p)] == [m1, m2]
