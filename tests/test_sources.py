@@ -494,3 +494,19 @@ def test_mbox_with_crlf_line_ends(tmp_path):
     p = tmp_path / "crlf.mbox"
     p.write_bytes(raw)
     assert [it.data for it in items(p)] == [m1, m2]
+
+
+def test_partition_keys_in_a_directory_are_unique_and_stable(tmp_path, monkeypatch):
+    from lurelens.sources import files
+
+    monkeypatch.setattr(files, "_PEEK_ABOVE", 10)  # every mbox gets its own byte-range partitions
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.mbox").write_bytes(mbox(msg(1), msg(2), msg(3)))
+        _maildir(tmp_path / f"{name}-md", {"cur/1.M1.h:2,": msg(1)})
+    (tmp_path / "loose.eml").write_bytes(msg(4))
+    parts = list(open_source(str(tmp_path)).partitions(2))
+    keys = [p.key for p in parts]
+    assert len(keys) == len(set(keys)) == 7  # 2 per mbox, 1 per Maildir, 1 batch of loose files
+    assert [(p.key, p.fingerprint) for p in open_source(str(tmp_path)).partitions(2)] == \
+        [(p.key, p.fingerprint) for p in parts]
+    assert sum(len(list(p.read())) for p in parts) == 3 + 3 + 1 + 1 + 1

@@ -148,7 +148,7 @@ def mbox_partitions(source: str, path: str, target: int, locator_prefix: str = "
         if index:
             ranges.append((start, size, first, index - first))
         for s, e, f, n in ranges:
-            yield Partition(source, "mbox", f"{locator_prefix}bytes:{s}-{e}", _fingerprint(fh, s, e), n,
+            yield Partition(source, "mbox", f"{locator_prefix}:bytes:{s}-{e}" if locator_prefix else f"bytes:{s}-{e}", _fingerprint(fh, s, e), n,
                             (path, s, e, f, index, locator_prefix), options)
 
 
