@@ -510,3 +510,30 @@ def test_partition_keys_in_a_directory_are_unique_and_stable(tmp_path, monkeypat
     assert [(p.key, p.fingerprint) for p in open_source(str(tmp_path)).partitions(2)] == \
         [(p.key, p.fingerprint) for p in parts]
     assert sum(len(list(p.read())) for p in parts) == 3 + 3 + 1 + 1 + 1
+
+
+_MAGIC_PREFIXES = [b"", b"From ", b"\x1f\x8b\x08\x00", b"PK\x03\x04", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd",
+                   b"BZh9", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"\xef\xbb\xbf", b"\xff\xfe", b"!BDN"]
+
+
+@settings(max_examples=150, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(_MAGIC_PREFIXES), st.binary(max_size=2048),
+       st.sampled_from(["x.eml", "x.mbox.gz", "x.zip", "x.msg", "x.zst", "x.xz"]))
+def test_any_file_bytes_give_items_never_a_traceback(tmp_path_factory, prefix, body, name):
+    """Corrupt archives of every kind (truncated gzip, broken zip, fake .msg...) are error items."""
+    d = tmp_path_factory.mktemp("fuzz")
+    (d / name).write_bytes(prefix + body)
+    for spec in (d / name, d):  # named, and found in a walk
+        got = items(spec)
+        assert got and all(isinstance(it, Item) for it in got)
+        assert all(it.data is None or (it.error is None and it.data) for it in got)
+
+
+def test_truncated_gzip_mbox_keeps_what_was_read_and_reports_the_rest(tmp_path):
+    data = gzip.compress(mbox(*[msg(i, "x" * 2000) for i in range(20)]))
+    p = tmp_path / "cut.mbox.gz"
+    p.write_bytes(data[: len(data) // 2])
+    got = items(p)
+    assert [it.data for it in got[:-1]] == [msg(i, "x" * 2000) for i in range(len(got) - 1)]
+    assert got[-1].data is None and "corrupt gzip" in got[-1].error

@@ -232,18 +232,6 @@ def _emit(source: str, locator: str, lines: list[bytes], oversize: bool, last: b
     return _item(source, locator, b"".join(lines), last, note)
 
 
-@register_reader("mbox-stream")
-def read_mbox_stream_partition(part: Partition) -> Iterator[Item]:
-    path, kind, prefix = part.params
-    try:
-        with open_stream(path, kind) as fh:
-            yield from iter_mbox_stream(part.source, fh, prefix)
-    except ImportError:
-        yield Item(part.source, f"{prefix}@0", None, f"unreadable: {kind}-compressed; install lurelens[hunt] for zstandard")
-    except (OSError, EOFError, lzma.LZMAError, ValueError) as exc:
-        yield Item(part.source, f"{prefix}@?", None, f"unreadable: corrupt {kind} stream: {exc}")
-
-
 def split_mbox_bytes(source: str, data: bytes, prefix: str = "") -> Iterator[Item]:
     """Split an mbox already in memory (stdin, a zip member)."""
     bounds = list(iter_boundaries(data))
