@@ -249,11 +249,20 @@ def test_chunked_file_index_agrees_with_the_in_memory_split(tmp_path_factory, pa
     mbox_mod._CHUNK = chunk
     try:
         got = list(mbox_mod.scan_boundaries(io.BytesIO(data), 0, len(data)))
+        streamed = list(mbox_mod.iter_mbox_stream("s", io.BytesIO(data)))
     finally:
         mbox_mod._CHUNK = old
     assert got == list(iter_boundaries(data))
-    # ... and the line-by-line splitter used for compressed streams (an independent implementation).
-    assert got == [int(it.locator[1:]) for it in mbox_mod.iter_mbox_stream("s", io.BytesIO(data))]
+    # ... as the chunked splitter of compressed streams does, with the same messages ...
+    assert got == [int(it.locator[1:]) for it in streamed]
+    assert [(it.data, it.error) for it in streamed] == [(it.data, it.error) for it in split_mbox_bytes("s", data)]
+    # ... and as the rule reads line by line (an independent oracle).
+    oracle, off, prev_blank = [], 0, True
+    for line in io.BytesIO(data):
+        if line.startswith(b"From ") and (prev_blank or mbox_mod._STRICT.match(line)):
+            oracle.append(off)
+        prev_blank, off = line in (b"\n", b"\r\n"), off + len(line)
+    assert got == oracle
 
 
 def _zip(members: dict[str, bytes]) -> bytes:
@@ -537,3 +546,17 @@ def test_truncated_gzip_mbox_keeps_what_was_read_and_reports_the_rest(tmp_path):
     got = items(p)
     assert [it.data for it in got[:-1]] == [msg(i, "x" * 2000) for i in range(len(got) - 1)]
     assert got[-1].data is None and "corrupt gzip" in got[-1].error
+
+
+def test_stream_drops_an_oversized_message_and_goes_on(monkeypatch):
+    import io
+
+    from lurelens.sources import mbox as mbox_mod
+
+    monkeypatch.setattr(mbox_mod, "MAX_MESSAGE_BYTES", 1000)
+    monkeypatch.setattr(mbox_mod, "_CHUNK", 300)
+    data = mbox(msg(1), msg(2, "y" * 5000), msg(3))
+    got = list(mbox_mod.iter_mbox_stream("s", io.BytesIO(data)))
+    assert [it.data for it in got] == [msg(1), None, msg(3)]
+    assert got[1].error == "unreadable: message larger than 1000 bytes"
+    assert got[1].locator == f"@{len(mbox(msg(1)))}"

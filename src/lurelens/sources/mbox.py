@@ -195,41 +195,54 @@ def open_stream(path: str, kind: str) -> BinaryIO:
 
 
 def iter_mbox_stream(source: str, fh: BinaryIO, prefix: str = "") -> Iterator[Item]:
-    """Split an mbox read from a (decompressing) stream line by line; locators are offsets in the
-    decompressed stream. Memory holds one message at a time."""
-    cur: list[bytes] = []
-    cur_off = 0
-    cur_size = 0
-    off = 0
-    prev_blank = True
-    n = 0
-    oversize = False
-    for line in iter(fh.readline, b""):
-        if line.startswith(b"From ") and (prev_blank or _STRICT.match(line)):
-            if cur or oversize:
-                n += 1
-                yield _emit(source, f"{prefix}@{cur_off}", cur, oversize, False, n)
-            cur, cur_off, cur_size, oversize = [line], off, len(line), False
-        elif not cur and not oversize and n == 0 and off == 0:
-            yield Item(source, f"{prefix}@0", None, "not an e-mail message: not an mbox (no From line at the start)")
+    """Split an mbox read from a (decompressing) stream in chunks; locators are offsets in the
+    decompressed stream. Memory holds the current message and one chunk."""
+    buf = b""
+    base = search = n = 0  # stream offset of buf[0]; where the search resumes in buf; messages so far
+    cur: int | None = None  # offset in buf of the current message's From line
+    oversize_at: int | None = None  # stream offset of a message dropped for its size
+    while True:
+        data = fh.read(_CHUNK)
+        eof = not data
+        buf += data
+        limit = len(buf) if eof else len(buf) - _LOOKAHEAD
+        if limit > search:
+            for p in _from_lines(buf, search):
+                if p >= limit:
+                    break
+                if not _is_boundary(buf, p, -base):  # -base: offset 0 of the stream is a boundary
+                    continue
+                if cur is None and oversize_at is None and base + p > 0:
+                    yield Item(source, f"{prefix}@0", None, "not an e-mail message: not an mbox (no From line at the start)")
+                    return
+                if cur is not None or oversize_at is not None:
+                    n += 1
+                    yield _emit(source, prefix, buf, cur, p, base, oversize_at, False, n)
+                cur, oversize_at = p, None
+            search = limit
+        if cur is None and oversize_at is None and (eof or len(buf) > _LOOKAHEAD) and not buf.startswith(b"From "):
+            if buf:
+                yield Item(source, f"{prefix}@0", None, "not an e-mail message: not an mbox (no From line at the start)")
             return
-        elif not oversize:
-            cur.append(line)
-            cur_size += len(line)
-            if cur_size > MAX_MESSAGE_BYTES:
-                cur, oversize = [], True
-        prev_blank = line in (b"\n", b"\r\n")
-        off += len(line)
-    if cur or oversize:
-        n += 1
-        yield _emit(source, f"{prefix}@{cur_off}", cur, oversize, True, n)
+        if eof:
+            if cur is not None or oversize_at is not None:
+                n += 1
+                yield _emit(source, prefix, buf, cur, len(buf), base, oversize_at, True, n)
+            return
+        if cur is not None and len(buf) - cur > MAX_MESSAGE_BYTES + _CHUNK:
+            oversize_at, cur = base + cur, None  # drop it; keep looking for the next boundary
+        keep = max(0, search - 3) if cur is None else min(cur, max(0, search - 3))
+        buf, base, search = buf[keep:], base + keep, search - keep
+        if cur is not None:
+            cur -= keep
 
 
-def _emit(source: str, locator: str, lines: list[bytes], oversize: bool, last: bool, n: int) -> Item:
+def _emit(source: str, prefix: str, buf: bytes, cur: int | None, end: int, base: int, oversize_at: int | None,
+          last: bool, n: int) -> Item:
     note = f"mbox: message {n}"
-    if oversize:
-        return Item(source, locator, None, f"unreadable: message larger than {MAX_MESSAGE_BYTES} bytes", note)
-    return _item(source, locator, b"".join(lines), last, note)
+    if oversize_at is not None or cur is None:
+        return Item(source, f"{prefix}@{oversize_at}", None, f"unreadable: message larger than {MAX_MESSAGE_BYTES} bytes", note)
+    return _item(source, f"{prefix}@{base + cur}", buf[cur:end], last, note)
 
 
 def split_mbox_bytes(source: str, data: bytes, prefix: str = "") -> Iterator[Item]:
