@@ -75,9 +75,12 @@ def _open_guarded(path: str, walked: bool) -> tuple[BinaryIO | None, os.stat_res
         return None, st, Item(path, path, None, None, f"skipped: not a regular file ({_kind_of_mode(st.st_mode)})")
     if stat.S_ISDIR(st.st_mode):
         return None, st, Item(path, path, None, "unreadable: is a directory")
+    # O_NONBLOCK: in a walk, a FIFO swapped in after the stat must not wait for a writer forever. A
+    # special file named explicitly (bash's <(...)) is opened blocking: waiting for its writer is
+    # what the user asked for, and a non-blocking open would read EOF if the writer is not there yet.
+    nonblock = getattr(os, "O_NONBLOCK", 0) if walked or stat.S_ISREG(st.st_mode) else 0
     try:
-        # O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, os.O_RDONLY | nonblock | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         return None, st, Item(path, path, None, _oserror(exc))
     st = os.fstat(fd)
