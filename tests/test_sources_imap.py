@@ -145,3 +145,14 @@ def test_errors_are_clear(dovecot, monkeypatch, tmp_path, case):
         list(open_source(url).partitions())
     (it,) = list(iter_items([url]))  # the scan/hunt path: one error item, no traceback
     assert it.data is None and expect in it.error
+
+
+def test_scan_reads_an_imap_folder(imap_env, run_cli):
+    import json
+
+    url = imap_env.url("INBOX", tls=True)
+    code, out, err = run_cli(["scan", "--json", url])
+    rows = [json.loads(ln) for ln in out.splitlines() if ln.strip()]
+    assert len(rows) == 7 and all(r["verdict"] != "error" for r in rows), err
+    assert rows[0]["file"].startswith(f"{url}/") and rows[0]["file"].endswith(":1")
+    assert "\\Seen" not in flags(imap_env)[2]
