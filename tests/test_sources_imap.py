@@ -153,6 +153,6 @@ def test_scan_reads_an_imap_folder(imap_env, run_cli):
     url = imap_env.url("INBOX", tls=True)
     code, out, err = run_cli(["scan", "--json", url])
     rows = [json.loads(ln) for ln in out.splitlines() if ln.strip()]
-    assert len(rows) == 7 and all(r["verdict"] != "error" for r in rows), err
+    assert code in (0, 1) and len(rows) == 7 and all(r["verdict"] != "error" for r in rows), err
     assert rows[0]["file"].startswith(f"{url}/") and rows[0]["file"].endswith(":1")
     assert "\\Seen" not in flags(imap_env)[2]
