@@ -1,6 +1,6 @@
 """mbox reading: find message boundaries ("From " lines) by a regex over chunks read from the file
-(plain files, cut into byte-range partitions) or a line-by-line pass over a decompressing stream
-(.gz/.xz/.zst/.bz2, one partition per file).
+(plain files, cut into byte-range partitions) or from a decompressing stream (.gz/.xz/.zst/.bz2,
+one partition per file), with one boundary rule for both.
 
 A boundary is a line starting with "From " at the start of the file or after a blank line, or one in
 the strict envelope form ("From sender Mon Jan  1 00:00:00 2024") where a writer left no blank line;
