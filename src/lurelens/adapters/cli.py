@@ -70,6 +70,7 @@ def scan(
     render_timeout: float = typer.Option(10.0, "--render-timeout", help="With --render: seconds of rendering per message."),
 ) -> None:
     """Scan messages: the verdict and why, what opening each would fetch, links, sender."""
+    from lurelens.adapters.environment import settings_from_environment
     from lurelens.report.jsonout import dumps, error_to_dict, verdict_to_dict
     from lurelens.report.text import print_verdict
     from lurelens.scanner import Scanner
@@ -79,7 +80,10 @@ def scan(
     err = Console(stderr=True, highlight=False)
     try:
         limits = Limits(max_bytes=max_bytes, timeout=timeout)
-        scanner = Scanner(limits=limits, scoring=scoring, trusted_authserv_ids=authserv_id or None)
+        settings = settings_from_environment(
+            limits=limits, scoring_file=str(scoring) if scoring else None,
+            trusted_authserv_ids=tuple(authserv_id))
+        scanner = Scanner.from_settings(settings)
     except LurelensError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(EXIT_ERROR)
@@ -229,6 +233,8 @@ def defuse(
     max_bytes: int = typer.Option(_DEFAULTS.max_bytes, "--max-bytes", help="Refuse messages larger than this."),
 ) -> None:
     """Write a copy of each message that is safe to open in any mail client: no remote fetch, trackers removed, links shown."""
+    from lurelens.adapters.environment import data_overlay_dir
+    from lurelens.registry.data import DataRegistry
     from lurelens.report.defuse import LINK_MODES, defuse as defuse_message
     from lurelens.report.jsonout import dumps
 
@@ -242,6 +248,7 @@ def defuse(
         err.print("[red]error:[/red] several messages: give an output directory with -o DIR/")
         raise typer.Exit(EXIT_ERROR)
     info = Console(stderr=output is None, highlight=False, soft_wrap=True)
+    registry = DataRegistry(data_overlay_dir())
     status = EXIT_OK
     for name, path, rel, problem in jobs:
         dest = (output / rel) if to_dir else output
@@ -254,7 +261,7 @@ def defuse(
                 raise ValueError(f"larger than --max-bytes ({max_bytes}); not defused")
             if dest is not None and path is not None and dest.resolve() == path.resolve():
                 raise ValueError("refusing to overwrite the original message; choose another -o")
-            result = defuse_message(raw, links=links)
+            result = defuse_message(raw, links=links, data=registry)
             if dest is None:
                 sys.stdout.buffer.write(result.data)
                 sys.stdout.buffer.flush()

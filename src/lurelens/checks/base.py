@@ -10,6 +10,7 @@ from lurelens.model import Finding, Message
 
 if TYPE_CHECKING:
     from lurelens.registry.data import DataRegistry
+    from lurelens.registry.intel import IntelStore
 
 __all__ = ["ADDR_IN_NAME", "Check", "Context", "Symbol", "first_time", "sender_addresses"]
 
@@ -25,11 +26,12 @@ class Symbol:
 
 @dataclass
 class Context:
-    """What checks may use besides the message: data registries and settings. Shared by scans."""
+    """What checks may use besides the message: the data registries and the indicator store.
+    Shared by every scan of a Scanner (and its threads), so checks only read it."""
 
     data: "DataRegistry"
-    config: dict[str, Any] = field(default_factory=dict)
-    extras: dict[str, Any] = field(default_factory=dict)  # later stages: lookalike index, intel
+    intel: "IntelStore | None" = None
+    extras: dict[str, Any] = field(default_factory=dict)  # for third-party checks; the engine sets nothing here
 
 
 @dataclass(frozen=True)

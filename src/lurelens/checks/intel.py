@@ -5,9 +5,9 @@ A listed indicator is the one finding here that does not infer intent: someone h
 this host, address or file in an attack. Evidence names the indicator, where the message carries
 it, and the file (and comment) it is listed in.
 
-The store comes from ``ctx.extras["intel"]`` (a front end may share one with its own settings);
-otherwise a process-wide default store is built on first use from the shipped files,
-``$LURELENS_INTEL_DIR`` and ``<data overlay>/iocs/``.
+The store is the Scanner's (``ctx.intel``: the shipped files, the directories in its settings and
+``<data overlay>/iocs/``); a Context without one (a check run on its own) uses a process-wide store
+of the shipped files and the registry's overlay.
 
 Attachments are matched by SHA-256 only: the message model keeps ``Attachment.sha256`` but not the
 attachment bytes, so MD5 and SHA-1 indicators cannot be compared with attachments here.
@@ -53,9 +53,9 @@ _EMAIL = re.compile(r"[\w.+\-]{1,64}@[\w\-]+(?:\.[\w\-]+)+")
 
 
 def store_for(ctx: Context) -> IntelStore:
-    store = ctx.extras.get("intel") if ctx.extras else None
+    store = (ctx.extras.get("intel") if ctx.extras else None) or ctx.intel
     if store is None:
-        store = default_store(getattr(ctx.data, "extra_dir", "auto"))
+        store = default_store(getattr(ctx.data, "extra_dir", None))
     return store
 
 

@@ -22,7 +22,7 @@ from email.message import Message as EmailMessage
 from email.parser import BytesParser
 from functools import lru_cache
 from io import BytesIO
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from selectolax.lexbor import LexborHTMLParser
 
@@ -32,6 +32,9 @@ from lurelens.parse.tokens import RecipientMatcher
 from lurelens.parse.urls import split_url
 from lurelens.report.defuse_css import defuse_css, host_of
 from lurelens.report.defuse_html import LINK_MODES, HtmlContext, defang_text, defuse_html, remote_references
+
+if TYPE_CHECKING:
+    from lurelens.registry.data import DataRegistry
 
 __all__ = ["DefuseReport", "DefuseResult", "defuse", "visible_words", "word_retention", "LINK_MODES", "HEADER"]
 
@@ -178,9 +181,9 @@ def _text_only(html: str) -> str:
 class _Run:
     """One message's defusing: the tracker test, the redirect decoder, and the report."""
 
-    def __init__(self, msg: EmailMessage, links: str):
+    def __init__(self, msg: EmailMessage, links: str, data: "DataRegistry | None" = None):
         self.report = DefuseReport(links=links)
-        data = _registry()
+        data = data or _registry()
         recips: list[str] = []
         for name in ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To"):
             vals = [str(v) for v in msg.get_all(name, [])]
@@ -230,12 +233,15 @@ def _defuse_html_part(run: _Run, html: str, path: str, banner: bool) -> tuple[st
     return out, ctx
 
 
-def defuse(raw: bytes, *, links: str = "visible") -> DefuseResult:
-    """The defused copy of ``raw`` (bytes of an RFC 5322 message) and what was changed."""
+def defuse(raw: bytes, *, links: str = "visible", data: "DataRegistry | None" = None) -> DefuseResult:
+    """The defused copy of ``raw`` (bytes of an RFC 5322 message) and what was changed.
+
+    ``data``: the registries (with the user's overlay) to recognise trackers and redirects by;
+    None: the shipped lists only."""
     if links not in LINK_MODES:
         raise ValueError(f"links must be one of {', '.join(LINK_MODES)}")
     msg = BytesParser(policy=policy.compat32).parsebytes(raw)
-    run = _Run(msg, links)
+    run = _Run(msg, links, data)
     boundaries = _boundaries(msg)
     pending: list[tuple[str, EmailMessage, str, str]] = []  # (path, part, kind, new text)
     for path, part in _leaves(msg):
