@@ -28,6 +28,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from lurelens import __version__ as _VERSION
 from lurelens.parse.headers import decode_bytes, parse_addresses
+from lurelens.parse.redirects import decode_redirect
 from lurelens.parse.tokens import RecipientMatcher
 from lurelens.parse.urls import split_url
 from lurelens.report.defuse_css import defuse_css, host_of
@@ -202,8 +203,6 @@ class _Run:
         return f"recipient token ({found[0]})" if found else None
 
     def destination(self, url: str) -> str | None:
-        from lurelens.checks.links import decode_redirect
-
         return decode_redirect(url, self.data)
 
     def record(self, url: str, kind: str, tracker: bool) -> None:
