@@ -300,12 +300,12 @@ def _defuse_jobs(paths: list[str]) -> Iterator[tuple[str, Path | None, Path, str
 @app.command()
 def symbols() -> None:
     """List every symbol a check can emit, with its weight, group and description."""
-    from lurelens.checks import all_symbols
-    from lurelens.scoring import load_scoring
+    from lurelens.scanner import Scanner
 
-    cfg = load_scoring()
+    scanner = Scanner()
+    cfg = scanner.scoring
     out = Console(highlight=False)
-    for name, sym in sorted(all_symbols().items()):
+    for name, sym in sorted(scanner.symbols.items()):
         s = cfg.symbols.get(name, {})
         out.print(f"{name:28} {s.get('weight', 0):+5.1f} {s.get('group', '-'):12} {sym.description}")
     for c in cfg.composites:
