@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lurelens.model import Message
+from lurelens.parse.classify import UrlClassifier
 from lurelens.parse.features import compute_features
 from lurelens.parse.redirects import decode_redirect
-from lurelens.parse.tokens import RecipientMatcher, opaque_id
 from lurelens.parse.urls import split_url
 
 if TYPE_CHECKING:
@@ -21,20 +21,12 @@ _SCRIPT_SCHEMES = ("javascript:", "data:", "vbscript:")
 
 
 def enrich(msg: Message, data: "DataRegistry") -> None:
-    matcher = RecipientMatcher(msg.recipients)
-    trackers = data.trackers
+    classify = UrlClassifier(msg.recipients, data.trackers)
     for res in msg.resources:
-        res.tracker = trackers.match(res.url, res.host)
-        found = matcher.find(res.url) if matcher else None
+        res.tracker = classify.tracker(res.url, res.host)
+        found = classify.token(res.url, res.kind)
         if found:
             res.recipient_token, res.token_evidence = found
-            continue
-        info = split_url(res.url)
-        if info is not None and res.kind not in ("preconnect", "dns-prefetch"):
-            tok = opaque_id(res.url, info.path, info.query)
-            if tok:
-                res.recipient_token = "opaque_id"
-                res.token_evidence = tok[:80]
     for lk in msg.links:
         if lk.kind == "form" or lk.href[:12].lower().startswith(_SCRIPT_SCHEMES):
             continue

@@ -78,7 +78,7 @@ from urllib.parse import urlsplit
 
 from publicsuffixlist import PublicSuffixList
 
-from lurelens.parse.urls import decode_label
+from lurelens.parse.urls import PSL, decode_label
 
 __all__ = ["COMBO_WORDS", "LookalikeIndex", "LookalikeMatch", "TECHNIQUES", "WELL_KNOWN",
            "skeleton"]
@@ -521,14 +521,9 @@ def _budget(label: str) -> int:
 # --------------------------------------------------------------------------- hosts
 
 
-_PSL: PublicSuffixList | None = None
-
-
 def _psl() -> PublicSuffixList:
-    global _PSL
-    if _PSL is None:
-        _PSL = PublicSuffixList()
-    return _PSL
+    """The process's one Public Suffix List (lurelens.parse.urls.PSL)."""
+    return PSL
 
 
 _PSL_RULES: tuple[dict[str, int], frozenset[str]] | None = None

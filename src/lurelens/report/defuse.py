@@ -29,7 +29,7 @@ from selectolax.lexbor import LexborHTMLParser
 from lurelens import __version__ as _VERSION
 from lurelens.parse.headers import decode_bytes, parse_addresses
 from lurelens.parse.redirects import decode_redirect
-from lurelens.parse.tokens import RecipientMatcher
+from lurelens.parse.classify import UrlClassifier
 from lurelens.parse.urls import split_url
 from lurelens.report.defuse_css import defuse_css, host_of
 from lurelens.report.defuse_html import LINK_MODES, HtmlContext, defang_text, defuse_html, remote_references
@@ -189,17 +189,15 @@ class _Run:
         for name in ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To"):
             vals = [str(v) for v in msg.get_all(name, [])]
             recips += [a.addr for a in parse_addresses(vals) if a.addr]
-        self.matcher = RecipientMatcher(list(dict.fromkeys(recips)))
-        self.trackers = data.trackers
+        self.classify = UrlClassifier(list(dict.fromkeys(recips)), data.trackers)
         self.data = data
 
     def is_tracker(self, url: str) -> str | None:
-        info = split_url(url)
-        if info is None:
+        if split_url(url) is None:
             return None
-        if self.trackers.match(url, info.host):
+        if self.classify.tracker(url):
             return "tracker list"
-        found = self.matcher.find(url) if self.matcher else None
+        found = self.classify.recipient_token(url)
         return f"recipient token ({found[0]})" if found else None
 
     def destination(self, url: str) -> str | None:
