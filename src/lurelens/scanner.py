@@ -18,6 +18,7 @@ import traceback
 from pathlib import Path
 
 from lurelens.checks import CHECKS, Check, Context, all_symbols
+from lurelens.checks.base import LIMIT_SYMBOLS
 from lurelens.model import Finding, Message, Verdict
 from lurelens.parse import Limits, parse_message
 from lurelens.parse.enrich import enrich
@@ -28,6 +29,8 @@ from lurelens.scoring import ScoringConfig, load_scoring, score
 from lurelens.settings import ScannerSettings
 
 __all__ = ["Scanner"]
+
+_ANY_CHECK = frozenset(s.name for s in LIMIT_SYMBOLS)  # symbols every check may emit
 
 
 class Scanner:
@@ -57,7 +60,7 @@ class Scanner:
         self.trusted_authserv_ids = trusted_authserv_ids
         if intel is None:
             intel = IntelStore(overlay=self.data.extra_dir)
-        self.context = Context(data=self.data, intel=intel)
+        self.context = Context(data=self.data, intel=intel, limits=self.limits)
         self.settings: ScannerSettings | None = None  # set by from_settings
         self.symbols = all_symbols(checks)
         self.descriptions = {n: s.description for n, s in self.symbols.items()}
@@ -110,7 +113,7 @@ class Scanner:
                 break
             try:
                 for f in check.run(msg, self.context):
-                    if f.symbol not in check.symbol_names:
+                    if f.symbol not in check.symbol_names and f.symbol not in _ANY_CHECK:
                         raise ValueError(f"check {check.name} emitted undeclared symbol {f.symbol}")
                     f.nested = nested
                     findings.append(f)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from lurelens.checks.base import Check, Context, Symbol
+from lurelens.checks.base import Check, Context, Symbol, limits_of
 from lurelens.parse.identity import beacon_hosts, sender_identity
 from lurelens.model import Finding, Message
 from lurelens.parse.headers import is_feed_gateway_local
@@ -145,7 +145,8 @@ def _byline_outlets(msg: Message, ctx: Context) -> list[tuple[Entity, str]]:
     """Outlets named in bylines and signatures ("Correspondent at The Guardian")."""
     ix = ctx.data.entities
     found: list[tuple[Entity, str]] = []
-    text = msg.visible_text[:20000]
+    cap = limits_of(ctx).check_text_chars
+    text = msg.visible_text[:cap]
     # The byline patterns are costly at every capital letter of a long text; run them only in a
     # window around each role word.
     for rm in _ROLE_WORD.finditer(text):

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from urllib.parse import unquote
 
-from lurelens.checks.base import ADDR_IN_NAME, Check, Context, Symbol, first_time
+from lurelens.checks.base import ADDR_IN_NAME, Check, Context, Symbol, capped, first_time, limit_finding, limits_of
 from lurelens.model import Finding, Message
 from lurelens.parse.identity import sender_domains
 from lurelens.parse.redirects import decode_redirect  # noqa: F401 - its old import path
@@ -38,7 +38,6 @@ _DOMAINISH = re.compile(
 )
 _URLISH = re.compile(r"^(?:https?|hxxps?|ftp)://", re.I)
 _FILE_LIKE = re.compile(r"\.(?:pdf|docx?|xlsx?|pptx?|zip|png|jpe?g|gif|html?|php|aspx?|txt|csv)$", re.I)
-MAX_LINKS = 500
 
 
 def _shown_domain(text: str) -> str | None:
@@ -72,11 +71,14 @@ def _scripts(label: str) -> set[str]:
 
 
 def run(msg: Message, ctx: Context):
-    links = msg.links[:MAX_LINKS]
-    if not links:
+    if not msg.links:
         return
     data = ctx.data
     own = sender_domains(msg)
+    cap = limits_of(ctx).check_links
+    links, total = capped(msg.links, cap, lambda lk: lk.domain not in own)
+    if total > cap:
+        yield limit_finding("links", "links", cap, total, "check_links")
     trackers = data.trackers
     once = first_time()
     via_hosts: dict[str, int] = {}
