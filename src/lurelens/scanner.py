@@ -34,6 +34,7 @@ from lurelens.settings import ScannerSettings
 __all__ = ["Scanner"]
 
 if TYPE_CHECKING:
+    from lurelens.defuse import DefuseResult
     from lurelens.render.merge import RenderStage
 
 _ANY_CHECK = frozenset(s.name for s in LIMIT_SYMBOLS)  # symbols every check may emit
@@ -107,6 +108,12 @@ class Scanner:
         if self.context.intel is not None:
             self.context.intel.refresh(force=False)
         return self
+
+    def defuse(self, raw: bytes, *, links: str = "visible") -> "DefuseResult":
+        """A copy of ``raw`` safe to open (lurelens.defuse), with this Scanner's registries."""
+        from lurelens.defuse import defuse
+
+        return defuse(raw, links=links, data=self.data)
 
     def parse(self, raw: bytes, deadline: float | None = None) -> Message:
         """The parsed and enriched message (with its ``cid:`` parts kept when a render stage needs them)."""

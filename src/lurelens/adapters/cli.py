@@ -232,10 +232,10 @@ def defuse(
     max_bytes: int = typer.Option(_DEFAULTS.max_bytes, "--max-bytes", help="Refuse messages larger than this."),
 ) -> None:
     """Write a copy of each message that is safe to open in any mail client: no remote fetch, trackers removed, links shown."""
-    from lurelens.adapters.environment import data_overlay_dir
-    from lurelens.registry.data import DataRegistry
-    from lurelens.report.defuse import LINK_MODES, defuse as defuse_message
+    from lurelens.adapters.environment import settings_from_environment
+    from lurelens.defuse import LINK_MODES
     from lurelens.report.jsonout import dumps
+    from lurelens.scanner import Scanner
 
     err = Console(stderr=True, highlight=False)
     if links not in LINK_MODES:
@@ -247,7 +247,8 @@ def defuse(
         err.print("[red]error:[/red] several messages: give an output directory with -o DIR/")
         raise typer.Exit(EXIT_ERROR)
     info = Console(stderr=output is None, highlight=False, soft_wrap=True)
-    registry = DataRegistry(data_overlay_dir())
+    # The registries (with the user's overlay) of the Scanner the scan command would build.
+    scanner = Scanner.from_settings(settings_from_environment())
     status = EXIT_OK
     for name, path, rel, problem in jobs:
         dest = (output / rel) if to_dir else output
@@ -260,7 +261,7 @@ def defuse(
                 raise ValueError(f"larger than --max-bytes ({max_bytes}); not defused")
             if dest is not None and path is not None and dest.resolve() == path.resolve():
                 raise ValueError("refusing to overwrite the original message; choose another -o")
-            result = defuse_message(raw, links=links, data=registry)
+            result = scanner.defuse(raw, links=links)
             if dest is None:
                 sys.stdout.buffer.write(result.data)
                 sys.stdout.buffer.flush()

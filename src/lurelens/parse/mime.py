@@ -12,17 +12,18 @@ import hashlib
 import re
 import time
 from dataclasses import dataclass
+from typing import Callable
 from email import policy
 from email.message import Message as EmailMessage
 from email.parser import BytesHeaderParser, BytesParser
 
-from lurelens.model import Attachment, Defect, Link, Message, Part
+from lurelens.model import Address, Attachment, Defect, Link, Message, Part
 from lurelens.parse.auth import select_trusted
 from lurelens.parse.headers import decode_bytes, decode_value, fix_8bit, parse_addresses, parse_mailbox_header, unfold
 from lurelens.parse.html import inventory
 from lurelens.parse.urls import split_url
 
-__all__ = ["Limits", "parse_message"]
+__all__ = ["Limits", "parse_message", "recipient_addresses"]
 
 
 @dataclass(slots=True)
@@ -54,6 +55,20 @@ class Limits:
 _TEXT_URL = re.compile(r"\b(?:https?|ftp)://[^\s<>\"'\]\)]{3,2000}", re.I)
 _RECEIVED_FOR = re.compile(r"\bfor\s+<?([^\s<>;@]+@[^\s<>;]+?)>?\s*;", re.I)
 _BOUNDARY_DEPTH_GUARD = 200  # nesting the stdlib parser itself may recurse through
+
+
+def recipient_addresses(to_cc: list[Address], values: Callable[[str], list[str]]) -> list[str]:
+    """The addresses a message was delivered to, as trackers may encode them: To and Cc,
+    Delivered-To, X-Original-To, (X-)Envelope-To and Received ``for``. ``values(name)`` gives a
+    header's raw values. Defuse uses it too, so both find the same recipient tokens."""
+    recipients = [a.addr for a in to_cc if a.addr]
+    for h in ("Delivered-To", "X-Original-To", "X-Envelope-To", "Envelope-To"):
+        recipients += [v.strip().strip("<>") for v in values(h)]
+    for rcv in values("Received")[:30]:
+        mm = _RECEIVED_FOR.search(rcv)
+        if mm:
+            recipients.append(mm.group(1))
+    return list(dict.fromkeys(r for r in recipients if "@" in r))
 
 
 class _State:
@@ -144,14 +159,7 @@ def _build(msg: EmailMessage, state: _State, defects: list[Defect], depth: int, 
     auth = select_trusted(headers, state.trusted_authserv)
     auth["arc"] = values("ARC-Authentication-Results")[:5]
 
-    recipients = [a.addr for a in to + cc if a.addr]
-    for h in ("Delivered-To", "X-Original-To", "X-Envelope-To", "Envelope-To"):
-        recipients += [v.strip().strip("<>") for v in values(h)]
-    for rcv in values("Received")[:30]:
-        mm = _RECEIVED_FOR.search(rcv)
-        if mm:
-            recipients.append(mm.group(1))
-    recipients = list(dict.fromkeys(r for r in recipients if "@" in r))
+    recipients = recipient_addresses(to + cc, values)
 
     model = Message(
         headers=headers,
