@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from lurelens.checks import CHECKS, Check, Context, all_symbols
 from lurelens.checks.base import LIMIT_SYMBOLS
+from lurelens.errors import InputError
 from lurelens.model import Finding, Message, Verdict
 from lurelens.parse import Limits, parse_message
 from lurelens.parse.enrich import enrich
@@ -148,6 +149,11 @@ class Scanner:
         return findings
 
     def scan(self, raw: bytes, *, file: str | None = None) -> Verdict:
+        """The verdict on one message given as its bytes (any bytes: malformed mail is a finding,
+        never an exception). Raises InputError only for something that is not bytes."""
+        if not isinstance(raw, (bytes, bytearray, memoryview)):
+            raise InputError(f"scan() takes the message's bytes, not {type(raw).__name__}")
+        raw = bytes(raw)
         t0 = time.perf_counter()
         deadline = time.monotonic() + self.limits.timeout
         msg = self.parse(raw, deadline)

@@ -22,6 +22,8 @@ from lurelens.parse import Limits
 from lurelens.render.browser import BrowserNotAvailable
 from lurelens.report.text import print_error
 
+__all__ = ["app", "main"]
+
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="lurelens: catch reconnaissance spear-phishing before the beacon fires.")
 

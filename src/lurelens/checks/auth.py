@@ -10,6 +10,8 @@ from __future__ import annotations
 from lurelens.checks.base import Check, Context, Symbol
 from lurelens.model import Finding, Message
 
+__all__ = ["CHECK", "SYMBOLS"]
+
 SYMBOLS = (
     Symbol("AUTH_NOT_CHECKED", "No trusted Authentication-Results: SPF, DKIM and DMARC were not checked"),
     Symbol("AUTH_SPF_FAIL", "SPF fail: the sending host is not allowed to send for the envelope domain"),

@@ -15,6 +15,8 @@ from lurelens.parse.headers import decode_value, has_encoded_word, is_feed_gatew
 from lurelens.parse.urls import registrable_domain
 from lurelens.registry.entities import normalize_name
 
+__all__ = ["CHECK", "SYMBOLS"]
+
 SYMBOLS = (
     Symbol("FROM_MISSING", "The message has no From address"),
     Symbol("FROM_MULTIPLE", "The message has several From headers or addresses"),

@@ -248,16 +248,16 @@ def defuse(raw: bytes, *, links: str = "visible", data: "DataRegistry | None" = 
         if not ct.startswith("text/"):
             continue
         try:
-            data = part.get_payload(decode=True) or b""
+            payload = part.get_payload(decode=True) or b""
         except Exception:  # noqa: BLE001 - undecodable: leave the part as it is
             continue
-        if isinstance(data, str):
-            data = data.encode("utf-8", "surrogateescape")
+        if isinstance(payload, str):
+            payload = payload.encode("utf-8", "surrogateescape")
         try:
             charset = part.get_content_charset()
         except Exception:  # noqa: BLE001 - a malformed charset parameter: decode_bytes guesses
             charset = None
-        text = decode_bytes(data, charset)
+        text = decode_bytes(payload, charset)
         attachment = _is_attachment(part)
         if ct == "text/html" or (ct not in ("text/plain", "text/css") and "<html" in text[:2000].lower()):
             new, ctx = _defuse_html_part(run, text, path, banner=not attachment)

@@ -11,6 +11,8 @@ from typing import Any
 
 from lurelens.model.features import ClusterFeatures
 
+__all__ = ["Address", "Attachment", "AuthResult", "Defect", "Link", "Message", "Part", "RemoteResource"]
+
 
 @dataclass(slots=True)
 class Address:
