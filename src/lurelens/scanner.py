@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from lurelens.checks import CHECKS, Check, Context, all_symbols
+from lurelens.errors import ConfigError
 from lurelens.model import Finding, Message, Verdict
 from lurelens.parse import Limits, parse_message
 from lurelens.parse.enrich import enrich
@@ -92,6 +93,10 @@ class Scanner:
                         raise ValueError(f"check {check.name} emitted undeclared symbol {f.symbol}")
                     f.nested = nested
                     findings.append(f)
+            except ConfigError:
+                # A bad data or overlay file is the operator's to fix: stop, naming the file,
+                # rather than quietly turning the check that loaded it into a 0-point finding.
+                raise
             except Exception as exc:  # noqa: BLE001 - one crashing check must not stop the scan
                 tb = traceback.extract_tb(exc.__traceback__)
                 where = f"{tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else "?"

@@ -17,7 +17,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from lurelens.errors import LurelensError
+from lurelens.adapters.batch import CsvWriter, RunSummary, make_progress
+from lurelens.errors import ConfigError, LurelensError
+from lurelens.model.verdict import LABELS
 from lurelens.parse import Limits
 from lurelens.render.browser import BrowserNotAvailable
 from lurelens.report.text import print_error
@@ -57,86 +59,135 @@ def read_input(path: Path | None, limit: int) -> bytes:
         return fh.read(limit + 1)
 
 
+FORMATS = ("text", "json", "csv")
+_LABEL_CHOICES = ", ".join(LABELS)
+
+
+def _label_option(value: str | None, option: str, extra: tuple[str, ...] = ()) -> str | None:
+    if value is not None and value not in LABELS + extra:
+        raise typer.BadParameter(f"{value!r} is not one of: {', '.join(LABELS + extra)}", param_hint=option)
+    return value
+
+
 @app.command()
 def scan(
-    paths: List[str] = typer.Argument(..., help="Message files (.eml), directories (walked recursively), or - for stdin."),
-    json_out: bool = typer.Option(False, "--json", help="One JSON object per message (JSON Lines)."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show zero-score findings and every link."),
-    scoring: Optional[Path] = typer.Option(None, "--scoring", help="Scoring file to use instead of the shipped one."),
-    authserv_id: List[str] = typer.Option([], "--authserv-id", help="Trust only Authentication-Results from this host (repeatable). Default: the topmost header."),
-    max_bytes: int = typer.Option(_DEFAULTS.max_bytes, "--max-bytes", help="Read at most this many bytes of a message."),
-    timeout: float = typer.Option(_DEFAULTS.timeout, "--timeout", help="Seconds of scanning per message before the rest is skipped."),
+    paths: List[str] = typer.Argument(..., metavar="PATH...", help="Message files (.eml), directories (walked recursively), or - for stdin."),
+    json_out: bool = typer.Option(False, "--json", help="Same as --format json: one JSON object per message (JSON Lines)."),
+    fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help="text (readable report), json (JSON Lines, schema in lurelens/schema/verdict.schema.json) or csv (one row per message)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show zero-score findings, full URLs of every fetch and link."),
+    scoring: Optional[Path] = typer.Option(None, "--scoring", metavar="FILE", help="Scoring file to use instead of the shipped one."),
+    authserv_id: List[str] = typer.Option([], "--authserv-id", metavar="HOST", help="Trust only Authentication-Results from this host (repeatable). Default: the topmost header."),
+    max_bytes: int = typer.Option(_DEFAULTS.max_bytes, "--max-bytes", metavar="N", help="Scan at most N bytes of a message; a longer one is scanned up to N and marked incomplete."),
+    timeout: float = typer.Option(_DEFAULTS.timeout, "--timeout", metavar="SECONDS", help="Seconds of scanning per message before the rest is skipped (the verdict is then marked incomplete)."),
     render: bool = typer.Option(False, "--render", help="Also render each message in headless Chromium and merge what it fetched."),
-    render_timeout: float = typer.Option(10.0, "--render-timeout", help="With --render: seconds of rendering per message."),
+    render_timeout: float = typer.Option(10.0, "--render-timeout", metavar="SECONDS", help="With --render: seconds of rendering per message."),
+    fail_on: str = typer.Option("suspicious", "--fail-on", metavar="LABEL", help=f"Exit 1 when a message is labelled LABEL or worse ({_LABEL_CHOICES})."),
+    only: List[str] = typer.Option([], "--only", metavar="LABEL", help="Print only messages with this label (repeatable; also 'error'). The summary and exit status still count every message."),
+    summary: Optional[bool] = typer.Option(None, "--summary/--no-summary", help="End-of-run summary on stderr (counts per verdict, worst messages). Default: on when there is more than one input."),
 ) -> None:
-    """Scan messages: the verdict and why, what opening each would fetch, links, sender."""
+    """Scan messages: the verdict and why, what opening each would fetch, links, sender.
+
+    Exit status: 1 when any message is suspicious or worse (see --fail-on), even if others failed;
+    else 2 when any input could not be fully scanned (unreadable, not mail, cut by a limit or the
+    time limit, a failed check: verdict `incomplete` or the incomplete flag) or on a usage or
+    configuration error; else 0. 141 when the reader of the output went away.
+    """
     from lurelens.report.jsonout import dumps, error_to_dict, verdict_to_dict
     from lurelens.report.text import print_verdict
     from lurelens.scanner import Scanner
 
-    out = Console(highlight=False, soft_wrap=False)
+    fmt = "json" if json_out else fmt
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"{fmt!r} is not one of: {', '.join(FORMATS)}", param_hint="--format")
+    _label_option(fail_on, "--fail-on")
+    for o in only:
+        _label_option(o, "--only", ("error",))
+    out = _out_console()
     out.on_broken_pipe = _quiet_broken_pipe  # rich would exit 1, which means "suspicious" here
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         limits = Limits(max_bytes=max_bytes, timeout=timeout)
         scanner = Scanner(limits=limits, scoring=scoring, trusted_authserv_ids=authserv_id or None)
+        scanner.warm()  # a bad data or overlay file stops the run here, before any verdict
     except LurelensError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(EXIT_ERROR)
+        _config_error(err, exc)
     renderer = None
     if render:
         from lurelens.render.merge import RenderStage
 
         renderer = _start_browser(err, lambda: RenderStage(timeout=render_timeout))
-    status = EXIT_OK
-    io_error = False
     inputs = list(iter_inputs(paths))
-    show_progress = len(inputs) > 20 and err.is_terminal
-    done = 0
+    tally = RunSummary(fail_on=fail_on)
+    csv_out = CsvWriter() if fmt == "csv" else None
+    progress = make_progress(err, len(inputs))
     try:
         for name, path, problem in inputs:
-            done += 1
-            if show_progress and done % 50 == 0:
-                err.print(f"[dim]{done}/{len(inputs)} scanned[/dim]", end="\r")
+            if progress is not None:
+                progress.advance(name)
             if problem is None:
                 try:
                     raw = read_input(path, limits.max_bytes)
                 except OSError as exc:
                     problem = f"cannot read: {exc.strerror or exc}"
-            if problem is not None:
-                io_error = True
-                if json_out:
+            verdict = None
+            if problem is None:
+                try:
+                    verdict = scanner.scan(raw, file=name)
+                    if renderer is not None:
+                        renderer.apply(scanner, verdict, raw)
+                except BrowserNotAvailable as exc:
+                    _browser_missing(err, exc)
+                except ConfigError as exc:
+                    _config_error(err, exc)
+                except Exception as exc:  # noqa: BLE001 - last line of defence: report, keep going
+                    problem = f"internal error while scanning: {type(exc).__name__}: {exc}"
+            label = verdict.label if verdict is not None else "error"
+            tally.add(name, verdict, problem)
+            if only and label not in only:
+                continue
+            if progress is not None:
+                progress.pause()
+            if verdict is None:
+                if fmt == "json":
                     sys.stdout.write(dumps(error_to_dict(name, problem)) + "\n")
+                elif csv_out is not None:
+                    csv_out.error(name, problem)
                 else:
                     print_error(err, name, problem)
-                continue
-            try:
-                verdict = scanner.scan(raw, file=name)
-                if renderer is not None:
-                    renderer.apply(scanner, verdict, raw)
-            except BrowserNotAvailable as exc:
-                _browser_missing(err, exc)
-            except Exception as exc:  # noqa: BLE001 - last line of defence: report, keep going
-                io_error = True
-                msg = f"internal error while scanning: {type(exc).__name__}: {exc}"
-                if json_out:
-                    sys.stdout.write(dumps(error_to_dict(name, msg)) + "\n")
-                else:
-                    print_error(err, name, msg)
-                continue
-            if verdict.suspicious_or_worse:
-                status = EXIT_SUSPICIOUS
-            if json_out:
+            elif fmt == "json":
                 sys.stdout.write(dumps(verdict_to_dict(verdict)) + "\n")
+            elif csv_out is not None:
+                csv_out.verdict(verdict)
             else:
                 print_verdict(out, verdict, verbose)
         sys.stdout.flush()
     except BrokenPipeError:
         _quiet_broken_pipe()
     finally:
+        if progress is not None:
+            progress.stop()
         if renderer is not None:
             renderer.close()
-    raise typer.Exit(EXIT_ERROR if io_error else status)
+    if summary or (summary is None and len(inputs) > 1):
+        tally.print(err)
+    raise typer.Exit(tally.exit_status())
+
+
+def _out_console() -> Console:
+    """Standard output. Piped or redirected, nothing is hard-wrapped (URLs and paths are copied
+    whole) and no colour codes are written; on a terminal, rich wraps to its width."""
+    if sys.stdout.isatty():
+        return Console(highlight=False, soft_wrap=True)
+    return Console(highlight=False, soft_wrap=True, width=_PIPE_WIDTH, no_color=True)
+
+
+_PIPE_WIDTH = 160  # rules and tables when piped; text lines themselves are never wrapped
+
+
+def _config_error(err: Console, exc: Exception) -> NoReturn:
+    err.print(f"[red]error:[/red] {escape(str(exc))}")
+    err.print("Fix or remove that file (a configuration error stops the run: no check is silently disabled).")
+    raise typer.Exit(EXIT_ERROR)
 
 
 def _browser_missing(err: Console, exc: Exception) -> NoReturn:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: incomplete, incomplete_reasons, verdict "incomplete"
 
-LABELS = ("clean", "tracked", "suspicious", "phishing", "recon")
-# Labels from least to most severe; "suspicious or worse" means index >= 2.
+LABELS = ("clean", "incomplete", "tracked", "suspicious", "phishing", "recon")
+# Labels from least to most severe; "suspicious or worse" means SEVERITY >= SEVERITY["suspicious"].
+# `incomplete` replaces `clean` when part of the message could not be scanned (see scores.toml).
 SEVERITY = {label: i for i, label in enumerate(LABELS)}
 
 
@@ -39,6 +40,15 @@ class Finding:
 
 @dataclass(slots=True)
 class Verdict:
+    """What the scanner concluded about one message.
+
+    ``label`` is one of :data:`LABELS`; ``score`` the capped sum of the findings' scores;
+    ``findings`` every finding (composites included), highest score first; ``reasons`` plain
+    sentences for a reader; ``attack`` MITRE ATT&CK technique ids; ``incomplete`` and
+    ``incomplete_reasons`` say whether and why part of the input was not scanned. ``message`` is
+    the parsed :class:`lurelens.model.Message`. :meth:`to_dict` gives the ``scan --json`` object.
+    """
+
     label: str
     score: float
     findings: list[Finding]
@@ -49,6 +59,10 @@ class Verdict:
     errors: list[str] = field(default_factory=list)
     elapsed_ms: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)  # later stages (render, leaks) add here
+    # True when part of the input was not scanned (not mail, a limit, a timeout, a crashed check);
+    # the reasons say what. Any label can be incomplete; `clean` never is (it becomes `incomplete`).
+    incomplete: bool = False
+    incomplete_reasons: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report of this verdict (``scan --json``), described by schema/verdict.schema.json."""

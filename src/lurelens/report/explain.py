@@ -8,6 +8,7 @@ __all__ = ["explain", "leak_summary"]
 
 _LABEL_SENTENCE = {
     "clean": "No sign of deception and nothing that reports the reader to anyone.",
+    "incomplete": "Nothing suspicious was found in what could be scanned, but the scan is incomplete: not a clean bill of health.",
     "tracked": "Opening it reports the reader to the sender, but nothing suggests deception (typical of newsletters).",
     "suspicious": "Several signs of deception or risk: check before trusting it.",
     "phishing": "Strong signs this is a lure.",
@@ -25,6 +26,8 @@ def leak_summary(kind: str, hidden: bool, token: str | None, condition: str | No
 
 def explain(v: Verdict) -> list[str]:
     out = [f"{v.label}: {_LABEL_SENTENCE.get(v.label, '')}"]
+    if v.incomplete and v.label != "incomplete":
+        out[0] += " The scan is incomplete: what was skipped may hide more."
     for f in v.findings:
         if f.score <= 0:
             continue

@@ -46,7 +46,8 @@ class HostLeak:
     conditions: list[str] = field(default_factory=list)
     tracker: str | None = None
     hidden: bool = False
-    seen_by: list[str] = field(default_factory=list)  # "static", "browser"
+    seen_by: list[str] = field(default_factory=list)  # "static", "browser", "header"
+    attached: list[str] = field(default_factory=list)  # attached messages (1, 1.2) that fetch from it
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -59,6 +60,7 @@ class HostLeak:
             "tracker": self.tracker,
             "hidden": self.hidden,
             "seen_by": self.seen_by,
+            "attached": self.attached,
         }
 
 
@@ -151,14 +153,35 @@ def learns_for(kinds: Iterable[str], token: str | None, conditions: list[str], e
     return list(dict.fromkeys(out))
 
 
+LEARN_RECEIPT = "that and when the message was opened, if the reader's client sends the read receipt it asks for (most ask the reader first)"
+
+
+def _with_nested(msg: Message, path: str | None = None):
+    """(attached-message path or None, message) for the message and every message attached in it."""
+    yield path, msg
+    for i, sub in enumerate(msg.nested):
+        yield from _with_nested(sub, f"{path}.{i + 1}" if path else str(i + 1))
+
+
 def open_leaks(msg: Message | None, requests: list[dict[str, Any]] | None = None) -> list[HostLeak]:
-    """One entry per host contacted on open, static inventory first, then browser-only hosts."""
+    """One entry per host contacted on open, static inventory first (the message's own fetches and
+    those of messages attached in it, which a client shows when the attachment is opened), then
+    browser-only hosts, then read-receipt requests (an address, not a host)."""
     if msg is None:
         return []
-    resources: list[RemoteResource] = list(msg.resources)
+    from lurelens.checks.trackers import read_receipt_requests
+
+    resources: list[RemoteResource] = []
     by_host: dict[str, list[RemoteResource]] = {}
-    for r in resources:
-        by_host.setdefault(r.host, []).append(r)
+    attached: dict[str, list[str]] = {}
+    receipts: list[tuple[str | None, str, str]] = []
+    for path, m in _with_nested(msg):
+        resources.extend(m.resources)
+        for r in m.resources:
+            by_host.setdefault(r.host, []).append(r)
+            if path and path not in attached.setdefault(r.host, []):
+                attached[r.host].append(path)
+        receipts.extend((path, name, addr) for name, addr in read_receipt_requests(m))
     choices = _srcset_choices(msg) if any(r.kind == "srcset" for r in resources) else {}
     static_urls = {r.url for r in resources}
     rendered: dict[str, list[dict[str, Any]]] = {}
@@ -185,6 +208,7 @@ def open_leaks(msg: Message | None, requests: list[dict[str, Any]] | None = None
             tracker=next((r.tracker for r in rs if r.tracker), None),
             hidden=any(r.hidden for r in rs),
             seen_by=seen,
+            attached=attached.get(host, []),
         ))
     unlisted = [h for h in rendered if h not in by_host]
     sheet_conds = _sheet_conditions(msg) if unlisted else {}
@@ -202,6 +226,9 @@ def open_leaks(msg: Message | None, requests: list[dict[str, Any]] | None = None
             conditions=conditions,
             seen_by=["browser"],
         ))
+    for path, name, addr in receipts:
+        out.append(HostLeak(host=addr, kinds=["read-receipt"], learns=[LEARN_RECEIPT, f"asked for by {name}"],
+                            seen_by=["header"], attached=[path] if path else []))
     return out
 
 

@@ -12,7 +12,7 @@ from lurelens.report.leaks import LEARN_IP, LEARN_TIME, LEARN_UA, open_leaks
 
 __all__ = ["print_verdict", "print_error", "print_leaks"]
 
-_COLOR = {"clean": "green", "tracked": "cyan", "suspicious": "yellow", "phishing": "red", "recon": "bold red"}
+_COLOR = {"clean": "green", "incomplete": "magenta", "tracked": "cyan", "suspicious": "yellow", "phishing": "red", "recon": "bold red"}
 MAX_ROWS = 25
 
 
@@ -52,6 +52,10 @@ def print_verdict(console: Console, v: Verdict, verbose: bool = False) -> None:
         console.print(("  " if i else "  ") + ("- " if i else "") + escape(r))
     for e in v.errors:
         console.print(f"  [red]error:[/red] {escape(e)}")
+    if v.incomplete:
+        console.print("  [magenta]Scan incomplete[/magenta] (not fully scanned; never read this as clean):")
+        for r in v.incomplete_reasons[:10]:
+            console.print(f"    - {escape(r)}")
 
     frm = msg.from_[0] if msg.from_ else None
     console.print("\n[bold]Sender[/bold]")
