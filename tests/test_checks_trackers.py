@@ -58,8 +58,8 @@ CASES = {
         False,
     ),
     "TRACKER_OPEN_REPORTED": (
-        html(VISIBLE.format(OPAQUE)),  # a visible banner whose URL carries a per-recipient id
-        html(VISIBLE.format("https://img.example.net/banner.png")),  # an ordinary image
+        html(PIXEL.format("https://img.example.net/spacer.gif")),  # hidden, though a spacer, not a scored beacon
+        html(VISIBLE.format(OPAQUE)),  # a visible image with a random-looking name: an ordinary image load
         False,
     ),
     "READ_RECEIPT_REQUESTED": (

@@ -110,9 +110,10 @@ def test_cli_bad_overlay_exit_2_naming_the_file(run_cli, tmp_path, apt31_example
 # -- clean means nothing reports the reader -----------------------------------------------------
 
 
-def test_visible_fetch_with_per_recipient_id_is_tracked(scanner):
+def test_visible_image_with_random_name_stays_clean(scanner):
+    # near miss: banner and upload names look random; only hidden, vendor or address-bearing fetches count
     v = scanner.scan(MessageBuilder().html(f'<p>Hi</p><img src="{OPAQUE}" width="600" height="200">').build())
-    assert v.label == "tracked" and "TRACKER_OPEN_REPORTED" in syms(v)
+    assert v.label == "clean" and "TRACKER_OPEN_REPORTED" not in syms(v)
 
 
 def test_visible_ordinary_image_stays_clean(scanner):
@@ -124,7 +125,8 @@ def test_hidden_spacer_is_tracked(scanner):
     # A hidden image on a spacer-looking URL is not scored as a beacon, but it still tells its host.
     raw = MessageBuilder().html('<p>Hi</p><img src="https://img.example.net/spacer.gif" width="1" height="1">').build()
     v = scanner.scan(raw)
-    assert v.label == "tracked"
+    assert v.label == "tracked" and "TRACKER_OPEN_REPORTED" in syms(v)
+    assert not [f for f in v.findings if f.group == "tracking" and f.score > 0]  # tracked by the rule, not by score
 
 
 def test_read_receipt_is_an_open_time_leak(scanner):

@@ -30,6 +30,13 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 EXIT_OK, EXIT_SUSPICIOUS, EXIT_ERROR = 0, 1, 2
 T = TypeVar("T")
 _DEFAULTS = Limits()
+# One meaning of --max-bytes in every command: a message is handled in full up to N bytes. Past
+# it, scan scans the first N bytes and marks the verdict incomplete; render renders the first N;
+# defuse refuses (a partial copy would not be safe). The default leaves room for ordinary large
+# attachments (tens of MB), which defuse copies through untouched.
+MAX_BYTES = 100 * 1024 * 1024
+MAX_BYTES_HELP = ("Handle a message in full up to N bytes. Past it: scan scans the first N and marks the verdict "
+                  "incomplete, render renders the first N, defuse refuses it.")
 
 
 def iter_inputs(paths: list[str]) -> Iterator[tuple[str, Path | None, str | None]]:
@@ -77,7 +84,7 @@ def scan(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show zero-score findings, full URLs of every fetch and link."),
     scoring: Optional[Path] = typer.Option(None, "--scoring", metavar="FILE", help="Scoring file to use instead of the shipped one."),
     authserv_id: List[str] = typer.Option([], "--authserv-id", metavar="HOST", help="Trust only Authentication-Results from this host (repeatable). Default: the topmost header."),
-    max_bytes: int = typer.Option(_DEFAULTS.max_bytes, "--max-bytes", metavar="N", help="Scan at most N bytes of a message; a longer one is scanned up to N and marked incomplete."),
+    max_bytes: int = typer.Option(MAX_BYTES, "--max-bytes", metavar="N", help=MAX_BYTES_HELP),
     timeout: float = typer.Option(_DEFAULTS.timeout, "--timeout", metavar="SECONDS", help="Seconds of scanning per message before the rest is skipped (the verdict is then marked incomplete)."),
     render: bool = typer.Option(False, "--render", help="Also render each message in headless Chromium and merge what it fetched."),
     render_timeout: float = typer.Option(10.0, "--render-timeout", metavar="SECONDS", help="With --render: seconds of rendering per message."),
@@ -213,7 +220,7 @@ def render(
     paths: List[str] = typer.Argument(..., help="Message files (.eml), directories (walked recursively), or - for stdin."),
     json_out: bool = typer.Option(False, "--json", help="One JSON object per message: file, requests [{url, host, type}]."),
     timeout: float = typer.Option(10.0, "--timeout", help="Seconds of rendering per message; past it, what was recorded is listed."),
-    max_bytes: int = typer.Option(_DEFAULTS.max_bytes, "--max-bytes", help="Read at most this many bytes of a message."),
+    max_bytes: int = typer.Option(MAX_BYTES, "--max-bytes", metavar="N", help=MAX_BYTES_HELP),
 ) -> None:
     """Render messages in headless Chromium (JavaScript off, network locked) and list what each tried to fetch."""
     from lurelens.render.browser import BrowserRenderer
@@ -273,17 +280,23 @@ def _print_render(out: Console, entry: dict) -> None:
 
 @app.command()
 def defuse(
-    paths: List[str] = typer.Argument(..., help="Message files (.eml), directories (walked recursively), or - for stdin."),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="SAFE.eml for one message, or a directory (DIR/) for many. Default: stdout for one message."),
-    links: str = typer.Option("visible", "--links", help="How links are rewritten: visible (destination shown next to each), defang (hxxps://evil[.]example, not clickable), warn (replaced by a warning naming the destination)."),
-    json_out: bool = typer.Option(False, "--json", help="One JSON object per message: what was changed."),
-    max_bytes: int = typer.Option(_DEFAULTS.max_bytes, "--max-bytes", help="Refuse messages larger than this."),
+    paths: List[str] = typer.Argument(..., metavar="PATH...", help="Message files (.eml), directories (walked recursively), or - for stdin."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", metavar="OUT", help="SAFE.eml for one message, or a directory (DIR/) for many. Default: stdout for one message."),
+    links: str = typer.Option("visible", "--links", metavar="MODE", help="How links are rewritten: visible (destination shown next to each), defang (hxxps://evil[.]example, not clickable), warn (replaced by a warning naming the destination)."),
+    json_out: bool = typer.Option(False, "--json", help="One JSON object per message: what was changed (schema in lurelens/schema/defuse.schema.json)."),
+    max_bytes: int = typer.Option(MAX_BYTES, "--max-bytes", metavar="N", help=MAX_BYTES_HELP),
+    force: bool = typer.Option(False, "--force", help="Overwrite output files that already exist (never the input itself)."),
 ) -> None:
-    """Write a copy of each message that is safe to open in any mail client: no remote fetch, trackers removed, links shown."""
+    """Write a copy of each message that is safe to open in any mail client: no remote fetch, trackers removed, links shown.
+
+    Attachments are copied through untouched. Existing output files are never replaced without
+    --force; inputs with the same name get distinct output names (a.eml, a-2.eml). Exit status: 0
+    when every message was defused, else 2.
+    """
     from lurelens.report.defuse import LINK_MODES, defuse as defuse_message
     from lurelens.report.jsonout import dumps
 
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     if links not in LINK_MODES:
         err.print(f"[red]error:[/red] --links must be one of: {', '.join(LINK_MODES)}")
         raise typer.Exit(EXIT_ERROR)
@@ -294,17 +307,21 @@ def defuse(
         raise typer.Exit(EXIT_ERROR)
     info = Console(stderr=output is None, highlight=False, soft_wrap=True)
     status = EXIT_OK
+    taken: set[str] = set()
     for name, path, rel, problem in jobs:
-        dest = (output / rel) if to_dir else output
+        dest = _unique_dest(output / rel, taken) if to_dir and output is not None else output
         entry: dict = {"file": name, "output": str(dest) if dest else "-"}
         try:
             if problem is not None:
                 raise ValueError(problem)
             raw = read_input(path, max_bytes)
             if len(raw) > max_bytes:
-                raise ValueError(f"larger than --max-bytes ({max_bytes}); not defused")
-            if dest is not None and path is not None and dest.resolve() == path.resolve():
+                raise ValueError(f"larger than --max-bytes ({max_bytes} bytes): not defused, since a partial copy "
+                                 "would not be safe; raise --max-bytes to defuse it")
+            if dest is not None and path is not None and dest.exists() and dest.resolve() == path.resolve():
                 raise ValueError("refusing to overwrite the original message; choose another -o")
+            if dest is not None and dest.exists() and not force:
+                raise ValueError(f"{dest} already exists; not overwritten (use --force to replace it)")
             result = defuse_message(raw, links=links)
             if dest is None:
                 sys.stdout.buffer.write(result.data)
@@ -321,9 +338,10 @@ def defuse(
         elif "error" in entry:
             print_error(err, name, entry["error"])
         else:
-            info.print(f"{escape(name)} -> {escape(entry['output'])}: removed {entry['fetches_removed']} remote "
-                       f"fetches ({entry['trackers_removed']} tracking) to {len(entry['hosts'])} hosts; "
-                       f"links {links}" + (f" ({entry['other'].get('links rewritten', 0)} rewritten)"))
+            n, t, h = entry["fetches_removed"], entry["trackers_removed"], len(entry["hosts"])
+            rewritten = entry["other"].get("links rewritten", 0)
+            info.print(f"{escape(name)} -> {escape(entry['output'])}: removed {_plural(n, 'remote fetch', 'remote fetches')} "
+                       f"({t} tracking) to {_plural(h, 'host')}; links {links} ({rewritten} rewritten)")
     sys.stdout.flush()
     raise typer.Exit(status)
 
@@ -339,6 +357,21 @@ def _defuse_jobs(paths: list[str]) -> Iterator[tuple[str, Path | None, Path, str
                 yield name, path, path.relative_to(top), problem
             else:
                 yield name, path, Path(path.name), problem
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def _unique_dest(dest: Path, taken: set[str]) -> Path:
+    """``dest``, or ``stem-2.ext``, ``stem-3.ext``... when an earlier input of this run already
+    took that name (two inputs named a.eml from different folders)."""
+    candidate, i = dest, 1
+    while os.path.normcase(str(candidate)) in taken:
+        i += 1
+        candidate = dest.with_name(f"{dest.stem}-{i}{dest.suffix}")
+    taken.add(os.path.normcase(str(candidate)))
+    return candidate
 
 
 @app.command()

@@ -24,7 +24,7 @@ SYMBOLS = (
     ),
     Symbol(
         "TRACKER_OPEN_REPORTED",
-        "Opening it reports the reader: a hidden fetch, a tracking vendor's URL or a per-recipient identifier (never scored; makes the message at least tracked)",
+        "Opening it reports the reader: a hidden fetch, a tracking vendor's URL or the recipient's address in a URL (never scored; makes the message at least tracked)",
     ),
     Symbol(
         "READ_RECEIPT_REQUESTED",
@@ -70,8 +70,10 @@ def read_receipt_requests(msg: Message) -> list[tuple[str, str]]:
 
 
 def reports_reader(r) -> bool:
-    """Does this fetch tell someone who opened the message (beyond an ordinary image load)?"""
-    return bool(r.hidden or r.tracker or r.recipient_token)
+    """Does this fetch tell someone who opened the message, beyond an ordinary image load? A hidden
+    fetch, a tracking vendor's URL, or the recipient's address in the URL. (An opaque identifier
+    in a visible image is not enough: banner and upload file names look just as random.)"""
+    return bool(r.hidden or r.tracker or (r.recipient_token or "").startswith("email:"))
 
 
 def run(msg: Message, ctx: Context):
