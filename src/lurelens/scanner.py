@@ -22,6 +22,15 @@ __all__ = ["Scanner"]
 
 
 class Scanner:
+    """The engine. Build one and reuse it: construction loads the scoring file, and the data
+    registries load on first use (``warm()`` loads them now). ``scan(raw)`` never raises for bad
+    mail; it raises :class:`lurelens.ConfigError` when a data or overlay file is invalid.
+
+    ``limits`` bound size, parts, depth and time per message; ``scoring`` is a ``scores.toml`` path
+    or a loaded config; ``data`` a :class:`lurelens.registry.DataRegistry` (shipped lists plus the
+    overlay directory); ``trusted_authserv_ids`` the receivers whose Authentication-Results count.
+    """
+
     def __init__(
         self,
         *,
@@ -106,6 +115,7 @@ class Scanner:
         return findings
 
     def scan(self, raw: bytes, *, file: str | None = None) -> Verdict:
+        """The verdict on one message (its raw bytes); ``file`` is only recorded in the verdict."""
         t0 = time.perf_counter()
         deadline = time.monotonic() + self.limits.timeout
         msg = self.parse(raw, deadline)

@@ -24,6 +24,32 @@ from lurelens.parse import Limits
 from lurelens.render.browser import BrowserNotAvailable
 from lurelens.report.text import print_error
 
+def _plain_help_types() -> None:
+    """Recent typer versions print Python type placeholders (``<bool>``, ``<list[str]>``) in
+    ``--help``; show nothing for flags and only our own metavars (FILE, LABEL, N) elsewhere."""
+    try:
+        from typer.core import TyperArgument, TyperOption
+    except ImportError:  # pragma: no cover - older typer: no placeholders to hide
+        return
+    for cls in (TyperOption, TyperArgument):
+        original = getattr(cls, "display_type_rich", None)
+        if original is None or getattr(original, "_lurelens", False):
+            continue
+
+        def display_type_rich(self, ctx, _original=original, _argument=cls is TyperArgument):
+            if getattr(self, "is_flag", False) or (_argument and self.metavar):
+                return None  # a flag takes no value; an argument's metavar is already its name
+            if self.metavar:
+                return self.metavar
+            shown = _original(self, ctx)
+            return None if shown and shown.startswith("<") else shown
+
+        display_type_rich._lurelens = True  # type: ignore[attr-defined]
+        cls.display_type_rich = display_type_rich
+
+
+_plain_help_types()
+
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="lurelens: catch reconnaissance spear-phishing before the beacon fires.")
 
@@ -78,7 +104,7 @@ def _label_option(value: str | None, option: str, extra: tuple[str, ...] = ()) -
 
 @app.command()
 def scan(
-    paths: List[str] = typer.Argument(..., metavar="PATH...", help="Message files (.eml), directories (walked recursively), or - for stdin."),
+    paths: List[str] = typer.Argument(..., metavar="PATH", help="Message files (.eml), directories (walked recursively), or - for stdin."),
     json_out: bool = typer.Option(False, "--json", help="Same as --format json: one JSON object per message (JSON Lines)."),
     fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help="text (readable report), json (JSON Lines, schema in lurelens/schema/verdict.schema.json) or csv (one row per message)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show zero-score findings, full URLs of every fetch and link."),
@@ -103,6 +129,7 @@ def scan(
     from lurelens.report.text import print_verdict
     from lurelens.scanner import Scanner
 
+    _utf8_stdout()
     fmt = "json" if json_out else fmt
     if fmt not in FORMATS:
         raise typer.BadParameter(f"{fmt!r} is not one of: {', '.join(FORMATS)}", param_hint="--format")
@@ -180,6 +207,16 @@ def scan(
     raise typer.Exit(tally.exit_status())
 
 
+def _utf8_stdout() -> None:
+    """Whatever the locale, standard output is UTF-8, and a character that cannot be encoded (a
+    lone surrogate from undecodable header bytes) is replaced instead of stopping the run."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(encoding="utf-8", errors="replace")
+        except (AttributeError, ValueError):  # not a TextIOWrapper (tests, embedding)
+            pass
+
+
 def _out_console() -> Console:
     """Standard output. Piped or redirected, nothing is hard-wrapped (URLs and paths are copied
     whole) and no colour codes are written; on a terminal, rich wraps to its width."""
@@ -227,8 +264,9 @@ def render(
     from lurelens.render.merge import displayed_html
     from lurelens.report.jsonout import dumps
 
-    out = Console(highlight=False, soft_wrap=True)
-    err = Console(stderr=True, highlight=False)
+    _utf8_stdout()
+    out = _out_console()
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     limits = Limits(max_bytes=max_bytes)
     renderer = _start_browser(err, lambda: BrowserRenderer().start())
     status = EXIT_OK
@@ -271,17 +309,17 @@ def _print_render(out: Console, entry: dict) -> None:
         out.print(f"  {entry['note']}")
     elif not entry.get("error") or reqs:
         hosts = sorted({r["host"] for r in reqs if r["host"]})
-        out.print((f"  {len(reqs)} request{'s' if len(reqs) != 1 else ''} to {len(hosts)} host{'s' if len(hosts) != 1 else ''}"
+        out.print((f"  {_plural(len(reqs), 'request')} to {_plural(len(hosts), 'host')}"
                    " (all blocked: nothing left this machine)" if reqs else "  no network request")
                   + ("; [yellow]time limit reached, list may be incomplete[/yellow]" if entry["timed_out"] else ""))
         for r in reqs:
-            out.print(f"  {r['type']:<11} {escape(r['host'] or '-'):<32} {escape(r['url'][:160])}")
+            out.print(f"  {r['type']:<11} {escape(r['host'] or '-'):<32} {escape(r['url'])}")
 
 
 @app.command()
 def defuse(
-    paths: List[str] = typer.Argument(..., metavar="PATH...", help="Message files (.eml), directories (walked recursively), or - for stdin."),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", metavar="OUT", help="SAFE.eml for one message, or a directory (DIR/) for many. Default: stdout for one message."),
+    paths: List[str] = typer.Argument(..., metavar="PATH", help="Message files (.eml), directories (walked recursively), or - for stdin."),
+    output_arg: Optional[str] = typer.Option(None, "-o", "--output", metavar="OUT", help="SAFE.eml for one message, or a directory (DIR/) for many. Default: stdout for one message."),
     links: str = typer.Option("visible", "--links", metavar="MODE", help="How links are rewritten: visible (destination shown next to each), defang (hxxps://evil[.]example, not clickable), warn (replaced by a warning naming the destination)."),
     json_out: bool = typer.Option(False, "--json", help="One JSON object per message: what was changed (schema in lurelens/schema/defuse.schema.json)."),
     max_bytes: int = typer.Option(MAX_BYTES, "--max-bytes", metavar="N", help=MAX_BYTES_HELP),
@@ -296,12 +334,15 @@ def defuse(
     from lurelens.report.defuse import LINK_MODES, defuse as defuse_message
     from lurelens.report.jsonout import dumps
 
+    _utf8_stdout()
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     if links not in LINK_MODES:
         err.print(f"[red]error:[/red] --links must be one of: {', '.join(LINK_MODES)}")
         raise typer.Exit(EXIT_ERROR)
     jobs = list(_defuse_jobs(paths))
-    to_dir = output is not None and (output.is_dir() or str(output).endswith(("/", os.sep)) or len(jobs) > 1)
+    # A str, not a Path: Path("out/") drops the slash that says "a directory".
+    output = Path(output_arg) if output_arg else None
+    to_dir = output is not None and (output.is_dir() or output_arg.endswith(("/", os.sep)) or len(jobs) > 1)
     if output is None and len(jobs) != 1:
         err.print("[red]error:[/red] several messages: give an output directory with -o DIR/")
         raise typer.Exit(EXIT_ERROR)
@@ -375,18 +416,50 @@ def _unique_dest(dest: Path, taken: set[str]) -> Path:
 
 
 @app.command()
-def symbols() -> None:
-    """List every symbol a check can emit, with its weight, group and description."""
+def symbols(
+    json_out: bool = typer.Option(False, "--json", help="One JSON object per symbol (schema in lurelens/schema/symbols.schema.json)."),
+) -> None:
+    """List every symbol a check can emit, with its weight, group and description, then the composites."""
     from lurelens.checks import all_symbols
+    from lurelens.report.jsonout import dumps
     from lurelens.scoring import load_scoring
 
+    _utf8_stdout()
     cfg = load_scoring()
-    out = Console(highlight=False)
+    rows = []
     for name, sym in sorted(all_symbols().items()):
         s = cfg.symbols.get(name, {})
-        out.print(f"{name:28} {s.get('weight', 0):+5.1f} {s.get('group', '-'):12} {sym.description}")
+        rows.append({"symbol": name, "weight": float(s.get("weight", 0)), "group": s.get("group", "other"),
+                     "kind": "symbol", "description": sym.description, "attack": list(s.get("attack", [])),
+                     "expression": None})
     for c in cfg.composites:
-        out.print(f"{c.name:28} {c.weight:+5.1f} {'composite':12} {c.description}")
+        rows.append({"symbol": c.name, "weight": c.weight, "group": c.group, "kind": "composite",
+                     "description": c.description, "attack": list(c.attack), "expression": c.expression})
+    if json_out:
+        sys.stdout.write("".join(dumps(r) + "\n" for r in rows))
+    else:
+        sys.stdout.write("".join(f"{r['symbol']:28} {r['weight']:+5.1f} {r['kind'] if r['kind'] == 'composite' else r['group']:12} "
+                                 f"{r['description']}\n" for r in rows))
+    sys.stdout.flush()
+
+
+def _version(value: bool) -> None:
+    if value:
+        from lurelens import __version__
+
+        sys.stdout.write(f"lurelens {__version__}\n")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """lurelens: catch reconnaissance spear-phishing before the beacon fires.
+
+    Exit status of scan: 1 when a message is suspicious or worse, else 2 when an input could not
+    be fully scanned or on a usage or configuration error, else 0 (details: lurelens scan --help).
+    """
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from lurelens.model import SCHEMA_VERSION, Message, Verdict
@@ -105,5 +106,11 @@ def error_to_dict(file: str | None, error: str) -> dict[str, Any]:
     }
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def dumps(d: dict[str, Any]) -> str:
-    return json.dumps(d, ensure_ascii=False, separators=(",", ":"), default=str)
+    """One line of JSON that encodes to valid UTF-8 whatever bytes the message held: lone
+    surrogates (undecodable header bytes kept by ``surrogateescape``) become U+FFFD."""
+    text = json.dumps(d, ensure_ascii=False, separators=(",", ":"), default=str)
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
