@@ -261,3 +261,36 @@ def test_python_api_defuse_and_to_dict(apt31_example):
         lurelens.defuse(raw, links="nope")
     d = lurelens.Scanner().scan(raw).to_dict()
     assert d["verdict"] == "recon" and d["incomplete"] is False
+
+
+def test_verdict_json_with_receipt_and_attached_message_validates(scanner, apt31_example):
+    from test_verdict_meaning import forward
+
+    raw = forward(apt31_example.read_bytes()).replace(b"MIME-Version", b"Return-Receipt-To: carol@example.org\r\nMIME-Version", 1)
+    d = scanner.scan(raw).to_dict()
+    schema("verdict").validate(d)
+    leaks = {h["host"]: h for h in d["open_leaks"]}
+    assert leaks["cdn.example.net"]["attached"] == ["1"] and leaks["carol@example.org"]["seen_by"] == ["header"]
+
+
+def test_summary_and_progress_units(apt31_example, scanner):
+    from rich.console import Console
+
+    from lurelens.adapters.batch import RunSummary, make_progress
+
+    s = RunSummary(fail_on="recon")
+    s.add("a", scanner.scan(CLEAN))
+    assert s.exit_status() == 0
+    s.add("b", None, "cannot read")
+    assert s.exit_status() == 2
+    s.add("c", scanner.scan(apt31_example.read_bytes()))
+    assert s.exit_status() == 1
+    buf = io.StringIO()
+    s.print(Console(file=buf, width=200))
+    assert "Scanned 3 inputs: 1 recon, 1 clean, 1 unreadable" in buf.getvalue() and "recon" in buf.getvalue()
+    assert make_progress(Console(file=io.StringIO()), 5) is None  # not a terminal: no bar
+    term = io.StringIO()
+    bar = make_progress(Console(file=term, force_terminal=True, width=100), 2)
+    assert bar is not None
+    bar.advance("m1.eml"), bar.advance("m2.eml"), bar.stop()
+    assert "2/2" in term.getvalue()
