@@ -102,8 +102,12 @@ class Progress:
     """A rich progress bar on standard error, transient (it disappears when the run ends)."""
 
     def __init__(self, err: Console, total: int):
-        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
-
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            TextColumn,
+            TimeRemainingColumn,
+        )
         from rich.progress import Progress as _P
 
         self._p = _P(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -113,9 +117,6 @@ class Progress:
 
     def advance(self, name: str) -> None:
         self._p.update(self._task, advance=1, description=escape(name[-60:]))
-
-    def pause(self) -> None:
-        """Nothing to do: rich redraws the bar below whatever else is printed on the terminal."""
 
     def stop(self) -> None:
         self._p.stop()

@@ -1,9 +1,10 @@
 """The command line: ``lurelens scan PATH...``, ``render`` (what a real browser fetches), ``defuse``
 (a copy safe to open) and ``symbols``.
 
-Exit status: 0 when no message is suspicious or worse, 1 when one is (scan only), 2 on a usage or I/O
-error, a missing browser, or a message that could not be rendered or defused (the other inputs are
-still processed and reported).
+Exit status of scan: 1 when any message is suspicious or worse (``--fail-on``), whatever else
+happened; else 2 when any input could not be fully scanned, or on a usage or configuration error;
+else 0. render and defuse: 2 when an input could not be rendered or defused (the other inputs are
+still processed and reported), a missing browser, or a usage error. docs/cli.md has the details.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from lurelens.model.verdict import LABELS
 from lurelens.parse import Limits
 from lurelens.render.browser import BrowserNotAvailable
 from lurelens.report.text import print_error
+
 
 def _plain_help_types() -> None:
     """Recent typer versions print Python type placeholders (``<bool>``, ``<list[str]>``) in
@@ -179,8 +181,6 @@ def scan(
             tally.add(name, verdict, problem)
             if only and label not in only:
                 continue
-            if progress is not None:
-                progress.pause()
             if verdict is None:
                 if fmt == "json":
                     sys.stdout.write(dumps(error_to_dict(name, problem)) + "\n")
@@ -331,7 +331,8 @@ def defuse(
     --force; inputs with the same name get distinct output names (a.eml, a-2.eml). Exit status: 0
     when every message was defused, else 2.
     """
-    from lurelens.report.defuse import LINK_MODES, defuse as defuse_message
+    from lurelens.report.defuse import LINK_MODES
+    from lurelens.report.defuse import defuse as defuse_message
     from lurelens.report.jsonout import dumps
 
     _utf8_stdout()
