@@ -64,10 +64,10 @@ class RunSummary:
         n = self.total
         parts = [f"{self.counts[lbl]} {lbl}" for lbl in reversed(LABELS) if self.counts[lbl]]
         if self.counts["error"]:
-            parts.append(f"{self.counts['error']} unreadable")
+            parts.append(f"{self.counts['error']} not scanned (unreadable or not mail)")
         err.print(f"[bold]Scanned {n} input{'s' if n != 1 else ''}:[/bold] " + (", ".join(parts) or "nothing"))
         if self.incomplete:
-            err.print(f"  {self.incomplete} not fully scanned (unreadable, not mail, cut by a limit or a failed check)")
+            err.print(f"  {self.incomplete} not fully scanned (unreadable, not mail, cut by a limit, a failed check): exit status 2 unless a message failed")
         if self.worst:
             err.print("  Worst:")
             for _sev, score, label, name in self.worst:
@@ -101,7 +101,7 @@ class CsvWriter:
 class Progress:
     """A rich progress bar on standard error, transient (it disappears when the run ends)."""
 
-    def __init__(self, err: Console, total: int):
+    def __init__(self, err: Console, total: int | None = None):
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -110,8 +110,9 @@ class Progress:
         )
         from rich.progress import Progress as _P
 
-        self._p = _P(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                     TextColumn("{task.description}"), console=err, transient=True)
+        columns = ((BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) if total
+                   else (TextColumn("{task.completed} messages"),))
+        self._p = _P(TextColumn("scanning"), *columns, TextColumn("{task.description}"), console=err, transient=True)
         self._task = self._p.add_task("", total=total)
         self._p.start()
 
@@ -122,8 +123,9 @@ class Progress:
         self._p.stop()
 
 
-def make_progress(err: Console, total: int) -> Progress | None:
-    """A progress bar when standard error is a terminal and there is more than one input."""
-    if total > 1 and err.is_terminal:
+def make_progress(err: Console, total: int | None = None) -> Progress | None:
+    """A progress display on standard error when it is a terminal (``total`` unknown when the
+    inputs are streamed: it then counts messages); none when there is one input of a known total."""
+    if err.is_terminal and (total is None or total > 1):
         return Progress(err, total)
     return None

@@ -42,6 +42,7 @@ class ScoringConfig:
     recon_composites: list[str]
     tracked_groups: list[str]
     labels: dict[str, str]
+    floor_suspicious: list[str] = field(default_factory=list)
     nested_factor: float = 0.5
     tracked_symbols: list[str] = field(default_factory=list)
     recon_excluded_by: Callable[[set[str], set[str]], bool] | None = None
@@ -73,6 +74,9 @@ def load_scoring(path: str | Path | None = None) -> ScoringConfig:
                 Composite(c["name"], c["expression"], float(c.get("weight", 0.0)), c.get("group", "composite"),
                           c.get("description", ""), list(c.get("attack", [])), fn, names)
             )
+        for name in verdict.get("floor_suspicious", []):
+            if name not in symbols:
+                raise ConfigError(f"{source}: floor_suspicious names unknown symbol {name!r}")
         for name, sym in symbols.items():
             if sym.get("group") and sym["group"] not in groups:
                 raise ConfigError(f"{source}: symbol {name} names unknown group {sym['group']!r}")
@@ -84,6 +88,7 @@ def load_scoring(path: str | Path | None = None) -> ScoringConfig:
             recon_composites=list(verdict.get("recon_composites", [])),
             tracked_groups=list(verdict.get("tracked_groups", [])),
             labels=dict(doc.get("labels", {})),
+            floor_suspicious=list(verdict.get("floor_suspicious", [])),
             nested_factor=float(verdict.get("nested_factor", 0.5)),
             tracked_symbols=list(verdict.get("tracked_symbols", [])),
             recon_excluded_by=compile_expr(verdict["recon_excluded_by"])[0] if verdict.get("recon_excluded_by") else None,
@@ -176,7 +181,8 @@ def score(findings: list[Finding], cfg: ScoringConfig, descriptions: dict[str, s
             else "recon"
     elif total >= th["phishing"]:
         label = "phishing"
-    elif total >= th["suspicious"]:
+    elif total >= th["suspicious"] or any(f.symbol in cfg.floor_suspicious and f.score > 0 for f in best.values()):
+        # A floor symbol makes the message suspicious whatever credit the rest earned.
         label = "suspicious"
     elif any(g in present_groups for g in cfg.tracked_groups) or any(s in present for s in cfg.tracked_symbols):
         label = "tracked"
