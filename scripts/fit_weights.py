@@ -98,8 +98,30 @@ def features(rec: Record, cfg: ScoringConfig) -> dict[str, float]:
     return x
 
 
+def previous_signs(cfg: ScoringConfig) -> dict[str, float]:
+    """Signs of the symbols an earlier --write fitted (from its provenance block), so a symbol
+    fitted to 0 is fitted again next time rather than taken for an informational one."""
+    try:
+        if cfg.source == "lurelens/scoring/scores.toml":
+            from importlib import resources
+
+            text = (resources.files("lurelens") / "scoring" / "scores.toml").read_text(encoding="utf-8")
+        else:
+            text = Path(cfg.source).read_text(encoding="utf-8")
+    except OSError:
+        return {}
+    signs: dict[str, float] = {}
+    for sign, names in re.findall(r"^# fitted (threat|legitimacy) signs: (.*)$", text, flags=re.M):
+        for n in names.split():
+            signs[n] = 1.0 if sign == "threat" else -1.0
+    return signs
+
+
 def make_plan(cfg: ScoringConfig, support: dict[str, int]) -> Plan:
     weights, groups = all_weights(cfg), groups_of(cfg)
+    for name, sign in previous_signs(cfg).items():
+        if weights.get(name) == 0:
+            weights[name] = sign * 1e-9  # fitted to 0 last time: keeps its sign, stays fitted
     fitted, bounds, pinned = [], [], {}
     composites = {c.name for c in cfg.composites}
     for name, w in sorted(weights.items()):
@@ -232,13 +254,18 @@ def write_scores(path: Path, weights: dict[str, float], suspicious: float, phish
         if not n:  # a composite: its weight line follows its name line
             comp = re.compile(rf'(name = "{re.escape(name)}"\n(?:[^\[\n]*\n)*?weight = )(-?[0-9.]+)')
             text = comp.sub(lambda m: f"{m.group(1)}{w:g}", text)
-    text = re.sub(r"^suspicious = [0-9.]+$", f"suspicious = {suspicious:g}", text, count=1, flags=re.M)
-    text = re.sub(r"^phishing = [0-9.]+$", f"phishing = {phishing:g}", text, count=1, flags=re.M)
+    text = re.sub(r"^suspicious = [0-9.]+$", f"suspicious = {float(suspicious)!r}", text, count=1, flags=re.M)
+    text = re.sub(r"^phishing = [0-9.]+$", f"phishing = {float(phishing)!r}", text, count=1, flags=re.M)
     text = re.sub(r"\n# Fitted weights \(scripts/fit_weights\.py\).*?# end of fit provenance\n", "\n", text, flags=re.S)
-    pins = sorted({r for r in plan.pinned.values()})
+    # One line per kind of reason ("too few dev messages (4 < 15)" and "(2 < 15)" are one reason).
+    pins = sorted({re.sub(r" \(\d+ < \d+\)", f" (< {MIN_SUPPORT})", r) for r in plan.pinned.values()})
+    lo = {n for n, (low, _high) in zip(plan.fitted, plan.bounds) if low < 0}
     block = ("\n# Fitted weights (scripts/fit_weights.py): " + provenance + "\n"
              f"# {len(weights)} symbols fitted; the others keep hand-set weights for one of these reasons:\n"
-             + "".join(f"#   - {r}\n" for r in pins) + "# end of fit provenance\n")
+             + "".join(f"#   - {r}\n" for r in pins)
+             + "# fitted threat signs: " + " ".join(n for n in plan.fitted if n not in lo) + "\n"
+             + "# fitted legitimacy signs: " + " ".join(n for n in plan.fitted if n in lo) + "\n"
+             + "# end of fit provenance\n")
     text = text.replace("\n[symbols]\n", block + "\n[symbols]\n", 1)
     path.write_text(text, encoding="utf-8")
 
@@ -287,7 +314,9 @@ def main() -> int:
             print(f"{name:34} {old[name]:6g} {'':>7}  {plan.pinned.get(name, '')}")
     if a.write:
         path = Path(a.scoring) if a.scoring else Path(load_scoring.__code__.co_filename).parent / "scores.toml"
-        cmd = "scripts/fit_weights.py " + " ".join(sys.argv[1:])
+        # The cache path says nothing about the data: left out of the recorded command.
+        args = [x for i, x in enumerate(sys.argv[1:]) if x != "--cache" and (i == 0 or sys.argv[i] != "--cache")]
+        cmd = "scripts/fit_weights.py " + " ".join(args)
         prov = (f"data ../shared/corpus dev sets {', '.join(sorted(SET_WEIGHT))}; "
                 f"date {dt.datetime.now(dt.timezone.utc):%Y-%m-%d}; command {cmd.strip()}")
         write_scores(path, w, t, new_cfg.thresholds["phishing"], prov, plan)

@@ -75,3 +75,8 @@ def test_fit_respects_signs_and_pins(tmp_path):
     # Writing twice keeps one provenance block.
     fw.write_scores(path, w, t, t * 2, "data synthetic; date today; command test", plan)
     assert path.read_text().count("# end of fit provenance") == 1
+    # A symbol fitted to 0 is fitted again (with its sign) from the written file, not pinned.
+    again = load_scoring(path)
+    zeroed = [n for n, v in w.items() if v == 0]
+    _, plan2 = fw.fit(records, again, l2=0.002, prior="hand")
+    assert zeroed and all(n in plan2.fitted for n in zeroed)
