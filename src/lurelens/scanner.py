@@ -100,13 +100,18 @@ class Scanner:
             findings.extend(self._run_checks(sub, deadline, f"{nested}.{i + 1}" if nested else str(i + 1)))
         return findings
 
-    def scan(self, raw: bytes, *, file: str | None = None) -> Verdict:
+    def scan(self, raw: bytes, *, file: str | None = None, envelope: dict[str, Any] | None = None) -> Verdict:
+        """The verdict on one message. ``envelope``: what only the mail flow knows (the milter's
+        client_address, client_name, helo, mail_from, rcpt_to, queue_id); kept on the verdict
+        (``envelope`` in the JSON) so a verdict can be traced to its SMTP transaction."""
         t0 = time.perf_counter()
         deadline = time.monotonic() + self.limits.timeout
         msg = self.parse(raw, deadline)
         findings = self._run_checks(msg, deadline, None)
         verdict = score(findings, self.scoring, self.descriptions)
         verdict.file = file
+        if envelope is not None:
+            verdict.extra["envelope"] = dict(envelope)
         verdict.message = msg
         if not msg.headers:
             verdict.errors.append("not an e-mail message: no header fields found")
