@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["MilterProcess", "PostfixInstance", "SmtpSink", "free_port", "instance_dir", "postfix_problem"]
+__all__ = ["Load", "MilterProcess", "PostfixInstance", "SmtpSink", "delivered", "free_port", "instance_dir", "postfix_problem"]
 
 SBIN = Path("/usr/sbin")
 
@@ -237,3 +237,145 @@ class MilterProcess:
                 self.kill9()
         if getattr(self, "_fh", None):
             self._fh.close()
+
+
+class Load:
+    """Send numbered messages from ``clients`` concurrent smtplib clients (each reusing its SMTP
+    session for up to ``per_session`` messages) and account for every one: ``accepted`` (250 after
+    DATA), ``refused`` (a 4xx anywhere in the transaction), ``failed`` (5xx) or ``uncertain`` (the
+    connection dropped after the message was sent, before the reply). ``pause()`` holds the clients
+    between messages so a fault can be applied with nothing in flight."""
+
+    def __init__(self, port: int, messages: list[bytes], clients: int = 6, per_session: int = 10):
+        import threading
+
+        self.port, self.messages, self.clients, self.per_session = port, messages, clients, per_session
+        self.lock = threading.Condition()
+        self.next_id = 0
+        self.in_flight = 0
+        self.paused = False
+        self.stop_at: int | None = None
+        self.accepted: set[int] = set()
+        self.refused: dict[int, str] = {}
+        self.failed: dict[int, str] = {}
+        self.uncertain: set[int] = set()
+        self.threads: list = []
+
+    def message(self, n: int) -> bytes:
+        raw = self.messages[n % len(self.messages)]
+        return f"X-Test-Id: {n}\r\n".encode() + raw
+
+    def _take(self) -> int | None:
+        with self.lock:
+            while self.paused:
+                self.lock.wait()
+            if self.stop_at is not None and self.next_id >= self.stop_at:
+                return None
+            n = self.next_id
+            self.next_id += 1
+            self.in_flight += 1
+            return n
+
+    def _done(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
+            self.lock.notify_all()
+
+    def _client(self) -> None:
+        import smtplib
+
+        smtp = None
+        sent_in_session = 0
+        while True:
+            n = self._take()
+            if n is None:
+                break
+            data_sent = False
+            try:
+                if smtp is None or sent_in_session >= self.per_session:
+                    if smtp is not None:
+                        try:
+                            smtp.quit()
+                        except (smtplib.SMTPException, OSError):
+                            pass
+                    smtp = smtplib.SMTP("127.0.0.1", self.port, timeout=120)
+                    sent_in_session = 0
+                sent_in_session += 1
+                for step in (lambda: smtp.mail(f"load{n}@example.net"), lambda: smtp.rcpt(f"user{n % 7}@example.org")):
+                    code, resp = step()
+                    if code >= 400:
+                        raise smtplib.SMTPResponseException(code, resp)
+                data_sent = True
+                smtp.data(self.message(n))
+                with self.lock:
+                    self.accepted.add(n)
+            except smtplib.SMTPResponseException as exc:
+                with self.lock:
+                    (self.refused if 400 <= exc.smtp_code < 500 else self.failed)[n] = f"{exc.smtp_code} {exc.smtp_error!r}"
+                try:
+                    smtp.rset()
+                except (smtplib.SMTPException, OSError, AttributeError):
+                    smtp = None
+            except (smtplib.SMTPServerDisconnected, OSError) as exc:
+                with self.lock:
+                    if data_sent:
+                        self.uncertain.add(n)
+                    else:
+                        self.refused[n] = f"disconnected before DATA: {exc}"
+                smtp = None
+            finally:
+                self._done()
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+
+    def start(self, total: int | None = None) -> "Load":
+        import threading
+
+        self.stop_at = total
+        self.threads = [threading.Thread(target=self._client, daemon=True) for _ in range(self.clients)]
+        for t in self.threads:
+            t.start()
+        return self
+
+    def finish(self, total: int | None = None, timeout: float = 600) -> None:
+        with self.lock:
+            self.stop_at = max(self.next_id, total or 0)
+            self.paused = False
+            self.lock.notify_all()
+        for t in self.threads:
+            t.join(timeout)
+
+    def pause(self) -> None:
+        """Hold the clients and wait until no transaction is in flight."""
+        with self.lock:
+            self.paused = True
+            while self.in_flight:
+                self.lock.wait()
+
+    def resume(self) -> None:
+        with self.lock:
+            self.paused = False
+            self.lock.notify_all()
+
+    def counts(self) -> dict[str, int]:
+        with self.lock:
+            return {"sent": self.next_id - self.in_flight, "accepted": len(self.accepted), "refused": len(self.refused),
+                    "failed": len(self.failed), "uncertain": len(self.uncertain)}
+
+
+def delivered(sink: SmtpSink) -> dict[int, list[str]]:
+    """X-Test-Id -> the X-Lurelens-Scan receipts of each copy the sink received."""
+    from email import message_from_bytes, policy
+
+    out: dict[int, list[str]] = {}
+    for raw in sink.messages():
+        head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+        msg = message_from_bytes(head + b"\r\n\r\n", policy=policy.compat32)
+        tid = msg.get("X-Test-Id")
+        if tid is None:
+            continue
+        out.setdefault(int(tid), []).append(" ".join(str(msg.get("X-Lurelens-Scan", "")).split()))
+    return out
