@@ -306,7 +306,9 @@ class Load:
                     if code >= 400:
                         raise smtplib.SMTPResponseException(code, resp)
                 data_sent = True
-                smtp.data(self.message(n))
+                code, resp = smtp.data(self.message(n))  # raises on DATA's 354, not on the final reply
+                if code != 250:
+                    raise smtplib.SMTPResponseException(code, resp)
                 with self.lock:
                     self.accepted.add(n)
             except smtplib.SMTPResponseException as exc:
