@@ -76,10 +76,16 @@ def accept_milter(tmp_path_factory):
     m.stop()
 
 
-def connect(m: MilterProcess):
+NO_REPLY = (C.SMFIP_NR_HDR | C.SMFIP_NR_CONN | C.SMFIP_NR_HELO | C.SMFIP_NR_MAIL | C.SMFIP_NR_RCPT
+            | C.SMFIP_NR_DATA | C.SMFIP_NR_UNKN | C.SMFIP_NR_EOH | C.SMFIP_NR_BODY)
+
+
+def connect(m: MilterProcess, no_reply: bool = False):
+    """A negotiated connection; by default the MTA offers no "no reply" steps, so every step is
+    answered (the tests check each answer)."""
     sock = socket.create_connection(("127.0.0.1", m.port), timeout=60)
     conn = mt.MilterConnection(sock)
-    conn.optneg_mta()
+    conn.optneg_mta(protocol=C.SMFI_V6_PROT if no_reply else C.SMFI_V6_PROT & ~NO_REPLY)
     return conn
 
 
@@ -218,6 +224,23 @@ def test_missing_macros_connect_helo_and_envelope(default_milter, lure):
     conn2._send(C.SMFIC_MACRO, cmdcode=C.SMFIC_RCPT, nameval=["{rcpt_addr}", "x"])
     replies = send_message(conn2, PLAIN)
     assert added(replies)["X-Lurelens-Verdict"] == "clean"
+
+
+def test_no_reply_steps_are_not_answered(default_milter, lure):
+    """Offered the SMFIP_NR_* steps (as Postfix does), the milter takes them and answers only EOM."""
+    conn = connect(default_milter, no_reply=True)
+    assert conn.protocol_flags & NO_REPLY == NO_REPLY
+    headers, body = split(lure)
+    conn._send(C.SMFIC_CONNECT, hostname="localhost", family="4", port=4711, address="127.0.0.1")
+    conn._send(C.SMFIC_HELO, helo="client.example.net")
+    conn._send(C.SMFIC_MAIL, args=["<a@example.net>"])
+    conn._send(C.SMFIC_RCPT, args=["<b@example.org>"])
+    for name, value in headers:
+        conn._send(C.SMFIC_HEADER, name=name, value=value)
+    conn._send(C.SMFIC_EOH)
+    conn._send(C.SMFIC_BODY, buf=body)
+    replies = eom(conn)  # the first reply read must be EOM's: nothing was answered before it
+    assert replies[0][0] == C.SMFIR_ADDHEADER and added(replies)["X-Lurelens-Verdict"] == "recon"
 
 
 def _raw(conn, cmd: bytes, data: bytes) -> None:

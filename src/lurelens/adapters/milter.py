@@ -309,6 +309,7 @@ class _Connection:
         self.s, self.cfg, self.r, self.w = server, server.cfg, reader, writer
         self.leadspc = False
         self.actions = 0  # what the MTA lets us do (SMFIF_*), from OPTNEG
+        self.no_reply = 0  # steps the MTA sends without waiting for CONTINUE (SMFIP_NR_*)
         self.conn: dict[str, str] = {}
         self.helo = ""
         self.macros: dict[str, str] = {}
@@ -323,6 +324,11 @@ class _Connection:
         if self.msg is None:  # headers without MAIL (a minimal client): still a message
             self.msg = _Message(self.cfg.spool_bytes, self.s.max_bytes)
         return self.msg
+
+    async def cont(self, no_reply_flag: int) -> None:
+        """CONTINUE, unless the MTA agreed not to wait for it at this step."""
+        if not self.no_reply & no_reply_flag:
+            await self.send(mp.frame(mp.R_CONTINUE))
 
     async def send(self, *frames: bytes) -> None:
         self.w.write(b"".join(frames))
@@ -340,36 +346,36 @@ class _Connection:
                 self.macros.update(mp.decode_macros(data))
             elif cmd == mp.C_CONNECT:
                 self.conn = mp.decode_connect(data)
-                await self.send(mp.frame(mp.R_CONTINUE))
+                await self.cont(mp.P_NR_CONN)
             elif cmd == mp.C_HELO:
                 self.helo = mp.text(data.split(b"\0", 1)[0])
-                await self.send(mp.frame(mp.R_CONTINUE))
+                await self.cont(mp.P_NR_HELO)
             elif cmd == mp.C_MAIL:
                 self.reset_message()
                 m = self.message()
                 args = mp.decode_strs(data)
                 m.sender = mp.text(args[0]).strip("<>") if args else ""
-                await self.send(mp.frame(mp.R_CONTINUE))
+                await self.cont(mp.P_NR_MAIL)
             elif cmd == mp.C_RCPT:
                 args = mp.decode_strs(data)
                 if args:
                     self.message().recipients.append(mp.text(args[0]).strip("<>"))
-                await self.send(mp.frame(mp.R_CONTINUE))
+                await self.cont(mp.P_NR_RCPT)
             elif cmd == mp.C_HEADER:
                 self.header(data)
-                await self.send(mp.frame(mp.R_CONTINUE))
+                await self.cont(mp.P_NR_HDR)
             elif cmd == mp.C_EOH:
                 m = self.message()
                 m.write(b"\r\n")
                 m.in_body = True
-                await self.send(mp.frame(mp.R_CONTINUE))
+                await self.cont(mp.P_NR_EOH)
             elif cmd == mp.C_BODY:
                 m = self.message()
                 if not m.in_body:  # no EOH seen (headers skipped): keep the message well-formed
                     m.write(b"\r\n")
                     m.in_body = True
                 m.write(data)
-                await self.send(mp.frame(mp.R_CONTINUE))
+                await self.cont(mp.P_NR_BODY)
             elif cmd == mp.C_BODYEOB:
                 if data:
                     self.message().write(data)
@@ -382,8 +388,10 @@ class _Connection:
                 self.conn, self.helo, self.macros = {}, "", {}
             elif cmd == mp.C_QUIT:
                 return
-            elif cmd in (mp.C_DATA, mp.C_UNKNOWN):
-                await self.send(mp.frame(mp.R_CONTINUE))
+            elif cmd == mp.C_DATA:
+                await self.cont(mp.P_NR_DATA)
+            elif cmd == mp.C_UNKNOWN:
+                await self.cont(mp.P_NR_UNKN)
             else:
                 raise mp.ProtocolError(f"unknown command {cmd!r}")
 
@@ -393,8 +401,9 @@ class _Connection:
             raise mp.ProtocolError(f"milter protocol version {version} is too old")
         want = mp.F_ADDHDRS | mp.F_CHGHDRS | mp.F_CHGBODY | mp.F_QUARANTINE
         self.actions = actions & want
-        ours = protocol & (mp.P_NOUNKNOWN | mp.P_NODATA | mp.P_HDR_LEADSPC)
+        ours = protocol & (mp.P_NOUNKNOWN | mp.P_NODATA | mp.P_HDR_LEADSPC | mp.P_NO_REPLY)
         self.leadspc = bool(ours & mp.P_HDR_LEADSPC)
+        self.no_reply = ours & mp.P_NO_REPLY
         await self.send(mp.encode_optneg(self.actions, ours))
 
     def header(self, data: bytes) -> None:

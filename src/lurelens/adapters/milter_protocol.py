@@ -47,6 +47,10 @@ F_ADDHDRS, F_CHGBODY, F_CHGHDRS, F_QUARANTINE = 0x01, 0x02, 0x10, 0x20
 P_NOUNKNOWN = 0x100
 P_NODATA = 0x200
 P_HDR_LEADSPC = 0x100000  # header values keep their leading space: the message is rebuilt exactly
+# "No reply" for a step: the MTA does not wait for CONTINUE, saving a round trip per header and chunk.
+P_NR_HDR, P_NR_CONN, P_NR_HELO, P_NR_MAIL = 0x80, 0x1000, 0x2000, 0x4000
+P_NR_RCPT, P_NR_DATA, P_NR_UNKN, P_NR_EOH, P_NR_BODY = 0x8000, 0x10000, 0x20000, 0x40000, 0x80000
+P_NO_REPLY = P_NR_HDR | P_NR_CONN | P_NR_HELO | P_NR_MAIL | P_NR_RCPT | P_NR_DATA | P_NR_UNKN | P_NR_EOH | P_NR_BODY
 
 
 class ProtocolError(Exception):

@@ -259,6 +259,7 @@ class Load:
         self.refused: dict[int, str] = {}
         self.failed: dict[int, str] = {}
         self.uncertain: set[int] = set()
+        self.latency: list[float] = []  # seconds from MAIL to the 250 after DATA, accepted messages
         self.threads: list = []
 
     def message(self, n: int) -> bytes:
@@ -301,6 +302,7 @@ class Load:
                     smtp = smtplib.SMTP("127.0.0.1", self.port, timeout=120)
                     sent_in_session = 0
                 sent_in_session += 1
+                t0 = time.perf_counter()
                 for step in (lambda: smtp.mail(f"load{n}@example.net"), lambda: smtp.rcpt(f"user{n % 7}@example.org")):
                     code, resp = step()
                     if code >= 400:
@@ -311,6 +313,7 @@ class Load:
                     raise smtplib.SMTPResponseException(code, resp)
                 with self.lock:
                     self.accepted.add(n)
+                    self.latency.append(time.perf_counter() - t0)
             except smtplib.SMTPResponseException as exc:
                 with self.lock:
                     (self.refused if 400 <= exc.smtp_code < 500 else self.failed)[n] = f"{exc.smtp_code} {exc.smtp_error!r}"
