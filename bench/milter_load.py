@@ -16,11 +16,19 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DEFAULT_CORPUS, message_files  # noqa: E402
+from common import DEFAULT_CORPUS, message_files
 
-from lurelens.testing.builder import MessageBuilder  # noqa: E402
-from lurelens.testing.postfix import (  # noqa: E402
-    Load, MilterProcess, PostfixInstance, SmtpSink, delivered, free_port, instance_dir, postfix_problem)
+from lurelens.testing.builder import MessageBuilder
+from lurelens.testing.postfix import (
+    Load,
+    MilterProcess,
+    PostfixInstance,
+    SmtpSink,
+    delivered,
+    free_port,
+    instance_dir,
+    postfix_problem,
+)
 
 CORPUS_SETS = ("phishing_pot", "spamassassin/hard_ham", "newsletters/unspy")
 

@@ -112,7 +112,7 @@ def _scan_job(raw: bytes, envelope: dict[str, Any], want_defuse: bool) -> dict[s
 class ScanService:
     """A bounded pool of scanner processes. ``scan`` raises ScanFailed("timeout"|"overload"|"error")."""
 
-    def __init__(self, settings: ScannerSettings, cfg: MilterConfig, metrics: "Metrics"):
+    def __init__(self, settings: ScannerSettings, cfg: MilterConfig, metrics: Metrics):
         self.settings, self.cfg, self.metrics = settings, cfg, metrics
         self.pending = 0  # submitted and not finished, including scans we stopped waiting for
         self.abandoned: set[cf.Future] = set()
@@ -133,8 +133,9 @@ class ScanService:
     async def scan(self, raw: bytes, envelope: dict[str, Any], want_defuse: bool) -> dict[str, Any]:
         if self.pending >= self.cfg.max_pending:
             raise ScanFailed("overload", f"{self.pending} scans pending")
+        pool = self.pool
         try:
-            fut = self.pool.submit(_scan_job, raw, envelope, want_defuse)
+            fut = pool.submit(_scan_job, raw, envelope, want_defuse)
         except (cf.BrokenExecutor, RuntimeError) as exc:
             self._recycle(f"pool unusable: {exc}")
             raise ScanFailed("error", "scanner pool restarted") from exc
@@ -144,21 +145,30 @@ class ScanService:
         fut.add_done_callback(lambda f: loop.call_soon_threadsafe(self._finished, f))
         try:
             return await asyncio.wait_for(asyncio.wrap_future(fut), self.cfg.timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.abandoned.add(fut)
             # Every worker busy on a scan we gave up on: nothing would ever be scanned again.
             if sum(1 for f in self.abandoned if not f.done()) >= self.cfg.workers:
                 self._recycle("every worker is stuck past the deadline")
             raise ScanFailed("timeout", f"no verdict within {self.cfg.timeout:g}s") from None
         except cf.BrokenExecutor as exc:
-            self._recycle(f"a worker died: {exc}")
+            if pool is self.pool:  # not a scan of a pool already replaced (and killed)
+                self._recycle(f"a worker died: {exc}")
             raise ScanFailed("error", "a scanner process died") from exc
-        except Exception as exc:  # noqa: BLE001 - the scanner raised: defer, never pass unscanned
+        except asyncio.CancelledError:
+            if not fut.cancelled():
+                raise  # our own task was cancelled (shutdown): not a scan failure
+            # Still queued when the pool was replaced (cancel_futures): it never ran.
+            raise ScanFailed("error", "scanner pool restarted before the scan ran") from None
+        except Exception as exc:
             raise ScanFailed("error", f"{type(exc).__name__}: {exc}"[:200]) from exc
 
     def _recycle(self, why: str) -> None:
         log.warning("restarting the scanner processes: %s", why)
         old, self.pool = self.pool, self._new_pool()
+        self.abandoned.clear()  # they die with the old pool
+        for _ in range(self.cfg.workers):  # start the new workers (and warm them) now, not on the next mail
+            self.pool.submit(_noop, 0)
         # ProcessPoolExecutor cannot stop one running task; kill the old workers outright.
         procs = list(getattr(old, "_processes", {}).values())
         old.shutdown(wait=False, cancel_futures=True)
@@ -187,7 +197,13 @@ class Metrics:
         self.prom: dict[str, Any] | None = None
 
     def enable_prometheus(self, host: str, port: int) -> None:
-        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+        from prometheus_client import (
+            CollectorRegistry,
+            Counter,
+            Gauge,
+            Histogram,
+            start_http_server,
+        )
 
         reg = CollectorRegistry()
         self.prom = {
@@ -293,7 +309,7 @@ class MilterServer:
             log.warning("milter protocol error, dropping the connection: %s", exc)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass  # the MTA went away; it applies its own milter_default_action
-        except Exception:  # noqa: BLE001 - one connection's bug must not stop the server
+        except Exception:
             log.exception("milter connection failed")
         finally:
             conn.reset_message()
@@ -512,8 +528,8 @@ class _Connection:
         ]
 
     def defuse_frames(self, m: _Message, defused: bytes, raw: bytes, scan_id: str) -> list[bytes]:
-        from email.parser import BytesHeaderParser
         from email import policy
+        from email.parser import BytesHeaderParser
 
         head, _, body = _crlf(defused).partition(b"\r\n\r\n")
         new = BytesHeaderParser(policy=policy.compat32).parsebytes(head + b"\r\n\r\n")

@@ -19,9 +19,9 @@ __all__ = [
     "read_frame",
     "reply_add_header",
     "reply_change_header",
+    "reply_code",
     "reply_quarantine",
     "reply_replace_body",
-    "reply_code",
 ]
 
 VERSION = 6

@@ -66,7 +66,7 @@ class SmtpSink:
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "SmtpSink":
+    def start(self) -> SmtpSink:
         # -d: one file per message (the name gets a random suffix); -u: drop root to postfix.
         self.proc = subprocess.Popen(
             [str(SBIN / "smtp-sink"), "-u", "postfix", "-d", str(self.dir / "m."), "-m", "200",
@@ -113,7 +113,7 @@ class PostfixInstance:
         subprocess.run([str(SBIN / "postconf"), "-c", str(self.conf), "-e", *settings], check=True,
                        capture_output=True)
 
-    def start(self) -> "PostfixInstance":
+    def start(self) -> PostfixInstance:
         for d in (self.conf, self.queue, self.data):
             d.mkdir(parents=True, exist_ok=True)
         # Postfix daemons run as the postfix user: every parent of the instance must be traversable
@@ -175,13 +175,14 @@ class PostfixInstance:
         return self
 
     def _run(self, what: str) -> subprocess.CompletedProcess:
-        proc = subprocess.run([str(SBIN / "postfix"), "-c", str(self.conf), what], capture_output=True, text=True)
+        proc = subprocess.run([str(SBIN / "postfix"), "-c", str(self.conf), what], capture_output=True, text=True,
+                              check=False)
         if proc.returncode != 0:
             raise RuntimeError(f"postfix {what} failed: {proc.stderr.strip() or proc.stdout.strip()}")
         return proc
 
     def stop(self) -> None:
-        subprocess.run([str(SBIN / "postfix"), "-c", str(self.conf), "stop"], capture_output=True)
+        subprocess.run([str(SBIN / "postfix"), "-c", str(self.conf), "stop"], capture_output=True, check=False)
 
     def queue_entries(self) -> list[dict]:
         """``postqueue -j``: one dict per queued message (``queue_name`` ``hold`` for quarantined)."""
@@ -194,7 +195,7 @@ class PostfixInstance:
                               capture_output=True, text=True, check=True).stdout
 
     def flush(self) -> None:
-        subprocess.run([str(SBIN / "postqueue"), "-c", str(self.conf), "-f"], capture_output=True)
+        subprocess.run([str(SBIN / "postqueue"), "-c", str(self.conf), "-f"], capture_output=True, check=False)
 
     def log(self) -> str:
         p = self.base / "maillog"
@@ -208,7 +209,7 @@ class MilterProcess:
         self.port, self.logfile, self.args, self.env = port, log, args, env
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 120.0) -> "MilterProcess":
+    def start(self, timeout: float = 120.0) -> MilterProcess:
         env = dict(os.environ)
         env.update(self.env or {})
         self._fh = open(self.logfile, "ab")
@@ -254,6 +255,7 @@ class Load:
         self.next_id = 0
         self.in_flight = 0
         self.paused = False
+        self.generation = 0  # bumped by new_sessions(): clients then open fresh SMTP sessions
         self.stop_at: int | None = None
         self.accepted: set[int] = set()
         self.refused: dict[int, str] = {}
@@ -287,13 +289,15 @@ class Load:
 
         smtp = None
         sent_in_session = 0
+        generation = self.generation
         while True:
             n = self._take()
             if n is None:
                 break
             data_sent = False
             try:
-                if smtp is None or sent_in_session >= self.per_session:
+                if smtp is None or sent_in_session >= self.per_session or generation != self.generation:
+                    generation = self.generation
                     if smtp is not None:
                         try:
                             smtp.quit()
@@ -303,10 +307,11 @@ class Load:
                     sent_in_session = 0
                 sent_in_session += 1
                 t0 = time.perf_counter()
-                for step in (lambda: smtp.mail(f"load{n}@example.net"), lambda: smtp.rcpt(f"user{n % 7}@example.org")):
-                    code, resp = step()
-                    if code >= 400:
-                        raise smtplib.SMTPResponseException(code, resp)
+                code, resp = smtp.mail(f"load{n}@example.net")
+                if code < 400:
+                    code, resp = smtp.rcpt(f"user{n % 7}@example.org")
+                if code >= 400:
+                    raise smtplib.SMTPResponseException(code, resp)
                 data_sent = True
                 code, resp = smtp.data(self.message(n))  # raises on DATA's 354, not on the final reply
                 if code != 250:
@@ -336,7 +341,7 @@ class Load:
             except (smtplib.SMTPException, OSError):
                 pass
 
-    def start(self, total: int | None = None) -> "Load":
+    def start(self, total: int | None = None) -> Load:
         import threading
 
         self.stop_at = total
@@ -359,6 +364,12 @@ class Load:
             self.paused = True
             while self.in_flight:
                 self.lock.wait()
+
+    def new_sessions(self) -> None:
+        """Every client opens a new SMTP session for its next message (a session whose milter
+        connection broke keeps being deferred by Postfix until it ends)."""
+        with self.lock:
+            self.generation += 1
 
     def resume(self) -> None:
         with self.lock:
