@@ -348,3 +348,57 @@ def test_on_error_accept_marks_the_message_unscanned(accept_milter):
     assert h["X-Lurelens-Verdict"] == "unscanned" and "error=timeout" in h["X-Lurelens-Scan"]
     assert replies[-1][0] == C.SMFIR_ACCEPT
     assert "NOT SCANNED (--on-error accept)" in accept_milter.logfile.read_text()
+
+
+# ---- our own logic, without a process ----------------------------------------------------------
+
+
+def test_envelope_is_kept_on_the_verdict_and_valid_json(scanner):
+    import json
+
+    import jsonschema
+
+    from conftest import REPO
+
+    env = {"client_address": "192.0.2.7", "client_name": "mx.example.net", "helo": "mx.example.net",
+           "mail_from": "a@example.net", "rcpt_to": ["b@example.org"], "queue_id": "4ABC"}
+    d = scanner.scan(PLAIN, envelope=env).to_dict()
+    assert d["envelope"] == env
+    schema = json.loads((REPO / "src/lurelens/schema/verdict.schema.json").read_text())
+    jsonschema.validate(d, schema)
+    assert "envelope" not in scanner.scan(PLAIN).to_dict()
+
+
+def test_socket_specs_and_config_validation():
+    from lurelens.adapters.milter import MilterConfig, parse_socket
+
+    assert parse_socket("inet:8894@127.0.0.1") == ("inet", ("127.0.0.1", 8894))
+    assert parse_socket("inet:8894") == ("inet", ("127.0.0.1", 8894))
+    assert parse_socket("unix:/run/lurelens.sock") == ("unix", "/run/lurelens.sock")
+    for bad in ("8894", "inet:", "tcp:x@h"):
+        with pytest.raises(ValueError):
+            parse_socket(bad)
+    with pytest.raises(ValueError):
+        MilterConfig(actions={"recon": "explode"})
+    with pytest.raises(ValueError):
+        MilterConfig(on_error="ignore")
+    assert MilterConfig(workers=3).max_pending == 12
+
+
+def test_frame_decoders_tolerate_short_and_odd_input():
+    from lurelens.adapters import milter_protocol as mp
+
+    assert mp.decode_connect(b"") == {"client_name": "", "client_address": "", "client_port": "", "family": ""}
+    assert mp.decode_connect(b"host\x004\x12\x34192.0.2.1\x00")["client_address"] == "192.0.2.1"
+    assert mp.decode_connect(b"host\x00U")["family"] == "U"
+    assert mp.decode_macros(b"") == {} and mp.decode_macros(b"M{i}\x00ABC\x00{odd}\x00") == {"i": "ABC"}
+    with pytest.raises(mp.ProtocolError):
+        mp.decode_optneg(b"\x00\x00")
+    assert mp.reply_code("451 4.7.1 100% busy\r\nx").endswith(b"451 4.7.1 100%% busy  x\x00")
+    chunks = mp.reply_replace_body(b"x" * (mp.BODY_CHUNK + 1))
+    assert len(chunks) == 2 and mp.reply_replace_body(b"") == [mp.frame(mp.R_REPLBODY, b"")]
+
+
+def test_cli_refuses_a_bad_action(run_cli):
+    code, _, err = run_cli(["milter", "--action-recon", "explode", "--socket", f"inet:{free_port()}@127.0.0.1"])
+    assert code == 2 and "bad action" in err and "Traceback" not in err
