@@ -402,3 +402,20 @@ def test_frame_decoders_tolerate_short_and_odd_input():
 def test_cli_refuses_a_bad_action(run_cli):
     code, _, err = run_cli(["milter", "--action-recon", "explode", "--socket", f"inet:{free_port()}@127.0.0.1"])
     assert code == 2 and "bad action" in err and "Traceback" not in err
+
+
+def test_unix_socket_and_clean_shutdown(tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("sock") / "milter.sock")
+    m = MilterProcess(path, tmp_path_factory.mktemp("unix-log") / "milter.log", ("--workers", "1")).start()
+    try:
+        sock = socket.socket(socket.AF_UNIX)
+        sock.settimeout(60)
+        sock.connect(path)
+        conn = mt.MilterConnection(sock)
+        conn.optneg_mta(protocol=C.SMFI_V6_PROT & ~NO_REPLY)
+        assert added(send_message(conn, PLAIN))["X-Lurelens-Verdict"] == "clean"
+        sock.close()
+    finally:
+        m.stop()
+    assert m.proc.returncode == 0  # SIGTERM: a clean stop, with the counters logged
+    assert "lurelens milter stopping; messages{verdict=clean,action=accept}=1" in m.logfile.read_text()

@@ -205,7 +205,8 @@ class PostfixInstance:
 class MilterProcess:
     """``lurelens milter`` as a child process (so a test can SIGSTOP it, kill -9 it and restart it)."""
 
-    def __init__(self, port: int, log: Path, args: tuple[str, ...] = (), env: dict[str, str] | None = None):
+    def __init__(self, port: int | str, log: Path, args: tuple[str, ...] = (), env: dict[str, str] | None = None):
+        """``port``: a loopback TCP port, or the path of a unix socket."""
         self.port, self.logfile, self.args, self.env = port, log, args, env
         self.proc: subprocess.Popen | None = None
 
@@ -213,10 +214,18 @@ class MilterProcess:
         env = dict(os.environ)
         env.update(self.env or {})
         self._fh = open(self.logfile, "ab")
+        spec = f"unix:{self.port}" if isinstance(self.port, str) else f"inet:{self.port}@127.0.0.1"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "lurelens.adapters.cli", "milter", "--socket", f"inet:{self.port}@127.0.0.1",
-             *self.args], stdout=self._fh, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-        wait_port(self.port, timeout, proc=self.proc)
+            [sys.executable, "-m", "lurelens.adapters.cli", "milter", "--socket", spec, *self.args],
+            stdout=self._fh, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        if isinstance(self.port, str):
+            end = time.monotonic() + timeout
+            while not os.path.exists(self.port) and self.proc.poll() is None and time.monotonic() < end:
+                time.sleep(0.1)
+            if not os.path.exists(self.port):
+                raise RuntimeError(f"milter did not create {self.port}")
+        else:
+            wait_port(self.port, timeout, proc=self.proc)
         return self
 
     def signal(self, sig: int) -> None:
