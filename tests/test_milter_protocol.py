@@ -357,7 +357,6 @@ def test_envelope_is_kept_on_the_verdict_and_valid_json(scanner):
     import json
 
     import jsonschema
-
     from conftest import REPO
 
     env = {"client_address": "192.0.2.7", "client_name": "mx.example.net", "helo": "mx.example.net",
