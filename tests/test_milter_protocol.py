@@ -279,6 +279,17 @@ def test_huge_header_is_scanned_and_oversized_frame_drops_connection(default_mil
     assert added(send_message(connect(default_milter), PLAIN))["X-Lurelens-Verdict"] == "clean"
 
 
+def test_folded_whitespace_subject_gets_a_verdict_not_a_timeout(default_milter):
+    """A poison message: 100 KB of folded whitespace as the subject (Postfix's header_size_limit)
+    once made a subject pattern quadratic; each delivery attempt would end in a timeout, forever."""
+    conn = connect(default_milter)
+    conn.send(C.SMFIC_MAIL, args=["<a@example.net>"])
+    conn.send_headers([("From", " a@example.com"), ("Subject", "\n " * 34000)])
+    conn.send(C.SMFIC_EOH)
+    conn.send_body("body\r\n")
+    assert added(eom(conn)).get("X-Lurelens-Verdict") in ("clean", "tracked", "suspicious", "phishing", "recon")
+
+
 def test_garbage_is_dropped_and_service_continues(default_milter):
     for junk in (b"\x00\x00\x00\x00", b"\x00\x00\x00\x02Zz", b"GET / HTTP/1.0\r\n\r\n", b"\x00\x00\x00\x05O\x00"):
         s = socket.create_connection(("127.0.0.1", default_milter.port), timeout=30)
