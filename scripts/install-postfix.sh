@@ -17,27 +17,15 @@ if have_all; then
     exit 0
 fi
 
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "install-postfix: apt-get not found; install Postfix (with smtp-sink) with your package manager." >&2
-    exit 1
-fi
-
+# Preseed before installing, so the package asks nothing and writes no main.cf.
 SUDO=()
-if [[ "$(id -u)" -ne 0 ]]; then
-    if command -v sudo >/dev/null 2>&1; then
-        SUDO=(sudo)
-    else
-        echo "install-postfix: must run as root (or have sudo) to apt-get install postfix." >&2
-        exit 1
-    fi
+if [[ "$(id -u)" -ne 0 ]] && command -v sudo >/dev/null 2>&1; then
+    SUDO=(sudo)
 fi
-
-APT=(apt-get -o DPkg::Lock::Timeout=600)
-echo "postfix postfix/main_mailer_type select No configuration" | "${SUDO[@]}" debconf-set-selections
-echo "install-postfix: running apt-get update"
-"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive "${APT[@]}" update -q
-echo "install-postfix: installing postfix"
-"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive "${APT[@]}" install -y -q --no-install-recommends postfix
+if command -v debconf-set-selections >/dev/null 2>&1; then
+    echo "postfix postfix/main_mailer_type select No configuration" | "${SUDO[@]}" debconf-set-selections
+fi
+bash "$(dirname "$0")/apt-install.sh" install-postfix postfix
 
 if ! have_all; then
     echo "install-postfix: apt-get finished but a Postfix tool is missing from /usr/sbin." >&2

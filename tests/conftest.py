@@ -182,3 +182,7 @@ def require_component(what: str, problem: str | None) -> None:
     if os.environ.get("LURELENS_REQUIRE_SERVICES") == "1":
         pytest.fail(f"{what} is required under make test but missing: {problem}")
     pytest.skip(f"{what} not available ({problem}); run make test to install it")
+
+
+# The real authoritative DNS server (Knot) for the authentication tests: one per session.
+from dnsserver import knot_dns  # noqa: E402,F401 - a fixture

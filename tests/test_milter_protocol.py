@@ -429,3 +429,27 @@ def test_unix_socket_and_clean_shutdown(tmp_path_factory):
         m.stop()
     assert m.proc.returncode == 0  # SIGTERM: a clean stop, with the counters logged
     assert "lurelens milter stopping; messages{verdict=clean,action=accept}=1" in m.logfile.read_text()
+
+
+def test_with_verify_auth_the_smtp_envelope_feeds_spf(monkeypatch):
+    """--verify-auth: the scanner is given the real SMTP client, HELO and MAIL FROM (AuthInputs),
+    so SPF is checked against what Postfix saw rather than a Received header's claim."""
+    pytest.importorskip("dns")
+    from lurelens.adapters import milter
+    from lurelens.settings import ScannerSettings
+
+    milter._init_worker(ScannerSettings(verify_auth=True, dns_server="127.0.0.1:9", dns_timeout=0.2))
+    seen = {}
+    real = milter._SCANNER.scan
+
+    def spy(raw, **kw):
+        seen.update(kw)
+        return real(raw, **kw)
+
+    monkeypatch.setattr(milter._SCANNER, "scan", spy)
+    env = {"client_address": "192.0.2.7", "client_name": "", "helo": "mx.example.net",
+           "mail_from": "a@example.net", "rcpt_to": ["b@example.org"]}
+    out = milter._scan_job(PLAIN, env, False)
+    ai = seen["auth_inputs"]
+    assert (ai.client_ip, ai.helo, ai.mail_from, ai.source) == ("192.0.2.7", "mx.example.net", "a@example.net", "smtp")
+    assert seen["envelope"] == env and out["label"] in ("clean", "tracked", "suspicious", "phishing", "recon")

@@ -31,23 +31,42 @@ _DEFAULTS = Limits()
 
 
 def iter_inputs(paths: list[str]) -> Iterator[tuple[str, Path | None, str | None]]:
-    """(name, path or None for stdin, error) for every input; directories are walked in order."""
+    """(name, path or None for stdin, error) for every input of ``render`` and ``defuse``; directories
+    are walked in order by the archive readers' walk, which skips FIFOs and other non-regular files,
+    mail-store housekeeping files and files that are clearly not mail (``scan`` reads through
+    lurelens.sources itself)."""
+    from lurelens.sources.sniff import looks_like_mail
+
     for p in paths:
         if p == "-":
             yield "-", None, None
             continue
         path = Path(p)
         if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for f in sorted(files):
-                    if not f.startswith("."):
-                        fp = Path(root) / f
-                        yield str(fp), fp, None
+            for fp in _walk_files(str(path)):
+                try:
+                    with open(fp, "rb") as fh:
+                        head = fh.read(16384)
+                except OSError as exc:
+                    yield fp, None, f"cannot read: {exc.strerror or exc}"
+                    continue
+                if looks_like_mail(head.lstrip(b"\xef\xbb\xbf\r\n")) is None:
+                    yield fp, Path(fp), None
         elif path.exists():
             yield str(path), path, None
         else:
             yield str(path), None, "no such file or directory"
+
+
+def _walk_files(top: str) -> Iterator[str]:
+    """The regular files of a walk, Maildirs found on the way included (their cur/ and new/)."""
+    from lurelens.sources.files import walk
+
+    for fp, st, note in walk(top):
+        if note == "maildir":
+            yield from _walk_files(fp)
+        elif st is not None:
+            yield fp
 
 
 def read_input(path: Path | None, limit: int) -> bytes:
@@ -55,6 +74,59 @@ def read_input(path: Path | None, limit: int) -> bytes:
         return sys.stdin.buffer.read(limit + 1)
     with open(path, "rb") as fh:
         return fh.read(limit + 1)
+
+
+def _scan_inputs(paths: list[str], glob: str | None, max_bytes: int, err: Console
+                 ) -> Iterator[tuple[str, bytes | None, str | None]]:
+    """(display name, message bytes, error) for every message of every input, streamed: mbox files are
+    split, containers opened, bytes normalised (lurelens.sources); skipped entries and notes go to stderr."""
+    from lurelens.sources import display_name, iter_items
+
+    for given in paths:
+        for item in iter_items([given], glob=glob, stdin="message"):
+            name = display_name(item, given)
+            if item.note:
+                _print_note(err, name, given, item.note)
+            if item.skipped:
+                continue
+            if item.error is not None:
+                yield name, None, item.error
+            else:
+                assert item.data is not None
+                # --max-bytes: read at most this much of a message (the scanner cuts and says so).
+                yield name, item.data[: max_bytes + 1], None
+
+
+def _print_note(err: Console, name: str, given: str, note: str) -> None:
+    """Notes go to stderr; of an mbox's per-message notes only the first is shown, saying it is split."""
+    first, _, rest = note.partition("; ")
+    if first.startswith("mbox: message "):
+        count = first.split(" of ")[-1] if " of " in first else None
+        if (first.startswith("mbox: message 1 ") or first == "mbox: message 1") and count != "1":
+            err.print(f"[dim]note:[/dim] {escape(given)} is an mbox: split into "
+                      f"{escape(count) + ' messages' if count else 'its messages'}")
+        if not rest:
+            return
+        note = rest
+    err.print(f"[dim]note:[/dim] {escape(name)}: {escape(note)}")
+
+
+def _auth_options(verify: bool, dns_server: str | None, dns_timeout: float, client_ip: str | None,
+                  helo: str | None, mail_from: str | None, hop: int, hop_host: str | None) -> dict:
+    """Scanner keywords for --verify-auth and its options (none without it: no network)."""
+    if not verify:
+        if dns_server or client_ip or helo or mail_from is not None:
+            raise ValueError("--dns-server, --client-ip, --helo and --mail-from need --verify-auth")
+        return {}
+    from lurelens.auth import AuthInputs
+
+    if client_ip:
+        import ipaddress
+
+        client_ip = str(ipaddress.ip_address(client_ip))  # ValueError: reported as a usage error
+    given = AuthInputs(client_ip, helo, mail_from, "cli") if (client_ip or helo or mail_from is not None) else None
+    return {"verify_auth": True, "dns_server": dns_server, "dns_timeout": dns_timeout, "trusted_hop": hop,
+            "trusted_hop_host": hop_host, "auth_inputs": given}
 
 
 @app.command()
@@ -68,8 +140,20 @@ def scan(
     timeout: float = typer.Option(_DEFAULTS.timeout, "--timeout", help="Seconds of scanning per message before the rest is skipped."),
     render: bool = typer.Option(False, "--render", help="Also render each message in headless Chromium and merge what it fetched."),
     render_timeout: float = typer.Option(10.0, "--render-timeout", help="With --render: seconds of rendering per message."),
+    glob: Optional[str] = typer.Option(None, "--glob", help="In directories, read only files whose name matches this pattern (e.g. '*.eml')."),
+    verify_auth: bool = typer.Option(False, "--verify-auth", help="Check SPF, DKIM, ARC and DMARC against DNS ourselves (needs the auth extra; docs/auth.md)."),
+    dns_server: Optional[str] = typer.Option(None, "--dns-server", help="With --verify-auth: ask this DNS server (HOST[:PORT]) instead of the system's."),
+    dns_timeout: float = typer.Option(2.0, "--dns-timeout", help="With --verify-auth: seconds per DNS query."),
+    client_ip: Optional[str] = typer.Option(None, "--client-ip", help="With --verify-auth: the SMTP client IP (default: from the trusted Received hop)."),
+    helo: Optional[str] = typer.Option(None, "--helo", help="With --verify-auth: the HELO name (default: from the trusted Received hop)."),
+    mail_from: Optional[str] = typer.Option(None, "--mail-from", help="With --verify-auth: the MAIL FROM address, '' for <> (default: Return-Path)."),
+    trusted_hop: int = typer.Option(1, "--trusted-hop", help="With --verify-auth: which Received header from the top describes the sending host."),
+    trusted_hop_host: Optional[str] = typer.Option(None, "--trusted-hop-host", help="With --verify-auth: use the topmost Received header written by this host."),
 ) -> None:
-    """Scan messages: the verdict and why, what opening each would fetch, links, sender."""
+    """Scan messages: the verdict and why, what opening each would fetch, links, sender.
+
+    A path may be a message, an mbox (split into its messages; also .gz/.xz/.zst), a Maildir, a zip
+    of messages, an Outlook .msg, or a directory (walked; files that are not mail are skipped)."""
     from lurelens.report.jsonout import dumps, error_to_dict, verdict_to_dict
     from lurelens.report.text import print_verdict
     from lurelens.scanner import Scanner
@@ -79,8 +163,10 @@ def scan(
     err = Console(stderr=True, highlight=False)
     try:
         limits = Limits(max_bytes=max_bytes, timeout=timeout)
-        scanner = Scanner(limits=limits, scoring=scoring, trusted_authserv_ids=authserv_id or None)
-    except LurelensError as exc:
+        auth_kw = _auth_options(verify_auth, dns_server, dns_timeout, client_ip, helo, mail_from,
+                                trusted_hop, trusted_hop_host)
+        scanner = Scanner(limits=limits, scoring=scoring, trusted_authserv_ids=authserv_id or None, **auth_kw)
+    except (LurelensError, ValueError, ImportError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(EXIT_ERROR)
     renderer = None
@@ -90,19 +176,12 @@ def scan(
         renderer = _start_browser(err, lambda: RenderStage(timeout=render_timeout))
     status = EXIT_OK
     io_error = False
-    inputs = list(iter_inputs(paths))
-    show_progress = len(inputs) > 20 and err.is_terminal
     done = 0
     try:
-        for name, path, problem in inputs:
+        for name, raw, problem in _scan_inputs(paths, glob, limits.max_bytes, err):
             done += 1
-            if show_progress and done % 50 == 0:
-                err.print(f"[dim]{done}/{len(inputs)} scanned[/dim]", end="\r")
-            if problem is None:
-                try:
-                    raw = read_input(path, limits.max_bytes)
-                except OSError as exc:
-                    problem = f"cannot read: {exc.strerror or exc}"
+            if err.is_terminal and done % 50 == 0:
+                err.print(f"[dim]{done} scanned[/dim]", end="\r")
             if problem is not None:
                 io_error = True
                 if json_out:
@@ -291,6 +370,57 @@ def _defuse_jobs(paths: list[str]) -> Iterator[tuple[str, Path | None, Path, str
 
 
 @app.command()
+def reverify(
+    message: Path = typer.Argument(..., help="The message file that was scanned."),
+    record: Path = typer.Argument(..., help="Its earlier `scan --json --verify-auth` output (or the auth_verification object)."),
+    live: bool = typer.Option(False, "--live", help="Also verify again against today's DNS, to compare."),
+    dns_server: Optional[str] = typer.Option(None, "--dns-server", help="With --live: ask this DNS server (HOST[:PORT])."),
+    json_out: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
+) -> None:
+    """Verify SPF/DKIM/ARC/DMARC again from the DNS answers recorded with an earlier verdict, so a
+    DKIM key withdrawn since can be told apart from a message that was never validly signed."""
+    import json
+
+    from lurelens.scanner import Scanner
+
+    err = Console(stderr=True, highlight=False)
+    try:
+        from lurelens import auth
+
+        raw = message.read_bytes()
+        first = next((ln for ln in record.read_text(encoding="utf-8").splitlines() if ln.strip()), "{}")
+        try:
+            rec = json.loads(first)
+        except ValueError:
+            rec = None
+        rec = rec.get("auth_verification", rec) if isinstance(rec, dict) else None
+        if not isinstance(rec, dict) or "dns" not in rec:
+            raise ValueError(f"{record}: no auth_verification with recorded DNS answers (scan with --verify-auth --json)")
+    except (OSError, ValueError, ImportError) as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(EXIT_ERROR)
+    msg = Scanner().parse(raw)
+    again = auth.reverify(raw, msg, rec)
+    now = None
+    if live:
+        i = rec.get("inputs") or {}
+        now = auth.verify_message(raw, msg, auth.DnsPythonResolver(dns_server),
+                                  auth.AuthInputs(i.get("client_ip"), i.get("helo"), i.get("mail_from"), "recorded"))
+    report = auth.reverify_report(rec, again, now)
+    if json_out:
+        sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")
+        return
+    out = Console(highlight=False, soft_wrap=True)
+    for col in ("recorded", "from_evidence", "live"):
+        if report[col] is not None:
+            r = report[col]
+            out.print(f"{col:14} spf={r.get('spf')} dkim={' '.join(r.get('dkim') or []) or 'none'} "
+                      f"arc={r.get('arc')} dmarc={r.get('dmarc')}")
+    for note in report["notes"]:
+        out.print(f"  {escape(note)}")
+
+
+@app.command()
 def symbols() -> None:
     """List every symbol a check can emit, with its weight, group and description."""
     from lurelens.checks import all_symbols
@@ -321,6 +451,8 @@ def milter(
     keep_originals: Optional[Path] = typer.Option(None, "--keep-originals", help="Directory where the original of each defused message is kept."),
     scoring: Optional[Path] = typer.Option(None, "--scoring", help="Scoring file to use instead of the shipped one."),
     authserv_id: List[str] = typer.Option([], "--authserv-id", help="Trust only Authentication-Results from this host (repeatable)."),
+    verify_auth: bool = typer.Option(False, "--verify-auth", help="Check SPF (with the real SMTP client), DKIM, ARC and DMARC against DNS ourselves (auth extra)."),
+    dns_server: Optional[str] = typer.Option(None, "--dns-server", help="With --verify-auth: ask this DNS server (HOST[:PORT])."),
 ) -> None:
     """Run as a Postfix/Sendmail milter: stamp each message with its verdict, then act on it (see docs/milter.md)."""
     import logging
@@ -337,7 +469,8 @@ def milter(
                            max_pending=max_pending, keep_originals=str(keep_originals) if keep_originals else None)
         settings = ScannerSettings(scoring_file=str(scoring) if scoring else None,
                                    trusted_authserv_ids=tuple(authserv_id),
-                                   data_dir=str(overlay_dir()) if overlay_dir() else None)
+                                   data_dir=str(overlay_dir()) if overlay_dir() else None,
+                                   verify_auth=verify_auth, dns_server=dns_server)
         run_milter(settings, cfg, socket, metrics)
     except (ValueError, LurelensError, ImportError, OSError) as exc:
         Console(stderr=True, highlight=False).print(f"[red]error:[/red] {escape(str(exc))}")

@@ -90,7 +90,14 @@ def _scan_job(raw: bytes, envelope: dict[str, Any], want_defuse: bool) -> dict[s
             time.sleep(float(Path(stall).read_text().strip() or 0))
         except (OSError, ValueError):
             pass
-    verdict = _SCANNER.scan(raw, envelope=envelope)
+    auth_inputs = None
+    if _SCANNER.verify_auth:
+        # With --verify-auth, SPF checks the real SMTP client, not a Received header's claim.
+        from lurelens.auth import AuthInputs
+
+        auth_inputs = AuthInputs(envelope.get("client_address") or None, envelope.get("helo") or None,
+                                 envelope.get("mail_from"), source="smtp")
+    verdict = _SCANNER.scan(raw, envelope=envelope, auth_inputs=auth_inputs)
     top = sorted((f for f in verdict.findings if f.score > 0), key=lambda f: -f.score)
     out: dict[str, Any] = {
         "label": verdict.label,
