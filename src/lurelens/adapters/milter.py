@@ -30,7 +30,7 @@ __all__ = ["ACTIONS", "DEFAULT_ACTIONS", "MilterConfig", "MilterServer", "parse_
 log = logging.getLogger("lurelens.milter")
 
 ACTIONS = ("accept", "tag", "quarantine", "reject", "defuse")
-DEFAULT_ACTIONS = {"clean": "accept", "tracked": "accept", "suspicious": "tag",
+DEFAULT_ACTIONS = {"clean": "accept", "incomplete": "accept", "tracked": "accept", "suspicious": "tag",
                    "phishing": "quarantine", "recon": "quarantine"}
 HEADER_PREFIX = "x-lurelens-"
 # Test-only: a file holding a number of seconds every scan sleeps first (the fault tests stall the
@@ -107,9 +107,7 @@ def _scan_job(raw: bytes, envelope: dict[str, Any], want_defuse: bool) -> dict[s
         "defused": None,
     }
     if want_defuse:
-        from lurelens.report.defuse import defuse
-
-        out["defused"] = defuse(raw).data
+        out["defused"] = _SCANNER.defuse(raw).data
     return out
 
 
