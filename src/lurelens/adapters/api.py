@@ -361,6 +361,8 @@ def create_app(config: ServeConfig):  # noqa: C901 - the routes of one app read 
             if len(buf) > config.max_body:
                 raise fail(413, "too_large", f"request body larger than {config.max_body} bytes")
         body = bytes(buf)
+        if not body:
+            raise fail(400, "bad_request", "empty body: send the message (message/rfc822) or a multipart upload")
         ctype = request.headers.get("content-type", "").lower()
         if not ctype.startswith("multipart/form-data"):
             return body, None
@@ -374,7 +376,7 @@ def create_app(config: ServeConfig):  # noqa: C901 - the routes of one app read 
             if item is None:
                 continue
             if isinstance(item, str):
-                return item.encode("utf-8", "surrogateescape"), None
+                return item.encode("utf-8", "replace"), None
             data = await item.read()
             return data, (item.filename or None)
         for item in form.values():
@@ -418,7 +420,8 @@ def create_app(config: ServeConfig):  # noqa: C901 - the routes of one app read 
             },
         },
     }
-    errors = {401: {"description": "Missing or wrong bearer token"},
+    errors = {400: {"description": "Empty body or unreadable multipart upload"},
+              401: {"description": "Missing or wrong bearer token"},
               413: {"description": "Body larger than the server's limit"},
               503: {"description": "Overloaded or past the time limit: retry after Retry-After seconds"}}
     verdict_schema = json.loads(resources.files("lurelens").joinpath("schema/verdict.schema.json").read_text("utf-8")) \
@@ -489,7 +492,7 @@ def create_app(config: ServeConfig):  # noqa: C901 - the routes of one app read 
         return out
 
     @app.post("/checkv2", dependencies=[Depends(authorize)], tags=["rspamd"], openapi_extra=raw_body,
-              responses={200: {"description": "rspamd-shaped reply"}, 401: errors[401], 413: errors[413]})
+              responses={200: {"description": "rspamd-shaped reply"}, 400: errors[400], 401: errors[401], 413: errors[413]})
     async def checkv2(request: Request) -> Response:
         """rspamd's scan protocol: the envelope in request headers (From, Rcpt, IP, Helo, Queue-Id), the
         message as the body; the reply has action, score, required_score, symbols and milter headers.
@@ -571,6 +574,23 @@ def create_app(config: ServeConfig):  # noqa: C901 - the routes of one app read 
     if config.db:
         _add_store_routes(app, config, authorize)
 
+    def openapi() -> dict[str, Any]:
+        # Declare the bearer token, so clients (and schemathesis) know every /v1 route needs it.
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            spec = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            if token_bytes:
+                spec.setdefault("components", {})["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+                for path, ops in spec["paths"].items():
+                    for op in ops.values():
+                        if path != "/healthz":
+                            op["security"] = [{"bearer": []}]
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error")
@@ -601,7 +621,8 @@ def _add_store_routes(app: FastAPI, config: ServeConfig, authorize: Callable[[Re
 def _json(d: dict[str, Any]) -> Response:
     from lurelens.report.jsonout import dumps
 
-    return Response(dumps(d), media_type="application/json")
+    # Text the engine decoded with surrogateescape may hold lone surrogates: JSON-escape them.
+    return Response(dumps(d).encode("utf-8", "backslashreplace"), media_type="application/json")
 
 
 def _ascii(name: str) -> str:
