@@ -586,6 +586,7 @@ def create_app(config: ServeConfig):  # noqa: C901 - the routes of one app read 
                     for op in ops.values():
                         if path != "/healthz":
                             op["security"] = [{"bearer": []}]
+                            op.setdefault("responses", {}).setdefault("401", {"description": "Missing or wrong bearer token"})
             app.openapi_schema = spec
         return app.openapi_schema
 
