@@ -29,13 +29,14 @@ demo: $(STAMP)
 	$(BIN)/lurelens scan examples/apt31-style-lure.eml; test $$? -le 1
 
 $(TEST_STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install -q -e '.[test,render]'
+	$(BIN)/python -m pip install -q -e '.[test,render,serve]'
 	@touch $@
 
 browser:
 	bash scripts/install-browser.sh
 
 test: $(TEST_STAMP) browser
+	bash scripts/install-rspamc.sh
 	LURELENS_REQUIRE_BROWSER=1 LURELENS_REQUIRE_SERVICES=1 $(BIN)/python -m pytest -q -p no:cacheprovider
 
 eval: $(STAMP)
