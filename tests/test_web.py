@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
 from conftest import EXAMPLES, REPO
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
@@ -119,7 +119,7 @@ def test_upload_lure_shows_verdict_and_beacon_host(page, server):
     # Download the defused copy.
     with page.expect_download() as dl:
         page.click("#download")
-    data = open(dl.value.path(), "rb").read()
+    data = Path(dl.value.path()).read_bytes()
     assert b"X-Lurelens-Defused" in data
 
     assert page.requests, "requests were recorded"

@@ -16,13 +16,14 @@ import json
 import logging
 import os
 import time
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from importlib import resources
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -30,7 +31,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from lurelens import Limits, Scanner, ScannerSettings, __version__
 from lurelens.model import Verdict
 
-__all__ = ["ServeConfig", "create_app", "app_from_env", "load_tokens", "verdict_headers", "check_bind", "CONFIG_ENV"]
+__all__ = ["CONFIG_ENV", "ServeConfig", "app_from_env", "check_bind", "create_app", "load_tokens", "verdict_headers"]
 
 log = logging.getLogger("lurelens.api")
 
@@ -78,7 +79,7 @@ class ServeConfig:
         return json.dumps(asdict(self))
 
     @classmethod
-    def from_json(cls, text: str) -> "ServeConfig":
+    def from_json(cls, text: str) -> ServeConfig:
         d = json.loads(text)
         s = d.pop("settings")
         settings = ScannerSettings(
@@ -157,7 +158,7 @@ class ScanPool:
         fut.add_done_callback(self._done)
         try:
             return await asyncio.wait_for(asyncio.shield(fut), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise ScanTimeout() from None
 
     def _done(self, fut: asyncio.Future) -> None:
@@ -188,7 +189,11 @@ class Metrics:
         self.in_flight = Gauge("lurelens_in_flight_requests", "Requests being served", multiprocess_mode="livesum", **kw)
 
     def render(self) -> tuple[bytes, str]:
-        from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+        from prometheus_client import (
+            CONTENT_TYPE_LATEST,
+            CollectorRegistry,
+            generate_latest,
+        )
 
         if self.multiproc:
             from prometheus_client import multiprocess
@@ -283,7 +288,7 @@ def app_from_env():
     return create_app(config)
 
 
-def create_app(config: ServeConfig):  # noqa: C901 - the routes of one app read best together
+def create_app(config: ServeConfig):
     state: dict[str, Any] = {}
     metrics = Metrics()
     token_bytes = [t.encode() for t in config.tokens]
@@ -397,11 +402,11 @@ def create_app(config: ServeConfig):  # noqa: C901 - the routes of one app read 
                 await asyncio.wait_for(loop.run_in_executor(engine.render_pool(), engine.render, scanner, verdict, raw), left)
         except Overloaded:
             raise fail(503, "overloaded", "all scan slots are busy; retry later", retry=True) from None
-        except (ScanTimeout, asyncio.TimeoutError):
+        except (TimeoutError, ScanTimeout):
             raise fail(503, "timeout", f"no verdict within {config.request_timeout:g} s; retry later", retry=True) from None
         except HTTPException:
             raise
-        except Exception as exc:  # noqa: BLE001 - a verdict or a clear error, never a traceback
+        except Exception as exc:
             log.exception("scan failed")
             name = type(exc).__name__
             reason = "render_unavailable" if name == "BrowserNotAvailable" else "internal"
@@ -434,12 +439,12 @@ def create_app(config: ServeConfig):  # noqa: C901 - the routes of one app read 
                                "content": {"application/json": {"schema": verdict_schema}}}, **errors})
     async def scan_message(
         request: Request,
-        render: bool = Query(False, description="Also render the message in headless Chromium (network locked) and merge what it fetched"),
-        authserv_id: list[str] = Query([], description="Trust only Authentication-Results from this host (repeatable)"),
+        authserv_id: Annotated[list[str], Query(default_factory=list, description="Trust only Authentication-Results from this host (repeatable)")],
+        render: Annotated[bool, Query(description="Also render the message in headless Chromium (network locked) and merge what it fetched")] = False,
     ) -> Response:
         """Scan one message: the verdict and why, what opening it would fetch, links, sender."""
         raw, name = await read_message(request)
-        verdict = await scan(raw, name, authserv_id, render, "scan")
+        verdict = await scan(raw, name, authserv_id or [], render, "scan")
         return _json(verdict.to_dict())
 
     @app.post("/v1/defuse", dependencies=[Depends(authorize)], tags=["scan"], openapi_extra=raw_body,
@@ -447,8 +452,8 @@ def create_app(config: ServeConfig):  # noqa: C901 - the routes of one app read 
               responses={200: {"description": "The defused message", "content": {"message/rfc822": {}}}, **errors})
     async def defuse_message(
         request: Request,
-        links: str = Query("visible", pattern="^(visible|defang|warn)$",
-                           description="visible: destination shown next to each link; defang: not clickable; warn: replaced by a warning"),
+        links: Annotated[str, Query(pattern="^(visible|defang|warn)$",
+                                    description="visible: destination shown next to each link; defang: not clickable; warn: replaced by a warning")] = "visible",
     ) -> Response:
         """A copy of the message that is safe to open in any mail client: no remote fetch, links shown."""
         raw, name = await read_message(request)
@@ -476,7 +481,7 @@ def create_app(config: ServeConfig):  # noqa: C901 - the routes of one app read 
             raise fail(503, "overloaded", "all scan slots are busy; retry later", retry=True) from None
         except ScanTimeout:
             raise fail(503, "timeout", f"no result within {config.request_timeout:g} s; retry later", retry=True) from None
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log.exception("%s failed", endpoint)
             raise fail(422, "unprocessable", f"cannot {endpoint} this message: {type(exc).__name__}: {exc}"[:500]) from None
 
@@ -602,21 +607,46 @@ def create_app(config: ServeConfig):  # noqa: C901 - the routes of one app read 
 
 
 def _add_store_routes(app: FastAPI, config: ServeConfig, authorize: Callable[[Request], None]) -> None:
-    """``GET /v1/hits`` from the hunt's store, when lurelens.store exists in this install."""
+    """``GET /v1/hits`` and ``/v1/hits/{id}`` from the hunt's store, when this install has it."""
     try:
-        from lurelens.store import Store  # type: ignore[import-not-found]
-    except ImportError:
-        log.warning("--db given but this lurelens has no store (lurelens.store); /v1/hits is not served")
+        from lurelens.store import Store
+    except ImportError as exc:
+        log.warning("--db given but the hunt's store is not available (%s); /v1/hits is not served", exc)
         return
+    held: dict[str, Any] = {}
 
-    @app.get("/v1/hits", dependencies=[Depends(authorize)], tags=["store"])
-    async def hits(limit: int = Query(50, ge=1, le=1000)) -> Any:
-        """The most recent hits recorded by ``lurelens hunt``."""
-        store = Store(config.db)
+    async def query(fn: Callable[[Any], Any]) -> Any:
+        def run() -> Any:
+            if "store" not in held:  # one per worker, opened on first use (not migrated: read only)
+                held["store"] = Store(config.db)
+            return fn(held["store"])
         try:
-            return await asyncio.get_running_loop().run_in_executor(None, partial(store.recent_hits, limit=limit))
-        except AttributeError:
-            raise HTTPException(501, "this store cannot list hits") from None
+            return await asyncio.get_running_loop().run_in_executor(None, run)
+        except Exception as exc:
+            log.exception("store query failed")
+            raise HTTPException(503, f"the store cannot be read: {type(exc).__name__}",
+                                headers={"Retry-After": str(config.retry_after)}) from None
+
+    @app.get("/v1/hits", dependencies=[Depends(authorize)], tags=["store"],
+             responses={503: {"description": "The store cannot be read"}})
+    async def hits(
+        verdict: Annotated[list[str], Query(default_factory=list, description="Only these verdicts (default: suspicious or worse; 'error' for unreadable input)")],
+        all_: Annotated[bool, Query(alias="all", description="Every stored message")] = False,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    ) -> Response:
+        """Stored hits of ``lurelens hunt``, highest score first: each its ``scan --json`` object plus
+        ``id``, ``source`` and ``locator``."""
+        rows = await query(lambda st: list(st.hits(verdict or None, all=all_, limit=limit)))
+        return _json({"hits": rows})
+
+    @app.get("/v1/hits/{hit_id}", dependencies=[Depends(authorize)], tags=["store"],
+             responses={404: {"description": "No such stored message"}, 503: {"description": "The store cannot be read"}})
+    async def hit(hit_id: int) -> Response:
+        """One stored message's report, with its recipients."""
+        row = await query(lambda st: st.get(hit_id))
+        if row is None:
+            raise HTTPException(404, f"no stored message {hit_id}")
+        return _json(row)
 
 
 def _json(d: dict[str, Any]) -> Response:

@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Self
 
 __all__ = ["ApiServer", "free_port"]
 
@@ -38,9 +39,11 @@ class ApiServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
+        self._log_file = None
 
-    def start(self) -> "ApiServer":
-        out = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL
+    def start(self) -> Self:
+        self._log_file = open(self.log_path, "wb") if self.log_path else None  # noqa: SIM115 - lives as long as the server
+        out = self._log_file or subprocess.DEVNULL
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "lurelens.adapters.cli", "serve", "--host", "127.0.0.1",
              "--port", str(self.port), *self.args],
@@ -70,7 +73,7 @@ class ApiServer:
             return []
         pids = [self.proc.pid]
         try:
-            out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout
+            out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], check=False, capture_output=True, text=True).stdout
             pids += [int(p) for p in out.split()]
         except OSError:
             pass
@@ -89,6 +92,14 @@ class ApiServer:
         return total
 
     def stop(self) -> None:
+        try:
+            self._stop()
+        finally:
+            if self._log_file is not None:
+                self._log_file.close()
+                self._log_file = None
+
+    def _stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
         self.proc.send_signal(signal.SIGINT)  # uvicorn's graceful stop, workers included
@@ -98,7 +109,7 @@ class ApiServer:
             os.killpg(self.proc.pid, signal.SIGKILL)  # its own session: the server and its workers only
             self.proc.wait(timeout=5)
 
-    def __enter__(self) -> "ApiServer":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
