@@ -356,3 +356,62 @@ def test_hits_from_the_hunt_store(tmp_path, lure):
         one = httpx.get(srv.url + f"/v1/hits/{hits[0]['id']}").json()
         assert one["verdict"] == "recon" and one["recipients"]
         assert httpx.get(srv.url + "/v1/hits/999999").status_code == 404
+
+
+@pytest.fixture
+def counting_http():
+    """A loopback HTTP server that counts connections: the URL a message's beacon points at."""
+    import http.server
+    import threading
+
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    class Server(http.server.ThreadingHTTPServer):
+        daemon_threads = True
+
+        def verify_request(self, request, client_address) -> bool:  # type: ignore[override]
+            hits.append("connect")
+            return True
+
+    srv = Server(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.server_port}", hits
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_server_never_fetches_a_url_from_the_message(client, counting_http):
+    """Scan, render (headless Chromium, network locked), defuse and preview a message whose beacon,
+    stylesheet and link point at a live loopback server: that server sees no connection at all."""
+    from lurelens.render import BrowserNotAvailable, find_chromium
+    from lurelens.testing import MessageBuilder
+
+    try:
+        find_chromium()
+        problem = None if importlib.util.find_spec("playwright") else "playwright is not installed"
+    except BrowserNotAvailable as exc:
+        problem = str(exc)
+    require_component("headless Chromium (render=true)", problem)
+    base, hits = counting_http
+    raw = MessageBuilder().html(
+        f'<link rel="stylesheet" href="{base}/s.css"><p style="background:url({base}/bg.png)">Hello'
+        f' <a href="{base}/click">read</a><img src="{base}/o.gif?u=x" width=1 height=1></p>').build()
+    v = client.post("/v1/scan", content=raw).json()
+    assert {r["host"] for r in v["remote_resources"]} == {"127.0.0.1"}
+    rendered = client.post("/v1/scan", params={"render": "true"}, content=raw)
+    assert rendered.status_code == 200, rendered.text
+    assert any("/o.gif" in r["url"] for r in rendered.json()["requests"]), "the browser's attempts are listed"
+    assert client.post("/v1/defuse", content=raw).status_code == 200
+    assert client.post("/v1/preview", content=raw).status_code == 200
+    time.sleep(0.5)
+    assert hits == []

@@ -459,9 +459,11 @@ def create_app(config: ServeConfig):
         raw, name = await read_message(request)
         data, report = await _offload(raw, partial(_defuse, raw, links), "defuse")
         fname = (Path(name).stem if name else "message") + ".defused.eml"
-        return Response(data, media_type="message/rfc822", headers={
-            "Content-Disposition": f'attachment; filename="{_ascii(fname)}"',
-            "X-Lurelens-Defuse-Report": base64.b64encode(json.dumps(report, default=str).encode()).decode()[:8000]})
+        headers = {"Content-Disposition": f'attachment; filename="{_ascii(fname)}"'}
+        summary = base64.b64encode(json.dumps(report, default=str).encode()).decode()
+        if len(summary) <= 8000:  # what was changed, as base64 JSON; left out rather than cut
+            headers["X-Lurelens-Defuse-Report"] = summary
+        return Response(data, media_type="message/rfc822", headers=headers)
 
     @app.post("/v1/preview", dependencies=[Depends(authorize)], tags=["scan"], openapi_extra=raw_body,
               response_class=Response,
