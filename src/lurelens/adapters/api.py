@@ -149,8 +149,12 @@ class ScanPool:
         self.max_pending = max(1, max_pending)
         self.pending = 0  # only touched on the event loop's thread
 
+    @property
+    def full(self) -> bool:
+        return self.pending >= self.max_pending
+
     async def run(self, fn: Callable[..., Any], *args: Any, timeout: float) -> Any:
-        if self.pending >= self.max_pending:
+        if self.full:
             raise Overloaded()
         loop = asyncio.get_running_loop()
         self.pending += 1
@@ -211,7 +215,6 @@ class Engine:
         self.config = config
         self.scanner = Scanner.from_settings(config.settings).warm()
         self._variants: dict[tuple[str, ...], Scanner] = {}
-        self._render_pool: ThreadPoolExecutor | None = None
         self._render_stage: Any = None
 
     def for_authserv(self, ids: tuple[str, ...]) -> Scanner:
@@ -235,24 +238,20 @@ class Engine:
         return scanner.scan(raw, file=file)
 
     def render(self, scanner: Scanner, verdict: Verdict, raw: bytes) -> None:
-        """Merge what headless Chromium fetched into the verdict (one browser per worker, one thread)."""
+        """Merge what headless Chromium fetched into the verdict (one browser per worker, started on
+        first use, always driven from the render pool's one thread as Playwright's sync API needs)."""
         if self._render_stage is None:
             from lurelens.render.merge import RenderStage
 
             self._render_stage = RenderStage(timeout=min(10.0, self.config.request_timeout))
         self._render_stage.apply(scanner, verdict, raw)
 
-    def render_pool(self) -> ThreadPoolExecutor:
-        # Playwright's sync API must stay on the thread that started it: one dedicated thread.
-        if self._render_pool is None:
-            self._render_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lurelens-render")
-        return self._render_pool
-
-    def close(self) -> None:
-        if self._render_pool is not None:
-            if self._render_stage is not None:
-                self._render_pool.submit(self._render_stage.close).result(timeout=10)
-            self._render_pool.shutdown(wait=False)
+    def close(self, render_pool: ScanPool | None) -> None:
+        if render_pool is not None and self._render_stage is not None:
+            try:
+                render_pool.executor.submit(self._render_stage.close).result(timeout=10)
+            except Exception:  # noqa: BLE001 - shutting down: a stuck browser is killed with the process
+                log.warning("the browser did not close cleanly")
 
 
 def _defuse(raw: bytes, links: str) -> tuple[bytes, dict[str, Any]]:
@@ -299,12 +298,15 @@ def create_app(config: ServeConfig):
         # Build and warm the Scanner off the loop (it takes about a second).
         state["engine"] = await loop.run_in_executor(None, Engine, config)
         state["pool"] = ScanPool(config.scan_threads, config.max_pending)
+        # Rendering (render=true) has its own thread and slots: a browser is slower than a scan.
+        state["render_pool"] = ScanPool(1, 2)
         log.info("lurelens worker %d ready", os.getpid())
         try:
             yield
         finally:
+            state["engine"].close(state["render_pool"])
             state["pool"].close()
-            state["engine"].close()
+            state["render_pool"].close()
             if metrics.multiproc:
                 from prometheus_client import multiprocess
 
@@ -356,7 +358,10 @@ def create_app(config: ServeConfig):
 
     async def read_message(request: Request) -> tuple[bytes, str | None]:
         """The message from the body: raw (message/rfc822 or anything not multipart) or the first file
-        (or a ``message`` field) of a multipart/form-data upload. Larger than max_body: 413."""
+        (or a ``message`` field) of a multipart/form-data upload. Larger than max_body: 413. When every
+        scan slot is taken: 503 before the body is read, so waiting bodies cannot pile up in memory."""
+        if state["pool"].full:
+            raise fail(503, "overloaded", "all scan slots are busy; retry later", retry=True)
         length = request.headers.get("content-length", "")
         if length.isdigit() and int(length) > config.max_body:
             raise fail(413, "too_large", f"request body larger than {config.max_body} bytes")
@@ -397,12 +402,11 @@ def create_app(config: ServeConfig):
         try:
             verdict = await pool.run(engine.scan, raw, scanner, file, timeout=config.request_timeout)
             if render:
-                loop = asyncio.get_running_loop()
                 left = max(0.5, config.request_timeout - (time.perf_counter() - t0))
-                await asyncio.wait_for(loop.run_in_executor(engine.render_pool(), engine.render, scanner, verdict, raw), left)
+                await state["render_pool"].run(engine.render, scanner, verdict, raw, timeout=left)
         except Overloaded:
             raise fail(503, "overloaded", "all scan slots are busy; retry later", retry=True) from None
-        except (TimeoutError, ScanTimeout):
+        except ScanTimeout:
             raise fail(503, "timeout", f"no verdict within {config.request_timeout:g} s; retry later", retry=True) from None
         except HTTPException:
             raise
@@ -505,16 +509,16 @@ def create_app(config: ServeConfig):
         message as the body; the reply has action, score, required_score, symbols and milter headers.
         When no verdict can be had (overload, time limit, error) the action is ``soft reject``, so a
         client that applies actions defers the mail instead of passing it unscanned."""
-        raw, _ = await read_message(request)
         h = request.headers
         envelope = {"from": h.get("from"), "rcpt": h.getlist("rcpt"), "ip": h.get("ip"), "helo": h.get("helo"),
                     "queue_id": h.get("queue-id")}
         required = state["engine"].scanner.scoring.thresholds["phishing"]
         t0 = time.perf_counter()
         try:
+            raw, _ = await read_message(request)
             verdict = await scan(raw, h.get("queue-id"), [], False, "checkv2")
         except HTTPException as exc:
-            if exc.status_code in (401, 413):
+            if exc.status_code in (400, 401, 413):
                 raise
             return _json({
                 "is_skipped": False, "action": "soft reject", "score": 0.0, "required_score": required,
