@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, require_component
+from conftest import EXAMPLES, make_hunt_db, require_component
 
 pytestmark = pytest.mark.services
 
@@ -332,22 +332,11 @@ def test_saturation_answers_503_and_stays_responsive(tmp_path, lure):
 def test_hits_from_the_hunt_store(tmp_path, lure):
     """``--db``: the hunt's store served read-only at /v1/hits (needs the store: the hunt extra)."""
     _need_serve()
-    pytest.importorskip("sqlalchemy", reason="needs the hunt extra")
-    store_mod = pytest.importorskip("lurelens.store", reason="the hunt's store is not in this branch")
-    import hashlib
-
     import httpx
-    from lurelens.store.rows import message_row
 
-    from lurelens import Scanner
     from lurelens.testing.server import ApiServer
 
-    db = tmp_path / "hunt.db"
-    scanner = Scanner()
-    with store_mod.Store(str(db)).migrate() as store:
-        rows = [message_row("box.mbox", loc, hashlib.sha256(raw).hexdigest(), len(raw), scanner.scan(raw, file=loc))
-                for loc, raw in (("@0", lure), ("@1", plain_message()))]
-        assert store.write(rows).stored == 2
+    db = make_hunt_db(tmp_path / "hunt.db", [("@0", lure), ("@1", plain_message())])
     with ApiServer(["--db", str(db)], log=tmp_path / "server.log") as srv:
         hits = httpx.get(srv.url + "/v1/hits").json()["hits"]
         assert [(h["locator"], h["verdict"]) for h in hits] == [("@0", "recon")]

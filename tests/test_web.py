@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import EXAMPLES, REPO
+from conftest import EXAMPLES, REPO, make_hunt_db
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
 
@@ -138,3 +138,32 @@ def test_pasted_message_is_scanned(page, server):
     assert page.inner_text("#label").strip().lower() in {"clean", "tracked"}
     assert not page.is_visible("#leaks")
     assert _foreign(page.requests, server.url) == []
+
+
+def test_history_from_the_hunt_store(browser, tmp_path):
+    """With --db: recent hits listed, filtered by text, and a row opens its stored report."""
+    from lurelens.testing import MessageBuilder
+    from lurelens.testing.server import ApiServer
+
+    other = MessageBuilder().html('<p>Hi <img src="https://t.example.net/o.gif" width=1 height=1></p>').build()
+    db = make_hunt_db(tmp_path / "hunt.db", [("@0", (EXAMPLES / "apt31-style-lure.eml").read_bytes()), ("@1", other)])
+    with ApiServer(["--db", str(db)], log=tmp_path / "server.log") as srv:
+        ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = ctx.new_page()
+        seen: list[str] = []
+        page.on("request", lambda r: seen.append(r.url))
+        page.goto(srv.url + "/")
+        page.wait_for_selector("#history:not([hidden])", timeout=30_000)
+        assert "sanctions vote" in page.inner_text("#hits")
+        page.fill("#f-text", "no such sender anywhere")
+        assert page.query_selector_all("#hits tbody tr") == []
+        page.fill("#f-text", "reuters")
+        rows = page.query_selector_all("#hits tbody tr")
+        assert len(rows) == 1
+        rows[0].click()
+        page.wait_for_selector("#result:not([hidden])")
+        assert page.inner_text("#label").strip().lower() == "recon"
+        assert "cdn.example.net" in page.inner_text("#leaks")
+        assert not page.is_visible("#download")
+        ctx.close()
+        assert _foreign(seen, srv.url) == []

@@ -65,6 +65,8 @@
   function show(v) {
     $("result").hidden = false;
     $("preview-card").hidden = true;
+    // A stored hit has no message bytes here: nothing to defuse or preview.
+    $("download").hidden = $("preview").hidden = !current;
     const label = $("label");
     label.textContent = v.verdict;
     label.className = "label v-" + v.verdict;
@@ -185,6 +187,55 @@
       status("defuse failed: " + e.message, true);
     }
   });
+
+  // With a hunt store (lurelens serve --db): recent hits, filtered here; a row opens its stored report.
+  let hits = [];
+  async function loadHits() {
+    const verdict = $("f-verdict").value;
+    const q = verdict ? "?all=false&limit=500&verdict=" + encodeURIComponent(verdict) : "?limit=500";
+    try {
+      const h = headers();
+      delete h["Content-Type"];
+      const r = await fetch("/v1/hits" + q, { headers: h, credentials: "same-origin" });
+      if (!r.ok) { $("history").hidden = true; return; }
+      hits = (await r.json()).hits || [];
+      $("history").hidden = false;
+      drawHits();
+    } catch (e) { $("history").hidden = true; }
+  }
+
+  function hitDate(h) {
+    const d = h.sender && h.sender.date ? new Date(h.sender.date) : null;
+    return d && !isNaN(d) ? d : null;
+  }
+
+  function drawHits() {
+    const text = $("f-text").value.trim().toLowerCase();
+    const since = $("f-since").value ? new Date($("f-since").value) : null;
+    const until = $("f-until").value ? new Date($("f-until").value + "T23:59:59") : null;
+    const body = clear("hits");
+    for (const h of hits) {
+      const s = h.sender || {};
+      const from = (s.from || []).map(addr).join(", ");
+      const to = (s.to || []).map(addr).join(", ");
+      const d = hitDate(h);
+      if (text && !(from + " " + to + " " + (s.subject || "")).toLowerCase().includes(text)) continue;
+      if ((since && (!d || d < since)) || (until && (!d || d > until))) continue;
+      const label = el("span", h.verdict, "label small v-" + h.verdict);
+      row(body, [label, Number(h.score).toFixed(1), d ? d.toISOString().slice(0, 16).replace("T", " ") : "", from, to, s.subject || ""]);
+      body.lastChild.addEventListener("click", async () => {
+        const hh = headers();
+        delete hh["Content-Type"];
+        const r = await fetch("/v1/hits/" + encodeURIComponent(h.id), { headers: hh, credentials: "same-origin" });
+        if (r.ok) { current = null; show(await r.json()); $("result").scrollIntoView({ behavior: "smooth" }); }
+      });
+    }
+  }
+
+  for (const id of ["f-text", "f-since", "f-until"]) $(id).addEventListener("input", drawHits);
+  $("f-verdict").addEventListener("change", loadHits);
+  tokenInput.addEventListener("change", loadHits);
+  loadHits();
 
   $("preview").addEventListener("click", async () => {
     if (!current) return;
