@@ -561,7 +561,7 @@ def create_app(config: ServeConfig):
         pool: ScanPool | None = state.get("pool")
         return {"status": "ok" if "engine" in state else "starting", "version": __version__,
                 "pid": os.getpid(), "pending": pool.pending if pool else 0,
-                "max_pending": config.max_pending}
+                "max_pending": config.max_pending, "store": bool(state.get("store"))}
 
     @app.get("/metrics", dependencies=[Depends(authorize)], tags=["info"], response_class=PlainTextResponse)
     async def prometheus() -> Response:
@@ -583,7 +583,7 @@ def create_app(config: ServeConfig):
         return web(name)
 
     if config.db:
-        _add_store_routes(app, config, authorize)
+        state["store"] = _add_store_routes(app, config, authorize)
 
     def openapi() -> dict[str, Any]:
         # Declare the bearer token, so clients (and schemathesis) know every /v1 route needs it.
@@ -612,13 +612,13 @@ def create_app(config: ServeConfig):
     return app
 
 
-def _add_store_routes(app: FastAPI, config: ServeConfig, authorize: Callable[[Request], None]) -> None:
-    """``GET /v1/hits`` and ``/v1/hits/{id}`` from the hunt's store, when this install has it."""
+def _add_store_routes(app: FastAPI, config: ServeConfig, authorize: Callable[[Request], None]) -> bool:
+    """``GET /v1/hits`` and ``/v1/hits/{id}`` from the hunt's store, when this install has it (True)."""
     try:
         from lurelens.store import Store
     except ImportError as exc:
         log.warning("--db given but the hunt's store is not available (%s); /v1/hits is not served", exc)
-        return
+        return False
     held: dict[str, Any] = {}
 
     async def query(fn: Callable[[Any], Any]) -> Any:
@@ -653,6 +653,8 @@ def _add_store_routes(app: FastAPI, config: ServeConfig, authorize: Callable[[Re
         if row is None:
             raise HTTPException(404, f"no stored message {hit_id}")
         return _json(row)
+
+    return True
 
 
 def _json(d: dict[str, Any]) -> Response:

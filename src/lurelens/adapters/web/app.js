@@ -235,7 +235,7 @@
   for (const id of ["f-text", "f-since", "f-until"]) $(id).addEventListener("input", drawHits);
   $("f-verdict").addEventListener("change", loadHits);
   tokenInput.addEventListener("change", loadHits);
-  loadHits();
+  fetch("/healthz").then((r) => r.json()).then((h) => { if (h.store) loadHits(); }).catch(() => {});
 
   $("preview").addEventListener("click", async () => {
     if (!current) return;
