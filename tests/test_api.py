@@ -242,8 +242,9 @@ def test_checkv2_with_rspamc(api, lure):
     assert d["milter"]["add_headers"]["X-Lurelens-Verdict"]["value"] == "recon"
     assert "X-Lurelens-Verdict" in d["milter"]["remove_headers"]
     # The envelope rspamc sent in its headers arrived.
-    assert d["lurelens"]["envelope"] == {"from": "news@example.com", "rcpt": ["a@example.org", "b@example.org"],
-                                         "ip": "192.0.2.7", "helo": "mx.example.net", "queue_id": None}
+    assert d["lurelens"]["envelope"] == {"client_address": "192.0.2.7", "client_name": None, "helo": "mx.example.net",
+                                         "mail_from": "news@example.com", "rcpt_to": ["a@example.org", "b@example.org"],
+                                         "queue_id": None}
     # rspamc's own text output reads it as rspamd's.
     text = _run_rspamc(api, "-P", TOKEN, "symbols", message=lure).stdout.decode()
     assert "Action: reject" in text and "Symbol: RECON_BEACON" in text

@@ -510,8 +510,9 @@ def create_app(config: ServeConfig):
         When no verdict can be had (overload, time limit, error) the action is ``soft reject``, so a
         client that applies actions defers the mail instead of passing it unscanned."""
         h = request.headers
-        envelope = {"from": h.get("from"), "rcpt": h.getlist("rcpt"), "ip": h.get("ip"), "helo": h.get("helo"),
-                    "queue_id": h.get("queue-id")}
+        # rspamd's envelope headers, under the names the milter gives the same facts.
+        envelope = {"client_address": h.get("ip"), "client_name": h.get("hostname"), "helo": h.get("helo"),
+                    "mail_from": h.get("from"), "rcpt_to": h.getlist("rcpt"), "queue_id": h.get("queue-id")}
         required = state["engine"].scanner.scoring.thresholds["phishing"]
         t0 = time.perf_counter()
         try:
