@@ -279,7 +279,9 @@ def _web_file(name: str) -> bytes:
 
 def app_from_env():
     """The app of one uvicorn worker, configured by ``lurelens serve`` through the environment."""
-    text = os.environ.get(CONFIG_ENV)
+    # Read once and dropped, so processes this worker starts (Chromium for render=true) never
+    # inherit the tokens; uvicorn's supervisor keeps its copy for the workers it restarts.
+    text = os.environ.pop(CONFIG_ENV, None)
     config = ServeConfig.from_json(text) if text else ServeConfig()
     stall = os.environ.get(STALL_ENV)
     if stall:
