@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.lurelens-installed
 TEST_STAMP := $(VENV)/.lurelens-test-installed
 
-.PHONY: demo test install browser bench eval clean
+.PHONY: demo test auth-tests install browser bench eval clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "lurelens needs Python 3.11 or newer")'
@@ -29,15 +29,21 @@ demo: $(STAMP)
 	$(BIN)/lurelens scan examples/apt31-style-lure.eml; test $$? -le 1
 
 $(TEST_STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install -q -e '.[test,render,serve]'
+	$(BIN)/python -m pip install -q -e '.[test,render,auth,serve]'
 	@touch $@
 
 browser:
 	bash scripts/install-browser.sh
 
 test: $(TEST_STAMP) browser
+	bash scripts/install-knot.sh
 	bash scripts/install-rspamc.sh
 	LURELENS_REQUIRE_BROWSER=1 LURELENS_REQUIRE_SERVICES=1 $(BIN)/python -m pytest -q -p no:cacheprovider
+
+# The authentication tests alone (a real Knot DNS server, Perl Mail::DKIM/Mail::SPF cross-checks).
+auth-tests: $(TEST_STAMP)
+	bash scripts/install-knot.sh
+	LURELENS_REQUIRE_SERVICES=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_auth_verify.py tests/test_auth_unit.py tests/test_auth_crosscheck.py
 
 eval: $(STAMP)
 	$(BIN)/python bench/eval.py

@@ -184,6 +184,10 @@ def require_component(what: str, problem: str | None) -> None:
     pytest.skip(f"{what} not available ({problem}); run make test to install it")
 
 
+# The real authoritative DNS server (Knot) for the authentication tests: one per session.
+from dnsserver import knot_dns  # noqa: E402,F401 - a fixture
+
+
 def make_hunt_db(path: Path, messages: list[tuple[str, bytes]], scanner=None) -> Path:
     """A hunt store (SQLite) at ``path`` holding the verdicts of ``messages`` [(locator, raw)], as
     ``lurelens hunt`` would write them; skips when the store (the hunt extra) is not installed."""

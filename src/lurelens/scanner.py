@@ -30,6 +30,13 @@ class Scanner:
         checks: tuple[Check, ...] = CHECKS,
         trusted_authserv_ids: list[str] | None = None,
         config: dict[str, Any] | None = None,
+        verify_auth: bool = False,
+        resolver: Any = None,
+        dns_server: str | None = None,
+        dns_timeout: float = 2.0,
+        trusted_hop: int = 1,
+        trusted_hop_host: str | None = None,
+        auth_inputs: Any = None,
     ):
         self.limits = limits or Limits()
         self.scoring = scoring if isinstance(scoring, ScoringConfig) else load_scoring(scoring)
@@ -40,6 +47,18 @@ class Scanner:
         cfg["trusted_authserv_ids"] = [t.lower() for t in (trusted_authserv_ids or [])]
         self.context = Context(data=self.data, config=cfg)
         self.settings: ScannerSettings | None = None  # set by from_settings
+        # Own authentication (lurelens.auth, imported only when on: a plain scan needs no DNS).
+        # ``resolver`` is any lurelens.auth.Resolver; without one, dnspython asks ``dns_server``.
+        # ``auth_inputs`` (AuthInputs) fills what a stored file's Received hop does not say.
+        self.verify_auth = verify_auth
+        self.dns_budget = max(1.0, 4 * dns_timeout)  # seconds of DNS per message
+        self.trusted_hop, self.trusted_hop_host = trusted_hop, trusted_hop_host
+        self.auth_inputs = auth_inputs
+        self.resolver = resolver
+        if verify_auth and resolver is None:
+            from lurelens.auth import DnsPythonResolver
+
+            self.resolver = DnsPythonResolver(dns_server, timeout=dns_timeout)
         self.symbols = all_symbols(checks)
         self.descriptions = {n: s.description for n, s in self.symbols.items()}
         for c in self.scoring.composites:
@@ -56,6 +75,11 @@ class Scanner:
             scoring=settings.scoring_file,
             data=data,
             trusted_authserv_ids=list(settings.trusted_authserv_ids) or None,
+            verify_auth=settings.verify_auth,
+            dns_server=settings.dns_server,
+            dns_timeout=settings.dns_timeout,
+            trusted_hop=settings.trusted_hop,
+            trusted_hop_host=settings.trusted_hop_host,
         )
         scanner.context.extras["intel"] = IntelStore(
             settings.intel_dirs, env=False, overlay=settings.data_dir
@@ -68,8 +92,17 @@ class Scanner:
         registries load lazily otherwise: a worker's first message would pay for them)."""
         from lurelens.testing.builder import MessageBuilder
 
-        self.scan(MessageBuilder().html('<p>warm <a href="https://example.org/x">x</a>'
-                                        '<img src="https://t.example.net/p.gif" width=1 height=1></p>').build())
+        if self.verify_auth:
+            # Load the verification libraries too, but ask no DNS about a made-up message.
+            import lurelens.auth.dkim
+            import lurelens.auth.dmarc
+            import lurelens.auth.spf  # noqa: F401
+        verify, self.verify_auth = self.verify_auth, False
+        try:
+            self.scan(MessageBuilder().html('<p>warm <a href="https://example.org/x">x</a>'
+                                            '<img src="https://t.example.net/p.gif" width=1 height=1></p>').build())
+        finally:
+            self.verify_auth = verify
         return self
 
     def parse(self, raw: bytes, deadline: float | None = None) -> Message:
@@ -100,10 +133,31 @@ class Scanner:
             findings.extend(self._run_checks(sub, deadline, f"{nested}.{i + 1}" if nested else str(i + 1)))
         return findings
 
-    def scan(self, raw: bytes, *, file: str | None = None) -> Verdict:
+    def verify(self, raw: bytes, msg: Message, auth_inputs: Any = None) -> None:
+        """The verification stage: sets ``msg.verification`` before the checks read it. Inputs
+        given by the mail flow win; gaps are filled from the trusted Received hop."""
+        from lurelens.auth import AuthInputs, AuthVerification, inputs_from_headers, verify_message
+
+        given = auth_inputs or self.auth_inputs or AuthInputs(source="none")
+        try:
+            from_file = inputs_from_headers(msg.headers, hop=self.trusted_hop, by_host=self.trusted_hop_host)
+            msg.verification = verify_message(raw, msg, self.resolver, given.merged(from_file),
+                                              max_seconds=self.dns_budget)
+        except Exception as exc:  # noqa: BLE001 - reported as VERIFY_ERROR; never a pass, never a crash
+            msg.verification = AuthVerification(given, "", errors=[f"verification: {type(exc).__name__}: {exc}"[:300]])
+
+    def scan(self, raw: bytes, *, file: str | None = None, auth_inputs: Any = None) -> Verdict:
+        """The verdict for one message. ``auth_inputs`` (lurelens.auth.AuthInputs): the SMTP client
+        IP, HELO and MAIL FROM, when the caller saw the mail flow (milter, API)."""
         t0 = time.perf_counter()
         deadline = time.monotonic() + self.limits.timeout
         msg = self.parse(raw, deadline)
+        if self.verify_auth and msg.headers:
+            t_dns = time.monotonic()
+            self.verify(raw, msg, auth_inputs)
+            # The per-message time limit bounds CPU work; DNS waits have their own budget
+            # (4 query timeouts), so they must not starve the checks.
+            deadline += time.monotonic() - t_dns
         findings = self._run_checks(msg, deadline, None)
         verdict = score(findings, self.scoring, self.descriptions)
         verdict.file = file

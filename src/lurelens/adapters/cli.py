@@ -57,6 +57,24 @@ def read_input(path: Path | None, limit: int) -> bytes:
         return fh.read(limit + 1)
 
 
+def _auth_options(verify: bool, dns_server: str | None, dns_timeout: float, client_ip: str | None,
+                  helo: str | None, mail_from: str | None, hop: int, hop_host: str | None) -> dict:
+    """Scanner keywords for --verify-auth and its options (none without it: no network)."""
+    if not verify:
+        if dns_server or client_ip or helo or mail_from is not None:
+            raise ValueError("--dns-server, --client-ip, --helo and --mail-from need --verify-auth")
+        return {}
+    from lurelens.auth import AuthInputs
+
+    if client_ip:
+        import ipaddress
+
+        client_ip = str(ipaddress.ip_address(client_ip))  # ValueError: reported as a usage error
+    given = AuthInputs(client_ip, helo, mail_from, "cli") if (client_ip or helo or mail_from is not None) else None
+    return {"verify_auth": True, "dns_server": dns_server, "dns_timeout": dns_timeout, "trusted_hop": hop,
+            "trusted_hop_host": hop_host, "auth_inputs": given}
+
+
 @app.command()
 def scan(
     paths: List[str] = typer.Argument(..., help="Message files (.eml), directories (walked recursively), or - for stdin."),
@@ -68,6 +86,14 @@ def scan(
     timeout: float = typer.Option(_DEFAULTS.timeout, "--timeout", help="Seconds of scanning per message before the rest is skipped."),
     render: bool = typer.Option(False, "--render", help="Also render each message in headless Chromium and merge what it fetched."),
     render_timeout: float = typer.Option(10.0, "--render-timeout", help="With --render: seconds of rendering per message."),
+    verify_auth: bool = typer.Option(False, "--verify-auth", help="Check SPF, DKIM, ARC and DMARC against DNS ourselves (needs the auth extra; docs/auth.md)."),
+    dns_server: Optional[str] = typer.Option(None, "--dns-server", help="With --verify-auth: ask this DNS server (HOST[:PORT]) instead of the system's."),
+    dns_timeout: float = typer.Option(2.0, "--dns-timeout", help="With --verify-auth: seconds per DNS query."),
+    client_ip: Optional[str] = typer.Option(None, "--client-ip", help="With --verify-auth: the SMTP client IP (default: from the trusted Received hop)."),
+    helo: Optional[str] = typer.Option(None, "--helo", help="With --verify-auth: the HELO name (default: from the trusted Received hop)."),
+    mail_from: Optional[str] = typer.Option(None, "--mail-from", help="With --verify-auth: the MAIL FROM address, '' for <> (default: Return-Path)."),
+    trusted_hop: int = typer.Option(1, "--trusted-hop", help="With --verify-auth: which Received header from the top describes the sending host."),
+    trusted_hop_host: Optional[str] = typer.Option(None, "--trusted-hop-host", help="With --verify-auth: use the topmost Received header written by this host."),
 ) -> None:
     """Scan messages: the verdict and why, what opening each would fetch, links, sender."""
     from lurelens.report.jsonout import dumps, error_to_dict, verdict_to_dict
@@ -79,8 +105,10 @@ def scan(
     err = Console(stderr=True, highlight=False)
     try:
         limits = Limits(max_bytes=max_bytes, timeout=timeout)
-        scanner = Scanner(limits=limits, scoring=scoring, trusted_authserv_ids=authserv_id or None)
-    except LurelensError as exc:
+        auth_kw = _auth_options(verify_auth, dns_server, dns_timeout, client_ip, helo, mail_from,
+                                trusted_hop, trusted_hop_host)
+        scanner = Scanner(limits=limits, scoring=scoring, trusted_authserv_ids=authserv_id or None, **auth_kw)
+    except (LurelensError, ValueError, ImportError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(EXIT_ERROR)
     renderer = None
@@ -288,6 +316,57 @@ def _defuse_jobs(paths: list[str]) -> Iterator[tuple[str, Path | None, Path, str
                 yield name, path, path.relative_to(top), problem
             else:
                 yield name, path, Path(path.name), problem
+
+
+@app.command()
+def reverify(
+    message: Path = typer.Argument(..., help="The message file that was scanned."),
+    record: Path = typer.Argument(..., help="Its earlier `scan --json --verify-auth` output (or the auth_verification object)."),
+    live: bool = typer.Option(False, "--live", help="Also verify again against today's DNS, to compare."),
+    dns_server: Optional[str] = typer.Option(None, "--dns-server", help="With --live: ask this DNS server (HOST[:PORT])."),
+    json_out: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
+) -> None:
+    """Verify SPF/DKIM/ARC/DMARC again from the DNS answers recorded with an earlier verdict, so a
+    DKIM key withdrawn since can be told apart from a message that was never validly signed."""
+    import json
+
+    from lurelens.scanner import Scanner
+
+    err = Console(stderr=True, highlight=False)
+    try:
+        from lurelens import auth
+
+        raw = message.read_bytes()
+        first = next((ln for ln in record.read_text(encoding="utf-8").splitlines() if ln.strip()), "{}")
+        try:
+            rec = json.loads(first)
+        except ValueError:
+            rec = None
+        rec = rec.get("auth_verification", rec) if isinstance(rec, dict) else None
+        if not isinstance(rec, dict) or "dns" not in rec:
+            raise ValueError(f"{record}: no auth_verification with recorded DNS answers (scan with --verify-auth --json)")
+    except (OSError, ValueError, ImportError) as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(EXIT_ERROR)
+    msg = Scanner().parse(raw)
+    again = auth.reverify(raw, msg, rec)
+    now = None
+    if live:
+        i = rec.get("inputs") or {}
+        now = auth.verify_message(raw, msg, auth.DnsPythonResolver(dns_server),
+                                  auth.AuthInputs(i.get("client_ip"), i.get("helo"), i.get("mail_from"), "recorded"))
+    report = auth.reverify_report(rec, again, now)
+    if json_out:
+        sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")
+        return
+    out = Console(highlight=False, soft_wrap=True)
+    for col in ("recorded", "from_evidence", "live"):
+        if report[col] is not None:
+            r = report[col]
+            out.print(f"{col:14} spf={r.get('spf')} dkim={' '.join(r.get('dkim') or []) or 'none'} "
+                      f"arc={r.get('arc')} dmarc={r.get('dmarc')}")
+    for note in report["notes"]:
+        out.print(f"  {escape(note)}")
 
 
 @app.command()

@@ -18,6 +18,7 @@ from email.parser import BytesHeaderParser, BytesParser
 
 from lurelens.model import Attachment, Defect, Link, Message, Part
 from lurelens.parse.auth import select_trusted
+from lurelens.parse.author import read_author
 from lurelens.parse.headers import decode_bytes, decode_value, fix_8bit, parse_addresses, parse_mailbox_header, unfold
 from lurelens.parse.html import inventory
 from lurelens.parse.urls import split_url
@@ -90,7 +91,7 @@ def parse_message(
     except Exception as exc:  # noqa: BLE001 - the stdlib parser is not supposed to raise; be sure
         defects.append(Defect("parser_error", f"{type(exc).__name__}: {exc}"[:200]))
         msg = EmailMessage()
-    m = _build(msg, state, defects, depth=0, path="")
+    m = _build(msg, state, defects, depth=0, path="", raw=raw)
     m.size = size
     return m
 
@@ -108,7 +109,7 @@ def _headers(msg: EmailMessage, state: _State) -> list[tuple[str, str]]:
     return out
 
 
-def _build(msg: EmailMessage, state: _State, defects: list[Defect], depth: int, path: str) -> Message:
+def _build(msg: EmailMessage, state: _State, defects: list[Defect], depth: int, path: str, raw: bytes | None = None) -> Message:
     headers = _headers(msg, state)
 
     by_name: dict[str, list[str]] = {}
@@ -167,6 +168,7 @@ def _build(msg: EmailMessage, state: _State, defects: list[Defect], depth: int, 
         defects=defects,
         limits_hit=state.limits_hit,
         recipients=recipients,
+        author=read_author(raw, headers, auth["results"]),
     )
     texts: list[str] = []
     htmls: list[tuple[str, str]] = []

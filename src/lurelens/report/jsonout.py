@@ -23,6 +23,8 @@ def _sender(msg: Message) -> dict[str, Any]:
         "subject_raw": msg.subject_raw,
         "message_id": msg.message_id,
         "date": msg.date,
+        # Who wrote it, as each implementation reads it (docs/from-ambiguity.md).
+        "author_readings": [r.to_dict() for r in msg.author.readings],
     }
 
 
@@ -69,6 +71,8 @@ def verdict_to_dict(v: Verdict) -> dict[str, Any]:
         "findings": [f.to_dict() for f in v.findings],
     }
     d.update(_message_part(msg))
+    # lurelens's own verification with the DNS answers it used (None: not verified).
+    d["auth_verification"] = msg.verification.to_dict() if msg.verification is not None else None
     d["nested"] = [_message_part(n) for n in msg.nested]
     d["errors"] = list(v.errors)
     d["elapsed_ms"] = round(v.elapsed_ms, 3)
@@ -90,6 +94,7 @@ def error_to_dict(file: str | None, error: str) -> dict[str, Any]:
         "findings": [],
         "sender": None,
         "auth": None,
+        "auth_verification": None,
         "remote_resources": [],
         "links": [],
         "attachments": [],
