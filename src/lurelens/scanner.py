@@ -3,6 +3,8 @@ constructs a Scanner and renders its verdicts; none of them imports a check."""
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import time
 import traceback
 from pathlib import Path
@@ -104,6 +106,19 @@ class Scanner:
         finally:
             self.verify_auth = verify
         return self
+
+    def trusting(self, authserv_ids: list[str] | tuple[str, ...] | None) -> Scanner:
+        """A Scanner like this one but trusting the Authentication-Results of other authserv-ids,
+        sharing its registries, scoring and resolver (cheap: the API's per-request ``authserv_id``)."""
+        ids = [t for t in (authserv_ids or []) if t]
+        other = copy.copy(self)
+        other.trusted_authserv_ids = ids or None
+        other.context = dataclasses.replace(
+            self.context, config={**self.context.config, "trusted_authserv_ids": [t.lower() for t in ids]},
+            extras=dict(self.context.extras))
+        if self.settings is not None:
+            other.settings = self.settings.with_(trusted_authserv_ids=tuple(ids))
+        return other
 
     def parse(self, raw: bytes, deadline: float | None = None) -> Message:
         msg = parse_message(raw, self.limits, trusted_authserv=self.trusted_authserv_ids, deadline=deadline)

@@ -223,10 +223,7 @@ class Engine:
             return self.scanner
         sc = self._variants.get(ids)
         if sc is None:
-            base = self.scanner
-            sc = Scanner(limits=base.limits, scoring=base.scoring, data=base.data, checks=base.checks,
-                         trusted_authserv_ids=list(ids))
-            sc.context.extras.update(base.context.extras)
+            sc = self.scanner.trusting(ids)
             if len(self._variants) >= 16:
                 self._variants.pop(next(iter(self._variants)))
             self._variants[ids] = sc
