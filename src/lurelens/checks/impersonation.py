@@ -44,7 +44,9 @@ _BYLINE_REV = re.compile(
 )
 # "[Reuters] ..." or "BBC News | ..."; a plain "Google: ..." is how people title a discussion.
 _ROLE_WORD = re.compile(rf"(?i:{_ROLES})")
-_SUBJECT_PREFIX = re.compile(r"^\s*(?:\[([^\]]{2,40})\]|([^:|\[\]]{2,40}?)\s+[|])")
+# Matched against the subject without its leading whitespace, every repetition bounded: a
+# leading \s* before the lazy group backtracked cubically (a Subject of 16,000 spaces: 55 s).
+_SUBJECT_PREFIX = re.compile(r"(?:\[([^\]]{2,40})\]|([^:|\[\]]{2,40}?)\s{1,40}[|])")
 _FORWARD = re.compile(r"^\s*(?:fwd?|fw|wg|tr|rv|enc|i)\s*:", re.I)
 _MIXED_WORD = re.compile(r"\w{4,}")
 _LOCAL_SPLIT = re.compile(r"[._\-+0-9]+")
@@ -141,7 +143,7 @@ def _claims(msg: Message, ctx: Context, forwarded: bool, personal: bool,
         if not word.isascii() and mixes_latin_and_lookalikes(word):
             add(ix.find(word, standalone=True), "disguised name in subject")
     if not forwarded:
-        m = _SUBJECT_PREFIX.match(msg.subject)
+        m = _SUBJECT_PREFIX.match(msg.subject.lstrip())
         if m:
             add(ix.find(m.group(1) or m.group(2), standalone=True), "subject prefix")
         # A masthead is the HTML title and the first image's alt text (the logo). Later alt texts
