@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.lurelens-installed
 TEST_STAMP := $(VENV)/.lurelens-test-installed
 
-.PHONY: demo test auth-tests install browser bench eval clean
+.PHONY: demo test auth-tests install browser dovecot bench eval clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "lurelens needs Python 3.11 or newer")'
@@ -29,13 +29,16 @@ demo: $(STAMP)
 	$(BIN)/lurelens scan examples/apt31-style-lure.eml; test $$? -le 1
 
 $(TEST_STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install -q -e '.[test,render,auth,serve]'
+	$(BIN)/python -m pip install -q -e '.[test,render,auth,hunt,serve]'
 	@touch $@
 
 browser:
 	bash scripts/install-browser.sh
 
-test: $(TEST_STAMP) browser
+dovecot:
+	bash scripts/install-dovecot.sh
+
+test: $(TEST_STAMP) browser dovecot
 	bash scripts/install-knot.sh
 	bash scripts/install-rspamc.sh
 	LURELENS_REQUIRE_BROWSER=1 LURELENS_REQUIRE_SERVICES=1 $(BIN)/python -m pytest -q -p no:cacheprovider

@@ -31,23 +31,42 @@ _DEFAULTS = Limits()
 
 
 def iter_inputs(paths: list[str]) -> Iterator[tuple[str, Path | None, str | None]]:
-    """(name, path or None for stdin, error) for every input; directories are walked in order."""
+    """(name, path or None for stdin, error) for every input of ``render`` and ``defuse``; directories
+    are walked in order by the archive readers' walk, which skips FIFOs and other non-regular files,
+    mail-store housekeeping files and files that are clearly not mail (``scan`` reads through
+    lurelens.sources itself)."""
+    from lurelens.sources.sniff import looks_like_mail
+
     for p in paths:
         if p == "-":
             yield "-", None, None
             continue
         path = Path(p)
         if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for f in sorted(files):
-                    if not f.startswith("."):
-                        fp = Path(root) / f
-                        yield str(fp), fp, None
+            for fp in _walk_files(str(path)):
+                try:
+                    with open(fp, "rb") as fh:
+                        head = fh.read(16384)
+                except OSError as exc:
+                    yield fp, None, f"cannot read: {exc.strerror or exc}"
+                    continue
+                if looks_like_mail(head.lstrip(b"\xef\xbb\xbf\r\n")) is None:
+                    yield fp, Path(fp), None
         elif path.exists():
             yield str(path), path, None
         else:
             yield str(path), None, "no such file or directory"
+
+
+def _walk_files(top: str) -> Iterator[str]:
+    """The regular files of a walk, Maildirs found on the way included (their cur/ and new/)."""
+    from lurelens.sources.files import walk
+
+    for fp, st, note in walk(top):
+        if note == "maildir":
+            yield from _walk_files(fp)
+        elif st is not None:
+            yield fp
 
 
 def read_input(path: Path | None, limit: int) -> bytes:
@@ -55,6 +74,41 @@ def read_input(path: Path | None, limit: int) -> bytes:
         return sys.stdin.buffer.read(limit + 1)
     with open(path, "rb") as fh:
         return fh.read(limit + 1)
+
+
+def _scan_inputs(paths: list[str], glob: str | None, max_bytes: int, err: Console
+                 ) -> Iterator[tuple[str, bytes | None, str | None]]:
+    """(display name, message bytes, error) for every message of every input, streamed: mbox files are
+    split, containers opened, bytes normalised (lurelens.sources); skipped entries and notes go to stderr."""
+    from lurelens.sources import display_name, iter_items
+
+    for given in paths:
+        for item in iter_items([given], glob=glob, stdin="message"):
+            name = display_name(item, given)
+            if item.note:
+                _print_note(err, name, given, item.note)
+            if item.skipped:
+                continue
+            if item.error is not None:
+                yield name, None, item.error
+            else:
+                assert item.data is not None
+                # --max-bytes: read at most this much of a message (the scanner cuts and says so).
+                yield name, item.data[: max_bytes + 1], None
+
+
+def _print_note(err: Console, name: str, given: str, note: str) -> None:
+    """Notes go to stderr; of an mbox's per-message notes only the first is shown, saying it is split."""
+    first, _, rest = note.partition("; ")
+    if first.startswith("mbox: message "):
+        count = first.split(" of ")[-1] if " of " in first else None
+        if (first.startswith("mbox: message 1 ") or first == "mbox: message 1") and count != "1":
+            err.print(f"[dim]note:[/dim] {escape(given)} is an mbox: split into "
+                      f"{escape(count) + ' messages' if count else 'its messages'}")
+        if not rest:
+            return
+        note = rest
+    err.print(f"[dim]note:[/dim] {escape(name)}: {escape(note)}")
 
 
 def _auth_options(verify: bool, dns_server: str | None, dns_timeout: float, client_ip: str | None,
@@ -86,6 +140,7 @@ def scan(
     timeout: float = typer.Option(_DEFAULTS.timeout, "--timeout", help="Seconds of scanning per message before the rest is skipped."),
     render: bool = typer.Option(False, "--render", help="Also render each message in headless Chromium and merge what it fetched."),
     render_timeout: float = typer.Option(10.0, "--render-timeout", help="With --render: seconds of rendering per message."),
+    glob: Optional[str] = typer.Option(None, "--glob", help="In directories, read only files whose name matches this pattern (e.g. '*.eml')."),
     verify_auth: bool = typer.Option(False, "--verify-auth", help="Check SPF, DKIM, ARC and DMARC against DNS ourselves (needs the auth extra; docs/auth.md)."),
     dns_server: Optional[str] = typer.Option(None, "--dns-server", help="With --verify-auth: ask this DNS server (HOST[:PORT]) instead of the system's."),
     dns_timeout: float = typer.Option(2.0, "--dns-timeout", help="With --verify-auth: seconds per DNS query."),
@@ -95,7 +150,10 @@ def scan(
     trusted_hop: int = typer.Option(1, "--trusted-hop", help="With --verify-auth: which Received header from the top describes the sending host."),
     trusted_hop_host: Optional[str] = typer.Option(None, "--trusted-hop-host", help="With --verify-auth: use the topmost Received header written by this host."),
 ) -> None:
-    """Scan messages: the verdict and why, what opening each would fetch, links, sender."""
+    """Scan messages: the verdict and why, what opening each would fetch, links, sender.
+
+    A path may be a message, an mbox (split into its messages; also .gz/.xz/.zst), a Maildir, a zip
+    of messages, an Outlook .msg, or a directory (walked; files that are not mail are skipped)."""
     from lurelens.report.jsonout import dumps, error_to_dict, verdict_to_dict
     from lurelens.report.text import print_verdict
     from lurelens.scanner import Scanner
@@ -118,19 +176,12 @@ def scan(
         renderer = _start_browser(err, lambda: RenderStage(timeout=render_timeout))
     status = EXIT_OK
     io_error = False
-    inputs = list(iter_inputs(paths))
-    show_progress = len(inputs) > 20 and err.is_terminal
     done = 0
     try:
-        for name, path, problem in inputs:
+        for name, raw, problem in _scan_inputs(paths, glob, limits.max_bytes, err):
             done += 1
-            if show_progress and done % 50 == 0:
-                err.print(f"[dim]{done}/{len(inputs)} scanned[/dim]", end="\r")
-            if problem is None:
-                try:
-                    raw = read_input(path, limits.max_bytes)
-                except OSError as exc:
-                    problem = f"cannot read: {exc.strerror or exc}"
+            if err.is_terminal and done % 50 == 0:
+                err.print(f"[dim]{done} scanned[/dim]", end="\r")
             if problem is not None:
                 io_error = True
                 if json_out:
