@@ -14,11 +14,12 @@ from lurelens.checks import (
     trackers,
     verify,
 )
-from lurelens.checks.base import Check, Context, Symbol
+from lurelens.checks.base import LIMIT_SYMBOLS, Check, Context, Symbol
 
 ENGINE_SYMBOLS = (
     Symbol("CHECK_ERROR", "A check crashed on this message; the scan went on without it"),
     Symbol("RENDER_UNLISTED_FETCH", "The real browser fetched from a host the static inventory did not list"),
+    *LIMIT_SYMBOLS,
 )
 
 CHECKS: tuple[Check, ...] = (

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import re
 
-from lurelens.checks.base import Check, Context, Symbol
+from lurelens.checks.base import Check, Context, Symbol, known_domain
 from lurelens.model import AuthResult, Finding, Message
 from lurelens.parse.auth import parse_auth_results
 from lurelens.parse.author import readings_disagree
 from lurelens.parse.urls import registrable_domain
+
+__all__ = ["CHECK", "SYMBOLS"]
 
 SYMBOLS = (
     Symbol("AUTH_NOT_CHECKED", "No trusted Authentication-Results: SPF, DKIM and DMARC were not checked"),
@@ -233,13 +235,6 @@ def _from_domain(msg: Message) -> str:
     return frm.domain if frm else ""
 
 
-def _known_domain(domain: str, ctx: Context) -> bool:
-    """A free-mail provider, or a domain a news outlet, brand or protected organisation uses."""
-    domain = (domain or "").lower().strip()
-    if not domain:
-        return False
-    if ctx.data.free_hosting_suffix(domain) or ctx.data.tenant_platform(domain):
-        return False  # the platform is known; its tenants, anyone, are not
-    return ctx.data.is_freemail(domain) or ctx.data.entities.entity_for_domain(domain) is not None
+_known_domain = known_domain  # shared with the verify check through checks/base
 
 CHECK = Check("auth", SYMBOLS, run)

@@ -13,6 +13,8 @@ from lurelens.model import AuthorReading, Finding, Message
 from lurelens.parse.author import readings_disagree
 from lurelens.parse.urls import registrable_domain
 
+__all__ = ["CHECK", "SYMBOLS"]
+
 SYMBOLS = (
     Symbol("FROM_MULTIPLE_HEADERS", "The message has several From header fields (RFC 5322 allows one): receivers and clients pick different ones"),
     Symbol("FROM_MULTIPLE_ADDRESSES", "One From header holds several addresses: receivers and clients pick different ones"),

@@ -15,6 +15,8 @@ from lurelens.parse.headers import decode_value, has_encoded_word, is_feed_gatew
 from lurelens.parse.urls import registrable_domain
 from lurelens.registry.entities import normalize_name
 
+__all__ = ["CHECK", "SYMBOLS"]
+
 SYMBOLS = (
     Symbol("FROM_MISSING", "The message has no From address"),
     Symbol("FROM_NAME_HAS_ADDRESS", "The From display name holds an address other than the real sender"),
@@ -90,7 +92,9 @@ def _name_matches_sender(words: list[str], named: list, local: str, domain: str)
 def _content_is_named_org(words: list[str], named: list, msg: Message, ctx: Context) -> bool:
     """Most links and images come from the organisation the name gives (its registered domains,
     or a domain spelling one of the name's words): the sender is then its mail provider."""
-    doms = [lk.domain for lk in msg.links[:200] if lk.domain] + [r.domain for r in msg.resources[:200] if r.domain]
+    # Every link and resource (Limits.max_links/max_resources bound them): a sample would let
+    # links placed first decide the share.
+    doms = [lk.domain for lk in msg.links if lk.domain] + [r.domain for r in msg.resources if r.domain]
     if not doms:
         return False
     own: set[str] = set()

@@ -4,9 +4,10 @@ verification is off. temperror, permerror and "not checked" are never read as a 
 
 from __future__ import annotations
 
-from lurelens.checks.auth import _known_domain
-from lurelens.checks.base import Check, Context, Symbol
+from lurelens.checks.base import Check, Context, Symbol, known_domain
 from lurelens.model import Finding, Message
+
+__all__ = ["CHECK", "SYMBOLS"]
 
 SYMBOLS = (
     Symbol("VERIFY_SPF_FAIL", "Our SPF check: the sending host is not allowed to send for the envelope domain"),
@@ -107,7 +108,7 @@ def _dmarc(v, msg: Message, ctx: Context):
         ev += f" p={d.policy} pct={d.pct} (record at _dmarc.{d.policy_domain})"
     if d.result == "pass":
         how = f"aligned {'DKIM d=' + d.aligned_dkim_domain if d.dkim_aligned else 'SPF ' + (v.spf.domain if v.spf else '')}"
-        if _known_domain(d.from_domain, ctx):
+        if known_domain(d.from_domain, ctx):
             yield Finding("VERIFY_DMARC_PASS", f"{ev} {how}")
         else:
             yield Finding("VERIFY_DMARC_PASS", f"{ev} {how} (no credit: the domain is in no registry)", strength=0.0)

@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from lurelens.model.features import ClusterFeatures
+
+__all__ = ["Address", "Attachment", "AuthResult", "Defect", "Link", "Message", "Part", "RemoteResource"]
+
 
 @dataclass(slots=True)
 class Address:
@@ -225,6 +229,8 @@ class Message:
     html_title: str = ""
     html_parts: list[tuple[str, str]] = field(default_factory=list)  # (part path, HTML) displayed
     cid_parts: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # only with Limits.keep_cids
+    srcset_choices: dict[str, str] = field(default_factory=dict)  # URL -> what picking it reveals
+    features: ClusterFeatures | None = None  # filled at enrich time (lurelens.parse.features)
     author: AuthorReadings = field(default_factory=AuthorReadings)  # the From readings (parse/author.py)
     verification: Any = None  # lurelens.auth.AuthVerification when the scan verified auth itself
 

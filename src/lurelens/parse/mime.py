@@ -12,18 +12,19 @@ import hashlib
 import re
 import time
 from dataclasses import dataclass
+from typing import Callable
 from email import policy
 from email.message import Message as EmailMessage
 from email.parser import BytesHeaderParser, BytesParser
 
-from lurelens.model import Attachment, Defect, Link, Message, Part
+from lurelens.model import Address, Attachment, Defect, Link, Message, Part
 from lurelens.parse.auth import select_trusted
 from lurelens.parse.author import read_author
 from lurelens.parse.headers import decode_bytes, decode_value, fix_8bit, parse_addresses, parse_mailbox_header, unfold
 from lurelens.parse.html import inventory
 from lurelens.parse.urls import split_url
 
-__all__ = ["Limits", "parse_message"]
+__all__ = ["Limits", "parse_message", "recipient_addresses"]
 
 
 @dataclass(slots=True)
@@ -41,11 +42,34 @@ class Limits:
     max_headers: int = 2000
     timeout: float = 10.0  # seconds of wall time per message
     keep_cids: bool = False  # keep the bytes of Content-ID parts (for rendering and defusing)
+    # Per-check caps. Past one, the check says so (CHECK_LIMIT_ITEMS, CHECK_LIMIT_TEXT, with the
+    # count) and has looked at the riskiest items first (hosts unrelated to the sender).
+    check_links: int = 500  # links the links check examines
+    check_link_hosts: int = 200  # distinct link hosts the lookalike and free-hosting checks look up
+    check_resource_hosts: int = 100  # distinct hosts fetched on open the lookalike check looks up
+    check_received: int = 30  # Received headers the intel check reads
+    check_text_chars: int = 20_000  # characters of visible text the content and byline checks read
+    lure_text_chars: int = 8_000  # characters read for lure phrases (a lure states its demand near the top)
+    intel_text_chars: int = 50_000  # characters of text the intel check searches for addresses
 
 
 _TEXT_URL = re.compile(r"\b(?:https?|ftp)://[^\s<>\"'\]\)]{3,2000}", re.I)
 _RECEIVED_FOR = re.compile(r"\bfor\s+<?([^\s<>;@]+@[^\s<>;]+?)>?\s*;", re.I)
 _BOUNDARY_DEPTH_GUARD = 200  # nesting the stdlib parser itself may recurse through
+
+
+def recipient_addresses(to_cc: list[Address], values: Callable[[str], list[str]]) -> list[str]:
+    """The addresses a message was delivered to, as trackers may encode them: To and Cc,
+    Delivered-To, X-Original-To, (X-)Envelope-To and Received ``for``. ``values(name)`` gives a
+    header's raw values. Defuse uses it too, so both find the same recipient tokens."""
+    recipients = [a.addr for a in to_cc if a.addr]
+    for h in ("Delivered-To", "X-Original-To", "X-Envelope-To", "Envelope-To"):
+        recipients += [v.strip().strip("<>") for v in values(h)]
+    for rcv in values("Received")[:30]:
+        mm = _RECEIVED_FOR.search(rcv)
+        if mm:
+            recipients.append(mm.group(1))
+    return list(dict.fromkeys(r for r in recipients if "@" in r))
 
 
 class _State:
@@ -136,14 +160,7 @@ def _build(msg: EmailMessage, state: _State, defects: list[Defect], depth: int, 
     auth = select_trusted(headers, state.trusted_authserv)
     auth["arc"] = values("ARC-Authentication-Results")[:5]
 
-    recipients = [a.addr for a in to + cc if a.addr]
-    for h in ("Delivered-To", "X-Original-To", "X-Envelope-To", "Envelope-To"):
-        recipients += [v.strip().strip("<>") for v in values(h)]
-    for rcv in values("Received")[:30]:
-        mm = _RECEIVED_FOR.search(rcv)
-        if mm:
-            recipients.append(mm.group(1))
-    recipients = list(dict.fromkeys(r for r in recipients if "@" in r))
+    recipients = recipient_addresses(to + cc, values)
 
     model = Message(
         headers=headers,
@@ -203,6 +220,7 @@ def _build(msg: EmailMessage, state: _State, defects: list[Defect], depth: int, 
         model.links.extend(inv.links)
         visible.append(inv.visible_text)
         model.alt_texts.extend(inv.alt_texts[:50])
+        model.srcset_choices.update(inv.srcset_choices)
         model.hidden_text_chars += inv.hidden_text_chars
         model.html_title = model.html_title or inv.title
     model.html = "\n".join(all_html)

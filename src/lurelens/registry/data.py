@@ -1,20 +1,21 @@
 """Loaders for the shipped data lists, with a local overlay a user extends without editing them.
 
-Shipped files live in ``lurelens/data``. A file of the same name in the overlay directory
-(``$LURELENS_DATA_DIR``, else ``~/.config/lurelens/data.d``) is merged over the shipped one: lists
-are extended, and for JSON registries entries with the same id replace the shipped entry.
+Shipped files live in ``lurelens/data``. A file of the same name in the overlay directory given to
+``DataRegistry`` is merged over the shipped one: lists are extended, and for JSON registries
+entries with the same id replace the shipped entry. The registry reads no environment variable and
+no home directory: front ends find the user's overlay (``lurelens.adapters.environment``) and pass it.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from lurelens.errors import ConfigError
 
@@ -22,11 +23,10 @@ __all__ = ["DataRegistry", "TrackerIndex", "overlay_dir"]
 
 
 def overlay_dir() -> Path | None:
-    env = os.environ.get("LURELENS_DATA_DIR")
-    if env:
-        return Path(env)
-    home = Path(os.path.expanduser("~/.config/lurelens/data.d"))
-    return home if home.is_dir() else None
+    """Moved: :func:`lurelens.adapters.environment.data_overlay_dir` (front ends only)."""
+    from lurelens.adapters.environment import data_overlay_dir
+
+    return data_overlay_dir()
 
 
 def _shipped(name: str) -> str | None:
@@ -59,6 +59,19 @@ def load_lines(name: str, extra_dir: Path | None = None) -> set[str]:
             if line:
                 items.add(line)
     return items
+
+
+@contextmanager
+def entries_of(src: str) -> Iterator[None]:
+    """Reading the entries of data file ``src``: a wrong shape (a missing key, a string where a
+    list belongs) is a ConfigError naming the file, which stops the scanner, not a crash inside
+    whichever check first asked for the registry (that would quietly disable the check)."""
+    try:
+        yield
+    except ConfigError:
+        raise
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise ConfigError(f"{src}: invalid entry ({type(exc).__name__}: {exc})") from exc
 
 
 def load_json(name: str, extra_dir: Path | None = None) -> list[tuple[str, dict[str, Any]]]:
@@ -134,29 +147,34 @@ class TrackerIndex:
     host_patterns: dict[str, list[tuple[str, re.Pattern[str]]]] = field(default_factory=dict)
     free_patterns: list[tuple[str, str, re.Pattern[str]]] = field(default_factory=list)  # (anchor, vendor, re)
     spacer_allow: re.Pattern[str] | None = None
+    # vendor -> query parameters that identify the recipient (Mailchimp: e=, not the account's u=)
+    recipient_params: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, docs: list[tuple[str, dict[str, Any]]]) -> "TrackerIndex":
         idx = cls()
         spacer: list[str] = []
         for src, doc in docs:
-            for v in doc.get("vendors", []):
-                name = v["name"]
-                free = set(v.get("host_free_patterns", []))
-                hosts = [h.lower() for h in v.get("hosts", [])]
-                for p in v.get("patterns", []):
-                    try:
-                        rx = re.compile(p, re.I)
-                    except re.error as exc:
-                        raise ConfigError(f"{src}: tracker pattern for {name!r} does not compile: {exc}") from exc
-                    if p in free or not hosts:
-                        idx.free_patterns.append((_literal_anchor(p), name, rx))
-                    else:
-                        for h in hosts:
-                            idx.host_patterns.setdefault(h, []).append((name, rx))
-            sa = doc.get("spacer_allow")
-            if sa:
-                spacer.extend(sa if isinstance(sa, list) else [sa])
+            with entries_of(src):
+                for v in doc.get("vendors", []):
+                    name = v["name"]
+                    if v.get("recipient_params"):
+                        idx.recipient_params[name] = [str(p).lower() for p in v["recipient_params"]]
+                    free = set(v.get("host_free_patterns", []))
+                    hosts = [h.lower() for h in v.get("hosts", [])]
+                    for p in v.get("patterns", []):
+                        try:
+                            rx = re.compile(p, re.I)
+                        except re.error as exc:
+                            raise ConfigError(f"{src}: tracker pattern for {name!r} does not compile: {exc}") from exc
+                        if p in free or not hosts:
+                            idx.free_patterns.append((_literal_anchor(p), name, rx))
+                        else:
+                            for h in hosts:
+                                idx.host_patterns.setdefault(h, []).append((name, rx))
+                sa = doc.get("spacer_allow")
+                if sa:
+                    spacer.extend(sa if isinstance(sa, list) else [sa])
         if spacer:
             idx.spacer_allow = re.compile("|".join(f"(?:{s})" for s in spacer), re.I)
         return idx
@@ -179,10 +197,28 @@ class TrackerIndex:
 
 
 class DataRegistry:
-    """All shipped registries, loaded lazily on first use and shared across scans."""
+    """All shipped registries, with ``extra_dir`` (the local overlay, or None) merged over them.
 
-    def __init__(self, extra_dir: Path | None | str = "auto"):
-        self.extra_dir = overlay_dir() if extra_dir == "auto" else (Path(extra_dir) if extra_dir else None)
+    Registries load on first use; :meth:`load_all` loads every one now. Once loaded a registry is
+    only read, so threads may share one DataRegistry (two threads racing on a first load each
+    build the same value; one wins).
+    """
+
+    # Every registry property, for load_all (and the test that it covers them all).
+    REGISTRIES = ("trackers", "shorteners", "freemail", "redirectors", "free_hosting", "tenant_senders",
+                  "abused_tlds", "sender_name_words", "entities", "lookalikes", "lure_scanner")
+
+    def __init__(self, extra_dir: Path | str | None = None):
+        if extra_dir == "auto":
+            raise ValueError("DataRegistry reads no environment: pass the overlay directory "
+                             "(lurelens.adapters.environment.data_overlay_dir()) or None")
+        self.extra_dir = Path(extra_dir) if extra_dir else None
+
+    def load_all(self) -> "DataRegistry":
+        """Load every registry and build every index now (a worker's first message would pay otherwise)."""
+        for name in self.REGISTRIES:
+            getattr(self, name)
+        return self
 
     @cached_property
     def trackers(self) -> TrackerIndex:
@@ -202,15 +238,16 @@ class DataRegistry:
         hosts: dict[str, list[dict[str, Any]]] = {}
         params: list[str] = []
         for src, doc in load_json("redirectors.json", self.extra_dir):
-            for h in doc.get("hosts", []):
-                entry = dict(h)
-                try:
-                    entry["_path"] = re.compile(h["path"]) if h.get("path") else None
-                    entry["_dest"] = re.compile(h["dest_in_path"]) if h.get("dest_in_path") else None
-                except re.error as exc:
-                    raise ConfigError(f"{src}: redirector {h.get('host')!r}: {exc}") from exc
-                hosts.setdefault(h["host"].lower(), []).append(entry)
-            params.extend(doc.get("generic_params", []))
+            with entries_of(src):
+                for h in doc.get("hosts", []):
+                    entry = dict(h)
+                    try:
+                        entry["_path"] = re.compile(h["path"]) if h.get("path") else None
+                        entry["_dest"] = re.compile(h["dest_in_path"]) if h.get("dest_in_path") else None
+                    except re.error as exc:
+                        raise ConfigError(f"{src}: redirector {h.get('host')!r}: {exc}") from exc
+                    hosts.setdefault(h["host"].lower(), []).append(entry)
+                params.extend(doc.get("generic_params", []))
         return {"hosts": hosts, "generic_params": [p.lower() for p in dict.fromkeys(params)]}
 
     def redirector_for(self, host: str, path: str = "/") -> dict[str, Any] | None:
