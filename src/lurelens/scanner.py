@@ -146,11 +146,8 @@ class Scanner:
         """A Scanner like this one but trusting the Authentication-Results of other authserv-ids,
         sharing its registries, scoring and resolver (cheap: the API's per-request ``authserv_id``)."""
         ids = [t for t in (authserv_ids or []) if t]
-        other = copy.copy(self)
+        other = copy.copy(self)  # the context (registries, intel) is read-only and shared
         other.trusted_authserv_ids = ids or None
-        other.context = dataclasses.replace(
-            self.context, config={**self.context.config, "trusted_authserv_ids": [t.lower() for t in ids]},
-            extras=dict(self.context.extras))
         if self.settings is not None:
             other.settings = self.settings.with_(trusted_authserv_ids=tuple(ids))
         return other

@@ -42,8 +42,9 @@ STALL_ENV = "LURELENS_API_TEST_STALL"
 
 VERDICT_HEADERS = ("X-Lurelens-Verdict", "X-Lurelens-Score", "X-Lurelens-Reasons")
 # rspamd's actions, per verdict label: the MTA (or rspamd's proxy) applies them.
+# "incomplete" (part of the message could not be checked) is delivered tagged, never as clean.
 RSPAMD_ACTIONS = {"recon": "reject", "phishing": "reject", "suspicious": "add header",
-                  "tracked": "no action", "clean": "no action"}
+                  "incomplete": "add header", "tracked": "no action", "clean": "no action"}
 
 # The page and its assets: nothing from outside the server, no inline script, frames only from srcdoc.
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -251,20 +252,19 @@ class Engine:
                 log.warning("the browser did not close cleanly")
 
 
-def _defuse(raw: bytes, links: str) -> tuple[bytes, dict[str, Any]]:
-    from lurelens.report.defuse import defuse
-
-    result = defuse(raw, links=links)
+def _defuse(scanner: Scanner, raw: bytes, links: str) -> tuple[bytes, dict[str, Any]]:
+    """The engine's defuse (as ``lurelens defuse``), with the worker's registries."""
+    result = scanner.defuse(raw, links=links)
     return result.data, result.report.to_dict()
 
 
-def _preview(raw: bytes, links: str, limits: Limits) -> str:
+def _preview(scanner: Scanner, raw: bytes, links: str) -> str:
     """The HTML a mail client would show of the defused copy, ``cid:`` parts inlined as data: URIs."""
     from lurelens.render import inline_cid
     from lurelens.render.merge import displayed_html
 
-    data, _report = _defuse(raw, links)
-    html, cids = displayed_html(data, limits)
+    data, _report = _defuse(scanner, raw, links)
+    html, cids = displayed_html(data, scanner.limits)
     if not html:
         return ""
     return inline_cid(html, cids)
@@ -460,7 +460,7 @@ def create_app(config: ServeConfig):
     ) -> Response:
         """A copy of the message that is safe to open in any mail client: no remote fetch, links shown."""
         raw, name = await read_message(request)
-        data, report = await _offload(raw, partial(_defuse, raw, links), "defuse")
+        data, report = await _offload(raw, partial(_defuse, state["engine"].scanner, raw, links), "defuse")
         fname = (Path(name).stem if name else "message") + ".defused.eml"
         headers = {"Content-Disposition": f'attachment; filename="{_ascii(fname)}"'}
         summary = base64.b64encode(json.dumps(report, default=str).encode()).decode()
@@ -474,8 +474,7 @@ def create_app(config: ServeConfig):
     async def preview_message(request: Request) -> Response:
         """The HTML of the defused copy, for the page's sandboxed preview (no script, no remote fetch)."""
         raw, _name = await read_message(request)
-        limits = state["engine"].scanner.limits
-        html = await _offload(raw, partial(_preview, raw, "visible", limits), "preview")
+        html = await _offload(raw, partial(_preview, state["engine"].scanner, raw, "visible"), "preview")
         return Response(html, media_type="text/html; charset=utf-8",
                         headers={"Content-Security-Policy": PREVIEW_CSP})
 

@@ -626,12 +626,12 @@ def serve(
     except ImportError as exc:
         Console(stderr=True).print(f"[red]error:[/red] {exc.name} is missing: pip install 'lurelens[serve]'")
         raise typer.Exit(EXIT_ERROR)
-    from lurelens import ScannerSettings
+    from lurelens.adapters.environment import settings_from_environment
 
     err = Console(stderr=True, highlight=False)
     try:
-        settings = ScannerSettings(limits=Limits(max_bytes=max_body), scoring_file=str(scoring) if scoring else None,
-                                   trusted_authserv_ids=tuple(authserv_id))
+        settings = settings_from_environment(limits=Limits(max_bytes=max_body), scoring_file=str(scoring) if scoring else None,
+                                             trusted_authserv_ids=tuple(authserv_id))
         config = ServeConfig(settings=settings, tokens=load_tokens(tokens_file), max_body=max_body, db=db,
                              max_pending=max_pending, request_timeout=request_timeout)
         run_server(config, host, port, workers)
