@@ -307,13 +307,15 @@ def test_saturation_answers_503_and_stays_responsive(tmp_path, lure):
             health = httpx.get(srv.url + "/healthz", timeout=5)
             health_s = time.monotonic() - t
             results = [f.result() for f in futs]
-        assert health.status_code == 200 and health_s < 1.0
+        assert health.status_code == 200 and health_s < 2.0  # a blocked loop would wait out the 3 s stall
         assert health.json()["pending"] == 2
         assert all(code == 503 and retry for code, retry, _, _ in results), results
         busy = [r for r in results if "busy" in r[2]]
         late = [r for r in results if "no verdict within" in r[2]]
         assert len(busy) == 4 and len(late) == 2, results
-        assert all(r[3] < 1.0 for r in busy), "overload must be answered at once, not queued"
+        # Refused at once, not queued: every "busy" answer came before the first timed-out one (which
+        # waited the 1.5 s limit). Relative, so a loaded machine does not make it flaky.
+        assert max(r[3] for r in busy) < min(r[3] for r in late), results
         metrics = httpx.get(srv.url + "/metrics").text
         assert re.search(r'lurelens_errors_total\{reason="overloaded"\} 4\.0', metrics), metrics
         assert re.search(r'lurelens_errors_total\{reason="timeout"\} 2\.0', metrics), metrics
