@@ -245,6 +245,7 @@ def test_checkv2_with_rspamc(api, lure):
     assert d["lurelens"]["envelope"] == {"client_address": "192.0.2.7", "client_name": None, "helo": "mx.example.net",
                                          "mail_from": "news@example.com", "rcpt_to": ["a@example.org", "b@example.org"],
                                          "queue_id": None}
+    assert d["lurelens"]["envelope"]["rcpt_to"] == ["a@example.org", "b@example.org"]
     # rspamc's own text output reads it as rspamd's.
     text = _run_rspamc(api, "-P", TOKEN, "symbols", message=lure).stdout.decode()
     assert "Action: reject" in text and "Symbol: RECON_BEACON" in text

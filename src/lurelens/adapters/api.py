@@ -230,10 +230,10 @@ class Engine:
             self._variants[ids] = sc
         return sc
 
-    def scan(self, raw: bytes, scanner: Scanner, file: str | None) -> Verdict:
+    def scan(self, raw: bytes, scanner: Scanner, file: str | None, envelope: dict[str, Any] | None = None) -> Verdict:
         if self.config.test_stall:
             time.sleep(self.config.test_stall)
-        return scanner.scan(raw, file=file)
+        return scanner.scan(raw, file=file, envelope=envelope)
 
     def render(self, scanner: Scanner, verdict: Verdict, raw: bytes) -> None:
         """Merge what headless Chromium fetched into the verdict (one browser per worker, started on
@@ -393,13 +393,14 @@ def create_app(config: ServeConfig):
                 return await item.read(), (item.filename or None)
         raise fail(400, "bad_request", "multipart upload without a file or 'message' field")
 
-    async def scan(raw: bytes, file: str | None, authserv_id: list[str], render: bool, endpoint: str) -> Verdict:
+    async def scan(raw: bytes, file: str | None, authserv_id: list[str], render: bool, endpoint: str,
+                   envelope: dict[str, Any] | None = None) -> Verdict:
         engine: Engine = state["engine"]
         pool: ScanPool = state["pool"]
         scanner = engine.for_authserv(tuple(a.lower() for a in authserv_id if a))
         t0 = time.perf_counter()
         try:
-            verdict = await pool.run(engine.scan, raw, scanner, file, timeout=config.request_timeout)
+            verdict = await pool.run(engine.scan, raw, scanner, file, envelope, timeout=config.request_timeout)
             if render:
                 left = max(0.5, config.request_timeout - (time.perf_counter() - t0))
                 await state["render_pool"].run(engine.render, scanner, verdict, raw, timeout=left)
@@ -515,7 +516,7 @@ def create_app(config: ServeConfig):
         t0 = time.perf_counter()
         try:
             raw, _ = await read_message(request)
-            verdict = await scan(raw, h.get("queue-id"), [], False, "checkv2")
+            verdict = await scan(raw, h.get("queue-id"), [], False, "checkv2", envelope)
         except HTTPException as exc:
             if exc.status_code in (400, 401, 413):
                 raise
