@@ -12,7 +12,9 @@ import json
 import os
 import socket
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,7 @@ from lurelens.store.schema import (
     StoredMessage,
 )
 
-__all__ = ["Store", "normalize_url", "SUSPICIOUS_LABELS"]
+__all__ = ["Store", "Written", "normalize_url", "SUSPICIOUS_LABELS"]
 
 SUSPICIOUS_LABELS = ("suspicious", "phishing", "recon")
 # An arbitrary constant: the PostgreSQL advisory lock that serialises concurrent migrations.
@@ -46,6 +48,15 @@ _CHILDREN = (
     ("attachments", AttachmentRow),
 )
 _MESSAGE_COLUMNS = [c.name for c in StoredMessage.__table__.columns if c.name not in ("id", "run_id", "scanned_at")]
+
+
+@dataclass(frozen=True)
+class Written:
+    """What one :meth:`Store.write` did: rows stored, rows that were there already, new rows by verdict."""
+
+    stored: int
+    already: int
+    labels: dict[str, int]
 
 
 def normalize_url(db: str) -> str:
@@ -180,19 +191,19 @@ class Store:
             return {k: (fp, n) for k, fp, n in rows}
 
     def write(self, rows: Iterable[dict[str, Any]], *, run_id: int | None = None,
-              partition: tuple[str, str, str] | None = None) -> tuple[int, int]:
+              partition: tuple[str, str, str] | None = None) -> "Written":
         """Store rows (from :func:`lurelens.store.rows.message_row` / ``error_row``) in one transaction
-        and, when ``partition`` (source, key, fingerprint) is given, mark it done in the same one.
-        Returns (stored, already there)."""
+        and, when ``partition`` (source, key, fingerprint) is given, mark it done in the same one."""
         # One order for every writer, so two transactions inserting overlapping keys cannot deadlock.
         rows = sorted(rows, key=lambda r: (r["source"], r["locator"], r["sha256"]))
         for attempt in range(8):
             try:
                 with self.engine.begin() as conn:
-                    stored = self._write(conn, rows, run_id)
+                    new = self._write(conn, rows, run_id)
                     if partition is not None:
                         self._mark_done(conn, partition, len(rows), run_id)
-                return stored, len(rows) - stored
+                labels = Counter(r["verdict"] for r in rows if (r["source"], r["locator"], r["sha256"]) in new)
+                return Written(len(new), len(rows) - len(new), dict(labels))
             except OperationalError as exc:
                 # A PostgreSQL deadlock or serialisation failure, or SQLite still busy past its
                 # timeout: the transaction was rolled back whole, so trying again is safe.
@@ -201,9 +212,10 @@ class Store:
                 time.sleep(0.05 * 2 ** attempt)
         raise AssertionError("unreachable")
 
-    def _write(self, conn: Connection, rows: list[dict[str, Any]], run_id: int | None) -> int:
+    def _write(self, conn: Connection, rows: list[dict[str, Any]], run_id: int | None) -> set[tuple[str, str, str]]:
+        """Insert what is new; the identities of the rows inserted."""
         if not rows:
-            return 0
+            return set()
         m = StoredMessage.__table__
         now = _now()
         params = [{**{c: r.get(c) for c in _MESSAGE_COLUMNS}, "run_id": run_id, "scanned_at": now} for r in rows]
@@ -214,7 +226,7 @@ class Store:
             m.c.id, m.c.source, m.c.locator, m.c.sha256)
         ids = {(s, loc, h): i for i, s, loc, h in conn.execute(stmt, params)}
         if not ids:
-            return 0
+            return set()
         for name, model in _CHILDREN:
             children = []
             for r in rows:
@@ -223,7 +235,7 @@ class Store:
                     children.extend({**c, "message": pk} for c in r.get(name) or ())
             if children:
                 conn.execute(self._insert(model.__table__).on_conflict_do_nothing(), children)
-        return len(ids)
+        return set(ids)
 
     def _mark_done(self, conn: Connection, partition: tuple[str, str, str], messages: int, run_id: int | None) -> None:
         source, key, fingerprint = partition
