@@ -332,7 +332,7 @@ def hunt(
     jobs: int = typer.Option(os.cpu_count() or 1, "-j", "--jobs", help="Local worker processes (default: one per core)."),
     dask: Optional[str] = typer.Option(None, "--dask", help="Run on an existing Dask cluster: the scheduler's address (tcp://HOST:8786)."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
-    use_glob: bool = typer.Option(False, "--glob", help="Expand each SOURCE as a glob pattern here (** is recursive)."),
+    glob: Optional[str] = typer.Option(None, "--glob", help="In directories, read only files whose name matches this pattern ('*.eml')."),
     partition_size: int = typer.Option(1000, "--partition-size", help="About this many messages per task."),
     scoring: Optional[Path] = typer.Option(None, "--scoring", help="Scoring file to use instead of the shipped one."),
     authserv_id: List[str] = typer.Option([], "--authserv-id", help="Trust only Authentication-Results from this host (repeatable)."),
@@ -348,9 +348,8 @@ def hunt(
         err.print("[red]error:[/red] -j and --partition-size must be at least 1")
         raise typer.Exit(EXIT_ERROR)
     store = _open_store(err, db, create=True)
-    from lurelens.adapters.hunt import expand_globs, run_hunt, summary_text
+    from lurelens.adapters.hunt import run_hunt, summary_text
 
-    specs = expand_globs(sources) if use_glob else list(sources)
     settings = ScannerSettings(limits=Limits(max_bytes=max_bytes, timeout=timeout),
                                scoring_file=str(scoring) if scoring else None,
                                # the same overlay as scan; resolved here so every worker uses it
@@ -381,7 +380,7 @@ def hunt(
             done = progress.tasks[0].completed
             progress.update(task, rate=f"{done / max(_t.monotonic() - started[0], 1e-6):.0f}")
     try:
-        result = run_hunt(specs, store, settings, jobs=jobs, dask=dask, partition_size=partition_size,
+        result = run_hunt(list(sources), store, settings, jobs=jobs, dask=dask, partition_size=partition_size, glob=glob,
                           on_plan=on_plan, on_progress=on_progress)
     except Exception as exc:  # noqa: BLE001 - a store or cluster failure: one line, exit 2
         if progress is not None:

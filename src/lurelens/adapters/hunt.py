@@ -11,7 +11,6 @@ driver killed, a worker dead, a Dask task re-run) is simply scanned again."""
 from __future__ import annotations
 
 import concurrent.futures as cf
-import glob as globmod
 import hashlib
 import multiprocessing
 import os
@@ -25,11 +24,11 @@ from lurelens.settings import ScannerSettings
 from lurelens.store import Store
 from lurelens.store.rows import error_row, message_row
 
-__all__ = ["HuntResult", "PartitionResult", "scan_partition", "run_hunt", "expand_globs", "summary_text"]
+__all__ = ["HuntResult", "PartitionResult", "scan_partition", "run_hunt", "summary_text"]
 
-# Scanners built in this process, by settings: a pool worker or a Dask worker builds one per
-# settings once and reuses it for every partition it is given.
-_SCANNERS: dict[ScannerSettings, Any] = {}
+# Scanners built in this process, by settings (their repr: Limits is not hashable): a pool worker
+# or a Dask worker builds one per settings once and reuses it for every partition it is given.
+_SCANNERS: dict[str, Any] = {}
 # How often a partition whose worker died is tried again before it is stored as an error.
 MAX_ATTEMPTS = 3
 
@@ -50,11 +49,12 @@ class PartitionResult:
 
 
 def _scanner(settings: ScannerSettings):
-    scanner = _SCANNERS.get(settings)
+    key = repr(settings)
+    scanner = _SCANNERS.get(key)
     if scanner is None:
         from lurelens.scanner import Scanner
 
-        scanner = _SCANNERS[settings] = Scanner.from_settings(settings).warm()
+        scanner = _SCANNERS[key] = Scanner.from_settings(settings).warm()
     return scanner
 
 
@@ -92,19 +92,6 @@ def scan_partition(part, settings: ScannerSettings) -> PartitionResult:
                                   f"reading the partition stopped after {res.items} items: {type(exc).__name__}: {exc}"))
     res.cpu_s = time.process_time() - cpu0
     return res
-
-
-def expand_globs(patterns: Iterable[str]) -> list[str]:
-    """``--glob``: each SOURCE is a pattern (``**`` recursive) expanded here, sorted; a pattern that
-    matches nothing is kept as it is so that it is reported as missing."""
-    out: list[str] = []
-    for p in patterns:
-        if p == "-" or "://" in p:
-            out.append(p)
-            continue
-        matches = sorted(globmod.glob(os.path.expanduser(p), recursive=True))
-        out.extend(matches or [p])
-    return out
 
 
 @dataclass
@@ -207,6 +194,7 @@ def run_hunt(
     jobs: int = 1,
     dask: str | None = None,
     partition_size: int = 1000,
+    glob: str | None = None,
     on_plan: Callable[[int | None], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> HuntResult:
@@ -221,7 +209,7 @@ def run_hunt(
     labels: Counter[str] = Counter()
     state = "failed"
     try:
-        todo, total = _plan(specs, store, partition_size, out, open_source)
+        todo, total = _plan(specs, store, partition_size, out, lambda spec: open_source(spec, glob=glob))
         if on_plan:
             on_plan(total)
         if todo:
@@ -284,6 +272,8 @@ def _execute(runner, todo: list, store: Store, run_id: int, out: HuntResult, lab
             part, attempt = queue.popleft()
             inflight[runner.submit(part)] = (part, attempt)
         for fut in runner.wait(list(inflight)):
+            if fut not in inflight:  # already put back in the queue with its broken pool
+                continue
             part, attempt = inflight.pop(fut)
             try:
                 res: PartitionResult = fut.result()

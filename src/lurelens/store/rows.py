@@ -23,8 +23,24 @@ _RECEIVED_FOR = re.compile(r"\bfor\s+<?([^\s<>;@]+@[^\s<>;]+?)>?\s*;", re.I)
 _RECEIVED_IP = re.compile(r"\[(?:IPv6:)?([0-9A-Fa-f:.]{3,45})\]")
 
 
+# A NUL escape in JSON text, not preceded by an escaped backslash (PostgreSQL refuses \u0000).
+_JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def _clean(s: str) -> str:
+    """Text every database accepts: lone surrogates (from undecodable bytes) and NUL replaced."""
+    if s.isascii():
+        return s.replace("\x00", "\ufffd") if "\x00" in s else s
+    return s.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
+
+
 def _cut(s: str | None, n: int = _MAX_TEXT) -> str | None:
-    return s[:n] if s else s
+    return _clean(s[:n]) if s else s
+
+
+def _json(d: dict[str, Any]) -> str:
+    text = _clean(dumps(d))
+    return _JSON_NUL.sub(r"\1\\ufffd", text) if "\\u0000" in text else text
 
 
 def _domain_of(addr: str) -> str:
@@ -107,7 +123,7 @@ def message_row(source: str, locator: str, sha256: str, size: int, verdict: Verd
     f = cluster_features(verdict)
     # Serialised here, in the worker: a JSON string pickles and crosses processes far cheaper than
     # the nested dict, and the store writes it as it is.
-    report = dumps(verdict.to_dict())
+    report = _json(verdict.to_dict())
     frm = msg.from_[0] if msg is not None and msg.from_ else None
     hosts: dict[tuple[str, str], str | None] = {}
     domain_of = {r.host: r.domain for r in (msg.resources if msg else [])}
@@ -122,8 +138,8 @@ def message_row(source: str, locator: str, sha256: str, size: int, verdict: Verd
             hosts[("link", h)] = registrable_domain(h)
     recipients = {(kind, _cut(addr, 500)) for kind, addr in f["recipients"]}
     return {
-        "source": source,
-        "locator": locator,
+        "source": _clean(source),
+        "locator": _clean(locator),
         "sha256": sha256,
         "verdict": verdict.label,
         "score": verdict.score,
@@ -146,7 +162,7 @@ def message_row(source: str, locator: str, sha256: str, size: int, verdict: Verd
         "recipients": [{"kind": k, "address": a} for k, a in sorted(recipients) if a],
         "findings": [{"symbol": x.symbol, "score": round(x.score, 3), "evidence": _cut(x.evidence),
                       "group": x.group or None, "nested": x.nested} for x in verdict.findings],
-        "hosts": [{"role": role, "host": _cut(h, 255), "domain": d} for (role, h), d in sorted(hosts.items())],
+        "hosts": [{"role": role, "host": _cut(h, 255), "domain": _cut(d, 255)} for (role, h), d in sorted(hosts.items())],
         "claims": [{"entity": _cut(e, 500)} for e in sorted(set(f["claimed"]))],
         "attachments": _attachments(msg),
     }
@@ -164,12 +180,12 @@ def _attachments(msg) -> list[dict[str, Any]]:
 def error_row(source: str, locator: str, sha256: str | None, error: str, size: int | None = None) -> dict[str, Any]:
     """The row stored for an item that could not be read or scanned: never a clean verdict."""
     return {
-        "source": source,
-        "locator": locator,
+        "source": _clean(source),
+        "locator": _clean(locator),
         "sha256": sha256 or "",
         "verdict": "error",
         "score": None,
         "error": _cut(error),
         "size": size,
-        "report": dumps(error_to_dict(locator, error)),
+        "report": _json(error_to_dict(locator, error)),
     }
