@@ -15,7 +15,7 @@ from typing import Any
 from lurelens.model import Verdict
 from lurelens.report.jsonout import dumps, error_to_dict
 
-__all__ = ["message_row", "error_row", "cluster_features"]
+__all__ = ["message_row", "error_row", "cluster_features", "clean_text"]
 
 # Column widths that bound what one hostile header can put in a row.
 _MAX_TEXT = 2000
@@ -27,7 +27,7 @@ _RECEIVED_IP = re.compile(r"\[(?:IPv6:)?([0-9A-Fa-f:.]{3,45})\]")
 _JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
 
 
-def _clean(s: str) -> str:
+def clean_text(s: str) -> str:
     """Text every database accepts: lone surrogates (from undecodable bytes) and NUL replaced."""
     if s.isascii():
         return s.replace("\x00", "\ufffd") if "\x00" in s else s
@@ -35,11 +35,11 @@ def _clean(s: str) -> str:
 
 
 def _cut(s: str | None, n: int = _MAX_TEXT) -> str | None:
-    return _clean(s[:n]) if s else s
+    return clean_text(s[:n]) if s else s
 
 
 def _json(d: dict[str, Any]) -> str:
-    text = _clean(dumps(d))
+    text = clean_text(dumps(d))
     return _JSON_NUL.sub(r"\1\\ufffd", text) if "\\u0000" in text else text
 
 
@@ -138,8 +138,8 @@ def message_row(source: str, locator: str, sha256: str, size: int, verdict: Verd
             hosts[("link", h)] = registrable_domain(h)
     recipients = {(kind, _cut(addr, 500)) for kind, addr in f["recipients"]}
     return {
-        "source": _clean(source),
-        "locator": _clean(locator),
+        "source": clean_text(source),
+        "locator": clean_text(locator),
         "sha256": sha256,
         "verdict": verdict.label,
         "score": verdict.score,
@@ -180,8 +180,8 @@ def _attachments(msg) -> list[dict[str, Any]]:
 def error_row(source: str, locator: str, sha256: str | None, error: str, size: int | None = None) -> dict[str, Any]:
     """The row stored for an item that could not be read or scanned: never a clean verdict."""
     return {
-        "source": _clean(source),
-        "locator": _clean(locator),
+        "source": clean_text(source),
+        "locator": clean_text(locator),
         "sha256": sha256 or "",
         "verdict": "error",
         "score": None,

@@ -23,6 +23,7 @@ from sqlalchemy import Engine, create_engine, event, func, select, text, update
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
 
+from lurelens.store.rows import clean_text
 from lurelens.store.schema import (
     AttachmentRow,
     Claim,
@@ -202,7 +203,7 @@ class Store:
                     new = self._write(conn, rows, run_id)
                     if partition is not None:
                         self._mark_done(conn, partition, len(rows), run_id)
-                labels = Counter(r["verdict"] for r in rows if (r["source"], r["locator"], r["sha256"]) in new)
+                labels = Counter(rows[i]["verdict"] for i in new)
                 return Written(len(new), len(rows) - len(new), dict(labels))
             except OperationalError as exc:
                 # A PostgreSQL deadlock or serialisation failure, or SQLite still busy past its
@@ -212,14 +213,15 @@ class Store:
                 time.sleep(0.05 * 2 ** attempt)
         raise AssertionError("unreachable")
 
-    def _write(self, conn: Connection, rows: list[dict[str, Any]], run_id: int | None) -> set[tuple[str, str, str]]:
-        """Insert what is new; the identities of the rows inserted."""
+    def _write(self, conn: Connection, rows: list[dict[str, Any]], run_id: int | None) -> set[int]:
+        """Insert what is new; the indexes (in ``rows``) of the rows inserted."""
         if not rows:
             return set()
         m = StoredMessage.__table__
         now = _now()
         params = [{**{c: r.get(c) for c in _MESSAGE_COLUMNS}, "run_id": run_id, "scanned_at": now} for r in rows]
         for p in params:
+            _clean_values(p)
             if isinstance(p["report"], str):
                 p["report"] = _RawJSON(p["report"])
         stmt = self._insert(m).on_conflict_do_nothing(index_elements=["source", "locator", "sha256"]).returning(
@@ -227,15 +229,13 @@ class Store:
         ids = {(s, loc, h): i for i, s, loc, h in conn.execute(stmt, params)}
         if not ids:
             return set()
+        pks = [ids.get((p["source"], p["locator"], p["sha256"])) for p in params]
         for name, model in _CHILDREN:
-            children = []
-            for r in rows:
-                pk = ids.get((r["source"], r["locator"], r["sha256"]))
-                if pk is not None:
-                    children.extend({**c, "message": pk} for c in r.get(name) or ())
+            children = [_clean_values({**c, "message": pk})
+                        for r, pk in zip(rows, pks) if pk is not None for c in r.get(name) or ()]
             if children:
                 conn.execute(self._insert(model.__table__).on_conflict_do_nothing(), children)
-        return set(ids)
+        return {i for i, pk in enumerate(pks) if pk is not None}
 
     def _mark_done(self, conn: Connection, partition: tuple[str, str, str], messages: int, run_id: int | None) -> None:
         source, key, fingerprint = partition
@@ -296,6 +296,15 @@ class Store:
         t = Base.metadata.tables[name]
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(select(t))]
+
+
+def _clean_values(d: dict[str, Any]) -> dict[str, Any]:
+    """Text every database accepts in every string value (rows from message_row are clean already;
+    this guards rows built by other callers)."""
+    for k, v in d.items():
+        if type(v) is str and not (v.isascii() and "\x00" not in v):
+            d[k] = clean_text(v)
+    return d
 
 
 def _hit(row) -> dict[str, Any]:
