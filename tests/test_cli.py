@@ -12,7 +12,6 @@ from importlib import resources
 import jsonschema
 import pytest
 
-from lurelens.model.verdict import LABELS
 from lurelens.testing import MessageBuilder
 
 CLEAN = MessageBuilder().text("Lunch on Thursday?\r\n").build()
@@ -123,15 +122,15 @@ def test_missing_file_exit_2_and_others_still_reported(json_many):
     assert code == 2
     rows = jsonl(out)
     err_rows = [r for r in rows if r["verdict"] == "error"]
-    assert [(r["file"], r["errors"]) for r in err_rows] == [(MISSING, ["no such file or directory"])]
-    assert rows[-1]["file"].endswith("noise.bin")  # inputs after the missing one are still scanned
+    assert [(r["file"], r["errors"]) for r in err_rows][0] == (MISSING, ["no such file or directory"])
+    assert rows[-1]["file"].endswith("noise.bin")  # inputs after the missing one are still read
 
 
-def test_non_mail_file_gets_a_verdict_not_a_traceback(json_many):
+def test_named_non_mail_file_is_an_error_entry_never_clean(json_many):
+    """Binary noise named on the command line is refused as not mail (exit 2), not scanned as clean."""
     d = jsonl(json_many[1])[-1]
-    assert d["verdict"] in LABELS
-    assert len(d["errors"]) == 1 and d["errors"][0].startswith("not an e-mail message")
-    assert "NOT_MAIL" in {f["symbol"] for f in d["findings"]}
+    assert d["verdict"] == "error"
+    assert d["errors"] == ["not an e-mail message: binary data"]
 
 
 def test_stdin_clean_exit_0(run_cli, validator):

@@ -57,6 +57,41 @@ def read_input(path: Path | None, limit: int) -> bytes:
         return fh.read(limit + 1)
 
 
+def _scan_inputs(paths: list[str], glob: str | None, max_bytes: int, err: Console
+                 ) -> Iterator[tuple[str, bytes | None, str | None]]:
+    """(display name, message bytes, error) for every message of every input, streamed: mbox files are
+    split, containers opened, bytes normalised (lurelens.sources); skipped entries and notes go to stderr."""
+    from lurelens.sources import display_name, iter_items
+
+    for given in paths:
+        for item in iter_items([given], glob=glob, stdin="message"):
+            name = display_name(item, given)
+            if item.note:
+                _print_note(err, name, given, item.note)
+            if item.skipped:
+                continue
+            if item.error is not None:
+                yield name, None, item.error
+            else:
+                assert item.data is not None
+                # --max-bytes: read at most this much of a message (the scanner cuts and says so).
+                yield name, item.data[: max_bytes + 1], None
+
+
+def _print_note(err: Console, name: str, given: str, note: str) -> None:
+    """Notes go to stderr; of an mbox's per-message notes only the first is shown, saying it is split."""
+    first, _, rest = note.partition("; ")
+    if first.startswith("mbox: message "):
+        count = first.split(" of ")[-1] if " of " in first else None
+        if first.startswith("mbox: message 1 ") or first == "mbox: message 1":
+            err.print(f"[dim]note:[/dim] {escape(given)} is an mbox: split into "
+                      f"{escape(count) + ' messages' if count else 'its messages'}")
+        if not rest:
+            return
+        note = rest
+    err.print(f"[dim]note:[/dim] {escape(name)}: {escape(note)}")
+
+
 @app.command()
 def scan(
     paths: List[str] = typer.Argument(..., help="Message files (.eml), directories (walked recursively), or - for stdin."),
@@ -68,8 +103,12 @@ def scan(
     timeout: float = typer.Option(_DEFAULTS.timeout, "--timeout", help="Seconds of scanning per message before the rest is skipped."),
     render: bool = typer.Option(False, "--render", help="Also render each message in headless Chromium and merge what it fetched."),
     render_timeout: float = typer.Option(10.0, "--render-timeout", help="With --render: seconds of rendering per message."),
+    glob: Optional[str] = typer.Option(None, "--glob", help="In directories, read only files whose name matches this pattern (e.g. '*.eml')."),
 ) -> None:
-    """Scan messages: the verdict and why, what opening each would fetch, links, sender."""
+    """Scan messages: the verdict and why, what opening each would fetch, links, sender.
+
+    A path may be a message, an mbox (split into its messages; also .gz/.xz/.zst), a Maildir, a zip
+    of messages, an Outlook .msg, or a directory (walked; files that are not mail are skipped)."""
     from lurelens.report.jsonout import dumps, error_to_dict, verdict_to_dict
     from lurelens.report.text import print_verdict
     from lurelens.scanner import Scanner
@@ -90,19 +129,12 @@ def scan(
         renderer = _start_browser(err, lambda: RenderStage(timeout=render_timeout))
     status = EXIT_OK
     io_error = False
-    inputs = list(iter_inputs(paths))
-    show_progress = len(inputs) > 20 and err.is_terminal
     done = 0
     try:
-        for name, path, problem in inputs:
+        for name, raw, problem in _scan_inputs(paths, glob, limits.max_bytes, err):
             done += 1
-            if show_progress and done % 50 == 0:
-                err.print(f"[dim]{done}/{len(inputs)} scanned[/dim]", end="\r")
-            if problem is None:
-                try:
-                    raw = read_input(path, limits.max_bytes)
-                except OSError as exc:
-                    problem = f"cannot read: {exc.strerror or exc}"
+            if err.is_terminal and done % 50 == 0:
+                err.print(f"[dim]{done} scanned[/dim]", end="\r")
             if problem is not None:
                 io_error = True
                 if json_out:

@@ -1,0 +1,313 @@
+"""Archive readers (lurelens.sources): files, directories, mbox (plain and compressed), Maildir, zip,
+Outlook .msg, sniffing of odd bytes, and partitions. Every fixture is built by the tests themselves."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import lzma
+import os
+import pickle
+import threading
+import zipfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lurelens.sources import (DirSource, FileSource, Item, MaildirSource, Partition, SourceError, display_name,
+                              iter_items, open_source, sniff)
+from lurelens.sources.mbox import iter_boundaries, split_mbox_bytes
+
+FUZZ = settings(max_examples=200, deadline=None, database=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def msg(n: int, body: str = "hello") -> bytes:
+    return (f"From: sender{n}@example.com\nTo: you@example.org\nSubject: message {n}\n"
+            f"Message-ID: <{n}@example.com>\n\n{body}\n").encode()
+
+
+def envelope(n: int) -> bytes:
+    return f"From sender{n}@example.com Mon Jan  1 00:00:{n % 60:02d} 2024\n".encode()
+
+
+def mbox(*messages: bytes) -> bytes:
+    """An mboxrd file as a writer makes it: envelope line, body with From quoted, blank line after."""
+    out = b""
+    for m in messages:
+        quoted = b"\n".join((b">" + ln) if ln.lstrip(b">").startswith(b"From ") else ln for ln in m.split(b"\n"))
+        out += envelope(len(out)) + quoted + (b"" if quoted.endswith(b"\n") else b"\n") + b"\n"
+    return out
+
+
+def items(*specs, **kw) -> list[Item]:
+    return list(iter_items([str(s) for s in specs], **kw))
+
+
+def with_timeout(fn, seconds: float = 20):
+    """Run fn in a thread; fail (instead of hanging the suite) if it does not return in time."""
+    result: dict = {}
+
+    def run():
+        try:
+            result["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test thread
+            result["error"] = exc
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(seconds)
+    assert not t.is_alive(), f"did not return within {seconds}s (hung)"
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
+# -- files and directories ---------------------------------------------------------------------------
+
+
+def test_one_eml_file_identity(tmp_path):
+    p = tmp_path / "a.eml"
+    p.write_bytes(msg(1))
+    (it,) = items(p)
+    assert it.source == str(p) and it.locator == str(p)
+    assert it.data == msg(1) and it.error is None
+    assert it.sha256 == hashlib.sha256(msg(1)).hexdigest()
+    assert display_name(it, "a.eml") == "a.eml"
+
+
+def test_directory_walk_in_order_skips_hidden_housekeeping_and_not_mail(tmp_path):
+    (tmp_path / "sub" / "deeper").mkdir(parents=True)
+    (tmp_path / "b.eml").write_bytes(msg(2))
+    (tmp_path / "a.eml").write_bytes(msg(1))
+    (tmp_path / "sub" / "c.eml").write_bytes(msg(3))
+    (tmp_path / "sub" / "deeper" / "d.eml").write_bytes(msg(4))
+    (tmp_path / ".hidden.eml").write_bytes(msg(9))
+    (tmp_path / "dovecot.index.log").write_bytes(b"\x01\x02\x00\x00" * 100)
+    (tmp_path / "dovecot-uidlist").write_bytes(b"3 V1700000000 N5\n")
+    (tmp_path / "SOURCE.md").write_text("# Where these came from\n\nA list of files.\n")
+    (tmp_path / "config.yml").write_text("- name: x\n  value: 1\n")
+    (tmp_path / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
+    got = items(tmp_path)
+    mail = [it for it in got if it.data is not None]
+    assert [Path(it.locator).name for it in mail] == ["a.eml", "b.eml", "c.eml", "d.eml"]
+    assert all(it.source == str(tmp_path) for it in got)
+    skipped = {Path(it.locator).name: it.note for it in got if it.skipped}
+    assert set(skipped) == {"SOURCE.md", "config.yml", "logo.png"}
+    assert skipped["logo.png"] == "skipped: not mail (PNG image)"
+    assert not any(it.error for it in got)
+    assert display_name(mail[2], "dir") == os.path.join("dir", "sub", "c.eml")
+
+
+def test_glob_limits_the_walk(tmp_path):
+    (tmp_path / "a.eml").write_bytes(msg(1))
+    (tmp_path / "b.txt").write_bytes(msg(2))
+    got = items(tmp_path, glob="*.eml")
+    assert [Path(it.locator).name for it in got] == ["a.eml"]
+
+
+def test_fifo_in_a_directory_is_skipped_without_hanging(tmp_path):
+    (tmp_path / "a.eml").write_bytes(msg(1))
+    os.mkfifo(tmp_path / "pipe.eml")  # nobody ever writes to it
+    (tmp_path / "z.eml").write_bytes(msg(2))
+    got = with_timeout(lambda: items(tmp_path))
+    assert [it.data for it in got if it.data] == [msg(1), msg(2)]
+    (fifo,) = [it for it in got if it.locator.endswith("pipe.eml")]
+    assert fifo.skipped and fifo.note == "skipped: not a regular file (FIFO)"
+
+
+def test_fifo_named_explicitly_is_read_as_a_stream(tmp_path):
+    """bash's <(cat x.eml) is a pipe the user named: read it (the writer is there)."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+
+    def writer():
+        with open(fifo, "wb") as fh:
+            fh.write(msg(7))
+
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    (it,) = with_timeout(lambda: items(fifo))
+    assert it.data == msg(7)
+
+
+def test_missing_path_is_an_error_item_and_open_source_raises(tmp_path):
+    missing = tmp_path / "nope.eml"
+    (it,) = items(missing)
+    assert it.data is None and it.error == "no such file or directory"
+    assert display_name(it, str(missing)) == str(missing)
+    with pytest.raises(SourceError):
+        open_source(str(missing))
+
+
+@pytest.mark.parametrize("content, error", [
+    (b"", "not an e-mail message: empty file"),
+    (Path("/bin/ls").read_bytes() if Path("/bin/ls").exists() else b"\x7fELF\x02\x01", "not an e-mail message: ELF executable"),
+    (b"just some words\nand more\n", "not an e-mail message: no header field at the start"),
+    (b"%PDF-1.7\n...", "not an e-mail message: PDF document"),
+])
+def test_named_file_that_is_not_mail_is_an_error_not_a_skip(tmp_path, content, error):
+    p = tmp_path / "x.eml"
+    p.write_bytes(content)
+    (it,) = items(p)
+    assert it.data is None and it.error == error
+
+
+def test_bin_ls_by_its_own_path():
+    (it,) = items("/bin/ls")
+    assert it.error == "not an e-mail message: ELF executable"
+
+
+# -- sniffing ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("wrap, note_part", [
+    (lambda m: b"\xef\xbb\xbf" + m, "byte-order mark"),
+    (lambda m: "\ufeff".encode("utf-16-le") + m.decode().encode("utf-16-le"), "UTF-16"),
+    (lambda m: m.decode().encode("utf-16"), "UTF-16"),
+    (lambda m: m.decode().encode("utf-16-le"), "UTF-16"),  # no BOM
+    (lambda m: m.decode().encode("utf-16-be"), "UTF-16"),
+    (lambda m: b"\n" + m, "1 leading blank line removed"),
+    (lambda m: b"\r\n \r\n\t\n" + m, "3 leading blank lines removed"),
+    (lambda m: gzip.compress(m), "gzip"),
+    (lambda m: lzma.compress(m), "xz"),
+    (lambda m: _zip({"lure.eml": m}), "zip"),
+])
+def test_sniff_normalises(wrap, note_part):
+    data, err, note = sniff(wrap(msg(1)))
+    assert err is None and data == msg(1)
+    assert note_part in note
+
+
+def test_sniff_zstd():
+    zstandard = pytest.importorskip("zstandard")
+    data, err, note = sniff(zstandard.ZstdCompressor().compress(msg(1)))
+    assert err is None and data == msg(1) and "zstd" in note
+
+
+@pytest.mark.parametrize("data, why", [
+    (b"", "empty file"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00", "PNG image"),
+    (b"name: lurelens\nversion: 1\n", "no mail header field"),
+    (b"\x00\x01\x02garbage" * 20, "binary data"),
+    ("zip2", "zip archive with 2 members"),
+])
+def test_sniff_refuses_what_is_not_mail(data, why):
+    if data == "zip2":
+        data = _zip({"a.eml": msg(1), "b.eml": msg(2)})
+    out, err, _ = sniff(data)
+    assert out is None and err.startswith("not an e-mail message") and why in err
+
+
+def test_sniff_gzip_bomb_is_refused_not_materialised():
+    bomb = gzip.compress(b"From: a@b\n\n" + b"\0" * (40 << 20))
+    out, err, _ = sniff(bomb, max_bytes=1 << 20)
+    assert out is None and "larger than" in err
+
+
+@FUZZ
+@given(st.binary(max_size=4096))
+def test_sniff_never_raises(data):
+    out, err, note = sniff(data)
+    assert (out is None) != (err is None)
+
+
+@FUZZ
+@given(st.lists(st.sampled_from([b"From a Mon Jan  1 00:00:00 2024\n", b"From x\n", b">From y\n", b"\n", b"\r\n",
+                                 b"Subject: s\n", b"body\n", b"\x00\xff", b"From: a@b\n", b"x"]), max_size=40))
+def test_mbox_split_never_raises_and_keeps_every_byte_offset(parts):
+    data = b"".join(parts)
+    got = list(split_mbox_bytes("s", data))
+    offsets = [int(it.locator[1:]) for it in got]
+    assert offsets == sorted(set(offsets))
+    assert all((it.data is None) != (it.error is None) for it in got)
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+# -- mbox --------------------------------------------------------------------------------------------
+
+
+def test_mbox_is_split_with_from_quoting(tmp_path):
+    m1 = msg(1, "Dear reader,\nFrom the desk of the editor: hello.\n>From quoted already\n")
+    m2 = msg(2, "From here on, a body line after a blank line.")
+    m3 = msg(3)
+    p = tmp_path / "box.mbox"
+    p.write_bytes(mbox(m1, m2, m3))
+    got = items(p)
+    assert [it.data for it in got] == [m1, m2, m3]
+    assert [it.note for it in got] == ["mbox: message 1 of 3", "mbox: message 2 of 3", "mbox: message 3 of 3"]
+    assert got[0].locator == "@0" and all(it.locator.startswith("@") for it in got)
+    raw = p.read_bytes()
+    assert all(raw[int(it.locator[1:]):].startswith(b"From ") for it in got)
+    assert display_name(got[1], "box.mbox") == f"box.mbox{got[1].locator}"
+
+
+def test_from_inside_a_body_without_blank_line_is_not_a_boundary(tmp_path):
+    # mboxo writers that did not quote: "From " after a non-blank line stays body text.
+    raw = envelope(1) + b"Subject: one\nFrom: a@b\n\nline\nFrom me to you: hi\n\n" + envelope(2) + b"Subject: two\nFrom: c@d\n\nx\n"
+    p = tmp_path / "m"
+    p.write_bytes(raw)
+    got = items(p)
+    assert len(got) == 2 and b"From me to you: hi" in got[0].data
+
+
+def test_torn_last_message_is_an_error_item_not_lost(tmp_path):
+    p = tmp_path / "box.mbox"
+    p.write_bytes(mbox(msg(1), msg(2)) + envelope(3) + b"From: x@y\nSubject: cut")
+    got = items(p)
+    assert len(got) == 3
+    assert got[0].data == msg(1) and got[1].data == msg(2)
+    assert got[2].data is None and got[2].error.startswith("torn last message")
+    assert got[2].note == "mbox: message 3 of 3"
+
+
+@pytest.mark.parametrize("compress, suffix", [(gzip.compress, ".gz"), (lzma.compress, ".xz"), ("zstd", ".zst")])
+def test_compressed_mbox_is_streamed_and_split(tmp_path, compress, suffix):
+    if compress == "zstd":
+        zstandard = pytest.importorskip("zstandard")
+        compress = zstandard.ZstdCompressor().compress
+    messages = [msg(i, f"body {i}\nFrom inside\n") for i in range(5)]
+    p = tmp_path / f"box.mbox{suffix}"
+    p.write_bytes(compress(mbox(*messages)))
+    src = open_source(str(p))
+    parts = list(src.partitions(2))
+    assert len(parts) == 1  # a compressed file cannot be cut into byte ranges cheaply
+    got = list(parts[0].read())
+    assert [it.data for it in got] == messages
+    assert all(it.error is None for it in got)
+
+
+def test_mbox_partitions_are_byte_ranges_of_about_target_messages(tmp_path):
+    messages = [msg(i) for i in range(25)]
+    p = tmp_path / "big.mbox"
+    p.write_bytes(mbox(*messages))
+    parts = list(open_source(str(p)).partitions(10))
+    assert [pt.estimated_messages for pt in parts] == [10, 10, 5]
+    assert parts[0].key.startswith("bytes:0-")
+    ends = [tuple(map(int, pt.key[6:].split("-"))) for pt in parts]
+    assert ends[0][1] == ends[1][0] and ends[-1][1] == p.stat().st_size
+    # A worker reads a partition from its pickled descriptor alone.
+    got = [it for pt in parts for it in pickle.loads(pickle.dumps(pt)).read()]
+    assert [it.data for it in got] == messages
+    # Appending mail changes only the last partition; the others keep key and fingerprint.
+    with open(p, "ab") as fh:
+        fh.write(mbox(msg(99)))
+    again = list(open_source(str(p)).partitions(10))
+    assert [(a.key, a.fingerprint) for a in again[:2]] == [(b.key, b.fingerprint) for b in parts[:2]]
+    assert again[2].key != parts[2].key and again[2].estimated_messages == 6
+
+
+def test_boundaries_ignore_unquoted_from_in_body():
+    data = envelope(1) + b"Subject: a\n\nline\nFrom not-a-boundary\n"
+    assert list(iter_boundaries(data)) == [0]
