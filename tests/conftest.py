@@ -184,62 +184,36 @@ def require_component(what: str, problem: str | None) -> None:
     pytest.skip(f"{what} not available ({problem}); run make test to install it")
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="session")
 def postgres_server():
-    """A throw-away PostgreSQL server (Debian's binaries, installed by scripts/install-postgres.sh):
-    initdb + pg_ctl in a temporary directory, on a free loopback port, stopped at the end.
-    Yields ``new_db()``, which creates an empty database and returns its URL."""
-    import glob
-    import itertools
-    import shutil
-    import tempfile
+    """A throw-away PostgreSQL server (Debian's binaries, installed by scripts/install-postgres.sh) on a
+    free loopback port, stopped at the end. Yields ``new_db()``: an empty database's URL."""
+    from lurelens.testing.services import TempPostgres, postgres_bindir
 
-    bindir = next((d for d in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
-                   if os.path.exists(f"{d}/initdb")), None)
-    if bindir is None and shutil.which("initdb"):
-        bindir = str(Path(shutil.which("initdb")).parent)
-    require_component("PostgreSQL server", None if bindir else "initdb not found (scripts/install-postgres.sh)")
+    require_component("PostgreSQL server", None if postgres_bindir() else "initdb not found (scripts/install-postgres.sh)")
     try:
-        import psycopg
+        import psycopg  # noqa: F401
     except ImportError as exc:
         require_component("psycopg (the hunt extra)", str(exc))
-    tmp = tempfile.mkdtemp(prefix="lurelens-pg-")
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # the server refuses to run as root
-        import pwd
-
-        try:
-            pw = pwd.getpwnam("postgres")
-        except KeyError:
-            require_component("PostgreSQL server", "no 'postgres' user to run it as")
-        os.chown(tmp, pw.pw_uid, pw.pw_gid)
-        as_user = ["runuser", "-u", "postgres", "--"]
-    data, port = f"{tmp}/data", _free_port()
-    subprocess.run([*as_user, f"{bindir}/initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                    "--no-sync"], check=True, capture_output=True, timeout=120)
-    subprocess.run([*as_user, f"{bindir}/pg_ctl", "-D", data, "-l", f"{tmp}/log", "-w", "-t", "120", "-o",
-                    f"-k {tmp} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50",
-                    "start"], check=True, capture_output=True, timeout=180)
-    base = f"postgresql://postgres@127.0.0.1:{port}"
-    counter = itertools.count()
-
-    def new_db() -> str:
-        name = f"t{os.getpid()}_{next(counter)}"
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-        return f"{base}/{name}"
-
+    server = TempPostgres().start()
     try:
-        yield new_db
+        yield server.new_db
     finally:
-        subprocess.run([*as_user, f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"],
-                       capture_output=True, timeout=60)
-        shutil.rmtree(tmp, ignore_errors=True)
+        server.stop()
+
+
+@pytest.fixture
+def dask_cluster(tmp_path):
+    """A real dask scheduler and two single-threaded workers on loopback (lurelens.testing.services)."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError as exc:
+        require_component("dask.distributed (the hunt extra)", str(exc))
+    from lurelens.testing.services import TempDask
+
+    cluster = TempDask(2, logdir=str(tmp_path))
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()

@@ -160,6 +160,7 @@ def test_hits_and_show(tmp_path):
     assert len(text.splitlines()) == len(hits)
 
 
+@pytest.mark.services
 def test_hunt_into_postgresql(tmp_path, postgres_server):
     msgs = messages(40)
     write_mbox(tmp_path / "a.mbox", msgs)
@@ -214,46 +215,10 @@ def test_kill_9_then_the_same_command_stores_each_message_once(tmp_path):
         assert [r["state"] for r in store.runs()] == ["running", "done"]  # the killed run stays 'running'
 
 
-@pytest.fixture
-def dask_cluster(tmp_path):
-    """A real dask scheduler and two single-threaded workers, each in its own process group."""
-    from conftest import _free_port, require_component
-
-    try:
-        import distributed  # noqa: F401
-    except ImportError as exc:
-        require_component("dask.distributed (the hunt extra)", str(exc))
-    port = _free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    procs = []
-
-    def start(args, name):
-        log = open(tmp_path / f"{name}.log", "wb")
-        procs.append(subprocess.Popen([sys.executable, "-m", *args], cwd=str(tmp_path), stdout=log,
-                                      stderr=subprocess.STDOUT, start_new_session=True))
-        return procs[-1]
-
-    start(["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], "scheduler")
-    workers = [start(["distributed.cli.dask_worker", address, "--nworkers", "1", "--nthreads", "1",
-                      "--host", "127.0.0.1", "--no-dashboard", "--local-directory", str(tmp_path / f"w{i}")],
-                     f"worker{i}") for i in range(2)]
-    from distributed import Client
-
-    try:
-        with Client(address, timeout=60) as client:
-            client.wait_for_workers(2, timeout=120)
-        yield address, workers
-    finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGKILL)
-            p.wait(30)
-
-
 @pytest.mark.slow
 @pytest.mark.services
 def test_dask_hunt_survives_a_dead_worker_with_serial_verdicts(tmp_path, dask_cluster):
-    address, workers = dask_cluster
+    address = dask_cluster.address
     msgs = messages(2000, seed=3)
     write_mbox(tmp_path / "a.mbox", msgs)
     db, serial_db = str(tmp_path / "dask.db"), str(tmp_path / "serial.db")
@@ -261,7 +226,7 @@ def test_dask_hunt_survives_a_dead_worker_with_serial_verdicts(tmp_path, dask_cl
     proc = subprocess.Popen(cmd, cwd=str(REPO), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _wait_for(lambda: _count(db) >= 200 or proc.poll() is not None, 180, "the first partitions")
     assert proc.poll() is None, "the hunt ended before a worker could be killed"
-    os.killpg(workers[0].pid, signal.SIGKILL)  # the worker's nanny and process: the machine is gone
+    dask_cluster.kill_worker(0)  # the worker's nanny and process: the machine is gone
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     summary = json.loads(out)
