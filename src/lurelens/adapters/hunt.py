@@ -16,7 +16,7 @@ import multiprocessing
 import os
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -113,7 +113,8 @@ class HuntResult:
     verdicts: dict[str, int] = field(default_factory=dict)
     source_errors: list[dict[str, str]] = field(default_factory=list)
     elapsed_s: float = 0.0
-    worker_cpu_s: float = 0.0
+    worker_cpu_s: float = 0.0  # scanning CPU summed over the workers
+    driver_cpu_s: float = 0.0  # this process: planning, receiving rows, writing the store
     messages_per_s: float = 0.0
     mode: str = ""
 
@@ -202,7 +203,7 @@ def run_hunt(
     messages still to read, or None), ``on_progress(n)`` after each partition with its item count."""
     from lurelens.sources import open_source
 
-    t0 = time.monotonic()
+    t0, cpu0 = time.monotonic(), time.process_time()
     run_id = store.begin_run(specs, _settings_dict(settings))
     out = HuntResult(run=run_id, db=_safe_url(store.url), sources=list(specs),
                      mode=f"dask {dask}" if dask else f"local -j {jobs}")
@@ -226,6 +227,7 @@ def run_hunt(
         out.verdicts = dict(labels.most_common())
         out.elapsed_s = round(time.monotonic() - t0, 3)
         out.worker_cpu_s = round(out.worker_cpu_s, 3)
+        out.driver_cpu_s = round(time.process_time() - cpu0, 3)
         out.messages_per_s = round(out.items_read / out.elapsed_s, 1) if out.elapsed_s else 0.0
         try:
             store.finish_run(run_id, out.to_dict(), state)
