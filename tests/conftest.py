@@ -37,10 +37,12 @@ LIST_HOSTS = {
 
 @pytest.fixture(scope="session", autouse=True)
 def _hermetic_data_dir(tmp_path_factory):
-    """Keep a user's own data overlay (~/.config/lurelens/data.d) out of the default scanners."""
+    """Keep a user's own data overlay (~/.config/lurelens/data.d) and indicator directories out of
+    the CLI runs (the engine itself reads no environment; the CLI does, and passes them in)."""
     empty = tmp_path_factory.mktemp("no-overlay")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LURELENS_DATA_DIR", str(empty))
+        mp.delenv("LURELENS_INTEL_DIR", raising=False)
         yield
 
 

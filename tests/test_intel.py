@@ -257,8 +257,7 @@ def test_run_directly_on_parsed_message(intel_store):
 # ----------------------------------------------------------------------------- shipped APT31 list
 
 
-def test_shipped_apt31_list_through_default_store(monkeypatch):
-    monkeypatch.delenv("LURELENS_INTEL_DIR", raising=False)
+def test_shipped_apt31_list_through_default_store():
     s = Scanner(checks=WITH_INTEL)
     assert "intel" not in s.context.extras
     v = assert_fires(_msg(headers=[("From", "editor@wshnews.com")]), "INTEL_DOMAIN_LISTED", s)
@@ -312,11 +311,10 @@ def _bump(p: Path, text: str) -> None:
     os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
 
 
-def test_reload_on_change(tmp_path, monkeypatch):
+def test_reload_on_change(tmp_path):
     f = tmp_path / "mine.txt"
     f.write_text("domain old.example.net  # first\n", encoding="utf-8")
-    monkeypatch.setenv("LURELENS_INTEL_DIR", str(tmp_path))
-    st = IntelStore(shipped=False, overlay=None, recheck_seconds=0)
+    st = IntelStore([tmp_path], shipped=False, overlay=None, recheck_seconds=0)
     assert st.match_domain("a.old.example.net").comment == "first"
     assert st.match_domain("new.example.net") is None
     _bump(f, "domain new.example.net  # second\n")
@@ -343,12 +341,10 @@ def test_recheck_interval_is_honoured(tmp_path):
     assert st.match_domain("new.example.net") is not None
 
 
-def test_overlay_iocs_dir(tmp_path, monkeypatch):
+def test_overlay_iocs_dir(tmp_path):
     (tmp_path / "iocs").mkdir()
     (tmp_path / "iocs" / "org.csv").write_text('domain,"leak.example.net","ours, internal"\n', encoding="utf-8")
-    monkeypatch.setenv("LURELENS_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("LURELENS_INTEL_DIR", raising=False)
-    st = IntelStore(recheck_seconds=0)
+    st = IntelStore(overlay=tmp_path, recheck_seconds=0)
     hit = st.match_domain("leak.example.net")
     assert hit.comment == "ours, internal" and hit.source_file.endswith("org.csv")
     assert st.match_domain("wshnews.com") is not None  # shipped list still there

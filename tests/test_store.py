@@ -31,11 +31,12 @@ def _lure() -> bytes:
             .header("From", '"Daniel Hart | Reuters" <daniel.hart@example.com>')
             .header("Reply-To", "press.desk@example.net")
             .header("Cc", "carol@example.org, dave@example.org")
-            .prepend_header("Received", "from mail.example.com (mail.example.com [203.0.113.9]) by mx.example.org "
+            .prepend_header("Received", "from mail.example.com (mail.example.com [93.184.216.34]) by mx.example.org "
                                         "with ESMTP for <bob@example.org>; Tue, 10 Nov 2026 08:00:01 +0000")
             .prepend_header("Delivered-To", "bob@example.org")
             .subject("Request for comment")
-            .html('<p>Hello <a href="https://www.reuters.com/world/x">article</a></p>'
+            .html('<p>Hello, we are preparing a report on the sanctions vote and would value your comment '
+                  'before Friday. <a href="https://www.reuters.com/world/x">article</a></p>'
                   '<img src="https://cdn.example.net/p/Ym9iQGV4YW1wbGUub3Jn.gif" width="1" height="1" style="display:none">')
             .attach("notes.pdf", "application/pdf", b"%PDF-1.4 hello")
             .build())
@@ -67,7 +68,10 @@ def test_message_row_columns_and_side_tables(store_url, scanner):
         assert m["from_name"] == "Daniel Hart | Reuters" and m["reply_to"] == "press.desk@example.net"
         assert m["subject"] == "Request for comment" and m["message_id"] == "<test@example.com>"
         assert m["date_utc"] is not None and m["date_utc"].year == 2026
-        assert m["origin_ip"] == "203.0.113.9" or m["origin_ip"] is None  # TEST-NET counts as not public
+        assert m["origin_ip"] == "93.184.216.34"
+        assert m["text_fingerprint"] and m["text_fingerprint"] == m["report"]["features"]["text_fingerprint"]
+        assert m["html_fingerprint"] == m["report"]["features"]["html_skeleton_fingerprint"]
+        assert [c["entity"] for c in store.table("claims")] == m["report"]["features"]["claimed"] != []
         assert m["verdict"] not in ("clean", "error") and m["score"] > 0
         assert m["report"]["verdict"] == m["verdict"] and m["report"]["findings"]
         kinds = {(r["kind"], r["address"]) for r in store.table("recipients")}

@@ -1,26 +1,48 @@
 """The engine: ``Scanner.scan(raw_bytes) -> Verdict``. Every front end (CLI, API, milter, hunter)
-constructs a Scanner and renders its verdicts; none of them imports a check."""
+constructs a Scanner and renders its verdicts; none of them imports a check.
+
+Thread safety: one Scanner may serve several threads at once. A scan builds its own Message and
+Verdict; what the Scanner shares between scans (scoring, data registries, the lookalike index and
+its caches, the indicator store) is read-only once loaded, or guarded by a lock where it caches or
+reloads. Call :meth:`Scanner.warm` before starting the threads so no two of them build a registry.
+
+Shipping: a Scanner pickles (its registries and indexes with it, its caches left behind), so
+``client.map(scanner.scan, ...)`` works on Dask; building one per process from a
+:class:`~lurelens.settings.ScannerSettings` (:meth:`Scanner.from_settings`) sends less.
+"""
 
 from __future__ import annotations
 
 import time
 import traceback
 from pathlib import Path
-from typing import Any
 
 from lurelens.checks import CHECKS, Check, Context, all_symbols
+from lurelens.checks.base import LIMIT_SYMBOLS
 from lurelens.model import Finding, Message, Verdict
 from lurelens.parse import Limits, parse_message
 from lurelens.parse.enrich import enrich
 from lurelens.registry.data import DataRegistry
+from lurelens.registry.intel import IntelStore
 from lurelens.report.explain import explain
 from lurelens.scoring import ScoringConfig, load_scoring, score
 from lurelens.settings import ScannerSettings
 
 __all__ = ["Scanner"]
 
+_ANY_CHECK = frozenset(s.name for s in LIMIT_SYMBOLS)  # symbols every check may emit
+
 
 class Scanner:
+    """Parses, checks and scores messages.
+
+    ``limits``: size and time limits. ``scoring``: a loaded ScoringConfig or the path of a
+    scores.toml (None: the shipped one). ``data``: the data registries (None: the shipped lists
+    with no overlay). ``checks``: the checks to run, in order. ``trusted_authserv_ids``: whose
+    Authentication-Results to trust (None: the topmost header). ``intel``: the indicator store
+    (None: the shipped files and ``<data overlay>/iocs``).
+    """
+
     def __init__(
         self,
         *,
@@ -29,16 +51,16 @@ class Scanner:
         data: DataRegistry | None = None,
         checks: tuple[Check, ...] = CHECKS,
         trusted_authserv_ids: list[str] | None = None,
-        config: dict[str, Any] | None = None,
+        intel: IntelStore | None = None,
     ):
         self.limits = limits or Limits()
         self.scoring = scoring if isinstance(scoring, ScoringConfig) else load_scoring(scoring)
         self.data = data or DataRegistry()
         self.checks = checks
         self.trusted_authserv_ids = trusted_authserv_ids
-        cfg = dict(config or {})
-        cfg["trusted_authserv_ids"] = [t.lower() for t in (trusted_authserv_ids or [])]
-        self.context = Context(data=self.data, config=cfg)
+        if intel is None:
+            intel = IntelStore(overlay=self.data.extra_dir)
+        self.context = Context(data=self.data, intel=intel, limits=self.limits)
         self.settings: ScannerSettings | None = None  # set by from_settings
         self.symbols = all_symbols(checks)
         self.descriptions = {n: s.description for n, s in self.symbols.items()}
@@ -48,28 +70,31 @@ class Scanner:
     @classmethod
     def from_settings(cls, settings: ScannerSettings) -> "Scanner":
         """The Scanner these settings describe; any process given the same settings builds the same one."""
-        from lurelens.registry.intel import IntelStore
-
-        data = DataRegistry(settings.data_dir)
         scanner = cls(
             limits=settings.limits,
             scoring=settings.scoring_file,
-            data=data,
+            data=DataRegistry(settings.data_dir),
             trusted_authserv_ids=list(settings.trusted_authserv_ids) or None,
-        )
-        scanner.context.extras["intel"] = IntelStore(
-            settings.intel_dirs, env=False, overlay=settings.data_dir
+            intel=IntelStore(settings.intel_dirs, overlay=settings.data_dir),
         )
         scanner.settings = settings
         return scanner
 
+    @property
+    def intel(self) -> IntelStore | None:
+        """The indicator store the intel check reads."""
+        return self.context.intel
+
+    @intel.setter
+    def intel(self, store: IntelStore | None) -> None:
+        self.context.intel = store
+
     def warm(self) -> "Scanner":
         """Load every registry and index now, so the first scan is as fast as the others (the
         registries load lazily otherwise: a worker's first message would pay for them)."""
-        from lurelens.testing.builder import MessageBuilder
-
-        self.scan(MessageBuilder().html('<p>warm <a href="https://example.org/x">x</a>'
-                                        '<img src="https://t.example.net/p.gif" width=1 height=1></p>').build())
+        self.data.load_all()
+        if self.context.intel is not None:
+            self.context.intel.refresh(force=False)
         return self
 
     def parse(self, raw: bytes, deadline: float | None = None) -> Message:
@@ -88,7 +113,7 @@ class Scanner:
                 break
             try:
                 for f in check.run(msg, self.context):
-                    if f.symbol not in check.symbol_names:
+                    if f.symbol not in check.symbol_names and f.symbol not in _ANY_CHECK:
                         raise ValueError(f"check {check.name} emitted undeclared symbol {f.symbol}")
                     f.nested = nested
                     findings.append(f)

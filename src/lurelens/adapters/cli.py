@@ -109,6 +109,7 @@ def scan(
 
     A path may be a message, an mbox (split into its messages; also .gz/.xz/.zst), a Maildir, a zip
     of messages, an Outlook .msg, or a directory (walked; files that are not mail are skipped)."""
+    from lurelens.adapters.environment import settings_from_environment
     from lurelens.report.jsonout import dumps, error_to_dict, verdict_to_dict
     from lurelens.report.text import print_verdict
     from lurelens.scanner import Scanner
@@ -118,7 +119,10 @@ def scan(
     err = Console(stderr=True, highlight=False)
     try:
         limits = Limits(max_bytes=max_bytes, timeout=timeout)
-        scanner = Scanner(limits=limits, scoring=scoring, trusted_authserv_ids=authserv_id or None)
+        settings = settings_from_environment(
+            limits=limits, scoring_file=str(scoring) if scoring else None,
+            trusted_authserv_ids=tuple(authserv_id))
+        scanner = Scanner.from_settings(settings)
     except LurelensError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(EXIT_ERROR)
@@ -261,6 +265,8 @@ def defuse(
     max_bytes: int = typer.Option(_DEFAULTS.max_bytes, "--max-bytes", help="Refuse messages larger than this."),
 ) -> None:
     """Write a copy of each message that is safe to open in any mail client: no remote fetch, trackers removed, links shown."""
+    from lurelens.adapters.environment import data_overlay_dir
+    from lurelens.registry.data import DataRegistry
     from lurelens.report.defuse import LINK_MODES, defuse as defuse_message
     from lurelens.report.jsonout import dumps
 
@@ -274,6 +280,7 @@ def defuse(
         err.print("[red]error:[/red] several messages: give an output directory with -o DIR/")
         raise typer.Exit(EXIT_ERROR)
     info = Console(stderr=output is None, highlight=False, soft_wrap=True)
+    registry = DataRegistry(data_overlay_dir())
     status = EXIT_OK
     for name, path, rel, problem in jobs:
         dest = (output / rel) if to_dir else output
@@ -286,7 +293,7 @@ def defuse(
                 raise ValueError(f"larger than --max-bytes ({max_bytes}); not defused")
             if dest is not None and path is not None and dest.resolve() == path.resolve():
                 raise ValueError("refusing to overwrite the original message; choose another -o")
-            result = defuse_message(raw, links=links)
+            result = defuse_message(raw, links=links, data=registry)
             if dest is None:
                 sys.stdout.buffer.write(result.data)
                 sys.stdout.buffer.flush()
@@ -325,12 +332,12 @@ def _defuse_jobs(paths: list[str]) -> Iterator[tuple[str, Path | None, Path, str
 @app.command()
 def symbols() -> None:
     """List every symbol a check can emit, with its weight, group and description."""
-    from lurelens.checks import all_symbols
-    from lurelens.scoring import load_scoring
+    from lurelens.scanner import Scanner
 
-    cfg = load_scoring()
+    scanner = Scanner()
+    cfg = scanner.scoring
     out = Console(highlight=False)
-    for name, sym in sorted(all_symbols().items()):
+    for name, sym in sorted(scanner.symbols.items()):
         s = cfg.symbols.get(name, {})
         out.print(f"{name:28} {s.get('weight', 0):+5.1f} {s.get('group', '-'):12} {sym.description}")
     for c in cfg.composites:
@@ -372,8 +379,7 @@ def hunt(
     timeout: float = typer.Option(_DEFAULTS.timeout, "--timeout", help="Seconds of scanning per message before the rest is skipped."),
 ) -> None:
     """Scan whole archives in parallel and keep every verdict in a store; run it again to resume."""
-    from lurelens.registry.data import overlay_dir
-    from lurelens.settings import ScannerSettings
+    from lurelens.adapters.environment import settings_from_environment
 
     err = Console(stderr=True, highlight=False)
     if jobs < 1 or partition_size < 1:
@@ -382,11 +388,10 @@ def hunt(
     store = _open_store(err, db, create=True)
     from lurelens.adapters.hunt import run_hunt, summary_text
 
-    settings = ScannerSettings(limits=Limits(max_bytes=max_bytes, timeout=timeout),
-                               scoring_file=str(scoring) if scoring else None,
-                               # the same overlay as scan; resolved here so every worker uses it
-                               data_dir=str(overlay_dir()) if overlay_dir() else None,
-                               trusted_authserv_ids=tuple(authserv_id))
+    # The same overlay and indicators as scan, resolved here so that every worker uses them.
+    settings = settings_from_environment(limits=Limits(max_bytes=max_bytes, timeout=timeout),
+                                         scoring_file=str(scoring) if scoring else None,
+                                         trusted_authserv_ids=tuple(authserv_id))
     progress = None
     on_plan = on_progress = None
     if err.is_terminal and not json_out:

@@ -2,11 +2,12 @@
 in order and turns a crash into a CHECK_ERROR finding."""
 
 from lurelens.checks import auth, content, impersonation, intel, links, lookalike, sender, structure, trackers
-from lurelens.checks.base import Check, Context, Symbol
+from lurelens.checks.base import LIMIT_SYMBOLS, Check, Context, Symbol
 
 ENGINE_SYMBOLS = (
     Symbol("CHECK_ERROR", "A check crashed on this message; the scan went on without it"),
     Symbol("RENDER_UNLISTED_FETCH", "The real browser fetched from a host the static inventory did not list"),
+    *LIMIT_SYMBOLS,
 )
 
 CHECKS: tuple[Check, ...] = (

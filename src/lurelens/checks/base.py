@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 
 from lurelens.model import Finding, Message
 
 if TYPE_CHECKING:
+    from lurelens.parse import Limits
     from lurelens.registry.data import DataRegistry
+    from lurelens.registry.intel import IntelStore
 
-__all__ = ["ADDR_IN_NAME", "Check", "Context", "Symbol", "first_time", "sender_addresses"]
+__all__ = ["ADDR_IN_NAME", "LIMIT_SYMBOLS", "Check", "Context", "Symbol", "capped", "first_time", "limit_finding",
+           "limits_of", "sender_addresses", "text_limit_finding"]
+
 
 # An address written into a display name ("service@paypal.com" <x@elsewhere>); group 1 is its domain.
 ADDR_IN_NAME = re.compile(r"[\w.+\-]+@([\w\-]+(?:\.[\w\-]+)+)", re.U)
@@ -23,13 +27,24 @@ class Symbol:
     description: str
 
 
+T = TypeVar("T")
+
+# Any check may emit these: a per-check cap of Limits was reached.
+LIMIT_SYMBOLS = (
+    Symbol("CHECK_LIMIT_ITEMS", "A check reached its item limit: the riskiest items were checked, the rest were not"),
+    Symbol("CHECK_LIMIT_TEXT", "A check read only the first part of a long text"),
+)
+
+
 @dataclass
 class Context:
-    """What checks may use besides the message: data registries and settings. Shared by scans."""
+    """What checks may use besides the message: the data registries and the indicator store.
+    Shared by every scan of a Scanner (and its threads), so checks only read it."""
 
     data: "DataRegistry"
-    config: dict[str, Any] = field(default_factory=dict)
-    extras: dict[str, Any] = field(default_factory=dict)  # later stages: lookalike index, intel
+    intel: "IntelStore | None" = None
+    limits: "Limits | None" = None  # None: the defaults
+    extras: dict[str, Any] = field(default_factory=dict)  # for third-party checks; the engine sets nothing here
 
 
 @dataclass(frozen=True)
@@ -41,6 +56,33 @@ class Check:
     @property
     def symbol_names(self) -> frozenset[str]:
         return frozenset(s.name for s in self.symbols)
+
+
+def limits_of(ctx: Context) -> "Limits":
+    if ctx.limits is not None:
+        return ctx.limits
+    from lurelens.parse import Limits
+
+    return Limits()
+
+
+def capped(items: list[T], cap: int, risky: Callable[[T], bool]) -> tuple[list[T], int]:
+    """At most ``cap`` items and how many there were. Over the cap, the risky ones come first
+    (each group in its order); under it the items are returned as they are."""
+    if len(items) <= cap:
+        return items, len(items)
+    ordered = [i for i in items if risky(i)] + [i for i in items if not risky(i)]
+    return ordered[:cap], len(items)
+
+
+def limit_finding(check: str, what: str, cap: int, total: int, name: str) -> Finding:
+    """The finding that says a check stopped at a cap of Limits."""
+    return Finding("CHECK_LIMIT_ITEMS", f"{check}: checked {cap} of {total} {what} (Limits.{name}); "
+                   "hosts unrelated to the sender first")
+
+
+def text_limit_finding(check: str, cap: int, total: int, name: str) -> Finding:
+    return Finding("CHECK_LIMIT_TEXT", f"{check}: read the first {cap} of {total} characters of text (Limits.{name})")
 
 
 def first_time() -> Callable[[str, str], bool]:

@@ -11,10 +11,11 @@ import math
 import re
 from collections import Counter
 
-from lurelens.checks.base import Check, Context, Symbol
+from lurelens.checks.base import Check, Context, Symbol, capped, limit_finding, limits_of, text_limit_finding
 from lurelens.model import Finding, Message
+from lurelens.parse.identity import sender_domains
 from lurelens.parse.text import INVISIBLE, INVISIBLE_CHARS, LOOKALIKE_RANGES, SMALL_CAPS, foreign_marks, mixes_latin_and_lookalikes
-from lurelens.parse.urls import has_known_suffix, is_ip_literal
+from lurelens.parse.urls import has_known_suffix, is_ip_literal, registrable_domain
 
 SYMBOLS = (
     Symbol("LURE_CREDENTIAL", "The text asks the reader to verify, confirm or unlock an account or password"),
@@ -87,8 +88,6 @@ _OPT_OUT = re.compile(
     r"disiscriv|cancella(?:re)? (?:l'|la )?iscrizione",
 )
 _EMAIL = re.compile(r"[\w.+\-]{2,64}@([\w\-]+(?:\.[\w\-]+)+)")
-MAX_TEXT = 20000
-LURE_TEXT = 8000  # a lure states its demand near the top; reading further costs more than it finds
 
 
 def _random_token(s: str) -> str | None:
@@ -166,10 +165,16 @@ def _in_brackets(s: str, start: int) -> bool:
 
 def run(msg: Message, ctx: Context):
     data = ctx.data
+    limits = limits_of(ctx)
+    lure_text, max_text = limits.lure_text_chars, limits.check_text_chars
+    if len(msg.visible_text) > lure_text:
+        yield text_limit_finding("content (lure phrases)", lure_text, len(msg.visible_text), "lure_text_chars")
+    if len(msg.visible_text) > max_text:
+        yield text_limit_finding("content", max_text, len(msg.visible_text), "check_text_chars")
     # Underscores stand in for spaces in filter-dodging subjects ("Transfer__to__your__Bitcoin").
     # Attachment names speak too ("Bitcoin_Transaction_0.7495_BTC.pdf").
     att_names = " ".join((a.filename or "") for a in msg.attachments[:10])
-    text = (msg.subject.replace("_", " ") + "\n" + re.sub(r"[_.]", " ", att_names) + "\n" + msg.visible_text[:LURE_TEXT]).lower()
+    text = (msg.subject.replace("_", " ") + "\n" + re.sub(r"[_.]", " ", att_names) + "\n" + msg.visible_text[:lure_text]).lower()
     pat, cats = data.lure_scanner
     found: dict[str, list[str]] = {}
     for m in pat.finditer(text):
@@ -209,7 +214,7 @@ def run(msg: Message, ctx: Context):
             yield Finding("SUBJECT_RANDOM_TOKEN", f"'{tok}' in '{s[:80]}'")
             break
     heads = msg.subject + " " + (frm.display_name if frm else "")
-    body_text = msg.visible_text[:MAX_TEXT]
+    body_text = msg.visible_text[:max_text]
     # Tricks in the subject or sender name weigh fully (nobody's mail client writes them there);
     # tricks only in the body weigh less (pasted text, formulas and art can carry odd letters).
     tricks = []
@@ -250,7 +255,7 @@ def run(msg: Message, ctx: Context):
     if tricks:
         yield Finding("TEXT_OBFUSCATED_UNICODE", ("in the subject or sender name: " if in_heads else "in the body: ") + "; ".join(tricks),
                       strength=1.0 if in_heads else 0.7)
-    body = msg.visible_text[:MAX_TEXT]
+    body = msg.visible_text[:max_text]
     g = _GREETING_ADDR.search(body[:3000]) or _GREETING_ADDR.search(msg.subject)
     if g:
         yield Finding("GREETING_USES_ADDRESS", f"'{g.group(0)[:80]}'")
@@ -288,14 +293,17 @@ def run(msg: Message, ctx: Context):
             if tp:
                 yield Finding("FROM_FREE_HOSTING", f"{dom} is a customer account on the {tp} help-desk platform, open to anyone",
                               strength=0.5)
-    seen = set()
-    for lk in msg.links[:300]:
-        if lk.host and lk.host not in seen:
-            seen.add(lk.host)
-            fh = data.free_hosting_suffix(lk.host)
-            if fh:
-                yield Finding("LINK_FREE_HOSTING", f"{lk.host} is a {fh} tenant")
-                break
+    hosts = list(dict.fromkeys(lk.host for lk in msg.links if lk.host))
+    own = sender_domains(msg)
+    cap = limits.check_link_hosts
+    hosts, total = capped(hosts, cap, lambda h: registrable_domain(h) not in own)
+    if total > cap:
+        yield limit_finding("content (free hosting)", "link hosts", cap, total, "check_link_hosts")
+    for host in hosts:
+        fh = data.free_hosting_suffix(host)
+        if fh:
+            yield Finding("LINK_FREE_HOSTING", f"{host} is a {fh} tenant")
+            break
 
 
 CHECK = Check("content", SYMBOLS, run)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 
-from lurelens.checks.base import Check, Context, Symbol
-from lurelens.checks.trackers import beacon_hosts
+from lurelens.checks.base import Check, Context, Symbol, limits_of
+from lurelens.parse.identity import beacon_hosts, sender_identity
 from lurelens.model import Finding, Message
 from lurelens.parse.headers import is_feed_gateway_local
 from lurelens.parse.text import mixes_latin_and_lookalikes
@@ -77,26 +77,6 @@ def _disguise_variants(name: str) -> list[str]:
     plain = undisguise(name)
     out = [plain, _letters_fixed(name), _WORD_START_I.sub("l", plain)]
     return [v for i, v in enumerate(out) if v != name and v not in out[:i]]
-
-
-def sender_identity(msg: Message) -> tuple[set[str], str, float]:
-    """Registrable domains that speak for the sender, how they were established, and a weight."""
-    frm = next((a for a in msg.from_ if "@" in a.addr), None)
-    fdom = registrable_domain(frm.domain) if frm and frm.domain else ""
-    res = msg.auth.get("results", {})
-    dmarc, dkim = res.get("dmarc"), res.get("dkim")
-    doms: set[str] = set()
-    if dmarc is not None and dmarc.result == "pass" and fdom:
-        doms.add(fdom)
-        how, weight = "DMARC-aligned From domain", 1.0
-    elif dkim is not None and dkim.result == "pass" and dkim.props.get("header.d"):
-        doms.add(registrable_domain(dkim.props["header.d"].lower()))
-        how, weight = "DKIM signing domain", 1.0
-    else:
-        how, weight = "unauthenticated From domain", 0.6
-    if fdom:
-        doms.add(fdom)
-    return doms, how, weight
 
 
 def _claims(msg: Message, ctx: Context, forwarded: bool, personal: bool,
@@ -165,7 +145,8 @@ def _byline_outlets(msg: Message, ctx: Context) -> list[tuple[Entity, str]]:
     """Outlets named in bylines and signatures ("Correspondent at The Guardian")."""
     ix = ctx.data.entities
     found: list[tuple[Entity, str]] = []
-    text = msg.visible_text[:20000]
+    cap = limits_of(ctx).check_text_chars
+    text = msg.visible_text[:cap]
     # The byline patterns are costly at every capital letter of a long text; run them only in a
     # window around each role word.
     for rm in _ROLE_WORD.finditer(text):

@@ -5,9 +5,9 @@ A listed indicator is the one finding here that does not infer intent: someone h
 this host, address or file in an attack. Evidence names the indicator, where the message carries
 it, and the file (and comment) it is listed in.
 
-The store comes from ``ctx.extras["intel"]`` (a front end may share one with its own settings);
-otherwise a process-wide default store is built on first use from the shipped files,
-``$LURELENS_INTEL_DIR`` and ``<data overlay>/iocs/``.
+The store is the Scanner's (``ctx.intel``: the shipped files, the directories in its settings and
+``<data overlay>/iocs/``); a Context without one (a check run on its own) uses a process-wide store
+of the shipped files and the registry's overlay.
 
 Attachments are matched by SHA-256 only: the message model keeps ``Attachment.sha256`` but not the
 attachment bytes, so MD5 and SHA-1 indicators cannot be compared with attachments here.
@@ -18,7 +18,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from lurelens.checks.base import Check, Context, Symbol, first_time, sender_addresses
+from lurelens.checks.base import Check, Context, Symbol, first_time, limits_of, sender_addresses, text_limit_finding
 from lurelens.model import Finding, Message
 from lurelens.parse.urls import split_url
 from lurelens.registry.intel import IntelHit, IntelStore, default_store
@@ -36,8 +36,6 @@ SYMBOLS = (
     Symbol("INTEL_EMAIL_LISTED", "A sender, reply or contact address in the message is on a threat-intel list"),
 )
 
-_MAX_HOPS = 30
-_MAX_BODY = 50_000
 _EVIDENCE = 300
 
 # Received: hosts after "from" and "by", the reverse-DNS name in "(name [ip])", and HELO names.
@@ -53,9 +51,9 @@ _EMAIL = re.compile(r"[\w.+\-]{1,64}@[\w\-]+(?:\.[\w\-]+)+")
 
 
 def store_for(ctx: Context) -> IntelStore:
-    store = ctx.extras.get("intel") if ctx.extras else None
+    store = (ctx.extras.get("intel") if ctx.extras else None) or ctx.intel
     if store is None:
-        store = default_store(getattr(ctx.data, "extra_dir", "auto"))
+        store = default_store(getattr(ctx.data, "extra_dir", None))
     return store
 
 
@@ -129,7 +127,12 @@ def run(msg: Message, ctx: Context):
                 yield Finding("INTEL_DOMAIN_LISTED", _ev(dom, f"{where} domain", hit))
 
     # Relays.
-    for n, value in enumerate(msg.header_all("Received")[:_MAX_HOPS], 1):
+    limits = limits_of(ctx)
+    received = msg.header_all("Received")
+    if len(received) > limits.check_received:
+        yield Finding("CHECK_LIMIT_ITEMS", f"intel: read {limits.check_received} of {len(received)} Received "
+                      "headers (Limits.check_received), the topmost first")
+    for n, value in enumerate(received[: limits.check_received], 1):
         hosts, ips = received_hosts_and_ips(value)
         for h in hosts:
             hit = store.match_domain(h)
@@ -195,7 +198,10 @@ def run(msg: Message, ctx: Context):
             yield Finding("INTEL_ATTACHMENT_HASH_LISTED", _ev(a.sha256, f"attachment {a.filename or a.path!r} sha256", hit))
 
     # Contact addresses written in the text.
-    body = (msg.visible_text or msg.text or "")[:_MAX_BODY]
+    full = msg.visible_text or msg.text or ""
+    if len(full) > limits.intel_text_chars:
+        yield text_limit_finding("intel (addresses in the text)", limits.intel_text_chars, len(full), "intel_text_chars")
+    body = full[: limits.intel_text_chars]
     if "@" in body:
         for m in _EMAIL.finditer(body):
             hit = store.match_email(m.group(0))

@@ -7,20 +7,15 @@ hide the destination, and article links routed through an unrelated tracking hos
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 import unicodedata
-from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import unquote
 
-from lurelens.checks.base import ADDR_IN_NAME, Check, Context, Symbol, first_time
-from lurelens.checks.trackers import sender_domains
+from lurelens.checks.base import ADDR_IN_NAME, Check, Context, Symbol, capped, first_time, limit_finding, limits_of
 from lurelens.model import Finding, Message
+from lurelens.parse.identity import sender_domains
+from lurelens.parse.redirects import decode_redirect  # noqa: F401 - its old import path
 from lurelens.parse.urls import has_known_suffix, is_ip_literal, is_public_ip, registrable_domain, split_url, to_unicode_host
-
-if TYPE_CHECKING:
-    from lurelens.registry.data import DataRegistry
 
 SYMBOLS = (
     Symbol("LINK_TEXT_HOST_MISMATCH", "A link's visible text shows a domain its href does not go to"),
@@ -42,9 +37,7 @@ _DOMAINISH = re.compile(
     re.I,
 )
 _URLISH = re.compile(r"^(?:https?|hxxps?|ftp)://", re.I)
-_B64 = re.compile(r"^[A-Za-z0-9+/_\-]{12,}={0,2}$")
 _FILE_LIKE = re.compile(r"\.(?:pdf|docx?|xlsx?|pptx?|zip|png|jpe?g|gif|html?|php|aspx?|txt|csv)$", re.I)
-MAX_LINKS = 500
 
 
 def _shown_domain(text: str) -> str | None:
@@ -60,67 +53,6 @@ def _shown_domain(text: str) -> str | None:
     if not _URLISH.match(t) and (_FILE_LIKE.search(host) or not has_known_suffix(host)):
         return None  # "report.pdf" or "index.html" is a file name, not a domain
     return host
-
-
-def _param_target(info, generic: list[str]) -> str | None:
-    """The URL a query parameter carries (plain, URL-encoded or base64), if any."""
-    try:
-        pairs = parse_qsl(info.query, keep_blank_values=False)
-    except ValueError:
-        return None
-    for name, value in pairs[:50]:
-        v = value.strip()
-        if _URLISH.match(v):
-            return v
-        dv = unquote(v)
-        if _URLISH.match(dv):
-            return dv
-        if (name.lower() in generic or len(v) >= 16) and _B64.match(v):
-            try:
-                pad = v + "=" * (-len(v) % 4)
-                dec = base64.b64decode(pad.replace("-", "+").replace("_", "/"), validate=False).decode("utf-8")
-            except (binascii.Error, UnicodeDecodeError, ValueError):
-                continue
-            if _URLISH.match(dec):
-                return dec
-    return None
-
-
-_ONE_SLASH = re.compile(r"^(https?|ftp):/(?!/)", re.I)
-
-
-def _next_hop(url: str, data: DataRegistry) -> str | None:
-    """Where one redirect or link-wrapping URL forwards to, if it says so."""
-    info = split_url(url)
-    if info is None:
-        return None
-    red = data.redirector_for(info.host, info.path)
-    if red is not None and red.get("_dest") is not None:
-        m = red["_dest"].search(info.path)
-        if m and m.groupdict().get("dest"):
-            # URL Defense v3 writes "https:/host/..." with one slash.
-            dest = _ONE_SLASH.sub(r"\1://", unquote(m.group("dest")))
-            return dest if _URLISH.match(dest) else "https://" + dest
-    if red is not None and red.get("encoding") == "proofpoint_v2":
-        for name, value in parse_qsl(info.query, keep_blank_values=False)[:50]:
-            if name.lower() in red.get("params", ()):
-                dest = unquote(value.replace("-", "%").replace("_", "/"))
-                if _URLISH.match(dest):
-                    return dest
-    target = _param_target(info, data.redirectors["generic_params"])
-    return target.replace("hxxp", "http", 1) if target else None
-
-
-def decode_redirect(url: str, data: DataRegistry) -> str | None:
-    """The URL a redirect or link wrapper finally forwards to, followed up to 4 hops
-    (Safe Links around URL Defense around the real link is common)."""
-    final = None
-    for _ in range(4):
-        nxt = _next_hop(url, data)
-        if not nxt or nxt == url:
-            break
-        final = url = nxt
-    return final
 
 
 def _scripts(label: str) -> set[str]:
@@ -139,11 +71,14 @@ def _scripts(label: str) -> set[str]:
 
 
 def run(msg: Message, ctx: Context):
-    links = msg.links[:MAX_LINKS]
-    if not links:
+    if not msg.links:
         return
     data = ctx.data
     own = sender_domains(msg)
+    cap = limits_of(ctx).check_links
+    links, total = capped(msg.links, cap, lambda lk: lk.domain not in own)
+    if total > cap:
+        yield limit_finding("links", "links", cap, total, "check_links")
     trackers = data.trackers
     once = first_time()
     via_hosts: dict[str, int] = {}
@@ -180,11 +115,9 @@ def run(msg: Message, ctx: Context):
         if data.is_shortener(host) and once("LINK_SHORTENER", host):
             yield Finding("LINK_SHORTENER", f"{host}: {href[:120]}")
         red = data.redirector_for(host, info.path)
-        final = decode_redirect(href, data)
+        final = lk.final_url  # decoded once at enrich time
         if final:
             fi = split_url(final)
-            lk.final_url = final
-            lk.final_host = fi.host if fi else None
             if fi and fi.domain != info.domain and once("LINK_REDIRECT_PARAM", fi.host):
                 yield Finding("LINK_REDIRECT_PARAM", f"{host} forwards to {final[:160]}", strength=1.0 if red is None else 0.6)
         if red is not None and red.get("kind") == "open_redirect" and once("LINK_OPEN_REDIRECTOR", host):

@@ -4,8 +4,9 @@ imitated domain instead of generating variants of one's own, as dnstwist does.""
 
 from __future__ import annotations
 
-from lurelens.checks.base import Check, Context, Symbol, sender_addresses
+from lurelens.checks.base import Check, Context, Symbol, capped, limit_finding, limits_of, sender_addresses
 from lurelens.model import Finding, Message
+from lurelens.parse.identity import sender_domains
 from lurelens.parse.urls import registrable_domain
 from lurelens.registry.entities import _COMMON_WORDS
 
@@ -31,20 +32,27 @@ _TECHNIQUE = {
 _STRENGTH = {"From": 1.0, "Reply-To": 1.0, "Return-Path": 0.7, "Sender": 0.8, "DKIM d=": 0.8, "link": 0.7, "resource": 0.7}
 
 
-def _domains(msg: Message):
+def _domains(msg: Message, ctx: Context, limited: list[Finding]) -> list[tuple[str, str]]:
+    """(where, host) to look up: the sender's domains, then distinct link hosts and hosts fetched
+    on open, each up to its cap in Limits with hosts unrelated to the sender first."""
+    out: list[tuple[str, str]] = []
     for where, addr in sender_addresses(msg):
         if "@" in addr:
-            yield where, addr.rpartition("@")[2].lower()
+            out.append((where, addr.rpartition("@")[2].lower()))
     dkim = msg.auth.get("results", {}).get("dkim")
     if dkim is not None and dkim.props.get("header.d"):
-        yield "DKIM d=", dkim.props["header.d"].lower()
-    for lk in msg.links[:200]:
-        if lk.host:
-            yield "link", lk.host
-        if lk.final_host:
-            yield "link", lk.final_host
-    for r in msg.resources[:100]:
-        yield "resource", r.host
+        out.append(("DKIM d=", dkim.props["header.d"].lower()))
+    own = sender_domains(msg)
+    limits = limits_of(ctx)
+    link_hosts = list(dict.fromkeys(h for lk in msg.links for h in (lk.host, lk.final_host) if h))
+    res_hosts = list(dict.fromkeys(r.host for r in msg.resources if r.host))
+    for where, hosts, cap, name in (("link", link_hosts, limits.check_link_hosts, "check_link_hosts"),
+                                    ("resource", res_hosts, limits.check_resource_hosts, "check_resource_hosts")):
+        chosen, total = capped(hosts, cap, lambda h: registrable_domain(h) not in own)
+        if total > cap:
+            limited.append(limit_finding("lookalike", f"{where} hosts", cap, total, name))
+        out += [(where, h) for h in chosen]
+    return out
 
 
 # A seen domain whose name is an ordinary word (online.com, media.net) is one letter away from
@@ -60,7 +68,8 @@ def run(msg: Message, ctx: Context):
     index = ctx.data.lookalikes
     seen_hosts: set[str] = set()
     emitted: set[tuple[str, str]] = set()
-    for where, host in _domains(msg):
+    limited: list[Finding] = []
+    for where, host in _domains(msg, ctx, limited):
         if host in seen_hosts:
             continue
         seen_hosts.add(host)
@@ -79,6 +88,7 @@ def run(msg: Message, ctx: Context):
         emitted.add((symbol, m.imitates))
         yield Finding(symbol, f"{where} {m.domain} imitates {m.imitates} ({m.owner}): {m.detail}",
                       strength=_STRENGTH.get(where, 0.8))
+    yield from limited
 
 
 CHECK = Check("lookalike", SYMBOLS, run)

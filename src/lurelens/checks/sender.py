@@ -91,7 +91,9 @@ def _name_matches_sender(words: list[str], named: list, local: str, domain: str)
 def _content_is_named_org(words: list[str], named: list, msg: Message, ctx: Context) -> bool:
     """Most links and images come from the organisation the name gives (its registered domains,
     or a domain spelling one of the name's words): the sender is then its mail provider."""
-    doms = [lk.domain for lk in msg.links[:200] if lk.domain] + [r.domain for r in msg.resources[:200] if r.domain]
+    # Every link and resource (Limits.max_links/max_resources bound them): a sample would let
+    # links placed first decide the share.
+    doms = [lk.domain for lk in msg.links if lk.domain] + [r.domain for r in msg.resources if r.domain]
     if not doms:
         return False
     own: set[str] = set()

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from lurelens.checks.base import Check, Context, Symbol, first_time
 from lurelens.model import Finding, Message
-from lurelens.parse.urls import is_ip_literal, is_public_ip, registrable_domain
+from lurelens.parse.identity import IMAGE_KINDS, sender_domains
+from lurelens.parse.urls import is_ip_literal, is_public_ip
 
 SYMBOLS = (
     Symbol("REMOTE_CONTENT", "Opening the message fetches content from remote hosts"),
@@ -25,29 +26,6 @@ SYMBOLS = (
     Symbol("REMOTE_IP_LITERAL", "Content fetched on open comes from a bare IP address"),
     Symbol("REMOTE_DOCUMENT", "Opening the message loads a remote document (iframe, object, embed, meta refresh)"),
 )
-
-_IMAGE_KINDS = {"img", "srcset", "background", "css-url", "poster"}
-
-
-def sender_domains(msg: Message) -> set[str]:
-    doms = {registrable_domain(a.domain) for a in msg.from_ if a.domain}
-    if msg.return_path and "@" in msg.return_path:
-        doms.add(registrable_domain(msg.return_path.rpartition("@")[2]))
-    dkim = msg.auth.get("results", {}).get("dkim")
-    if dkim is not None and dkim.result == "pass" and dkim.props.get("header.d"):
-        doms.add(registrable_domain(dkim.props["header.d"]))
-    doms.discard("")
-    return doms
-
-
-def beacon_hosts(msg: Message) -> set[str]:
-    """Hosts that learn the message was opened: hidden or tiny images, or URLs naming the recipient."""
-    return {
-        r.host
-        for r in msg.resources
-        if (r.hidden and r.kind in _IMAGE_KINDS) or (r.recipient_token or "").startswith("email:")
-    }
-
 
 def run(msg: Message, ctx: Context):
     res = msg.resources
@@ -64,7 +42,7 @@ def run(msg: Message, ctx: Context):
             yield Finding("TRACKER_KNOWN_VENDOR", f"{r.tracker}: {r.host} ({r.kind})")
         if r.recipient_token and r.recipient_token.startswith("email:") and once("TRACKER_RECIPIENT_TOKEN", r.host):
             yield Finding("TRACKER_RECIPIENT_TOKEN", f"{r.host} gets the recipient as {r.recipient_token[6:]}: {r.url[:160]}")
-        beacon = r.hidden and r.kind in _IMAGE_KINDS and not spacer.is_spacer(r.url)
+        beacon = r.hidden and r.kind in IMAGE_KINDS and not spacer.is_spacer(r.url)
         if beacon and once("TRACKER_PIXEL_HIDDEN", r.host):
             yield Finding("TRACKER_PIXEL_HIDDEN", f"{r.host}: {r.hidden_reason}: {r.url[:160]}")
             if r.recipient_token == "opaque_id" and once("TRACKER_OPAQUE_ID", r.host):

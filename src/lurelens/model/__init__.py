@@ -1,5 +1,6 @@
 """The message model and the verdict: what parsing produces and what checks and outputs read."""
 
+from lurelens.model.features import ClusterFeatures
 from lurelens.model.message import (
     Address,
     Attachment,
@@ -16,6 +17,7 @@ __all__ = [
     "Address",
     "Attachment",
     "AuthResult",
+    "ClusterFeatures",
     "Defect",
     "Finding",
     "Link",

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from lurelens.model.features import ClusterFeatures
+
 
 @dataclass(slots=True)
 class Address:
@@ -184,6 +186,7 @@ class Message:
     html_title: str = ""
     html_parts: list[tuple[str, str]] = field(default_factory=list)  # (part path, HTML) displayed
     cid_parts: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # only with Limits.keep_cids
+    features: ClusterFeatures | None = None  # filled at enrich time (lurelens.parse.features)
 
     def header(self, name: str) -> str | None:
         lname = name.lower()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: "features"
 
 LABELS = ("clean", "tracked", "suspicious", "phishing", "recon")
 # Labels from least to most severe; "suspicious or worse" means index >= 2.

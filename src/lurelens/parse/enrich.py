@@ -1,11 +1,15 @@
-"""Fill the inventory's per-resource facts that need data lists: tracker vendor, recipient token."""
+"""Facts derived from the parsed message that need the data registries, computed once for every
+consumer (checks, renderers, defuse, the hunt): tracker vendor and recipient token of each
+resource, where each redirect link leads, and the cluster features."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from lurelens.model import Message
-from lurelens.parse.tokens import RecipientMatcher, opaque_id
+from lurelens.parse.classify import UrlClassifier
+from lurelens.parse.features import compute_features
+from lurelens.parse.redirects import decode_redirect
 from lurelens.parse.urls import split_url
 
 if TYPE_CHECKING:
@@ -13,21 +17,24 @@ if TYPE_CHECKING:
 
 __all__ = ["enrich"]
 
+_SCRIPT_SCHEMES = ("javascript:", "data:", "vbscript:")
+
 
 def enrich(msg: Message, data: "DataRegistry") -> None:
-    matcher = RecipientMatcher(msg.recipients)
-    trackers = data.trackers
+    classify = UrlClassifier(msg.recipients, data.trackers)
     for res in msg.resources:
-        res.tracker = trackers.match(res.url, res.host)
-        found = matcher.find(res.url) if matcher else None
+        res.tracker = classify.tracker(res.url, res.host)
+        found = classify.token(res.url, res.kind)
         if found:
             res.recipient_token, res.token_evidence = found
+    for lk in msg.links:
+        if lk.kind == "form" or lk.href[:12].lower().startswith(_SCRIPT_SCHEMES):
             continue
-        info = split_url(res.url)
-        if info is not None and res.kind not in ("preconnect", "dns-prefetch"):
-            tok = opaque_id(res.url, info.path, info.query)
-            if tok:
-                res.recipient_token = "opaque_id"
-                res.token_evidence = tok[:80]
+        final = decode_redirect(lk.href, data)
+        if final:
+            fi = split_url(final)
+            lk.final_url = final
+            lk.final_host = fi.host if fi else None
+    msg.features = compute_features(msg, data)
     for nested in msg.nested:
         enrich(nested, data)

@@ -20,6 +20,7 @@ from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
 from lurelens.model import Link, RemoteResource
 from lurelens.parse.css import SheetInfo, hiding_reason, parse_inline_style, parse_sheet, px
+from lurelens.parse.srcset import srcset_urls
 from lurelens.parse.urls import clean_attr_url, resolve, scheme_of, split_url
 
 __all__ = ["HtmlInventory", "inventory"]
@@ -46,7 +47,6 @@ _FETCH_SELECTOR = ",".join(
 )
 _LINK_SELECTOR = "a[href], area[href], form[action]"
 _REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\"\s>]+)", re.I)
-_SRCSET_SPLIT = re.compile(r"\s*,\s*(?=\S)")
 _LOCAL_SCHEMES = {"cid", "data", "about", "blob", "javascript", "mailto", "tel", "sms", "file", "mid", ""}
 _FETCH_LINK_RELS = {
     "stylesheet": "stylesheet",
@@ -78,15 +78,6 @@ class HtmlInventory:
     alt_texts: list[str] = field(default_factory=list)
     hidden_text_chars: int = 0
     truncated: bool = False
-
-
-def _srcset_urls(value: str) -> list[str]:
-    out = []
-    for cand in _SRCSET_SPLIT.split(value.strip()):
-        url = cand.strip().split(" ")[0] if cand.strip() else ""
-        if url:
-            out.append(url.rstrip(","))
-    return out
 
 
 class _Walker:
@@ -260,7 +251,7 @@ class _Walker:
                 self.add(src, "img", "img", node)
             srcset = attrs.get("srcset")
             if srcset:
-                for u in _srcset_urls(srcset):
+                for u in srcset_urls(srcset):
                     self.add(u, "srcset", "img", node)
             alt = attrs.get("alt")
             if alt:
@@ -273,7 +264,7 @@ class _Walker:
             parent = node.parent.tag if node.parent is not None else ""
             media = attrs.get("media")
             if attrs.get("srcset"):
-                for u in _srcset_urls(attrs["srcset"]):
+                for u in srcset_urls(attrs["srcset"]):
                     self.add(u, "srcset", f"{parent}>source", node, condition=f"media {media}" if media else None)
             if attrs.get("src") and parent in ("video", "audio"):
                 self.add(attrs["src"], "media", f"{parent}>source", node)

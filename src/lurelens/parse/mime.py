@@ -40,6 +40,15 @@ class Limits:
     max_headers: int = 2000
     timeout: float = 10.0  # seconds of wall time per message
     keep_cids: bool = False  # keep the bytes of Content-ID parts (for rendering and defusing)
+    # Per-check caps. Past one, the check says so (CHECK_LIMIT_ITEMS, CHECK_LIMIT_TEXT, with the
+    # count) and has looked at the riskiest items first (hosts unrelated to the sender).
+    check_links: int = 500  # links the links check examines
+    check_link_hosts: int = 200  # distinct link hosts the lookalike and free-hosting checks look up
+    check_resource_hosts: int = 100  # distinct hosts fetched on open the lookalike check looks up
+    check_received: int = 30  # Received headers the intel check reads
+    check_text_chars: int = 20_000  # characters of visible text the content and byline checks read
+    lure_text_chars: int = 8_000  # characters read for lure phrases (a lure states its demand near the top)
+    intel_text_chars: int = 50_000  # characters of text the intel check searches for addresses
 
 
 _TEXT_URL = re.compile(r"\b(?:https?|ftp)://[^\s<>\"'\]\)]{3,2000}", re.I)

@@ -16,6 +16,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 from publicsuffixlist import PublicSuffixList
 
 __all__ = [
+    "PSL",
     "UrlInfo",
     "decode_label",
     "has_known_suffix",
@@ -27,8 +28,9 @@ __all__ = [
     "to_unicode_host",
 ]
 
-_psl = PublicSuffixList()
-_psl_strict = PublicSuffixList(accept_unknown=False)
+# The one Public Suffix List of the process (the lookalike index reads its rules too).
+PSL = PublicSuffixList()
+_psl = PSL
 
 # Characters browsers strip from URL attributes before parsing (leading/trailing C0 controls and
 # space; tab and newlines anywhere). Senders use them to hide URLs from naive matchers.
@@ -54,7 +56,7 @@ def registrable_domain(host: str) -> str:
 def has_known_suffix(host: str) -> bool:
     """True when the host ends in a suffix the Public Suffix List knows (not "file.pdf")."""
     try:
-        return _psl_strict.publicsuffix(host.lower()) is not None
+        return PSL.publicsuffix(host.lower(), accept_unknown=False) is not None
     except Exception:  # noqa: BLE001
         return False
 

@@ -1,14 +1,14 @@
 """Loaders for the shipped data lists, with a local overlay a user extends without editing them.
 
-Shipped files live in ``lurelens/data``. A file of the same name in the overlay directory
-(``$LURELENS_DATA_DIR``, else ``~/.config/lurelens/data.d``) is merged over the shipped one: lists
-are extended, and for JSON registries entries with the same id replace the shipped entry.
+Shipped files live in ``lurelens/data``. A file of the same name in the overlay directory given to
+``DataRegistry`` is merged over the shipped one: lists are extended, and for JSON registries
+entries with the same id replace the shipped entry. The registry reads no environment variable and
+no home directory: front ends find the user's overlay (``lurelens.adapters.environment``) and pass it.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -22,11 +22,10 @@ __all__ = ["DataRegistry", "TrackerIndex", "overlay_dir"]
 
 
 def overlay_dir() -> Path | None:
-    env = os.environ.get("LURELENS_DATA_DIR")
-    if env:
-        return Path(env)
-    home = Path(os.path.expanduser("~/.config/lurelens/data.d"))
-    return home if home.is_dir() else None
+    """Moved: :func:`lurelens.adapters.environment.data_overlay_dir` (front ends only)."""
+    from lurelens.adapters.environment import data_overlay_dir
+
+    return data_overlay_dir()
 
 
 def _shipped(name: str) -> str | None:
@@ -179,10 +178,28 @@ class TrackerIndex:
 
 
 class DataRegistry:
-    """All shipped registries, loaded lazily on first use and shared across scans."""
+    """All shipped registries, with ``extra_dir`` (the local overlay, or None) merged over them.
 
-    def __init__(self, extra_dir: Path | None | str = "auto"):
-        self.extra_dir = overlay_dir() if extra_dir == "auto" else (Path(extra_dir) if extra_dir else None)
+    Registries load on first use; :meth:`load_all` loads every one now. Once loaded a registry is
+    only read, so threads may share one DataRegistry (two threads racing on a first load each
+    build the same value; one wins).
+    """
+
+    # Every registry property, for load_all (and the test that it covers them all).
+    REGISTRIES = ("trackers", "shorteners", "freemail", "redirectors", "free_hosting", "tenant_senders",
+                  "abused_tlds", "sender_name_words", "entities", "lookalikes", "lure_scanner")
+
+    def __init__(self, extra_dir: Path | str | None = None):
+        if extra_dir == "auto":
+            raise ValueError("DataRegistry reads no environment: pass the overlay directory "
+                             "(lurelens.adapters.environment.data_overlay_dir()) or None")
+        self.extra_dir = Path(extra_dir) if extra_dir else None
+
+    def load_all(self) -> "DataRegistry":
+        """Load every registry and build every index now (a worker's first message would pay otherwise)."""
+        for name in self.REGISTRIES:
+            getattr(self, name)
+        return self
 
     @cached_property
     def trackers(self) -> TrackerIndex:

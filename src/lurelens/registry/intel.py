@@ -1,7 +1,8 @@
 """Threat-intel indicators (domains, IPs, URLs, file hashes, e-mail addresses) from local files.
 
-Files are read from the shipped ``lurelens/data/iocs/`` plus user directories
-(``$LURELENS_INTEL_DIR``, ``os.pathsep``-separated, and ``<data overlay>/iocs/``). Every ``*.txt``
+Files are read from the shipped ``lurelens/data/iocs/`` plus the directories the store is given
+(front ends pass ``$LURELENS_INTEL_DIR`` and ``<data overlay>/iocs/``; the store itself reads no
+environment). Every ``*.txt``
 file holds one indicator per line::
 
     domain  evil.example.net      # comment, e.g. a report URL
@@ -26,7 +27,6 @@ from __future__ import annotations
 import csv
 import io
 import ipaddress
-import os
 import re
 import threading
 import time
@@ -35,8 +35,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterable, Iterator
 from urllib.parse import urlsplit
-
-from lurelens.registry.data import overlay_dir
 
 __all__ = [
     "INDICATOR_TYPES",
@@ -413,11 +411,6 @@ def _shipped_dir():
         return None
 
 
-def _env_dirs() -> list[Path]:
-    env = os.environ.get("LURELENS_INTEL_DIR", "")
-    return [Path(p).expanduser() for p in env.split(os.pathsep) if p.strip()]
-
-
 def _wanted(name: str) -> bool:
     low = name.lower()
     return (low.endswith(".txt") or low.endswith(".csv")) and not name.startswith((".", "~"))
@@ -427,9 +420,11 @@ class IntelStore:
     """Indicators from the shipped and local files, reloaded when the files change on disk.
 
     ``dirs``: extra directories (or single files) to read. ``shipped``: include
-    ``lurelens/data/iocs``. ``env``: include ``$LURELENS_INTEL_DIR`` (re-read at every recheck).
-    ``overlay``: the data overlay directory whose ``iocs/`` subdirectory is read; ``"auto"`` follows
-    ``$LURELENS_DATA_DIR`` / ``~/.config/lurelens/data.d`` like the other registries, ``None`` skips it.
+    ``lurelens/data/iocs``. ``overlay``: the data overlay directory whose ``iocs/`` subdirectory is
+    read (None: none). ``env`` is kept for old callers and must be False: the store reads no
+    environment (front ends pass ``lurelens.adapters.environment.intel_dirs()`` in ``dirs``).
+
+    Lookups are safe from several threads; the store pickles (its lock is rebuilt on unpickling).
     """
 
     def __init__(
@@ -437,13 +432,15 @@ class IntelStore:
         dirs: Iterable[str | Path] = (),
         *,
         shipped: bool = True,
-        env: bool = True,
-        overlay: str | Path | None = "auto",
+        env: bool = False,
+        overlay: str | Path | None = None,
         recheck_seconds: float = 5.0,
     ):
+        if env or overlay == "auto":
+            raise ValueError("IntelStore reads no environment: pass the directories "
+                             "(lurelens.adapters.environment.intel_dirs(), data_overlay_dir())")
         self.dirs = [Path(d) for d in dirs]
         self.shipped = shipped
-        self.env = env
         self.overlay = overlay
         self.recheck_seconds = float(recheck_seconds)
         self._files: dict[str, _File] = {}
@@ -458,13 +455,18 @@ class IntelStore:
     def directories(self) -> list[Path]:
         """The user directories (or files) read now, in order."""
         out = list(self.dirs)
-        if self.env:
-            out += _env_dirs()
         if self.overlay is not None:
-            base = overlay_dir() if self.overlay == "auto" else Path(self.overlay)
-            if base is not None:
-                out.append(base / "iocs")
+            out.append(Path(self.overlay) / "iocs")
         return out
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     def _listing(self) -> Iterator[tuple[str, Path | None, object]]:
         """(key, filesystem path or None, traversable) for every indicator file, in load order."""
@@ -686,8 +688,8 @@ _DEFAULTS: dict[str, IntelStore] = {}
 _DEFAULTS_LOCK = threading.Lock()
 
 
-def default_store(overlay: str | Path | None = "auto") -> IntelStore:
-    """One shared store per overlay directory: shipped files, ``$LURELENS_INTEL_DIR`` and ``<overlay>/iocs``."""
+def default_store(overlay: str | Path | None = None) -> IntelStore:
+    """One shared store per overlay directory: the shipped files and ``<overlay>/iocs``."""
     key = str(overlay)
     store = _DEFAULTS.get(key)
     if store is None:

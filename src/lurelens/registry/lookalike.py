@@ -27,10 +27,11 @@ neighbourhood of the first 8 folded letters -> folded labels (edit distance; can
 then checked with a bigram count bound, a letter-set bound and a bit-parallel OSA); folded
 host -> entries (subdomain tricks); combosquats peel listed words off both ends of the label
 (a compiled regex says whether any can start or end it) and look up what is left.
-``check``/``check_all`` put an LRU cache in front; below it, ``_lookup`` keeps two bounded
+``check``/``check_all`` put a bounded result cache in front; below it, ``_lookup`` keeps two bounded
 caches of work that depends on the registrable domain only (the findings on it, and the
 edit-distance candidates of its first 8 folded letters), so hosts sharing one (www., mail.,
-links. ...) skip it; ``cache_clear`` empties all three. With 5,000 news outlets a lookup whose
+links. ...) skip it; ``cache_clear`` empties all three. The caches are per-instance dicts
+written under a lock, so one index is shared safely by threads and pickles without them. With 5,000 news outlets a lookup whose
 registrable domain was not seen before costs about 20 us in CPython, most of it building and
 probing the deletion neighbourhood; see ``bench/lookalike_bench.py``.
 
@@ -65,6 +66,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -76,7 +78,7 @@ from urllib.parse import urlsplit
 
 from publicsuffixlist import PublicSuffixList
 
-from lurelens.parse.urls import decode_label
+from lurelens.parse.urls import PSL, decode_label
 
 __all__ = ["COMBO_WORDS", "LookalikeIndex", "LookalikeMatch", "TECHNIQUES", "WELL_KNOWN",
            "skeleton"]
@@ -519,14 +521,9 @@ def _budget(label: str) -> int:
 # --------------------------------------------------------------------------- hosts
 
 
-_PSL: PublicSuffixList | None = None
-
-
 def _psl() -> PublicSuffixList:
-    global _PSL
-    if _PSL is None:
-        _PSL = PublicSuffixList()
-    return _PSL
+    """The process's one Public Suffix List (lurelens.parse.urls.PSL)."""
+    return PSL
 
 
 _PSL_RULES: tuple[dict[str, int], frozenset[str]] | None = None
@@ -828,7 +825,41 @@ class LookalikeIndex:
         self._cand_cache: tuple[dict[str, tuple], ...] = ({}, {}, {})
         # Findings on a registrable label (see _lookup).
         self._rd_cache: dict[str | tuple[str, str], tuple] = {}
-        self._cached = lru_cache(maxsize=_CACHE_SIZE)(self._lookup)
+        self._init_caches()
+
+    def _init_caches(self) -> None:
+        # Results by queried domain. Plain per-instance dicts rather than an lru_cache around a
+        # bound method, so the index pickles; readers only ``get``, and every write (with the
+        # eviction that iterates a dict) holds the lock, so threads can share one index.
+        self._results: dict[str, tuple[LookalikeMatch, ...]] = {}
+        self._cache_lock = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        # Caches are rebuilt on use; the lock cannot be pickled.
+        state["_results"] = {}
+        state["_cand_cache"] = ({}, {}, {})
+        state["_rd_cache"] = {}
+        del state["_cache_lock"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._cache_lock = threading.Lock()
+
+    def _remember(self, cache: dict, key, value, size: int) -> None:
+        """Store ``value`` in a bounded cache dict, dropping its older half when full."""
+        with self._cache_lock:
+            if len(cache) >= size:
+                _forget_older_half(cache)
+            cache[key] = value
+
+    def _cached(self, domain: str) -> tuple[LookalikeMatch, ...]:
+        found = self._results.get(domain)
+        if found is None:
+            found = self._lookup(domain)
+            self._remember(self._results, domain, found, _CACHE_SIZE)
+        return found
 
     def _find_generic(self) -> frozenset[str]:
         """Folded labels too generic to combosquat on: listed filler words, and labels found
@@ -867,16 +898,17 @@ class LookalikeIndex:
         return list(self._cached(domain))
 
     def cache_clear(self) -> None:
-        """Empty the LRU in front of ``check`` and the two caches inside ``_lookup``."""
-        self._cached.cache_clear()
-        for cache in self._cand_cache:
-            cache.clear()
-        self._rd_cache.clear()
+        """Empty the result cache in front of ``check`` and the two caches inside ``_lookup``."""
+        with self._cache_lock:
+            self._results.clear()
+            for cache in self._cand_cache:
+                cache.clear()
+            self._rd_cache.clear()
 
     # ------------------------------------------------------------------ lookup
 
     def _lookup(self, domain: str) -> tuple[LookalikeMatch, ...]:
-        """Uncached lookup (``check``/``check_all`` put an LRU cache in front of it)."""
+        """Uncached lookup (``check``/``check_all`` put a cache in front of it)."""
         norm = _normalize_host(domain)
         if norm is None:
             return ()
@@ -927,9 +959,7 @@ class LookalikeIndex:
                 self._combos(q)
                 adds = tuple(q.log)
                 q.log = None
-                if len(cache) >= _RD_CACHE_SIZE:
-                    _forget_older_half(cache)
-                cache[key] = adds
+                self._remember(cache, key, adds, _RD_CACHE_SIZE)
             else:
                 for args in adds:
                     q.add(*args)
@@ -970,9 +1000,7 @@ class LookalikeIndex:
             recs = cache.get(head)
             if recs is None:
                 recs = self._candidates(head, depth)
-                if len(cache) >= _CAND_CACHE_SIZE:
-                    _forget_older_half(cache)
-                cache[head] = recs
+                self._remember(cache, head, recs, _CAND_CACHE_SIZE)
             if recs:
                 qgrams: frozenset[str] | None = None
                 nq = 0

@@ -22,16 +22,20 @@ from email.message import Message as EmailMessage
 from email.parser import BytesParser
 from functools import lru_cache
 from io import BytesIO
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from selectolax.lexbor import LexborHTMLParser
 
 from lurelens import __version__ as _VERSION
 from lurelens.parse.headers import decode_bytes, parse_addresses
-from lurelens.parse.tokens import RecipientMatcher
+from lurelens.parse.redirects import decode_redirect
+from lurelens.parse.classify import UrlClassifier
 from lurelens.parse.urls import split_url
 from lurelens.report.defuse_css import defuse_css, host_of
 from lurelens.report.defuse_html import LINK_MODES, HtmlContext, defang_text, defuse_html, remote_references
+
+if TYPE_CHECKING:
+    from lurelens.registry.data import DataRegistry
 
 __all__ = ["DefuseReport", "DefuseResult", "defuse", "visible_words", "word_retention", "LINK_MODES", "HEADER"]
 
@@ -178,29 +182,25 @@ def _text_only(html: str) -> str:
 class _Run:
     """One message's defusing: the tracker test, the redirect decoder, and the report."""
 
-    def __init__(self, msg: EmailMessage, links: str):
+    def __init__(self, msg: EmailMessage, links: str, data: "DataRegistry | None" = None):
         self.report = DefuseReport(links=links)
-        data = _registry()
+        data = data or _registry()
         recips: list[str] = []
         for name in ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To"):
             vals = [str(v) for v in msg.get_all(name, [])]
             recips += [a.addr for a in parse_addresses(vals) if a.addr]
-        self.matcher = RecipientMatcher(list(dict.fromkeys(recips)))
-        self.trackers = data.trackers
+        self.classify = UrlClassifier(list(dict.fromkeys(recips)), data.trackers)
         self.data = data
 
     def is_tracker(self, url: str) -> str | None:
-        info = split_url(url)
-        if info is None:
+        if split_url(url) is None:
             return None
-        if self.trackers.match(url, info.host):
+        if self.classify.tracker(url):
             return "tracker list"
-        found = self.matcher.find(url) if self.matcher else None
+        found = self.classify.recipient_token(url)
         return f"recipient token ({found[0]})" if found else None
 
     def destination(self, url: str) -> str | None:
-        from lurelens.checks.links import decode_redirect
-
         return decode_redirect(url, self.data)
 
     def record(self, url: str, kind: str, tracker: bool) -> None:
@@ -230,12 +230,15 @@ def _defuse_html_part(run: _Run, html: str, path: str, banner: bool) -> tuple[st
     return out, ctx
 
 
-def defuse(raw: bytes, *, links: str = "visible") -> DefuseResult:
-    """The defused copy of ``raw`` (bytes of an RFC 5322 message) and what was changed."""
+def defuse(raw: bytes, *, links: str = "visible", data: "DataRegistry | None" = None) -> DefuseResult:
+    """The defused copy of ``raw`` (bytes of an RFC 5322 message) and what was changed.
+
+    ``data``: the registries (with the user's overlay) to recognise trackers and redirects by;
+    None: the shipped lists only."""
     if links not in LINK_MODES:
         raise ValueError(f"links must be one of {', '.join(LINK_MODES)}")
     msg = BytesParser(policy=policy.compat32).parsebytes(raw)
-    run = _Run(msg, links)
+    run = _Run(msg, links, data)
     boundaries = _boundaries(msg)
     pending: list[tuple[str, EmailMessage, str, str]] = []  # (path, part, kind, new text)
     for path, part in _leaves(msg):

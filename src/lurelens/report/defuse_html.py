@@ -16,6 +16,7 @@ from typing import Any, Callable
 from selectolax.lexbor import LexborHTMLParser
 
 from lurelens.parse.html import inventory
+from lurelens.parse.srcset import srcset_candidates, srcset_urls
 from lurelens.parse.urls import clean_attr_url, resolve, scheme_of, split_url
 from lurelens.report.defuse_css import css_remote_urls, defuse_css, defuse_data_css, defuse_style_attr, is_remote
 
@@ -35,30 +36,6 @@ _CC_FETCH = re.compile(r"src|href|url\s*\(|background|@import|<link|<style", re.
 _BANNER_STYLE = ("border:1px solid #b58900;background:#fdf6e3;color:#222;padding:6px 10px;margin:0 0 12px 0;"
                  "font:13px/1.4 sans-serif")
 _NOTE_STYLE = "color:#6c5700;font-size:90%"
-
-
-def srcset_candidates(value: str) -> list[tuple[str, str]]:
-    """(URL, descriptors) pairs as the HTML spec splits a srcset (a URL may contain commas)."""
-    out, i, n = [], 0, len(value)
-    while i < n:
-        while i < n and value[i] in " \t\n\r\f,":
-            i += 1
-        j = i
-        while j < n and value[j] not in " \t\n\r\f":
-            j += 1
-        url, desc, i = value[i:j], "", j
-        if url.endswith(","):
-            url = url.rstrip(",")
-        else:
-            depth, k = 0, i
-            while k < n and not (value[k] == "," and depth == 0):
-                depth += {"(": 1, ")": -1}.get(value[k], 0) if value[k] in "()" else 0
-                depth = max(depth, 0)
-                k += 1
-            desc, i = value[i:k].strip(), k + 1
-        if url:
-            out.append((url, desc))
-    return out
 
 
 def defang(url: str) -> str:
@@ -203,7 +180,7 @@ class _Defuser:
             attrs = node.attributes
             href = attrs.get("href") or ""
             rels = (attrs.get("rel") or "").lower().split()
-            remote_set = [u for u in self.srcset_urls(attrs.get("imagesrcset") or "") if is_remote(u)]
+            remote_set = [u for u in srcset_urls(attrs.get("imagesrcset") or "") if is_remote(u)]
             if is_remote(href) or remote_set:
                 for u in ([href] if is_remote(href) else []) + remote_set:
                     self.rec(u, rels[0] if rels else "link")
@@ -222,10 +199,6 @@ class _Defuser:
             for child in list(node.iter(include_text=True)):
                 child.decompose()
             node.insert_child(new)
-
-    @staticmethod
-    def srcset_urls(value: str) -> list[str]:
-        return [u for u, _d in srcset_candidates(value)]
 
     def filter_srcset(self, node: Any, attr: str) -> list[str]:
         """Drop remote candidates from a srcset; return the dropped URLs."""
@@ -246,7 +219,7 @@ class _Defuser:
         attrs = node.attributes
         src = attrs.get("src") or ""
         remote_src = is_remote(src)
-        urls = ([src] if remote_src else []) + [u for u in self.srcset_urls(attrs.get("srcset") or "") if is_remote(u)]
+        urls = ([src] if remote_src else []) + [u for u in srcset_urls(attrs.get("srcset") or "") if is_remote(u)]
         if not urls:
             return
         tracker = any(self.tracking(u) for u in urls)
@@ -399,7 +372,7 @@ def remote_references(html: str) -> list[str]:
     for name in ("src", "srcset", "imagesrcset") + _ATTRS_DROP:
         for node in tree.css(f"[{name}]"):
             value = node.attributes.get(name) or ""
-            urls = _Defuser.srcset_urls(value) if "srcset" in name else [value]
+            urls = srcset_urls(value) if "srcset" in name else [value]
             found.extend(u for u in urls if is_remote(u))
     if _CONDITIONAL.search(html):
         found.extend(f"<!--{(n.comment_content or '')[:40]}" for n in _conditional_comments(tree))

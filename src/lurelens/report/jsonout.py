@@ -54,6 +54,7 @@ def _message_part(msg: Message) -> dict[str, Any]:
         "attachments": [a.to_dict() for a in msg.attachments],
         "defects": [d.to_dict() for d in msg.defects],
         "limits_hit": list(msg.limits_hit),
+        "features": msg.features.to_dict() if msg.features is not None else None,
     }
 
 
@@ -95,6 +96,7 @@ def error_to_dict(file: str | None, error: str) -> dict[str, Any]:
         "attachments": [],
         "defects": [],
         "limits_hit": [],
+        "features": None,
         "nested": [],
         "open_leaks": [],
         "errors": [error],

@@ -83,6 +83,7 @@ def _srcset_choices(msg: Message) -> dict[str, str]:
     """URL -> what choosing it reveals, for images offered in several sizes or densities."""
     from selectolax.lexbor import LexborHTMLParser
 
+    from lurelens.parse.srcset import srcset_candidates
     from lurelens.parse.urls import resolve
 
     out: dict[str, str] = {}
@@ -93,9 +94,9 @@ def _srcset_choices(msg: Message) -> dict[str, str]:
         base_node = tree.css_first("base[href]")
         base = resolve(base_node.attributes.get("href") or "", None) if base_node is not None else None
         for node in tree.css("img[srcset], source[srcset]"):
-            cands = [c.strip() for c in re.split(r",\s+(?=\S)", node.attributes.get("srcset") or "") if c.strip()]
-            kinds = {m.group(2).lower() for c in cands if (m := _SRCSET_DESC.search(c))}
-            urls = [c.split()[0] for c in cands]
+            cands = srcset_candidates(node.attributes.get("srcset") or "")
+            kinds = {m.group(2).lower() for _u, d in cands if (m := _SRCSET_DESC.search(" " + d))}
+            urls = [u for u, _d in cands]
             src = node.attributes.get("src")
             if src:
                 urls.append(src)
@@ -207,16 +208,15 @@ def open_leaks(msg: Message | None, requests: list[dict[str, Any]] | None = None
 
 def _token_for(msg: Message, urls: list[str]) -> str | None:
     """The recipient token in a browser-only URL, found as the enrichment step finds it."""
-    from lurelens.parse.tokens import RecipientMatcher, opaque_id
-    from lurelens.parse.urls import split_url
+    from lurelens.parse.classify import UrlClassifier
 
-    matcher = RecipientMatcher(msg.recipients)
+    classify = UrlClassifier(msg.recipients)
     for url in urls:
-        found = matcher.find(url) if matcher else None
+        found = classify.recipient_token(url)
         if found:
             return found[0]
     for url in urls:
-        info = split_url(url)
-        if info is not None and opaque_id(url, info.path, info.query):
-            return "opaque_id"
+        found = classify.token(url)
+        if found:
+            return found[0]
     return None

@@ -8,9 +8,9 @@
 from __future__ import annotations
 
 import re
-from typing import Callable
+from dataclasses import dataclass
 
-__all__ = ["compile_expr", "ExprError"]
+__all__ = ["Expr", "ExprError", "compile_expr"]
 
 _TOKEN = re.compile(r"\s*(?:(group:[a-z_]+)|([A-Z][A-Z0-9_]*)|([&|!(),])|([1-9][0-9]*)\s+of\b)")
 
@@ -19,7 +19,7 @@ class ExprError(ValueError):
     pass
 
 
-def compile_expr(text: str) -> tuple[Callable[[set[str], set[str]], bool], set[str]]:
+def compile_expr(text: str) -> tuple["Expr", set[str]]:
     """Compile to a predicate over (symbols present, groups present); also return names used."""
     tokens: list[tuple[str, str]] = []
     pos = 0
@@ -45,13 +45,15 @@ def compile_expr(text: str) -> tuple[Callable[[set[str], set[str]], bool], set[s
     def peek():
         return tokens[i] if i < len(tokens) else (None, None)
 
+    # The expression compiles to a tree of tuples (``("sym", NAME)``, ``("group", NAME)``,
+    # ``("not", X)``, ``("and", X, Y)``, ``("or", X, Y)``, ``("atleast", N, (X, ...))``) wrapped in
+    # an ``Expr``: closures would not pickle, and a Scanner holding the scoring must.
     def parse_or():
         nonlocal i
         left = parse_and()
         while peek() == ("op", "|"):
             i += 1
-            right = parse_and()
-            left = (lambda a, b: lambda s, g: a(s, g) or b(s, g))(left, right)
+            left = ("or", left, parse_and())
         return left
 
     def parse_and():
@@ -59,27 +61,22 @@ def compile_expr(text: str) -> tuple[Callable[[set[str], set[str]], bool], set[s
         left = parse_not()
         while peek() == ("op", "&"):
             i += 1
-            right = parse_not()
-            left = (lambda a, b: lambda s, g: a(s, g) and b(s, g))(left, right)
+            left = ("and", left, parse_not())
         return left
 
     def parse_not():
         nonlocal i
         if peek() == ("op", "!"):
             i += 1
-            inner = parse_not()
-            return lambda s, g: not inner(s, g)
+            return ("not", parse_not())
         return parse_atom()
 
     def parse_atom():
         nonlocal i
         kind, val = peek()
-        if kind == "sym":
+        if kind in ("sym", "group"):
             i += 1
-            return lambda s, g, v=val: v in s
-        if kind == "group":
-            i += 1
-            return lambda s, g, v=val: v in g
+            return (kind, val)
         if kind == "count":
             i += 1
             if peek() != ("op", "("):
@@ -95,7 +92,7 @@ def compile_expr(text: str) -> tuple[Callable[[set[str], set[str]], bool], set[s
             need = int(val)
             if need > len(items):
                 raise ExprError(f"'{val} of' a list of {len(items)} can never hold in {text!r}")
-            return lambda s, g, its=tuple(items), n=need: sum(1 for f in its if f(s, g)) >= n
+            return ("atleast", need, tuple(items))
         if (kind, val) == ("op", "("):
             i += 1
             inner = parse_or()
@@ -105,7 +102,33 @@ def compile_expr(text: str) -> tuple[Callable[[set[str], set[str]], bool], set[s
             return inner
         raise ExprError(f"unexpected {val!r} in {text!r}")
 
-    fn = parse_or()
+    tree = parse_or()
     if i != len(tokens):
         raise ExprError(f"trailing tokens in {text!r}")
-    return fn, names
+    return Expr(tree), names
+
+
+def _eval(node: tuple, s: set[str], g: set[str]) -> bool:
+    op = node[0]
+    if op == "sym":
+        return node[1] in s
+    if op == "group":
+        return node[1] in g
+    if op == "not":
+        return not _eval(node[1], s, g)
+    if op == "and":
+        return _eval(node[1], s, g) and _eval(node[2], s, g)
+    if op == "or":
+        return _eval(node[1], s, g) or _eval(node[2], s, g)
+    # "atleast"
+    return sum(1 for item in node[2] if _eval(item, s, g)) >= node[1]
+
+
+@dataclass(frozen=True, slots=True)
+class Expr:
+    """A compiled composite expression: a predicate over (symbols present, groups present)."""
+
+    tree: tuple
+
+    def __call__(self, symbols: set[str], groups: set[str]) -> bool:
+        return _eval(self.tree, symbols, groups)

@@ -1,18 +1,17 @@
 """From a verdict to the compact row a worker sends back to the hunt's driver (never the message's
 bytes): the stored columns, the side-table rows and the full verdict JSON.
 
-:func:`cluster_features` is the one place that decides what clustering values are stored (hosts,
-recipients, claimed entities, origin IP, fingerprints); it reads the engine's features when the
-model carries them and falls back to reading the parsed message itself."""
+:func:`cluster_features` is the one place that decides what clustering values are stored; they
+are the engine's (``message.features``), with only how each recipient was named added here."""
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 from lurelens.model import Verdict
+from lurelens.parse.urls import registrable_domain
 from lurelens.report.jsonout import dumps, error_to_dict
 
 __all__ = ["message_row", "error_row", "cluster_features", "clean_text"]
@@ -20,7 +19,6 @@ __all__ = ["message_row", "error_row", "cluster_features", "clean_text"]
 # Column widths that bound what one hostile header can put in a row.
 _MAX_TEXT = 2000
 _RECEIVED_FOR = re.compile(r"\bfor\s+<?([^\s<>;@]+@[^\s<>;]+?)>?\s*;", re.I)
-_RECEIVED_IP = re.compile(r"\[(?:IPv6:)?([0-9A-Fa-f:.]{3,45})\]")
 
 
 # A NUL escape in JSON text, not preceded by an escaped backslash (PostgreSQL refuses \u0000).
@@ -47,62 +45,35 @@ def _domain_of(addr: str) -> str:
     return addr.rsplit("@", 1)[1].lower() if "@" in addr else ""
 
 
-def _public_ip(s: str) -> str | None:
-    try:
-        ip = ipaddress.ip_address(s)
-    except ValueError:
-        return None
-    return None if (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved
-                    or ip.is_unspecified or ip.is_multicast) else str(ip)
+def _recipient_kinds(msg, addresses: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(kind, address) for every recipient: how each of the engine's recipients was named (to, cc,
+    delivered-to, x-original-to, envelope-to, received-for; 'other' when none of these says)."""
+    pairs: set[tuple[str, str]] = set()
+    if msg is not None:
+        for kind, addrs in (("to", msg.to), ("cc", msg.cc)):
+            pairs.update((kind, a.addr.lower()) for a in addrs if a.addr)
+        for name, value in msg.headers:
+            lname = name.lower()
+            if lname in ("delivered-to", "x-original-to", "envelope-to"):
+                pairs.update((lname, a.strip().strip("<>").lower()) for a in value.split(",") if "@" in a)
+            elif lname == "received":
+                pairs.update(("received-for", a.lower()) for a in _RECEIVED_FOR.findall(value))
+    named = {a for _, a in pairs}
+    pairs.update(("other", a) for a in addresses if a not in named)
+    return sorted(pairs)
 
 
 def cluster_features(verdict: Verdict) -> dict[str, Any]:
-    """The values a hunt stores for clustering and pivoting, with the field names of the engine's
-    ``ClusterFeatures``. Until the engine provides them, they are read from the parsed message here;
-    ``claimed`` and the two fingerprints stay empty in that case (no second implementation)."""
-    features = getattr(verdict.message, "features", None)
-    if features is not None:  # the engine's own (lurelens.model.ClusterFeatures)
-        from dataclasses import asdict
-
-        return asdict(features)
-    from lurelens.parse.urls import registrable_domain
+    """The values a hunt stores for clustering and pivoting: the engine's ``ClusterFeatures``
+    (``message.features``: hosts, domains, origin IP, claimed entities, attachment hashes, TLSH
+    fingerprints), plus ``recipient_kinds``, how each recipient was named."""
+    from lurelens.model.features import ClusterFeatures
 
     msg = verdict.message
-    resources = msg.resources if msg is not None else []
-    links = msg.links if msg is not None else []
-    headers = msg.headers if msg is not None else []
-    recipients: list[tuple[str, str]] = []
-    for kind, addrs in (("to", msg.to if msg else []), ("cc", msg.cc if msg else [])):
-        recipients.extend((kind, a.addr.lower()) for a in addrs if a.addr)
-    origin_ip = None
-    for name, value in headers:
-        lname = name.lower()
-        if lname in ("delivered-to", "x-original-to"):
-            recipients.extend((lname, a.strip().strip("<>").lower()) for a in value.split(",") if "@" in a)
-        elif lname == "received":
-            recipients.extend(("received-for", a.lower()) for a in _RECEIVED_FOR.findall(value))
-            if origin_ip is None:
-                # The first public address a Received header names is where the message entered
-                # the receiving organisation's mail system from outside.
-                origin_ip = next((ip for ip in map(_public_ip, _RECEIVED_IP.findall(value.split(" by ")[0])) if ip), None)
-    link_hosts = sorted({h for lk in links for h in (lk.host, lk.final_host) if h})
-    return {
-        "sender_domains": sorted({_domain_of(a.addr) for a in (msg.from_ if msg else []) if a.addr}
-                                 | ({_domain_of(msg.sender.addr)} if msg and msg.sender and msg.sender.addr else set())),
-        "reply_to_domains": sorted({_domain_of(a.addr) for a in (msg.reply_to if msg else []) if a.addr}),
-        "return_path_domain": _domain_of(msg.return_path or "") or None if msg else None,
-        "beacon_hosts": sorted({r.host for r in resources if r.host and (r.hidden or r.tiny or r.tracker)}),
-        "beacon_domains": sorted({r.domain for r in resources if r.domain and (r.hidden or r.tiny or r.tracker)}),
-        "resource_hosts": sorted({r.host for r in resources if r.host}),
-        "link_hosts": link_hosts,
-        "link_domains": sorted({registrable_domain(h) for h in link_hosts}),
-        "origin_ip": origin_ip,
-        "recipients": sorted(set(recipients)),
-        "claimed": [],
-        "attachment_sha256": sorted({a.sha256 for a in (msg.attachments if msg else []) if a.sha256}),
-        "text_fingerprint": None,
-        "html_skeleton_fingerprint": None,
-    }
+    features = getattr(msg, "features", None) or ClusterFeatures()
+    d = features.to_dict()
+    d["recipient_kinds"] = _recipient_kinds(msg, features.recipients)
+    return d
 
 
 def _date_utc(date: str | None):
@@ -125,18 +96,9 @@ def message_row(source: str, locator: str, sha256: str, size: int, verdict: Verd
     # the nested dict, and the store writes it as it is.
     report = _json(verdict.to_dict())
     frm = msg.from_[0] if msg is not None and msg.from_ else None
-    hosts: dict[tuple[str, str], str | None] = {}
-    domain_of = {r.host: r.domain for r in (msg.resources if msg else [])}
-    for h in f["resource_hosts"]:
-        hosts[("fetch", h)] = domain_of.get(h)
-    for h in f["beacon_hosts"]:
-        hosts[("beacon", h)] = domain_of.get(h)
-    if f["link_hosts"]:
-        from lurelens.parse.urls import registrable_domain
-
-        for h in f["link_hosts"]:
-            hosts[("link", h)] = registrable_domain(h)
-    recipients = {(kind, _cut(addr, 500)) for kind, addr in f["recipients"]}
+    hosts = {(role, h): registrable_domain(h) for role, key in (("fetch", "resource_hosts"), ("beacon", "beacon_hosts"),
+                                                                ("link", "link_hosts")) for h in f[key]}
+    recipients = {(kind, _cut(addr, 500)) for kind, addr in f["recipient_kinds"]}
     return {
         "source": clean_text(source),
         "locator": clean_text(locator),
