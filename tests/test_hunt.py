@@ -238,3 +238,48 @@ def test_dask_hunt_survives_a_dead_worker_with_serial_verdicts(tmp_path, dask_cl
         s = serial[r["locator"]]
         assert (r["sha256"], r["verdict"], r["score"]) == (s["sha256"], s["verdict"], s["score"])
         assert r["report"]["findings"] == s["report"]["findings"]
+
+
+class _DyingPartition:
+    """A real partition whose first read kills the worker process reading it (as the OOM killer would)."""
+
+    def __init__(self, inner, marker: str):
+        self.inner, self.marker = inner, marker
+        self.source, self.key, self.fingerprint = inner.source, inner.key, inner.fingerprint
+        self.estimated_messages = inner.estimated_messages
+
+    def read(self):
+        try:
+            fd = os.open(self.marker, os.O_CREAT | os.O_EXCL)
+        except FileExistsError:
+            yield from self.inner.read()
+            return
+        os.close(fd)
+        os._exit(9)
+
+
+class _DyingSource:
+    def __init__(self, src, marker: str):
+        self.src, self.marker = src, marker
+
+    def total(self):
+        return self.src.total()
+
+    def partitions(self, target: int = 1000):
+        for i, p in enumerate(self.src.partitions(target=target)):
+            yield _DyingPartition(p, self.marker) if i == 1 else p
+
+
+def test_a_dead_local_worker_loses_no_message(tmp_path):
+    from lurelens.adapters.hunt import run_hunt
+    from lurelens.settings import ScannerSettings
+    from lurelens.sources import open_source
+
+    msgs = messages(80, seed=4)
+    write_mbox(tmp_path / "a.mbox", msgs)
+    marker = str(tmp_path / "died-once")
+    with Store(str(tmp_path / "h.db")).migrate() as store:
+        r = run_hunt([str(tmp_path / "a.mbox")], store, ScannerSettings(), jobs=2, partition_size=20,
+                     opener=lambda spec: _DyingSource(open_source(spec), marker))
+    assert os.path.exists(marker) and r.stored == 80 and r.errors == 0
+    assert_each_once(str(tmp_path / "h.db"), msgs)

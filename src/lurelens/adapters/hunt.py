@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import hashlib
+import itertools
 import multiprocessing
 import os
 import time
@@ -198,10 +199,16 @@ def run_hunt(
     glob: str | None = None,
     on_plan: Callable[[int | None], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
+    opener: Callable[[str], Any] | None = None,
 ) -> HuntResult:
-    """Hunt ``specs`` into ``store``. ``on_plan(total)`` is called once the work is known (total
-    messages still to read, or None), ``on_progress(n)`` after each partition with its item count."""
-    from lurelens.sources import open_source
+    """Hunt ``specs`` into ``store``. ``on_plan(total)`` is called once the sources are open (their
+    total message count, or None), ``on_progress(n)`` as messages are done or found done already.
+    ``opener(spec)`` opens a source (default: ``lurelens.sources.open_source`` with ``glob``)."""
+    if opener is None:
+        from lurelens.sources import open_source
+
+        def opener(spec: str):
+            return open_source(spec, glob=glob)
 
     t0, cpu0 = time.monotonic(), time.process_time()
     run_id = store.begin_run(specs, _settings_dict(settings))
@@ -210,13 +217,15 @@ def run_hunt(
     labels: Counter[str] = Counter()
     state = "failed"
     try:
-        todo, total = _plan(specs, store, partition_size, out, lambda spec: open_source(spec, glob=glob))
+        sources, total = _open_sources(specs, opener, out)
         if on_plan:
             on_plan(total)
-        if todo:
+        pending = _pending(sources, store, partition_size, out, on_progress)
+        first = next(pending, None)
+        if first is not None:  # an unchanged archive starts no worker at all
             runner = _Dask(dask, settings) if dask else _Local(jobs, settings)
             try:
-                _execute(runner, todo, store, run_id, out, labels, on_progress)
+                _execute(runner, itertools.chain([first], pending), store, run_id, out, labels, on_progress)
             finally:
                 runner.close()
         state = "done"
@@ -237,57 +246,73 @@ def run_hunt(
     return out
 
 
-def _plan(specs, store: Store, partition_size: int, out: HuntResult, open_source) -> tuple[list, int | None]:
-    """The partitions still to scan, and how many messages they hold when every source knows."""
-    todo = []
-    total: int | None = 0
-    done_by_source: dict[str, dict[str, tuple[str, int]]] = {}
+def _open_sources(specs: list[str], open_source, out: HuntResult) -> tuple[list, int | None]:
+    """The sources that open, and their total message count when every one knows it."""
+    sources, total = [], 0
     for spec in specs:
         try:
             src = open_source(spec)
-            parts = list(src.partitions(target=partition_size))
+            n = src.total()
         except Exception as exc:  # noqa: BLE001 - a missing or unreadable source: say so, hunt the rest
             out.source_errors.append({"source": spec, "error": f"{type(exc).__name__}: {exc}"})
             continue
-        for part in parts:
-            out.partitions_total += 1
-            done = done_by_source.get(part.source)
-            if done is None:
-                done = done_by_source[part.source] = store.done_partitions(part.source)
-            prev = done.get(part.key)
-            if prev is not None and prev[0] == part.fingerprint:
-                out.partitions_unchanged += 1
-                out.messages_in_unchanged += prev[1]
-                continue
-            todo.append(part)
-            if total is not None:
-                total = None if part.estimated_messages is None else total + part.estimated_messages
-    return todo, total
+        sources.append((spec, src))
+        total = None if total is None or n is None else total + n
+    return sources, total
 
 
-def _execute(runner, todo: list, store: Store, run_id: int, out: HuntResult, labels: Counter,
+def _pending(sources: list, store: Store, partition_size: int, out: HuntResult,
+             on_progress: Callable[[int], None] | None) -> Iterator:
+    """The partitions still to scan, lazily (the driver never holds a whole archive's list):
+    those the store has finished with the same fingerprint are counted and passed over."""
+    done_by_source: dict[str, dict[str, tuple[str, int]]] = {}
+    for spec, src in sources:
+        try:
+            for part in src.partitions(target=partition_size):
+                out.partitions_total += 1
+                done = done_by_source.get(part.source)
+                if done is None:
+                    done = done_by_source[part.source] = store.done_partitions(part.source)
+                prev = done.get(part.key)
+                if prev is not None and prev[0] == part.fingerprint:
+                    out.partitions_unchanged += 1
+                    out.messages_in_unchanged += prev[1]
+                    if on_progress:
+                        on_progress(prev[1])
+                    continue
+                yield part
+        except Exception as exc:  # noqa: BLE001 - a source failing while listed: keep what was listed
+            out.source_errors.append({"source": spec, "error": f"{type(exc).__name__}: {exc}"})
+
+
+def _execute(runner, parts: Iterator, store: Store, run_id: int, out: HuntResult, labels: Counter,
              on_progress: Callable[[int], None] | None) -> None:
-    queue: deque = deque((p, 1) for p in todo)
+    retry: deque = deque()  # (partition, attempt) to submit again
     inflight: dict[Any, tuple[Any, int]] = {}
-    while queue or inflight:
-        while queue and len(inflight) < runner.window:
-            part, attempt = queue.popleft()
+    while True:
+        while len(inflight) < runner.window:
+            if retry:
+                part, attempt = retry.popleft()
+            else:
+                part, attempt = next(parts, None), 1
+                if part is None:
+                    break
             inflight[runner.submit(part)] = (part, attempt)
+        if not inflight:
+            return
         for fut in runner.wait(list(inflight)):
-            if fut not in inflight:  # already put back in the queue with its broken pool
+            if fut not in inflight:  # already put back with its broken pool
                 continue
             part, attempt = inflight.pop(fut)
             try:
                 res: PartitionResult = fut.result()
             except Exception as exc:  # noqa: BLE001 - a worker died or the task failed
-                if runner.lost(exc):
+                if runner.lost(exc) and isinstance(runner, _Local):
                     # Every partition in flight on a broken local pool is lost with it.
-                    for other, (p, a) in list(inflight.items()):
-                        if isinstance(runner, _Local):
-                            inflight.pop(other)
-                            queue.append((p, a))
+                    retry.extend(inflight.values())
+                    inflight.clear()
                 if attempt < MAX_ATTEMPTS:
-                    queue.append((part, attempt + 1))
+                    retry.append((part, attempt + 1))
                     continue
                 res = PartitionResult(part.source, part.key, part.fingerprint, [error_row(
                     part.source, f"{part.key}#failed", None,
