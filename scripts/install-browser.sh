@@ -13,27 +13,9 @@ if [[ -x "$CHROMIUM" ]]; then
     exit 0
 fi
 
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "install-browser: apt-get not found; install Chromium with your package manager and set LURELENS_CHROMIUM to its path." >&2
-    exit 1
-fi
-
-SUDO=()
-if [[ "$(id -u)" -ne 0 ]]; then
-    if command -v sudo >/dev/null 2>&1; then
-        SUDO=(sudo)
-    else
-        echo "install-browser: must run as root (or have sudo) to apt-get install chromium." >&2
-        exit 1
-    fi
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-echo "install-browser: running apt-get update"
-"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
-echo "install-browser: installing chromium fonts-dejavu-core"
-"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-    chromium fonts-dejavu-core
+# shellcheck source=apt-install.sh
+source "$(dirname "$0")/apt-install.sh"
+apt_install install-browser chromium fonts-dejavu-core
 
 if [[ ! -x "$CHROMIUM" ]]; then
     echo "install-browser: apt-get finished but $CHROMIUM is missing." >&2

@@ -19,27 +19,9 @@ if BIN=$(find_bin); then
     exit 0
 fi
 
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "install-postgres: apt-get not found; install the PostgreSQL server with your package manager." >&2
-    exit 1
-fi
-
-SUDO=()
-if [[ "$(id -u)" -ne 0 ]]; then
-    if command -v sudo >/dev/null 2>&1; then
-        SUDO=(sudo)
-    else
-        echo "install-postgres: must run as root (or have sudo) to apt-get install postgresql." >&2
-        exit 1
-    fi
-fi
-
-APT=(apt-get -o DPkg::Lock::Timeout=600 -q)
-echo "install-postgres: running apt-get update"
-"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive "${APT[@]}" update
-echo "install-postgres: installing postgresql"
-# RUNLEVEL=1: Debian's maintainer scripts do not start the distribution's cluster (the tests start their own).
-"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 "${APT[@]}" install -y --no-install-recommends postgresql
+# shellcheck source=apt-install.sh
+source "$(dirname "$0")/apt-install.sh"
+apt_install install-postgres postgresql
 
 if ! BIN=$(find_bin); then
     echo "install-postgres: apt-get finished but no initdb under /usr/lib/postgresql/*/bin." >&2

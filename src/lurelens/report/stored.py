@@ -45,18 +45,18 @@ def print_stored(console: Console, d: dict[str, Any]) -> None:
     sender = d.get("sender")
     if sender:
         console.print("\n[bold]Sender[/bold]")
-        console.print(f"  From: {escape(', '.join(_addr(a) for a in sender.get('from') or []))}")
-        if sender.get("sender"):
-            console.print(f"  Sender: {escape(_addr(sender['sender']))}")
-        if sender.get("reply_to"):
-            console.print(f"  Reply-To: {escape(', '.join(_addr(a) for a in sender['reply_to']))}")
-        if sender.get("return_path"):
-            console.print(f"  Return-Path: {escape(sender['return_path'])}")
-        console.print(f"  Subject: {escape((sender.get('subject') or '')[:200])}")
-        if sender.get("date"):
-            console.print(f"  Date: {escape(sender['date'])}")
-        if sender.get("message_id"):
-            console.print(f"  Message-ID: {escape(sender['message_id'])}")
+        lines = [
+            ("From", ", ".join(_addr(a) for a in sender.get("from") or []), True),
+            ("Sender", _addr(sender.get("sender")), False),
+            ("Reply-To", ", ".join(_addr(a) for a in sender.get("reply_to") or []), False),
+            ("Return-Path", sender.get("return_path") or "", False),
+            ("Subject", (sender.get("subject") or "")[:200], True),
+            ("Date", sender.get("date") or "", False),
+            ("Message-ID", sender.get("message_id") or "", False),
+        ]
+        for name, value, always in lines:
+            if value or always:
+                console.print(f"  {name}: {escape(value)}")
     if d.get("recipients"):
         named = ", ".join(f"{r['address']} ({r['kind']})" for r in d["recipients"][:20])
         console.print(f"  Recipients: {escape(named)}")
