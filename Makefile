@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.lurelens-installed
 TEST_STAMP := $(VENV)/.lurelens-test-installed
 
-.PHONY: demo test install browser postgres bench eval clean
+.PHONY: demo test install browser dovecot postgres bench eval clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "lurelens needs Python 3.11 or newer")'
@@ -35,10 +35,13 @@ $(TEST_STAMP): $(BIN)/python pyproject.toml
 browser:
 	bash scripts/install-browser.sh
 
+dovecot:
+	bash scripts/install-dovecot.sh
+
 postgres:
 	bash scripts/install-postgres.sh
 
-test: $(TEST_STAMP) browser postgres
+test: $(TEST_STAMP) browser dovecot postgres
 	LURELENS_REQUIRE_BROWSER=1 LURELENS_REQUIRE_SERVICES=1 $(BIN)/python -m pytest -q -p no:cacheprovider
 
 eval: $(STAMP)

@@ -13,9 +13,7 @@ if [[ -x "$CHROMIUM" ]]; then
     exit 0
 fi
 
-# shellcheck source=apt-install.sh
-source "$(dirname "$0")/apt-install.sh"
-apt_install install-browser chromium fonts-dejavu-core
+bash "$(dirname "$0")/apt-install.sh" install-browser chromium fonts-dejavu-core
 
 if [[ ! -x "$CHROMIUM" ]]; then
     echo "install-browser: apt-get finished but $CHROMIUM is missing." >&2

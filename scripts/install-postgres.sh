@@ -19,9 +19,7 @@ if BIN=$(find_bin); then
     exit 0
 fi
 
-# shellcheck source=apt-install.sh
-source "$(dirname "$0")/apt-install.sh"
-apt_install install-postgres postgresql
+bash "$(dirname "$0")/apt-install.sh" install-postgres postgresql
 
 if ! BIN=$(find_bin); then
     echo "install-postgres: apt-get finished but no initdb under /usr/lib/postgresql/*/bin." >&2

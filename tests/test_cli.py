@@ -196,3 +196,98 @@ def test_closed_pipe_exits_quietly_not_as_suspicious(tmp_path):
         err = p.stderr.read().decode()
         assert p.wait(timeout=120) == 141
         assert "Traceback" not in err
+
+
+# -- inputs through lurelens.sources (issue 15: what a new user hit) ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def lure_forms(tmp_path_factory, apt31_example):
+    """The bundled lure as users save it: .msg, gzipped, zipped, with a BOM, as UTF-16, after a blank line."""
+    import email
+    import email.policy
+    import gzip
+    import io
+    import zipfile
+
+    from msgfile import build_msg
+
+    raw = apt31_example.read_bytes()
+    d = tmp_path_factory.mktemp("forms")
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    head = raw.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0].decode()
+    html = parsed.get_body(("html",))
+    (d / "lure.msg").write_bytes(build_msg(subject=str(parsed["Subject"]), body="see HTML", headers=head + "\r\n\r\n",
+                                           html=html.get_content() if html else None))
+    (d / "lure.eml.gz").write_bytes(gzip.compress(raw))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("lure.eml", raw)
+    (d / "lure.zip").write_bytes(buf.getvalue())
+    (d / "bom.eml").write_bytes(b"\xef\xbb\xbf" + raw)
+    (d / "utf16.eml").write_bytes(raw.decode("utf-8").encode("utf-16"))
+    (d / "blank.eml").write_bytes(b"\r\n" + raw)
+    return d
+
+
+def test_every_saved_form_of_the_lure_is_scanned_as_recon(run_cli, lure_forms):
+    names = ["lure.msg", "lure.eml.gz", "lure.zip", "bom.eml", "utf16.eml", "blank.eml"]
+    code, out, err = run_cli(["scan", "--json", *[lure_forms / n for n in names]])
+    rows = jsonl(out)
+    assert [r["verdict"] for r in rows] == ["recon"] * 6, err
+    assert [r["file"] for r in rows] == [str(lure_forms / n) for n in names[:2]] + \
+        [str(lure_forms / "lure.zip" / "lure.eml")] + [str(lure_forms / n) for n in names[3:]]
+    assert code == 1
+    assert "UTF-16" in err and "byte-order mark" in err and "Outlook .msg" in err
+
+
+@pytest.mark.parametrize("content", [b"", "ls"])
+def test_empty_file_and_binary_are_errors_never_clean(run_cli, tmp_path, content):
+    p = tmp_path / "x.eml"
+    p.write_bytes(b"" if content == b"" else open("/bin/ls", "rb").read())
+    code, out, err = run_cli(["scan", p])
+    assert code == 2 and "Verdict: CLEAN" not in out
+    assert "not an e-mail message" in err
+
+
+def test_mbox_gives_one_verdict_per_message(run_cli, tmp_path, apt31_example):
+    raw = apt31_example.read_bytes().replace(b"\r\n", b"\n")
+    box = b"".join(b"From sender@example.com Mon Jan  1 00:00:00 2024\n" + m + b"\n"
+                   for m in [CLEAN, raw, PIXEL] * 3 for m in [m.replace(b"\r\n", b"\n")])
+    (tmp_path / "box.mbox").write_bytes(box)
+    code, out, err = run_cli(["scan", "--json", tmp_path / "box.mbox"])
+    rows = jsonl(out)
+    assert [r["verdict"] for r in rows] == ["clean", "recon", "tracked"] * 3
+    assert rows[0]["file"] == f"{tmp_path / 'box.mbox'}@0"
+    assert "is an mbox: split into 9 messages" in err and code == 1
+
+
+def test_walk_skips_fifo_notes_and_housekeeping_and_honours_glob(run_cli, tmp_path):
+    import os
+
+    (tmp_path / "a.eml").write_bytes(CLEAN)
+    (tmp_path / "SOURCE.md").write_text("# Source\n\nWhere these came from.\n")
+    (tmp_path / "list.yml").write_text("- one\n- two\n")
+    (tmp_path / "dovecot.index.log").write_bytes(b"\x01\x02\x00\x00" * 10)
+    os.mkfifo(tmp_path / "pipe.eml")
+    code, out, err = run_cli(["scan", "--json", tmp_path], timeout=60)
+    assert [r["file"] for r in jsonl(out)] == [str(tmp_path / "a.eml")] and code == 0
+    assert "SOURCE.md: skipped: not mail" in err and "pipe.eml: skipped: not a regular file (FIFO)" in err
+    assert "dovecot" not in err
+    code, out, err = run_cli(["scan", "--json", "--glob", "*.md", tmp_path], timeout=60)
+    assert jsonl(out) == [] and "SOURCE.md" in err
+
+
+def test_defuse_walk_skips_fifo_and_not_mail(run_cli, tmp_path):
+    import os
+
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    out.mkdir()
+    (src / "a.eml").write_bytes(PIXEL)
+    (src / "SOURCE.md").write_text("# Source\n\nWhere these came from.\n")
+    (src / "dovecot-uidlist").write_text("3 V1 N1\n")
+    os.mkfifo(src / "pipe.eml")
+    code, _, err = run_cli(["defuse", "-o", f"{out}/", src], timeout=60)
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == ["a.eml"]

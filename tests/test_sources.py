@@ -16,8 +16,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lurelens.sources import (DirSource, FileSource, Item, MaildirSource, Partition, SourceError, display_name,
-                              iter_items, open_source, sniff)
+from lurelens.sources import (
+    DirSource,
+    FileSource,
+    Item,
+    MaildirSource,
+    SourceError,
+    display_name,
+    iter_items,
+    open_source,
+    sniff,
+)
 from lurelens.sources.mbox import iter_boundaries, split_mbox_bytes
 
 FUZZ = settings(max_examples=200, deadline=None, database=None,
@@ -210,7 +219,7 @@ def test_sniff_gzip_bomb_is_refused_not_materialised():
 @FUZZ
 @given(st.binary(max_size=4096))
 def test_sniff_never_raises(data):
-    out, err, note = sniff(data)
+    out, err, _note = sniff(data)
     assert (out is None) != (err is None)
 
 
@@ -223,6 +232,37 @@ def test_mbox_split_never_raises_and_keeps_every_byte_offset(parts):
     offsets = [int(it.locator[1:]) for it in got]
     assert offsets == sorted(set(offsets))
     assert all((it.data is None) != (it.error is None) for it in got)
+
+
+@FUZZ
+@given(st.lists(st.sampled_from([b"From a Mon Jan  1 00:00:00 2024\n", b"From x\n", b"\n", b"\r\n", b"Subject: s\n",
+                                 b"From: a@b\n", b"x" * 70 + b"\n", b"From "]), min_size=1, max_size=60),
+       st.integers(1, 300))
+def test_chunked_file_index_agrees_with_the_in_memory_split(tmp_path_factory, parts, chunk):
+    """The streaming index (read in chunks of any size) finds the same boundaries as one regex pass."""
+    import io
+
+    from lurelens.sources import mbox as mbox_mod
+
+    data = b"From first Mon Jan  1 00:00:00 2024\n" + b"".join(parts)
+    old = mbox_mod._CHUNK
+    mbox_mod._CHUNK = chunk
+    try:
+        got = list(mbox_mod.scan_boundaries(io.BytesIO(data), 0, len(data)))
+        streamed = list(mbox_mod.iter_mbox_stream("s", io.BytesIO(data)))
+    finally:
+        mbox_mod._CHUNK = old
+    assert got == list(iter_boundaries(data))
+    # ... as the chunked splitter of compressed streams does, with the same messages ...
+    assert got == [int(it.locator[1:]) for it in streamed]
+    assert [(it.data, it.error) for it in streamed] == [(it.data, it.error) for it in split_mbox_bytes("s", data)]
+    # ... and as the rule reads line by line (an independent oracle).
+    oracle, off, prev_blank = [], 0, True
+    for line in io.BytesIO(data):
+        if line.startswith(b"From ") and (prev_blank or mbox_mod._STRICT.match(line)):
+            oracle.append(off)
+        prev_blank, off = line in (b"\n", b"\r\n"), off + len(line)
+    assert got == oracle
 
 
 def _zip(members: dict[str, bytes]) -> bytes:
@@ -311,3 +351,212 @@ def test_mbox_partitions_are_byte_ranges_of_about_target_messages(tmp_path):
 def test_boundaries_ignore_unquoted_from_in_body():
     data = envelope(1) + b"Subject: a\n\nline\nFrom not-a-boundary\n"
     assert list(iter_boundaries(data)) == [0]
+
+
+# -- Maildir -----------------------------------------------------------------------------------------
+
+
+def _maildir(root: Path, messages: dict[str, bytes]) -> None:
+    for sub in ("cur", "new", "tmp"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    for name, data in messages.items():
+        (root / name).write_bytes(data)
+
+
+def test_maildir_with_dovecot_layout_and_maildirplusplus_folders(tmp_path):
+    md = tmp_path / "Maildir"
+    _maildir(md, {"cur/1700000001.M1P1.host,S=100,W=104:2,S": msg(1),
+                  "new/1700000002.M2P1.host,S=100,W=104": msg(2),
+                  "tmp/1700000003.M3P1.host": msg(3)})  # tmp: delivery in progress, never read
+    _maildir(md / ".Sent", {"cur/1700000004.M4P1.host:2,RS": msg(4)})
+    _maildir(md / ".Sent.2023", {"new/1700000005.M5P1.host": msg(5)})
+    for name in ("dovecot.index", "dovecot.index.log", "dovecot.index.cache", "dovecot-uidlist",
+                 "dovecot-keywords", "subscriptions"):
+        (md / name).write_bytes(b"\x01\x00binary index" if "index" in name else b"1 V1 N1\n")
+    (md / ".Sent" / "maildirfolder").write_bytes(b"")
+    src = open_source(str(md))
+    assert isinstance(src, MaildirSource) and src.total() == 4
+    got = items(md)
+    assert [it.data for it in got] == [msg(1), msg(2), msg(4), msg(5)]
+    assert [it.locator for it in got] == ["1700000001.M1P1.host,S=100,W=104", "1700000002.M2P1.host,S=100,W=104",
+                                          ".Sent/1700000004.M4P1.host", ".Sent.2023/1700000005.M5P1.host"]
+    assert not any(it.error or it.note for it in got)
+
+
+def test_maildir_key_survives_a_move_from_new_to_cur(tmp_path):
+    md = tmp_path / "md"
+    _maildir(md, {"new/123.M1.host": msg(1)})
+    (part,) = open_source(str(md)).partitions()
+    os.rename(md / "new" / "123.M1.host", md / "cur" / "123.M1.host:2,S")  # a client read it meanwhile
+    (it,) = list(part.read())
+    assert it.locator == "123.M1.host" and it.data == msg(1)
+
+
+def test_maildir_inside_a_walked_directory(tmp_path):
+    (tmp_path / "loose.eml").write_bytes(msg(9))
+    _maildir(tmp_path / "user" / "Maildir", {"cur/1.M1.h:2,": msg(1)})
+    got = items(tmp_path)
+    assert [it.data for it in got] == [msg(9), msg(1)]
+    assert got[1].locator == f"{tmp_path}/user/Maildir/1.M1.h"
+
+
+# -- zip, .msg ----------------------------------------------------------------------------------------
+
+
+def test_zip_of_messages_and_an_mbox(tmp_path):
+    p = tmp_path / "export.zip"
+    p.write_bytes(_zip({"one.eml": msg(1), "README.txt": b"exported by a tool\n", "box.mbox": mbox(msg(2), msg(3))}))
+    got = items(p)
+    assert [(it.locator, it.data) for it in got if it.data] == [("one.eml", msg(1)), ("box.mbox@0", msg(2)),
+                                                               (f"box.mbox@{len(mbox(msg(2)))}", msg(3))]
+    (readme,) = [it for it in got if it.locator == "README.txt"]
+    assert readme.skipped
+    assert display_name(got[0], "export.zip") == "export.zip/one.eml"
+
+
+def test_outlook_msg_keeps_transport_headers_and_bodies(tmp_path):
+    from msgfile import build_msg
+
+    headers = ("Received: from mx.news.example.net by mail.example.org; Mon, 1 Jan 2024 00:00:00 +0000\r\n"
+               "Authentication-Results: mail.example.org; spf=fail; dmarc=fail\r\n"
+               "From: Desk <desk@news.example.com>\r\nTo: analyst@example.org\r\nSubject: Story\r\n"
+               "Message-ID: <42@news.example.com>\r\nMIME-Version: 1.0\r\n"
+               "Content-Type: multipart/alternative;\r\n\tboundary=\"old\"\r\n\r\n")
+    html = '<p>Read it<img src="https://t.example.net/o.gif?e=YW5hbHlzdEBleGFtcGxlLm9yZw" width=1 height=1></p>'
+    p = tmp_path / "lure.msg"
+    p.write_bytes(build_msg(subject="Story", body="Read it" * 700, html=html, headers=headers,
+                            attachments=(("notes.txt", b"n" * 10, "text/plain"),)))
+    (it,) = items(p)
+    assert it.error is None and "Outlook .msg" in it.note
+    import email
+    import email.policy
+
+    m = email.message_from_bytes(it.data, policy=email.policy.default)
+    assert m["Authentication-Results"] == "mail.example.org; spf=fail; dmarc=fail"
+    assert m["Received"].startswith("from mx.news.example.net") and m["Message-ID"] == "<42@news.example.com>"
+    assert "old" not in m["Content-Type"]  # the body was rebuilt; the stale boundary is gone
+    assert m.get_body(("html",)).get_content().rstrip() == html
+    assert m.get_body(("plain",)).get_content().startswith("Read itRead it")
+    assert [a.get_filename() for a in m.iter_attachments()] == ["notes.txt"]
+
+
+def test_outlook_msg_without_transport_headers_says_so(tmp_path):
+    from msgfile import build_msg
+
+    (it,) = items(_write(tmp_path / "draft.msg", build_msg(subject="Draft", body="b", sender="Me <me@example.org>",
+                                                            recipients=("x@example.org",))))
+    assert b"X-Lurelens-Converted: from Outlook .msg without transport headers" in it.data
+    assert b"To: x@example.org" in it.data and b"Subject: Draft" in it.data
+
+
+def test_corrupt_msg_is_an_error(tmp_path):
+    from msgfile import build_msg
+
+    data = build_msg(subject="s", body="b")
+    (it,) = items(_write(tmp_path / "bad.msg", data[:700]))
+    assert it.data is None and it.error.startswith("unreadable: corrupt Outlook .msg")
+
+
+def _write(p: Path, data: bytes) -> Path:
+    p.write_bytes(data)
+    return p
+
+
+# -- stdin list ----------------------------------------------------------------------------------------
+
+
+def test_list_of_paths_on_stdin(tmp_path):
+    import io
+
+    from lurelens.sources import PathListSource
+
+    (tmp_path / "a.eml").write_bytes(msg(1))
+    (tmp_path / "b.mbox").write_bytes(mbox(msg(2), msg(3)))
+    listing = f"{tmp_path / 'a.eml'}\n{tmp_path / 'b.mbox'}\n{tmp_path / 'gone.eml'}\n\n".encode()
+    src = PathListSource("-", stream=io.BytesIO(listing))
+    got = [it for p in src.partitions() for it in p.read()]
+    assert [it.data for it in got[:3]] == [msg(1), msg(2), msg(3)]
+    assert got[3].error == "no such file or directory"
+    assert got[0].source == str(tmp_path / "a.eml")
+
+
+def test_glob_with_a_slash_matches_the_path_below_the_walked_directory(tmp_path):
+    (tmp_path / "inbox" / "2024").mkdir(parents=True)
+    (tmp_path / "inbox" / "2024" / "a.eml").write_bytes(msg(1))
+    (tmp_path / "inbox" / "b.eml").write_bytes(msg(2))
+    got = items(tmp_path, glob="inbox/2024/*.eml")
+    assert [it.data for it in got] == [msg(1)]
+
+
+def test_total_of_an_mbox_then_partitions_index_it_once(tmp_path):
+    p = tmp_path / "box"
+    p.write_bytes(mbox(*[msg(i) for i in range(7)]))
+    src = open_source(str(p))
+    assert isinstance(src, FileSource) and src.total() == 7
+    assert [pt.estimated_messages for pt in src.partitions()] == [7]
+    assert isinstance(open_source(str(tmp_path)), DirSource)
+
+
+def test_mbox_with_crlf_line_ends(tmp_path):
+    m1, m2 = (msg(i).replace(b"\n", b"\r\n") for i in (1, 2))
+    raw = envelope(1).replace(b"\n", b"\r\n") + m1 + b"\r\n" + envelope(2).replace(b"\n", b"\r\n") + m2 + b"\r\n"
+    p = tmp_path / "crlf.mbox"
+    p.write_bytes(raw)
+    assert [it.data for it in items(p)] == [m1, m2]
+
+
+def test_partition_keys_in_a_directory_are_unique_and_stable(tmp_path, monkeypatch):
+    from lurelens.sources import files
+
+    monkeypatch.setattr(files, "_PEEK_ABOVE", 10)  # every mbox gets its own byte-range partitions
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.mbox").write_bytes(mbox(msg(1), msg(2), msg(3)))
+        _maildir(tmp_path / f"{name}-md", {"cur/1.M1.h:2,": msg(1)})
+    (tmp_path / "loose.eml").write_bytes(msg(4))
+    parts = list(open_source(str(tmp_path)).partitions(2))
+    keys = [p.key for p in parts]
+    assert len(keys) == len(set(keys)) == 7  # 2 per mbox, 1 per Maildir, 1 batch of loose files
+    assert [(p.key, p.fingerprint) for p in open_source(str(tmp_path)).partitions(2)] == \
+        [(p.key, p.fingerprint) for p in parts]
+    assert sum(len(list(p.read())) for p in parts) == 3 + 3 + 1 + 1 + 1
+
+
+_MAGIC_PREFIXES = [b"", b"From ", b"\x1f\x8b\x08\x00", b"PK\x03\x04", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd",
+                   b"BZh9", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"\xef\xbb\xbf", b"\xff\xfe", b"!BDN"]
+
+
+@settings(max_examples=150, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(_MAGIC_PREFIXES), st.binary(max_size=2048),
+       st.sampled_from(["x.eml", "x.mbox.gz", "x.zip", "x.msg", "x.zst", "x.xz"]))
+def test_any_file_bytes_give_items_never_a_traceback(tmp_path_factory, prefix, body, name):
+    """Corrupt archives of every kind (truncated gzip, broken zip, fake .msg...) are error items."""
+    d = tmp_path_factory.mktemp("fuzz")
+    (d / name).write_bytes(prefix + body)
+    for spec in (d / name, d):  # named, and found in a walk
+        got = items(spec)
+        assert got and all(isinstance(it, Item) for it in got)
+        assert all(it.data is None or (it.error is None and it.data) for it in got)
+
+
+def test_truncated_gzip_mbox_keeps_what_was_read_and_reports_the_rest(tmp_path):
+    data = gzip.compress(mbox(*[msg(i, "x" * 2000) for i in range(20)]))
+    p = tmp_path / "cut.mbox.gz"
+    p.write_bytes(data[: len(data) // 2])
+    got = items(p)
+    assert [it.data for it in got[:-1]] == [msg(i, "x" * 2000) for i in range(len(got) - 1)]
+    assert got[-1].data is None and "corrupt gzip" in got[-1].error
+
+
+def test_stream_drops_an_oversized_message_and_goes_on(monkeypatch):
+    import io
+
+    from lurelens.sources import mbox as mbox_mod
+
+    monkeypatch.setattr(mbox_mod, "MAX_MESSAGE_BYTES", 1000)
+    monkeypatch.setattr(mbox_mod, "_CHUNK", 300)
+    data = mbox(msg(1), msg(2, "y" * 5000), msg(3))
+    got = list(mbox_mod.iter_mbox_stream("s", io.BytesIO(data)))
+    assert [it.data for it in got] == [msg(1), None, msg(3)]
+    assert got[1].error == "unreadable: message larger than 1000 bytes"
+    assert got[1].locator == f"@{len(mbox(msg(1)))}"

@@ -31,23 +31,42 @@ _DEFAULTS = Limits()
 
 
 def iter_inputs(paths: list[str]) -> Iterator[tuple[str, Path | None, str | None]]:
-    """(name, path or None for stdin, error) for every input; directories are walked in order."""
+    """(name, path or None for stdin, error) for every input of ``render`` and ``defuse``; directories
+    are walked in order by the archive readers' walk, which skips FIFOs and other non-regular files,
+    mail-store housekeeping files and files that are clearly not mail (``scan`` reads through
+    lurelens.sources itself)."""
+    from lurelens.sources.sniff import looks_like_mail
+
     for p in paths:
         if p == "-":
             yield "-", None, None
             continue
         path = Path(p)
         if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for f in sorted(files):
-                    if not f.startswith("."):
-                        fp = Path(root) / f
-                        yield str(fp), fp, None
+            for fp in _walk_files(str(path)):
+                try:
+                    with open(fp, "rb") as fh:
+                        head = fh.read(16384)
+                except OSError as exc:
+                    yield fp, None, f"cannot read: {exc.strerror or exc}"
+                    continue
+                if looks_like_mail(head.lstrip(b"\xef\xbb\xbf\r\n")) is None:
+                    yield fp, Path(fp), None
         elif path.exists():
             yield str(path), path, None
         else:
             yield str(path), None, "no such file or directory"
+
+
+def _walk_files(top: str) -> Iterator[str]:
+    """The regular files of a walk, Maildirs found on the way included (their cur/ and new/)."""
+    from lurelens.sources.files import walk
+
+    for fp, st, note in walk(top):
+        if note == "maildir":
+            yield from _walk_files(fp)
+        elif st is not None:
+            yield fp
 
 
 def read_input(path: Path | None, limit: int) -> bytes:
@@ -83,7 +102,7 @@ def _print_note(err: Console, name: str, given: str, note: str) -> None:
     first, _, rest = note.partition("; ")
     if first.startswith("mbox: message "):
         count = first.split(" of ")[-1] if " of " in first else None
-        if first.startswith("mbox: message 1 ") or first == "mbox: message 1":
+        if (first.startswith("mbox: message 1 ") or first == "mbox: message 1") and count != "1":
             err.print(f"[dim]note:[/dim] {escape(given)} is an mbox: split into "
                       f"{escape(count) + ' messages' if count else 'its messages'}")
         if not rest:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Iterator
+from collections.abc import Iterator
 
 from lurelens.sources._model import Item, Partition, Source
 from lurelens.sources.files import DirSource, FileSource, PathListSource, open_path
@@ -19,8 +19,18 @@ from lurelens.sources.mbox import split_mbox_bytes
 from lurelens.sources.sniff import MAX_MESSAGE_BYTES, sniff
 
 __all__ = [
-    "Item", "Partition", "Source", "SourceError", "open_source", "iter_items", "sniff", "display_name",
-    "FileSource", "DirSource", "MaildirSource", "PathListSource",
+    "DirSource",
+    "FileSource",
+    "Item",
+    "MaildirSource",
+    "Partition",
+    "PathListSource",
+    "Source",
+    "SourceError",
+    "display_name",
+    "iter_items",
+    "open_source",
+    "sniff",
 ]
 
 

@@ -8,8 +8,9 @@ ships descriptors and each worker reads its own chunk.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +40,11 @@ class Item:
 
 # kind -> function(partition) -> items; filled by the reader modules when they are imported, so a
 # Partition stays a plain picklable record and a worker process finds its reader by name.
-_READERS: dict[str, Callable[["Partition"], Iterator[Item]]] = {}
+_READERS: dict[str, Callable[[Partition], Iterator[Item]]] = {}
 
 
 def register_reader(kind: str):
-    def deco(fn: Callable[["Partition"], Iterator[Item]]):
+    def deco(fn: Callable[[Partition], Iterator[Item]]):
         _READERS[kind] = fn
         return fn
 

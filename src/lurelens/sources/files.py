@@ -16,13 +16,19 @@ import os
 import stat
 import sys
 import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO, Iterable, Iterator
+from typing import BinaryIO
 
 from lurelens.sources import maildir
 from lurelens.sources._model import Item, Partition, register_reader
-from lurelens.sources.mbox import (COMPRESSED_SUFFIXES, iter_mbox_stream, mbox_partitions, open_stream,
-                                   split_mbox_bytes)
+from lurelens.sources.mbox import (
+    COMPRESSED_SUFFIXES,
+    iter_mbox_stream,
+    mbox_partitions,
+    open_stream,
+    split_mbox_bytes,
+)
 from lurelens.sources.sniff import MAX_MESSAGE_BYTES, NOT_MAIL, container_kind, sniff
 
 # A batch of small files goes in one partition; a bigger file that may be an mbox gets its own.
@@ -69,9 +75,12 @@ def _open_guarded(path: str, walked: bool) -> tuple[BinaryIO | None, os.stat_res
         return None, st, Item(path, path, None, None, f"skipped: not a regular file ({_kind_of_mode(st.st_mode)})")
     if stat.S_ISDIR(st.st_mode):
         return None, st, Item(path, path, None, "unreadable: is a directory")
+    # O_NONBLOCK: in a walk, a FIFO swapped in after the stat must not wait for a writer forever. A
+    # special file named explicitly (bash's <(...)) is opened blocking: waiting for its writer is
+    # what the user asked for, and a non-blocking open would read EOF if the writer is not there yet.
+    nonblock = getattr(os, "O_NONBLOCK", 0) if walked or stat.S_ISREG(st.st_mode) else 0
     try:
-        # O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, os.O_RDONLY | nonblock | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         return None, st, Item(path, path, None, _oserror(exc))
     st = os.fstat(fd)
@@ -273,18 +282,28 @@ class FileSource:
 
     spec: str
     path: str
+    # total() indexes an mbox once; partitions() with the same target reuses that index.
+    _cache: tuple[int, list[Partition]] | None = field(default=None, repr=False)
 
     def partitions(self, target: int = 1000) -> Iterator[Partition]:
+        if self._cache is not None and self._cache[0] == target:
+            parts, self._cache = self._cache[1], None
+            yield from parts
+            return
         yield from single_file_partitions(self.spec, self.path, target)
 
-    def total(self) -> int | None:
-        parts = list(self.partitions(1 << 30))
+    def total(self, target: int = 1000) -> int | None:
+        """The number of messages: one pass over a plain mbox, known at once for a single message,
+        unknown (None) for a compressed file or a zip."""
+        parts = list(single_file_partitions(self.spec, self.path, target))
+        self._cache = (target, parts)
         if all(p.estimated_messages is not None for p in parts):
             return sum(p.estimated_messages or 0 for p in parts)
         return None
 
 
-def walk(top: str, glob: str | None = None) -> Iterator[tuple[str, os.stat_result | None, str | None]]:
+def walk(top: str, glob: str | None = None, _root: str | None = None
+         ) -> Iterator[tuple[str, os.stat_result | None, str | None]]:
     """(path, stat or None, note) for each entry of a directory tree in sorted order: regular files
     get their stat; a Maildir gets note 'maildir'; skipped entries get a note. Dot files and
     directories are skipped (hidden); mail-store housekeeping files are skipped silently."""
@@ -306,11 +325,11 @@ def walk(top: str, glob: str | None = None) -> Iterator[tuple[str, os.stat_resul
             if maildir.is_maildir(path):
                 yield path, st, "maildir"
             else:
-                yield from walk(path, glob)
+                yield from walk(path, glob, _root or top)
         elif not stat.S_ISREG(st.st_mode):
             yield path, None, f"skipped: not a regular file ({_kind_of_mode(st.st_mode)})"
         elif glob is not None and not fnmatch.fnmatch(
-                e.name if "/" not in glob else os.path.relpath(path, top), glob):
+                e.name if "/" not in glob else os.path.relpath(path, _root or top), glob):
             continue
         else:
             yield path, st, None
@@ -381,7 +400,6 @@ class PathListSource:
     spec: str = "-"
     stream: BinaryIO | None = None
     glob: str | None = None
-    _lines: list[str] = field(default_factory=list)
 
     def _paths(self) -> Iterator[str]:
         fh = self.stream if self.stream is not None else sys.stdin.buffer

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from lurelens.sources._model import Item, Partition, register_reader
 
@@ -73,7 +73,7 @@ def maildir_partitions(source: str, root: str, target: int, prefix: str = "") ->
             chunk = tuple(names[i:i + target])
             keyh = hashlib.sha1("\n".join(maildir_key(n) for _, n in chunk).encode("utf-8", "surrogateescape"))
             fph = hashlib.sha1("\n".join(f"{s}/{n}" for s, n in chunk).encode("utf-8", "surrogateescape"))
-            yield Partition(source, "maildir", f"maildir:{label or '.'}:{keyh.hexdigest()}", fph.hexdigest(),
+            yield Partition(source, "maildir", f"maildir:{loc_folder or '.'}:{keyh.hexdigest()}", fph.hexdigest(),
                             len(chunk), (folder_dir, loc_folder, chunk))
 
 

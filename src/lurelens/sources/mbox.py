@@ -1,5 +1,6 @@
-"""mbox reading: find message boundaries ("From " lines) by a regex over an mmap (plain files) or a
-line-by-line pass over a decompressing stream (.gz/.xz/.zst/.bz2), and cut byte-range partitions.
+"""mbox reading: find message boundaries ("From " lines) by a regex over chunks read from the file
+(plain files, cut into byte-range partitions) or from a decompressing stream (.gz/.xz/.zst/.bz2,
+one partition per file), with one boundary rule for both.
 
 A boundary is a line starting with "From " at the start of the file or after a blank line, or one in
 the strict envelope form ("From sender Mon Jan  1 00:00:00 2024") where a writer left no blank line;
@@ -14,18 +15,18 @@ import gzip
 import hashlib
 import io
 import lzma
-import mmap
 import os
 import re
-from typing import BinaryIO, Iterator
+from collections.abc import Iterator
+from typing import BinaryIO
 
 from lurelens.sources._model import Item, Partition, register_reader
 from lurelens.sources.sniff import MAX_MESSAGE_BYTES, sniff
 
-_FROM = re.compile(rb"^From ", re.M)
+_FROM = re.compile(rb"^From ", re.MULTILINE)
 _STRICT = re.compile(rb"From \S+ +(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) +(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct"
                      rb"|Nov|Dec) +\d{1,2} +\d{1,2}:\d\d")
-_QUOTED = re.compile(rb"^>(>*From )", re.M)
+_QUOTED = re.compile(rb"^>(>*From )", re.MULTILINE)
 COMPRESSED_SUFFIXES = {".gz": "gzip", ".xz": "xz", ".zst": "zstd", ".bz2": "bzip2"}
 
 
@@ -37,13 +38,30 @@ def _is_boundary(buf, p: int, start: int) -> bool:
     return _STRICT.match(buf, p) is not None
 
 
+def _from_lines(buf, search: int) -> Iterator[int]:
+    """Offsets >= ``search`` of lines starting with "From " (bytes.find is far faster than a
+    multi-line regex anchor)."""
+    if search == 0 and buf[:5] == b"From ":
+        yield 0
+    i = max(search - 1, 0)
+    while True:
+        i = buf.find(b"\nFrom ", i)
+        if i < 0:
+            return
+        i += 1
+        if i >= search:
+            yield i
+
+
 def iter_boundaries(buf, start: int = 0, end: int | None = None) -> Iterator[int]:
     """Offsets of the "From " lines that start a message in ``buf[start:end]`` (``start`` must be
     the start of a From line or of the file)."""
     end = len(buf) if end is None else end
-    for m in _FROM.finditer(buf, start, end):
-        if _is_boundary(buf, m.start(), start):
-            yield m.start()
+    for p in _from_lines(buf, start):
+        if p + 5 > end:
+            return
+        if _is_boundary(buf, p, start):
+            yield p
 
 
 def message_bytes(raw: bytes) -> bytes:
@@ -73,23 +91,43 @@ def _item(source: str, locator: str, raw: bytes, last_of_file: bool, note: str) 
     return Item(source, locator, data, err, note)
 
 
-def is_mbox_head(head: bytes) -> bool:
-    return head.startswith(b"From ")
+_CHUNK = 8 << 20  # bytes read at a time when indexing: memory stays flat whatever the file size
+_LOOKAHEAD = 256  # bytes after a "From " kept in view to check the strict envelope form
 
 
-def count_messages(path: str) -> int:
-    with open(path, "rb") as fh:
-        size = os.fstat(fh.fileno()).st_size
-        if size == 0:
-            return 0
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            return sum(1 for _ in iter_boundaries(mm))
+def scan_boundaries(fh: BinaryIO, start: int, end: int) -> Iterator[int]:
+    """Offsets of message boundaries in ``[start, end)`` of a seekable file, read in chunks (a file
+    read this way does not stay mapped in the process, unlike an mmap of the whole archive)."""
+    lookbehind = min(start, 3)
+    fh.seek(start - lookbehind)
+    buf = fh.read(lookbehind)
+    base, search, pos = start - lookbehind, lookbehind, start
+    while True:
+        data = fh.read(min(_CHUNK, end - pos)) if pos < end else b""
+        pos += len(data)
+        buf += data
+        last = pos >= end or not data
+        limit = len(buf) if last else len(buf) - _LOOKAHEAD
+        if limit <= search:
+            continue  # not enough bytes in view yet
+        for p in _from_lines(buf, search):
+            if p >= limit:
+                break
+            if _is_boundary(buf, p, start - base):
+                yield base + p
+        if last:
+            return
+        keep = max(0, limit - 3)
+        buf, base, search = buf[keep:], base + keep, limit - keep
 
 
-def _fingerprint(mm, start: int, end: int) -> str:
+def _fingerprint(fh: BinaryIO, start: int, end: int) -> str:
     h = hashlib.sha1(f"{start}-{end}".encode())
-    h.update(mm[start:min(end, start + 4096)])
-    h.update(mm[max(start, end - 4096):end])
+    fh.seek(start)
+    h.update(fh.read(min(4096, end - start)))
+    tail = max(start, end - 4096)
+    fh.seek(tail)
+    h.update(fh.read(end - tail))
     return h.hexdigest()
 
 
@@ -100,46 +138,44 @@ def mbox_partitions(source: str, path: str, target: int, locator_prefix: str = "
     (only the last partition changes)."""
     with open(path, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
-        if size == 0:
-            return
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            total = sum(1 for _ in iter_boundaries(mm))
-            first, index, start = 0, 0, 0
-            for p in iter_boundaries(mm):
-                if index and index % target == 0:
-                    yield Partition(source, "mbox", f"{locator_prefix}bytes:{start}-{p}", _fingerprint(mm, start, p),
-                                    index - first, (path, start, p, first, total, locator_prefix), options)
-                    first, start = index, p
-                index += 1
-            if index:
-                yield Partition(source, "mbox", f"{locator_prefix}bytes:{start}-{size}", _fingerprint(mm, start, size),
-                                index - first, (path, start, size, first, total, locator_prefix), options)
+        ranges: list[tuple[int, int, int, int]] = []  # (start, end, first index, count): one per partition
+        index = first = start = 0
+        for p in scan_boundaries(fh, 0, size):
+            if index and index % target == 0:
+                ranges.append((start, p, first, index - first))
+                first, start = index, p
+            index += 1
+        if index:
+            ranges.append((start, size, first, index - first))
+        for s, e, f, n in ranges:
+            yield Partition(source, "mbox", f"{locator_prefix}:bytes:{s}-{e}" if locator_prefix else f"bytes:{s}-{e}", _fingerprint(fh, s, e), n,
+                            (path, s, e, f, index, locator_prefix), options)
 
 
 @register_reader("mbox")
 def read_mbox_partition(part: Partition) -> Iterator[Item]:
     path, start, end, first, total, prefix = part.params
     try:
-        fh = open(path, "rb")
+        fh = open(path, "rb")  # noqa: SIM115 - closed by the with below; open errors become items
     except OSError as exc:
         yield Item(part.source, f"{prefix}@{start}", None, f"unreadable: {exc.strerror or exc}")
         return
     with fh:
         size = os.fstat(fh.fileno()).st_size
-        if size < end:
+        fh.seek(start)
+        if size < end or start >= end or fh.read(5) != b"From ":
             yield Item(part.source, f"{prefix}@{start}", None,
-                       f"unreadable: the mbox shrank to {size} bytes since it was indexed")
+                       "unreadable: the mbox changed since it was indexed (no From line at this offset)")
             return
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            if start >= end or not mm[start:start + 5] == b"From ":
-                yield Item(part.source, f"{prefix}@{start}", None,
-                           "unreadable: the mbox changed since it was indexed (no From line at this offset)")
-                return
-            bounds = list(iter_boundaries(mm, start, end))
-            for i, p in enumerate(bounds):
-                q = bounds[i + 1] if i + 1 < len(bounds) else end
-                yield _item(part.source, f"{prefix}@{p}", mm[p:q], q == size,
-                            f"mbox: message {first + i + 1} of {total}")
+        bounds = list(scan_boundaries(fh, start, end))
+        for i, p in enumerate(bounds):
+            q = bounds[i + 1] if i + 1 < len(bounds) else end
+            note = f"mbox: message {first + i + 1} of {total}"
+            if q - p > MAX_MESSAGE_BYTES + _LOOKAHEAD:
+                yield Item(part.source, f"{prefix}@{p}", None, f"unreadable: message larger than {MAX_MESSAGE_BYTES} bytes", note)
+                continue
+            fh.seek(p)
+            yield _item(part.source, f"{prefix}@{p}", fh.read(q - p), q == size, note)
 
 
 def open_stream(path: str, kind: str) -> BinaryIO:
@@ -153,59 +189,60 @@ def open_stream(path: str, kind: str) -> BinaryIO:
     if kind == "zstd":
         import zstandard  # optional extra: lurelens[hunt]
 
-        raw = open(path, "rb")
+        raw = open(path, "rb")  # noqa: SIM115 - owned and closed by the returned stream (closefd)
         return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, closefd=True), 1 << 20)
     raise ValueError(kind)
 
 
 def iter_mbox_stream(source: str, fh: BinaryIO, prefix: str = "") -> Iterator[Item]:
-    """Split an mbox read from a (decompressing) stream line by line; locators are offsets in the
-    decompressed stream. Memory holds one message at a time."""
-    cur: list[bytes] = []
-    cur_off = 0
-    cur_size = 0
-    off = 0
-    prev_blank = True
-    n = 0
-    oversize = False
-    for line in iter(fh.readline, b""):
-        if line.startswith(b"From ") and (prev_blank or _STRICT.match(line)):
-            if cur or oversize:
-                n += 1
-                yield _emit(source, f"{prefix}@{cur_off}", cur, oversize, False, n)
-            cur, cur_off, cur_size, oversize = [line], off, len(line), False
-        elif not cur and not oversize and n == 0 and off == 0:
-            yield Item(source, f"{prefix}@0", None, "not an e-mail message: not an mbox (no From line at the start)")
+    """Split an mbox read from a (decompressing) stream in chunks; locators are offsets in the
+    decompressed stream. Memory holds the current message and one chunk."""
+    buf = b""
+    base = search = n = 0  # stream offset of buf[0]; where the search resumes in buf; messages so far
+    cur: int | None = None  # offset in buf of the current message's From line
+    oversize_at: int | None = None  # stream offset of a message dropped for its size
+    while True:
+        data = fh.read(_CHUNK)
+        eof = not data
+        buf += data
+        limit = len(buf) if eof else len(buf) - _LOOKAHEAD
+        if limit > search:
+            for p in _from_lines(buf, search):
+                if p >= limit:
+                    break
+                if not _is_boundary(buf, p, -base):  # -base: offset 0 of the stream is a boundary
+                    continue
+                if cur is None and oversize_at is None and base + p > 0:
+                    yield Item(source, f"{prefix}@0", None, "not an e-mail message: not an mbox (no From line at the start)")
+                    return
+                if cur is not None or oversize_at is not None:
+                    n += 1
+                    yield _emit(source, prefix, buf, cur, p, base, oversize_at, False, n)
+                cur, oversize_at = p, None
+            search = limit
+        if cur is None and oversize_at is None and (eof or len(buf) > _LOOKAHEAD) and not buf.startswith(b"From "):
+            if buf:
+                yield Item(source, f"{prefix}@0", None, "not an e-mail message: not an mbox (no From line at the start)")
             return
-        elif not oversize:
-            cur.append(line)
-            cur_size += len(line)
-            if cur_size > MAX_MESSAGE_BYTES:
-                cur, oversize = [], True
-        prev_blank = line in (b"\n", b"\r\n")
-        off += len(line)
-    if cur or oversize:
-        n += 1
-        yield _emit(source, f"{prefix}@{cur_off}", cur, oversize, True, n)
+        if eof:
+            if cur is not None or oversize_at is not None:
+                n += 1
+                yield _emit(source, prefix, buf, cur, len(buf), base, oversize_at, True, n)
+            return
+        if cur is not None and len(buf) - cur > MAX_MESSAGE_BYTES + _CHUNK:
+            oversize_at, cur = base + cur, None  # drop it; keep looking for the next boundary
+        keep = max(0, search - 3) if cur is None else min(cur, max(0, search - 3))
+        buf, base, search = buf[keep:], base + keep, search - keep
+        if cur is not None:
+            cur -= keep
 
 
-def _emit(source: str, locator: str, lines: list[bytes], oversize: bool, last: bool, n: int) -> Item:
+def _emit(source: str, prefix: str, buf: bytes, cur: int | None, end: int, base: int, oversize_at: int | None,
+          last: bool, n: int) -> Item:
     note = f"mbox: message {n}"
-    if oversize:
-        return Item(source, locator, None, f"unreadable: message larger than {MAX_MESSAGE_BYTES} bytes", note)
-    return _item(source, locator, b"".join(lines), last, note)
-
-
-@register_reader("mbox-stream")
-def read_mbox_stream_partition(part: Partition) -> Iterator[Item]:
-    path, kind, prefix = part.params
-    try:
-        with open_stream(path, kind) as fh:
-            yield from iter_mbox_stream(part.source, fh, prefix)
-    except ImportError:
-        yield Item(part.source, f"{prefix}@0", None, f"unreadable: {kind}-compressed; install lurelens[hunt] for zstandard")
-    except (OSError, EOFError, lzma.LZMAError, ValueError) as exc:
-        yield Item(part.source, f"{prefix}@?", None, f"unreadable: corrupt {kind} stream: {exc}")
+    if oversize_at is not None or cur is None:
+        return Item(source, f"{prefix}@{oversize_at}", None, f"unreadable: message larger than {MAX_MESSAGE_BYTES} bytes", note)
+    return _item(source, f"{prefix}@{base + cur}", buf[cur:end], last, note)
 
 
 def split_mbox_bytes(source: str, data: bytes, prefix: str = "") -> Iterator[Item]:

@@ -221,7 +221,7 @@ def _sniff(data: bytes, max_bytes: int, depth: int) -> tuple[bytes | None, str |
         n = m.group(0).count(b"\n")
         data = data[m.end():]
         notes.append(f"{n} leading blank line{'s' if n != 1 else ''} removed")
-    if data.startswith(b"From ") or data.startswith(b">From "):
+    if data.startswith((b"From ", b">From ")):
         # A single message saved with its mbox envelope line: the line is not a header field.
         nl = data.find(b"\n")
         data = data[nl + 1:] if nl >= 0 else b""
