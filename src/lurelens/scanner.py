@@ -13,9 +13,11 @@ Shipping: a Scanner pickles (its registries and indexes with it, its caches left
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lurelens.checks import CHECKS, Check, Context, all_symbols
 from lurelens.checks.base import LIMIT_SYMBOLS
@@ -24,11 +26,15 @@ from lurelens.parse import Limits, parse_message
 from lurelens.parse.enrich import enrich
 from lurelens.registry.data import DataRegistry
 from lurelens.registry.intel import IntelStore
-from lurelens.report.explain import explain
+from lurelens.parse.leaks import open_leaks
 from lurelens.scoring import ScoringConfig, load_scoring, score
+from lurelens.scoring.explain import explain
 from lurelens.settings import ScannerSettings
 
 __all__ = ["Scanner"]
+
+if TYPE_CHECKING:
+    from lurelens.render.merge import RenderStage
 
 _ANY_CHECK = frozenset(s.name for s in LIMIT_SYMBOLS)  # symbols every check may emit
 
@@ -40,7 +46,9 @@ class Scanner:
     scores.toml (None: the shipped one). ``data``: the data registries (None: the shipped lists
     with no overlay). ``checks``: the checks to run, in order. ``trusted_authserv_ids``: whose
     Authentication-Results to trust (None: the topmost header). ``intel``: the indicator store
-    (None: the shipped files and ``<data overlay>/iocs``).
+    (None: the shipped files and ``<data overlay>/iocs``). ``render``: a render stage
+    (lurelens.render.merge.RenderStage) run on every verdict: the message is rendered in a locked
+    down browser and what it fetched is merged into the verdict before it is returned.
     """
 
     def __init__(
@@ -52,8 +60,10 @@ class Scanner:
         checks: tuple[Check, ...] = CHECKS,
         trusted_authserv_ids: list[str] | None = None,
         intel: IntelStore | None = None,
+        render: "RenderStage | None" = None,
     ):
         self.limits = limits or Limits()
+        self.render = render
         self.scoring = scoring if isinstance(scoring, ScoringConfig) else load_scoring(scoring)
         self.data = data or DataRegistry()
         self.checks = checks
@@ -68,7 +78,7 @@ class Scanner:
             self.descriptions[c.name] = c.description
 
     @classmethod
-    def from_settings(cls, settings: ScannerSettings) -> "Scanner":
+    def from_settings(cls, settings: ScannerSettings, *, render: "RenderStage | None" = None) -> "Scanner":
         """The Scanner these settings describe; any process given the same settings builds the same one."""
         scanner = cls(
             limits=settings.limits,
@@ -76,6 +86,7 @@ class Scanner:
             data=DataRegistry(settings.data_dir),
             trusted_authserv_ids=list(settings.trusted_authserv_ids) or None,
             intel=IntelStore(settings.intel_dirs, overlay=settings.data_dir),
+            render=render,
         )
         scanner.settings = settings
         return scanner
@@ -98,7 +109,11 @@ class Scanner:
         return self
 
     def parse(self, raw: bytes, deadline: float | None = None) -> Message:
-        msg = parse_message(raw, self.limits, trusted_authserv=self.trusted_authserv_ids, deadline=deadline)
+        """The parsed and enriched message (with its ``cid:`` parts kept when a render stage needs them)."""
+        limits = self.limits
+        if self.render is not None and not limits.keep_cids:
+            limits = dataclasses.replace(limits, keep_cids=True)
+        msg = parse_message(raw, limits, trusted_authserv=self.trusted_authserv_ids, deadline=deadline)
         enrich(msg, self.data)
         return msg
 
@@ -135,6 +150,9 @@ class Scanner:
         verdict.message = msg
         if not msg.headers:
             verdict.errors.append("not an e-mail message: no header fields found")
-        verdict.reasons = explain(verdict)
+        verdict.open_leaks = open_leaks(msg)
+        verdict.reasons = explain(verdict, self.scoring.labels)
+        if self.render is not None:
+            self.render.apply(self, verdict)
         verdict.elapsed_ms = (time.perf_counter() - t0) * 1000
         return verdict

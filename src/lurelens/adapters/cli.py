@@ -149,7 +149,8 @@ def scan(
     if render:
         from lurelens.render.merge import RenderStage
 
-        renderer = _start_browser(err, lambda: RenderStage(timeout=render_timeout))
+        # A Scanner stage: scan() renders and merges (the API and the milter get it the same way).
+        renderer = scanner.render = _start_browser(err, lambda: RenderStage(timeout=render_timeout))
     status = EXIT_OK
     io_error = False
     done = 0
@@ -167,8 +168,6 @@ def scan(
                 continue
             try:
                 verdict = scanner.scan(raw, file=name)
-                if renderer is not None:
-                    renderer.apply(scanner, verdict, raw)
             except BrowserNotAvailable as exc:
                 _browser_missing(err, exc)
             except Exception as exc:  # noqa: BLE001 - last line of defence: report, keep going

@@ -186,6 +186,7 @@ class Message:
     html_title: str = ""
     html_parts: list[tuple[str, str]] = field(default_factory=list)  # (part path, HTML) displayed
     cid_parts: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # only with Limits.keep_cids
+    srcset_choices: dict[str, str] = field(default_factory=dict)  # URL -> what picking it reveals
     features: ClusterFeatures | None = None  # filled at enrich time (lurelens.parse.features)
 
     def header(self, name: str) -> str | None:

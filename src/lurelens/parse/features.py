@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import tlsh
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
 
 __all__ = ["compute_features", "fuzzy_hash", "html_skeleton", "origin_ip"]
 
-_SPACE = re.compile(r"\s+")
 _TAG = re.compile(r"<([A-Za-z][A-Za-z0-9]{0,15})")
 _MAX_FINGERPRINT = 200_000  # bytes hashed at most (the text and HTML are bounded by Limits anyway)
 # The "from" clause of a Received header: up to " by ", " with ", " id " or the date.
@@ -40,7 +40,7 @@ def fuzzy_hash(data: bytes) -> str | None:
 
 def html_skeleton(html: str) -> str:
     """The sequence of tag names in ``html``, lower-cased, one space apart."""
-    return " ".join(m.group(1).lower() for m in _TAG.finditer(html))
+    return " ".join(_TAG.findall(html)).lower()
 
 
 def origin_ip(msg: Message) -> str | None:
@@ -51,16 +51,24 @@ def origin_ip(msg: Message) -> str | None:
         if not m:
             continue
         for im in _IP_IN_CLAUSE.finditer(m.group(1)):
-            try:
-                ip = ipaddress.ip_address(im.group(1) or im.group(2))
-            except ValueError:
-                continue
-            if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-                ip = ip.ipv4_mapped
-            if not (ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_multicast
-                    or any(ip in net for net in _INTERNAL)):
-                return str(ip)
+            ip = _outside(im.group(1) or im.group(2))
+            if ip is not None:
+                return ip
     return None
+
+
+@lru_cache(maxsize=4096)
+def _outside(text: str) -> str | None:
+    """The address, normalised, when it is outside private networks; else None."""
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_multicast or any(ip in net for net in _INTERNAL):
+        return None
+    return str(ip)
 
 
 def _domain(addr: str) -> str:
@@ -95,7 +103,7 @@ def compute_features(msg: Message, data: "DataRegistry") -> ClusterFeatures:
     beacons = [r.host for r in msg.resources if is_beacon(r) and r.domain not in own]
     link_hosts = [lk.host for lk in msg.links if lk.host] + [lk.final_host for lk in msg.links if lk.final_host]
     senders = [a.domain for a in msg.from_] + ([msg.sender.domain] if msg.sender is not None else [])
-    text = _SPACE.sub(" ", msg.visible_text or msg.text).strip().lower()
+    text = " ".join((msg.visible_text or msg.text).lower().split())  # faster than a regex here
     return ClusterFeatures(
         sender_domains=_sorted(senders),
         reply_to_domains=_sorted(a.domain for a in msg.reply_to),

@@ -20,7 +20,7 @@ from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
 from lurelens.model import Link, RemoteResource
 from lurelens.parse.css import SheetInfo, hiding_reason, parse_inline_style, parse_sheet, px
-from lurelens.parse.srcset import srcset_urls
+from lurelens.parse.srcset import srcset_candidates, srcset_urls
 from lurelens.parse.urls import clean_attr_url, resolve, scheme_of, split_url
 
 __all__ = ["HtmlInventory", "inventory"]
@@ -65,6 +65,7 @@ _FETCH_LINK_RELS = {
 _WS = re.compile(r"\s+")
 _AUTO = object()  # compute hiding from the element and its ancestors
 
+_SRCSET_DESC = re.compile(r"\s(\d+(?:\.\d+)?)([wx])\s*$", re.I)
 
 @dataclass(slots=True)
 class HtmlInventory:
@@ -76,6 +77,7 @@ class HtmlInventory:
     relative_skipped: int = 0  # relative URLs with no <base>: a mail client cannot fetch them
     title: str = ""
     alt_texts: list[str] = field(default_factory=list)
+    srcset_choices: dict[str, str] = field(default_factory=dict)  # URL -> what choosing it reveals
     hidden_text_chars: int = 0
     truncated: bool = False
 
@@ -234,6 +236,18 @@ class _Walker:
                 return node
         return False
 
+    def _srcset_choice(self, srcset: str, src: str | None) -> None:
+        """Record what the client's pick among several images reveals (screen size or density)."""
+        cands = srcset_candidates(srcset)
+        urls = [u for u, _d in cands] + ([src] if src else [])
+        if len(set(urls)) < 2:
+            return  # no choice to make: the fetch says nothing about the screen
+        kinds = {m.group(2).lower() for _u, d in cands if (m := _SRCSET_DESC.search(" " + d))}
+        what = ("viewport width and pixel density (the client picks an image size)" if "w" in kinds
+                else "screen pixel density (the client picks a 1x/2x image)")
+        for u in urls:
+            self.inv.srcset_choices[resolve(u, self.base)] = what
+
     def _element(self, node) -> None:
         tag = node.tag
         attrs = node.attributes
@@ -253,6 +267,7 @@ class _Walker:
             if srcset:
                 for u in srcset_urls(srcset):
                     self.add(u, "srcset", "img", node)
+                self._srcset_choice(srcset, src)
             alt = attrs.get("alt")
             if alt:
                 self.inv.alt_texts.append(alt.strip())
@@ -266,6 +281,7 @@ class _Walker:
             if attrs.get("srcset"):
                 for u in srcset_urls(attrs["srcset"]):
                     self.add(u, "srcset", f"{parent}>source", node, condition=f"media {media}" if media else None)
+                self._srcset_choice(attrs["srcset"], attrs.get("src"))
             if attrs.get("src") and parent in ("video", "audio"):
                 self.add(attrs["src"], "media", f"{parent}>source", node)
         elif tag in ("video", "audio"):

@@ -210,6 +210,7 @@ def _build(msg: EmailMessage, state: _State, defects: list[Defect], depth: int, 
         model.links.extend(inv.links)
         visible.append(inv.visible_text)
         model.alt_texts.extend(inv.alt_texts[:50])
+        model.srcset_choices.update(inv.srcset_choices)
         model.hidden_text_chars += inv.hidden_text_chars
         model.html_title = model.html_title or inv.title
     model.html = "\n".join(all_html)

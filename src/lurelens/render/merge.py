@@ -37,33 +37,61 @@ def html_and_cids(raw: bytes, scanner: "Scanner") -> tuple[str, dict[str, tuple[
 
 
 class RenderStage:
-    """Owns one reused browser; ``apply`` renders a scanned message and re-scores the verdict."""
+    """A Scanner stage (``Scanner(render=RenderStage())``): renders each scanned message in one
+    reused, locked-down browser and merges what it fetched into the verdict (requests, leaks,
+    RENDER_UNLISTED_FETCH, score and reasons). The browser starts when the stage is built, so a
+    missing Chromium is known before the first message; a pickled stage starts a new browser in
+    the process that uses it."""
 
     def __init__(self, timeout: float = 10.0, executable_path: str | None = None):
+        self.timeout = timeout
+        self.executable_path = executable_path
+        self.renderer: Any = None
+        self._start()
+
+    def _start(self) -> None:
         from lurelens.render.browser import BrowserRenderer
 
-        self.timeout = timeout
-        self.renderer = BrowserRenderer(executable_path).start()
+        self.renderer = BrowserRenderer(self.executable_path).start()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"timeout": self.timeout, "executable_path": getattr(self, "executable_path", None)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.renderer = None  # started on first use
 
     def close(self) -> None:
-        self.renderer.close()
+        if self.renderer is not None:
+            self.renderer.close()
 
-    def apply(self, scanner: "Scanner", verdict: Verdict, raw: bytes) -> None:
+    def apply(self, scanner: "Scanner", verdict: Verdict, raw: bytes | None = None) -> None:
+        """Render ``verdict``'s message and merge the result into ``verdict``. The Scanner calls
+        this itself when it has the stage; ``raw`` is only needed for a message parsed without
+        its ``cid:`` parts."""
+        from lurelens.parse.leaks import open_leaks
         from lurelens.scoring import score
-        from lurelens.report.explain import explain
+        from lurelens.scoring.explain import explain
 
-        html, cids = html_and_cids(raw, scanner)
+        msg = verdict.message
+        if raw is not None and (msg is None or (not msg.cid_parts and "cid:" in (msg.html or "").lower())):
+            html, cids = html_and_cids(raw, scanner)
+        else:
+            html, cids = "\n".join(h for _p, h in msg.html_parts), msg.cid_parts
         if not html:
             verdict.extra["requests"] = []
             return
+        if self.renderer is None:
+            self._start()
         result = self.renderer.render(html, cid=cids, timeout=self.timeout)
         reqs: list[dict[str, Any]] = [{"url": r.url, "host": r.host, "type": r.type} for r in result.requests]
         verdict.extra["requests"] = reqs
+        verdict.open_leaks = open_leaks(msg, reqs)
         if result.error:
             verdict.errors.append(f"render: {result.error}")
         if result.timed_out:
             verdict.errors.append("render: time limit reached; requests recorded so far are listed")
-        static = {r.host for r in verdict.message.resources}
+        static = {r.host for r in msg.resources}
         missed = sorted({r.host for r in result.requests if r.host and r.host not in static})
         # Composites are recomputed by scoring; they are known by name (some belong to other
         # groups, UNAUTHENTICATED_SENDER to "auth"), so filter on the names, not the group.
@@ -75,4 +103,4 @@ class RenderStage:
         if missed:
             new = score(findings, scanner.scoring, scanner.descriptions)
             verdict.label, verdict.score, verdict.findings, verdict.attack = new.label, new.score, new.findings, new.attack
-            verdict.reasons = explain(verdict)
+            verdict.reasons = explain(verdict, scanner.scoring.labels)

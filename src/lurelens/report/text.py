@@ -7,8 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from lurelens.model import Message, Verdict
-from lurelens.report.explain import leak_summary
-from lurelens.report.leaks import LEARN_IP, LEARN_TIME, LEARN_UA, open_leaks
+from lurelens.model.leaks import LEARN_IP, LEARN_TIME, LEARN_UA, HostLeak, leak_summary
 
 __all__ = ["print_verdict", "print_error", "print_leaks"]
 
@@ -20,9 +19,14 @@ def print_error(console: Console, file: str | None, error: str) -> None:
     console.print(f"[bold]{escape(file or '-')}[/bold]: [red]error[/red] {escape(error)}")
 
 
-def print_leaks(console: Console, msg: Message, requests: list | None = None, verbose: bool = False) -> None:
-    """The per-host account: what each host contacted on open learns about the reader."""
-    leaks = open_leaks(msg, requests)
+def print_leaks(console: Console, msg: Message | None, requests: list | None = None, verbose: bool = False,
+                leaks: list[HostLeak] | None = None) -> None:
+    """The per-host account: what each host contacted on open learns about the reader (``leaks``
+    as the scan computed them; without them they are computed from ``msg`` and ``requests``)."""
+    if leaks is None:
+        from lurelens.parse.leaks import open_leaks
+
+        leaks = open_leaks(msg, requests)
     if not leaks:
         return
     common = [LEARN_IP, LEARN_UA, LEARN_TIME]
@@ -95,7 +99,7 @@ def print_verdict(console: Console, v: Verdict, verbose: bool = False) -> None:
         if unlisted:
             console.print(f"  [yellow]contacted by the browser but not in the static inventory:[/yellow] "
                           f"{escape(', '.join(unlisted))}")
-    print_leaks(console, msg, requests, verbose)
+    print_leaks(console, msg, requests, verbose, leaks=v.open_leaks)
 
     console.print(f"\n[bold]Links[/bold] ({len(msg.links)})")
     for lk in msg.links[: MAX_ROWS if verbose else 10]:
