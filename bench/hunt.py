@@ -11,8 +11,9 @@ SQLite and PostgreSQL.
 Each run is a fresh ``lurelens hunt ARCHIVE.mbox --db ... --json`` subprocess into an empty store.
 msg/s is messages read over the command's whole wall time (start-up, worker warm-up, planning and
 the last write included). CPU/msg adds the driver's own CPU (planning, receiving rows, writing)
-and the workers' scanning CPU, both from the hunt's --json summary. Peak RSS is sampled every 0.1 s over the driver and all its descendants
-(and the Dask workers): the largest single process, and the largest total at one instant.
+and the workers' scanning CPU, both from the hunt's --json summary. Peak RSS is sampled every
+0.1 s over the driver, all its descendants and the Dask workers: the largest single process, and
+the largest total at one instant.
 The archives are kept under --workdir and reused when present (building 100,000 takes a while).
 """
 

@@ -89,4 +89,5 @@ def print_stored(console: Console, d: dict[str, Any]) -> None:
     if atts:
         console.print(f"\n[bold]Attachments[/bold] ({len(atts)})")
         for a in atts:
-            console.print(f"  {escape(str(a.get('filename') or '-'))}  {a.get('content_type')}  {a.get('size')} bytes  {a.get('sha256')}")
+            name = escape(str(a.get("filename") or "-"))
+            console.print(f"  {name}  {a.get('content_type')}  {a.get('size')} bytes  {a.get('sha256')}")

@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +79,7 @@ def _json_serializer(obj: Any) -> str:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Store:
@@ -121,7 +121,7 @@ class Store:
 
     # -- schema ---------------------------------------------------------------------------------
 
-    def migrate(self) -> "Store":
+    def migrate(self) -> Store:
         """Create the schema or bring it to the newest revision; safe when several processes open one
         database at once (the migration runs under the database's write lock)."""
         from alembic import command
@@ -151,7 +151,7 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -192,7 +192,7 @@ class Store:
             return {k: (fp, n) for k, fp, n in rows}
 
     def write(self, rows: Iterable[dict[str, Any]], *, run_id: int | None = None,
-              partition: tuple[str, str, str] | None = None) -> "Written":
+              partition: tuple[str, str, str] | None = None) -> Written:
         """Store rows (from :func:`lurelens.store.rows.message_row` / ``error_row``) in one transaction
         and, when ``partition`` (source, key, fingerprint) is given, mark it done in the same one."""
         # One order for every writer, so two transactions inserting overlapping keys cannot deadlock.
@@ -232,7 +232,7 @@ class Store:
         pks = [ids.get((p["source"], p["locator"], p["sha256"])) for p in params]
         for name, model in _CHILDREN:
             children = [_clean_values({**c, "message": pk})
-                        for r, pk in zip(rows, pks) if pk is not None for c in r.get(name) or ()]
+                        for r, pk in zip(rows, pks, strict=True) if pk is not None for c in r.get(name) or ()]
             if children:
                 conn.execute(self._insert(model.__table__).on_conflict_do_nothing(), children)
         return {i for i, pk in enumerate(pks) if pk is not None}

@@ -53,7 +53,7 @@ class TempPostgres:
         self.base = f"postgresql://postgres@127.0.0.1:{self.port}"
         self._names = itertools.count()
 
-    def start(self) -> "TempPostgres":
+    def start(self) -> TempPostgres:
         subprocess.run([*self.as_user, f"{self.bindir}/initdb", "-D", self.data, "-U", "postgres", "--auth=trust",
                         "-E", "UTF8", "--no-sync"], check=True, capture_output=True, timeout=120)
         subprocess.run([*self.as_user, f"{self.bindir}/pg_ctl", "-D", self.data, "-l", f"{self.tmp}/log", "-w",
@@ -92,7 +92,7 @@ class TempDask:
             return subprocess.Popen([sys.executable, "-m", *args], cwd=str(self.logdir), stdout=log,
                                     stderr=subprocess.STDOUT, start_new_session=True)
 
-    def start(self, timeout: float = 120) -> "TempDask":
+    def start(self, timeout: float = 120) -> TempDask:
         from distributed import Client
 
         self.scheduler = self._start(["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port",
