@@ -25,8 +25,8 @@ from common import DEFAULT_CORPUS, iter_sets  # noqa: E402
 
 from lurelens.parse import Limits  # noqa: E402
 from lurelens.render.merge import displayed_html  # noqa: E402
-from lurelens.report.defuse import defuse, visible_words, word_retention  # noqa: E402
-from lurelens.report.defuse_html import remote_references  # noqa: E402
+from lurelens.defuse import defuse, visible_words, word_retention  # noqa: E402
+from lurelens.defuse.html import remote_references  # noqa: E402
 
 
 def _shape(raw: bytes) -> list[str]:

@@ -21,7 +21,7 @@ from common import DEFAULT_CORPUS, iter_sets  # noqa: E402
 
 from lurelens import Scanner  # noqa: E402
 from lurelens.render.merge import displayed_html  # noqa: E402
-from lurelens.report.defuse import defuse  # noqa: E402
+from lurelens.defuse import defuse  # noqa: E402
 
 
 def _rate(fn, items, repeat: int) -> tuple[float, float]:

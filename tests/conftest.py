@@ -219,3 +219,7 @@ def dask_cluster(tmp_path):
         yield cluster.start()
     finally:
         cluster.stop()
+
+
+# The real authoritative DNS server (Knot) for the authentication tests: one per session.
+from dnsserver import knot_dns  # noqa: E402,F401 - a fixture

@@ -49,6 +49,24 @@ CASES = {
         .auth(GOOD)
         .build(),
     ),
+    "AUTH_RESULT_INJECTION": (
+        ar("spf=pass smtp.mailfrom=any@example.com(a.attacker.example.net; dmarc=pass header.from=example.com"),
+        ar("spf=pass (sender SPF authorized) smtp.mailfrom=bounce@example.com; dmarc=pass (p=NONE) header.from=example.com"),
+    ),
+    "AUTH_DKIM_TAG_INJECTION": (
+        MessageBuilder().header("DKIM-Signature", "v=1; a=rsa-sha256; d=example.com; s=sel._domainkey.attacker.example.net.\x00.any; b=x")
+        .auth(GOOD).build(),
+        MessageBuilder().header("DKIM-Signature", "v=1; a=rsa-sha256; d=example.com; s=k1.mail; b=x").auth(GOOD).build(),
+    ),
+    "AUTH_DMARC_UNSUPPORTED": (
+        ar("spf=none smtp.mailfrom=any@sub.example.net; dkim=pass header.d=attacker.example.org; dmarc=pass header.from=example.com"),
+        ar("spf=pass smtp.mailfrom=bounce@mail.example.com; dkim=pass header.d=esp.example.org; dmarc=pass header.from=example.com"),
+    ),
+    "AUTH_KNOWN_DOMAIN_UNAUTHENTICATED": (
+        MessageBuilder().sender("News <news@nytimes.com>").auth("spf=softfail smtp.mailfrom=x@nytimes.com; dkim=none").build(),
+        MessageBuilder().sender("News <news@nytimes.com>")
+        .auth("spf=softfail smtp.mailfrom=x@nytimes.com; dkim=pass header.d=nytimes.com; dmarc=pass header.from=nytimes.com").build(),
+    ),
 }
 
 
@@ -77,7 +95,8 @@ def test_spf_permerror_is_an_error_not_a_pass(scanner):
 
 
 def _dmarc_pass_score(scanner, domain: str) -> float:
-    v = scanner.scan(ar(f"dmarc=pass header.from={domain}"))
+    # The From matches the authenticated domain: a header.from the reader is not shown earns nothing.
+    v = scanner.scan(MessageBuilder().sender(f"News <news@{domain}>").auth(f"dmarc=pass header.from={domain}").build())
     return next(f.score for f in v.findings if f.symbol == "AUTH_DMARC_PASS")
 
 
@@ -89,3 +108,34 @@ def test_dmarc_pass_earns_credit_only_for_a_known_domain(scanner, list_scanner):
     known = next(iter(sorted(scanner.data.entities.by_domain)))
     assert _dmarc_pass_score(scanner, known) < 0
     assert _dmarc_pass_score(list_scanner, LIST_HOSTS["freemail"]) < 0
+
+
+@pytest.mark.parametrize("props", [
+    "smtp.mailfrom=any@example.com'@any.attacker.example.net",  # quote and a second @
+    "smtp.mailfrom=@example.com,@any.example.org:'any@attacker.example.net",  # routing address
+    'smtp.mailfrom="" smtp.helo=mail.attacker.example.net',  # empty MAIL FROM passed on HELO
+    "smtp.mailfrom=(any@example.com smtp.helo=mail.attacker.example.net",
+])
+def test_mail_from_injections(props, scanner):
+    v = assert_fires(ar(f"spf=pass {props}; dkim=none; dmarc=pass header.from=example.com"), "AUTH_RESULT_INJECTION", scanner)
+    assert v.label != "clean"  # the floor: an injected result makes the message suspicious at least
+
+
+def test_injected_pass_earns_no_credit(scanner):
+    known = "nytimes.com"
+
+    def msg(value: str) -> bytes:
+        return MessageBuilder().sender(f"News <news@{known}>").auth(value).build()
+
+    clean = scanner.scan(msg(f"spf=pass smtp.mailfrom=b@{known}; dkim=pass header.d={known}; dmarc=pass header.from={known}"))
+    assert next(f.score for f in clean.findings if f.symbol == "AUTH_DMARC_PASS") < 0
+    bad = scanner.scan(msg(f"spf=pass smtp.mailfrom=b@{known}; dkim=pass header.d={known}'a.attacker.example.net; dmarc=pass header.from={known}"))
+    assert next(f.score for f in bad.findings if f.symbol == "AUTH_DMARC_PASS") == 0
+    shown_elsewhere = scanner.scan(MessageBuilder().auth(f"dmarc=pass header.from={known}").build())  # From: example.com
+    assert next(f.score for f in shown_elsewhere.findings if f.symbol == "AUTH_DMARC_PASS") == 0
+
+
+def test_bounce_passed_on_helo_is_no_injection(scanner):
+    # A bounce has an empty MAIL FROM; SPF on the HELO of the From domain's own host is normal.
+    raw = ar("spf=pass smtp.mailfrom=\"\" smtp.helo=mail.example.com; dmarc=pass header.from=example.com")
+    assert_quiet(raw, "AUTH_RESULT_INJECTION", scanner)

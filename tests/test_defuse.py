@@ -12,9 +12,9 @@ import pytest
 
 from defuse_lures import BASE_KIND, KINDS, RECIPIENT, apt31_lure, everything_lure, fill, newsletter_lure, page
 from lurelens.render.merge import displayed_html
-from lurelens.report.defuse import HEADER, defuse, visible_words, word_retention
-from lurelens.report.defuse_css import defuse_css, is_remote
-from lurelens.report.defuse_html import defang, remote_references
+from lurelens.defuse import HEADER, defuse, visible_words, word_retention
+from lurelens.defuse.css import defuse_css, is_remote
+from lurelens.defuse.html import defang, remote_references
 from lurelens.report.jsonout import verdict_to_dict
 from lurelens.report.leaks import open_leaks
 from lurelens.testing import MessageBuilder

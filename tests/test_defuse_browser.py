@@ -17,7 +17,7 @@ import pytest
 
 from defuse_lures import KINDS, TOKEN, apt31_lure, everything_lure, newsletter_lure, page
 from lurelens.render.merge import displayed_html
-from lurelens.report.defuse import defuse, visible_words, word_retention
+from lurelens.defuse import defuse, visible_words, word_retention
 from lurelens.testing import MessageBuilder
 
 pytestmark = pytest.mark.browser

@@ -395,3 +395,18 @@ def test_render_merge_does_not_duplicate_composites(scanner):
 def test_shipped_calibration_composites(scanner, present, composite, fires):
     v = score([Finding(s) for s in present], scanner.scoring, {})
     assert (composite in syms(v)) is fires
+
+
+def test_floor_suspicious_overrides_credit(tmp_path):
+    floored = BASE.replace('nested_factor = 0.5', 'nested_factor = 0.5\nfloor_suspicious = ["AUTHBAD"]')
+    cfg = cfg_from(tmp_path, base=floored)
+    v = run(cfg, "AUTHBAD", "GOOD")  # 0.5 - 2.0: far below the threshold, floored all the same
+    assert v.score < 0 and v.label == "suspicious"
+    assert run(cfg, "AUTHBAD", AUTHBAD=0.0).label == "clean"  # a floor symbol that scored nothing
+    assert run(cfg_from(tmp_path), "AUTHBAD", "GOOD").label == "clean"  # no floor configured
+    assert run(cfg, "AUTHBAD", "BAD6", "BAD4").label == "phishing"  # a floor never lowers a label
+
+
+def test_floor_of_an_unknown_symbol_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="floor_suspicious"):
+        cfg_from(tmp_path, base=BASE.replace("nested_factor = 0.5", 'nested_factor = 0.5\nfloor_suspicious = ["NOPE"]'))

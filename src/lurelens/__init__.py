@@ -5,8 +5,8 @@
     >>> verdict.label, verdict.score, [f.symbol for f in verdict.findings]
 """
 
-from lurelens.errors import ConfigError, InputError, LurelensError
-from lurelens.model import Finding, Message, Verdict
+from lurelens.errors import BrowserNotAvailable, ConfigError, InputError, LurelensError
+from lurelens.model import ClusterFeatures, Finding, Message, Verdict
 from lurelens.parse import Limits
 from lurelens.scanner import Scanner
 from lurelens.settings import ScannerSettings
@@ -14,6 +14,8 @@ from lurelens.settings import ScannerSettings
 __version__ = "0.1.0"
 
 __all__ = [
+    "BrowserNotAvailable",
+    "ClusterFeatures",
     "ConfigError",
     "Finding",
     "InputError",

@@ -5,14 +5,16 @@ These exceptions are for callers that misuse the API or ask for something that i
 
     LurelensError
     ├── ConfigError            a scoring or data file is missing or invalid
-    ├── InputError             a path cannot be read (the CLI turns it into a per-file error entry)
+    ├── InputError             scan() was given something other than a message's bytes
     └── BrowserNotAvailable    rendering was asked for but Chromium or playwright is missing
-                               (defined in lurelens.render.browser, subclass of this tree's root)
+                               (also importable from lurelens.render.browser)
+
+Bad or hostile mail is never an exception: any bytes give a verdict.
 """
 
 from __future__ import annotations
 
-__all__ = ["LurelensError", "ConfigError", "InputError"]
+__all__ = ["BrowserNotAvailable", "ConfigError", "InputError", "LurelensError"]
 
 
 class LurelensError(Exception):
@@ -24,4 +26,8 @@ class ConfigError(LurelensError):
 
 
 class InputError(LurelensError):
-    """An input could not be read."""
+    """The caller passed something that is not an input (e.g. text instead of the message's bytes)."""
+
+
+class BrowserNotAvailable(LurelensError):
+    """Headless Chromium (or the Playwright driver for it) cannot be used."""

@@ -17,10 +17,11 @@ import dataclasses
 import time
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lurelens.checks import CHECKS, Check, Context, all_symbols
 from lurelens.checks.base import LIMIT_SYMBOLS
+from lurelens.errors import InputError
 from lurelens.model import Finding, Message, Verdict
 from lurelens.parse import Limits, parse_message
 from lurelens.parse.enrich import enrich
@@ -34,6 +35,7 @@ from lurelens.settings import ScannerSettings
 __all__ = ["Scanner"]
 
 if TYPE_CHECKING:
+    from lurelens.defuse import DefuseResult
     from lurelens.render.merge import RenderStage
 
 _ANY_CHECK = frozenset(s.name for s in LIMIT_SYMBOLS)  # symbols every check may emit
@@ -61,6 +63,13 @@ class Scanner:
         trusted_authserv_ids: list[str] | None = None,
         intel: IntelStore | None = None,
         render: "RenderStage | None" = None,
+        verify_auth: bool = False,
+        resolver: Any = None,
+        dns_server: str | None = None,
+        dns_timeout: float = 2.0,
+        trusted_hop: int = 1,
+        trusted_hop_host: str | None = None,
+        auth_inputs: Any = None,
     ):
         self.limits = limits or Limits()
         self.render = render
@@ -72,6 +81,18 @@ class Scanner:
             intel = IntelStore(overlay=self.data.extra_dir)
         self.context = Context(data=self.data, intel=intel, limits=self.limits)
         self.settings: ScannerSettings | None = None  # set by from_settings
+        # Own authentication (lurelens.auth, imported only when on: a plain scan needs no DNS).
+        # ``resolver`` is any lurelens.auth.Resolver; without one, dnspython asks ``dns_server``.
+        # ``auth_inputs`` (AuthInputs) fills what a stored file's Received hop does not say.
+        self.verify_auth = verify_auth
+        self.dns_budget = max(1.0, 4 * dns_timeout)  # seconds of DNS per message
+        self.trusted_hop, self.trusted_hop_host = trusted_hop, trusted_hop_host
+        self.auth_inputs = auth_inputs
+        self.resolver = resolver
+        if verify_auth and resolver is None:
+            from lurelens.auth import DnsPythonResolver
+
+            self.resolver = DnsPythonResolver(dns_server, timeout=dns_timeout)
         self.symbols = all_symbols(checks)
         self.descriptions = {n: s.description for n, s in self.symbols.items()}
         for c in self.scoring.composites:
@@ -87,6 +108,11 @@ class Scanner:
             trusted_authserv_ids=list(settings.trusted_authserv_ids) or None,
             intel=IntelStore(settings.intel_dirs, overlay=settings.data_dir),
             render=render,
+            verify_auth=settings.verify_auth,
+            dns_server=settings.dns_server,
+            dns_timeout=settings.dns_timeout,
+            trusted_hop=settings.trusted_hop,
+            trusted_hop_host=settings.trusted_hop_host,
         )
         scanner.settings = settings
         return scanner
@@ -106,7 +132,18 @@ class Scanner:
         self.data.load_all()
         if self.context.intel is not None:
             self.context.intel.refresh(force=False)
+        if self.verify_auth:
+            # Load the verification libraries too (no DNS is asked).
+            import lurelens.auth.dkim
+            import lurelens.auth.dmarc
+            import lurelens.auth.spf  # noqa: F401
         return self
+
+    def defuse(self, raw: bytes, *, links: str = "visible") -> "DefuseResult":
+        """A copy of ``raw`` safe to open (lurelens.defuse), with this Scanner's registries."""
+        from lurelens.defuse import defuse
+
+        return defuse(raw, links=links, data=self.data)
 
     def parse(self, raw: bytes, deadline: float | None = None) -> Message:
         """The parsed and enriched message (with its ``cid:`` parts kept when a render stage needs them)."""
@@ -140,10 +177,36 @@ class Scanner:
             findings.extend(self._run_checks(sub, deadline, f"{nested}.{i + 1}" if nested else str(i + 1)))
         return findings
 
-    def scan(self, raw: bytes, *, file: str | None = None) -> Verdict:
+    def verify(self, raw: bytes, msg: Message, auth_inputs: Any = None) -> None:
+        """The verification stage: sets ``msg.verification`` before the checks read it. Inputs
+        given by the mail flow win; gaps are filled from the trusted Received hop."""
+        from lurelens.auth import AuthInputs, AuthVerification, inputs_from_headers, verify_message
+
+        given = auth_inputs or self.auth_inputs or AuthInputs(source="none")
+        try:
+            from_file = inputs_from_headers(msg.headers, hop=self.trusted_hop, by_host=self.trusted_hop_host)
+            msg.verification = verify_message(raw, msg, self.resolver, given.merged(from_file),
+                                              max_seconds=self.dns_budget)
+        except Exception as exc:  # noqa: BLE001 - reported as VERIFY_ERROR; never a pass, never a crash
+            msg.verification = AuthVerification(given, "", errors=[f"verification: {type(exc).__name__}: {exc}"[:300]])
+
+    def scan(self, raw: bytes, *, file: str | None = None, auth_inputs: Any = None) -> Verdict:
+        """The verdict on one message given as its bytes (any bytes: malformed mail is a finding,
+        never an exception; InputError only for something that is not bytes). ``auth_inputs``
+        (lurelens.auth.AuthInputs): the SMTP client IP, HELO and MAIL FROM, when the caller saw the
+        mail flow (milter, API)."""
+        if not isinstance(raw, (bytes, bytearray, memoryview)):
+            raise InputError(f"scan() takes the message's bytes, not {type(raw).__name__}")
+        raw = bytes(raw)
         t0 = time.perf_counter()
         deadline = time.monotonic() + self.limits.timeout
         msg = self.parse(raw, deadline)
+        if self.verify_auth and msg.headers:
+            t_dns = time.monotonic()
+            self.verify(raw, msg, auth_inputs)
+            # The per-message time limit bounds CPU work; DNS waits have their own budget
+            # (4 query timeouts), so they must not starve the checks.
+            deadline += time.monotonic() - t_dns
         findings = self._run_checks(msg, deadline, None)
         verdict = score(findings, self.scoring, self.descriptions)
         verdict.file = file

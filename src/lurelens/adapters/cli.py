@@ -22,6 +22,8 @@ from lurelens.parse import Limits
 from lurelens.render.browser import BrowserNotAvailable
 from lurelens.report.text import print_error
 
+__all__ = ["app", "main"]
+
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="lurelens: catch reconnaissance spear-phishing before the beacon fires.")
 
@@ -111,6 +113,24 @@ def _print_note(err: Console, name: str, given: str, note: str) -> None:
     err.print(f"[dim]note:[/dim] {escape(name)}: {escape(note)}")
 
 
+def _auth_options(verify: bool, dns_server: str | None, dns_timeout: float, client_ip: str | None,
+                  helo: str | None, mail_from: str | None, hop: int, hop_host: str | None) -> dict:
+    """Scanner keywords for --verify-auth and its options (none without it: no network)."""
+    if not verify:
+        if dns_server or client_ip or helo or mail_from is not None:
+            raise ValueError("--dns-server, --client-ip, --helo and --mail-from need --verify-auth")
+        return {}
+    from lurelens.auth import AuthInputs
+
+    if client_ip:
+        import ipaddress
+
+        client_ip = str(ipaddress.ip_address(client_ip))  # ValueError: reported as a usage error
+    given = AuthInputs(client_ip, helo, mail_from, "cli") if (client_ip or helo or mail_from is not None) else None
+    return {"verify_auth": True, "dns_server": dns_server, "dns_timeout": dns_timeout, "trusted_hop": hop,
+            "trusted_hop_host": hop_host, "auth_inputs": given}
+
+
 @app.command()
 def scan(
     paths: List[str] = typer.Argument(..., help="Message files (.eml), directories (walked recursively), or - for stdin."),
@@ -123,6 +143,14 @@ def scan(
     render: bool = typer.Option(False, "--render", help="Also render each message in headless Chromium and merge what it fetched."),
     render_timeout: float = typer.Option(10.0, "--render-timeout", help="With --render: seconds of rendering per message."),
     glob: Optional[str] = typer.Option(None, "--glob", help="In directories, read only files whose name matches this pattern (e.g. '*.eml')."),
+    verify_auth: bool = typer.Option(False, "--verify-auth", help="Check SPF, DKIM, ARC and DMARC against DNS ourselves (needs the auth extra; docs/auth.md)."),
+    dns_server: Optional[str] = typer.Option(None, "--dns-server", help="With --verify-auth: ask this DNS server (HOST[:PORT]) instead of the system's."),
+    dns_timeout: float = typer.Option(2.0, "--dns-timeout", help="With --verify-auth: seconds per DNS query."),
+    client_ip: Optional[str] = typer.Option(None, "--client-ip", help="With --verify-auth: the SMTP client IP (default: from the trusted Received hop)."),
+    helo: Optional[str] = typer.Option(None, "--helo", help="With --verify-auth: the HELO name (default: from the trusted Received hop)."),
+    mail_from: Optional[str] = typer.Option(None, "--mail-from", help="With --verify-auth: the MAIL FROM address, '' for <> (default: Return-Path)."),
+    trusted_hop: int = typer.Option(1, "--trusted-hop", help="With --verify-auth: which Received header from the top describes the sending host."),
+    trusted_hop_host: Optional[str] = typer.Option(None, "--trusted-hop-host", help="With --verify-auth: use the topmost Received header written by this host."),
 ) -> None:
     """Scan messages: the verdict and why, what opening each would fetch, links, sender.
 
@@ -138,11 +166,15 @@ def scan(
     err = Console(stderr=True, highlight=False)
     try:
         limits = Limits(max_bytes=max_bytes, timeout=timeout)
+        auth_kw = _auth_options(verify_auth, dns_server, dns_timeout, client_ip, helo, mail_from,
+                                trusted_hop, trusted_hop_host)
+        auth_inputs = auth_kw.pop("auth_inputs", None)
         settings = settings_from_environment(
             limits=limits, scoring_file=str(scoring) if scoring else None,
-            trusted_authserv_ids=tuple(authserv_id))
+            trusted_authserv_ids=tuple(authserv_id), **auth_kw)
         scanner = Scanner.from_settings(settings)
-    except LurelensError as exc:
+        scanner.auth_inputs = auth_inputs
+    except (LurelensError, ValueError, ImportError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(EXIT_ERROR)
     renderer = None
@@ -283,10 +315,10 @@ def defuse(
     max_bytes: int = typer.Option(_DEFAULTS.max_bytes, "--max-bytes", help="Refuse messages larger than this."),
 ) -> None:
     """Write a copy of each message that is safe to open in any mail client: no remote fetch, trackers removed, links shown."""
-    from lurelens.adapters.environment import data_overlay_dir
-    from lurelens.registry.data import DataRegistry
-    from lurelens.report.defuse import LINK_MODES, defuse as defuse_message
+    from lurelens.adapters.environment import settings_from_environment
+    from lurelens.defuse import LINK_MODES
     from lurelens.report.jsonout import dumps
+    from lurelens.scanner import Scanner
 
     err = Console(stderr=True, highlight=False)
     if links not in LINK_MODES:
@@ -298,7 +330,8 @@ def defuse(
         err.print("[red]error:[/red] several messages: give an output directory with -o DIR/")
         raise typer.Exit(EXIT_ERROR)
     info = Console(stderr=output is None, highlight=False, soft_wrap=True)
-    registry = DataRegistry(data_overlay_dir())
+    # The registries (with the user's overlay) of the Scanner the scan command would build.
+    scanner = Scanner.from_settings(settings_from_environment())
     status = EXIT_OK
     for name, path, rel, problem in jobs:
         dest = (output / rel) if to_dir else output
@@ -311,7 +344,7 @@ def defuse(
                 raise ValueError(f"larger than --max-bytes ({max_bytes}); not defused")
             if dest is not None and path is not None and dest.resolve() == path.resolve():
                 raise ValueError("refusing to overwrite the original message; choose another -o")
-            result = defuse_message(raw, links=links, data=registry)
+            result = scanner.defuse(raw, links=links)
             if dest is None:
                 sys.stdout.buffer.write(result.data)
                 sys.stdout.buffer.flush()
@@ -345,6 +378,57 @@ def _defuse_jobs(paths: list[str]) -> Iterator[tuple[str, Path | None, Path, str
                 yield name, path, path.relative_to(top), problem
             else:
                 yield name, path, Path(path.name), problem
+
+
+@app.command()
+def reverify(
+    message: Path = typer.Argument(..., help="The message file that was scanned."),
+    record: Path = typer.Argument(..., help="Its earlier `scan --json --verify-auth` output (or the auth_verification object)."),
+    live: bool = typer.Option(False, "--live", help="Also verify again against today's DNS, to compare."),
+    dns_server: Optional[str] = typer.Option(None, "--dns-server", help="With --live: ask this DNS server (HOST[:PORT])."),
+    json_out: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
+) -> None:
+    """Verify SPF/DKIM/ARC/DMARC again from the DNS answers recorded with an earlier verdict, so a
+    DKIM key withdrawn since can be told apart from a message that was never validly signed."""
+    import json
+
+    from lurelens.scanner import Scanner
+
+    err = Console(stderr=True, highlight=False)
+    try:
+        from lurelens import auth
+
+        raw = message.read_bytes()
+        first = next((ln for ln in record.read_text(encoding="utf-8").splitlines() if ln.strip()), "{}")
+        try:
+            rec = json.loads(first)
+        except ValueError:
+            rec = None
+        rec = rec.get("auth_verification", rec) if isinstance(rec, dict) else None
+        if not isinstance(rec, dict) or "dns" not in rec:
+            raise ValueError(f"{record}: no auth_verification with recorded DNS answers (scan with --verify-auth --json)")
+    except (OSError, ValueError, ImportError) as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(EXIT_ERROR)
+    msg = Scanner().parse(raw)
+    again = auth.reverify(raw, msg, rec)
+    now = None
+    if live:
+        i = rec.get("inputs") or {}
+        now = auth.verify_message(raw, msg, auth.DnsPythonResolver(dns_server),
+                                  auth.AuthInputs(i.get("client_ip"), i.get("helo"), i.get("mail_from"), "recorded"))
+    report = auth.reverify_report(rec, again, now)
+    if json_out:
+        sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")
+        return
+    out = Console(highlight=False, soft_wrap=True)
+    for col in ("recorded", "from_evidence", "live"):
+        if report[col] is not None:
+            r = report[col]
+            out.print(f"{col:14} spf={r.get('spf')} dkim={' '.join(r.get('dkim') or []) or 'none'} "
+                      f"arc={r.get('arc')} dmarc={r.get('dmarc')}")
+    for note in report["notes"]:
+        out.print(f"  {escape(note)}")
 
 
 @app.command()

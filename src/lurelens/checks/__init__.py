@@ -1,7 +1,19 @@
 """The checks, one module each, listed explicitly. Each declares its symbols; the engine runs them
 in order and turns a crash into a CHECK_ERROR finding."""
 
-from lurelens.checks import auth, content, impersonation, intel, links, lookalike, sender, structure, trackers
+from lurelens.checks import (
+    auth,
+    author,
+    content,
+    impersonation,
+    intel,
+    links,
+    lookalike,
+    sender,
+    structure,
+    trackers,
+    verify,
+)
 from lurelens.checks.base import LIMIT_SYMBOLS, Check, Context, Symbol
 
 ENGINE_SYMBOLS = (
@@ -13,7 +25,9 @@ ENGINE_SYMBOLS = (
 CHECKS: tuple[Check, ...] = (
     structure.CHECK,
     auth.CHECK,
+    verify.CHECK,
     sender.CHECK,
+    author.CHECK,
     trackers.CHECK,
     links.CHECK,
     content.CHECK,

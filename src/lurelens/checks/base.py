@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from lurelens.registry.intel import IntelStore
 
 __all__ = ["ADDR_IN_NAME", "LIMIT_SYMBOLS", "Check", "Context", "Symbol", "capped", "first_time", "limit_finding",
-           "limits_of", "sender_addresses", "text_limit_finding"]
+           "known_domain", "limits_of", "sender_addresses", "text_limit_finding"]
 
 
 # An address written into a display name ("service@paypal.com" <x@elsewhere>); group 1 is its domain.
@@ -83,6 +83,16 @@ def limit_finding(check: str, what: str, cap: int, total: int, name: str) -> Fin
 
 def text_limit_finding(check: str, cap: int, total: int, name: str) -> Finding:
     return Finding("CHECK_LIMIT_TEXT", f"{check}: read the first {cap} of {total} characters of text (Limits.{name})")
+
+
+def known_domain(domain: str, ctx: Context) -> bool:
+    """A free-mail provider, or a domain a news outlet, brand or protected organisation uses."""
+    domain = (domain or "").lower().strip()
+    if not domain:
+        return False
+    if ctx.data.free_hosting_suffix(domain) or ctx.data.tenant_platform(domain):
+        return False  # the platform is known; its tenants, anyone, are not
+    return ctx.data.is_freemail(domain) or ctx.data.entities.entity_for_domain(domain) is not None
 
 
 def first_time() -> Callable[[str, str], bool]:

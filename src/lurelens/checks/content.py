@@ -17,6 +17,8 @@ from lurelens.parse.identity import sender_domains
 from lurelens.parse.text import INVISIBLE, INVISIBLE_CHARS, LOOKALIKE_RANGES, SMALL_CAPS, foreign_marks, mixes_latin_and_lookalikes
 from lurelens.parse.urls import has_known_suffix, is_ip_literal, registrable_domain
 
+__all__ = ["CHECK", "SYMBOLS"]
+
 SYMBOLS = (
     Symbol("LURE_CREDENTIAL", "The text asks the reader to verify, confirm or unlock an account or password"),
     Symbol("LURE_URGENCY", "The text presses for urgent action or threatens a deadline"),

@@ -19,6 +19,8 @@ from lurelens.parse.text import mixes_latin_and_lookalikes
 from lurelens.parse.urls import registrable_domain
 from lurelens.registry.entities import Entity, normalize_name
 
+__all__ = ["CHECK", "SYMBOLS"]
+
 SYMBOLS = (
     Symbol("IMPERSONATION_BRAND", "The message claims to be from a brand but comes from a domain the brand does not use"),
     Symbol("IMPERSONATION_NEWS_OUTLET", "The message claims to be from a news outlet but comes from a domain the outlet does not use"),

@@ -23,6 +23,8 @@ from lurelens.model import Finding, Message
 from lurelens.parse.urls import split_url
 from lurelens.registry.intel import IntelHit, IntelStore, default_store
 
+__all__ = ["CHECK", "SYMBOLS"]
+
 SYMBOLS = (
     Symbol(
         "INTEL_DOMAIN_LISTED",

@@ -17,6 +17,8 @@ from lurelens.parse.identity import sender_domains
 from lurelens.parse.redirects import decode_redirect  # noqa: F401 - its old import path
 from lurelens.parse.urls import has_known_suffix, is_ip_literal, is_public_ip, registrable_domain, split_url, to_unicode_host
 
+__all__ = ["CHECK", "SYMBOLS"]
+
 SYMBOLS = (
     Symbol("LINK_TEXT_HOST_MISMATCH", "A link's visible text shows a domain its href does not go to"),
     Symbol("LINK_IP_LITERAL", "A link goes to a bare IP address"),

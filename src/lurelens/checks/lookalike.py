@@ -10,6 +10,8 @@ from lurelens.parse.identity import sender_domains
 from lurelens.parse.urls import registrable_domain
 from lurelens.registry.entities import _COMMON_WORDS
 
+__all__ = ["CHECK", "SYMBOLS"]
+
 SYMBOLS = (
     Symbol("LOOKALIKE_DOMAIN_HOMOGLYPH", "A domain imitates a protected one with look-alike letters (Cyrillic, Greek, l/1, rn/m)"),
     Symbol("LOOKALIKE_DOMAIN_EDIT", "A domain is a protected one with a letter or two changed, added or dropped"),

@@ -1,8 +1,8 @@
 """Who the message says it is from, and whether its own headers agree.
 
-A display name that holds another address ("service@paypal.com" <x@evil.example>), several From
-addresses, a Reply-To that sends answers elsewhere, and encoded words that hide control
-characters or a second address from a reader.
+A display name that holds another address ("service@paypal.com" <x@evil.example>), a Reply-To
+that sends answers elsewhere, and encoded words that hide control characters or a second address
+in the other address headers (the From header's ambiguities are checks/author.py's).
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from lurelens.parse.headers import decode_value, has_encoded_word, is_feed_gatew
 from lurelens.parse.urls import registrable_domain
 from lurelens.registry.entities import normalize_name
 
+__all__ = ["CHECK", "SYMBOLS"]
+
 SYMBOLS = (
     Symbol("FROM_MISSING", "The message has no From address"),
-    Symbol("FROM_MULTIPLE", "The message has several From headers or addresses"),
     Symbol("FROM_NAME_HAS_ADDRESS", "The From display name holds an address other than the real sender"),
     Symbol("FROM_MALFORMED", "The From header breaks the address syntax (unquoted specials) that real mail clients never write"),
     Symbol("FROM_NAME_HAS_ADDRESS_RELAYED", "The From name holds another address whose domain also serves the content: a forwarding or masking service"),
@@ -26,7 +27,7 @@ SYMBOLS = (
     Symbol("REPLYTO_FREEMAIL", "Replies go to a free-mail address while the sender is not free mail"),
     Symbol("SENDER_MISMATCH", "The Sender header names a different domain than From"),
     Symbol("RETURN_PATH_MISMATCH", "Bounces go to a different domain than From"),
-    Symbol("HEADER_ENCODED_TRICK", "An encoded word hides control characters or a second address"),
+    Symbol("HEADER_ENCODED_TRICK", "An encoded word in Reply-To, Sender, To or Subject hides control characters or a second address"),
     Symbol("MAILING_LIST", "The message came through a discussion mailing list (List-Id and List-Post)"),
     Symbol("FROM_NAME_UNRELATED_ORG", "The From name is an organisation, role or offer that shares nothing with the sender's domain"),
     Symbol("FROM_NAME_DECORATED", "The From name is padded with spaces, dots or stray punctuation, a bulk-mailer trick no person's mail client writes"),
@@ -110,8 +111,6 @@ def run(msg: Message, ctx: Context):
         if msg.headers:
             yield Finding("FROM_MISSING", "no From address")
         return
-    if len(from_headers) > 1 or len([a for a in msg.from_ if "@" in a.addr]) > 1:
-        yield Finding("FROM_MULTIPLE", "; ".join(a.addr for a in msg.from_)[:200])
     frm = next(a for a in msg.from_ if a.addr)
     fdom = registrable_domain(frm.domain) if frm.domain else ""
     if any(d.kind == "unquoted_specials_in_display_name" for d in msg.defects):
@@ -145,7 +144,7 @@ def run(msg: Message, ctx: Context):
         rpd = registrable_domain(msg.return_path.rpartition("@")[2].lower())
         if rpd and rpd != fdom:
             yield Finding("RETURN_PATH_MISMATCH", f"From {fdom}, Return-Path {rpd}")
-    for name in ("From", "Reply-To", "Sender", "To", "Subject"):
+    for name in ("Reply-To", "Sender", "To", "Subject"):  # From: FROM_ENCODED_ADDRESS (checks/author.py)
         for raw in msg.header_all(name)[:3]:
             if not has_encoded_word(raw):
                 continue

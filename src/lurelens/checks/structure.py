@@ -11,6 +11,8 @@ import re
 from lurelens.checks.base import Check, Context, Symbol
 from lurelens.model import Finding, Message
 
+__all__ = ["CHECK", "SYMBOLS"]
+
 SYMBOLS = (
     Symbol("NOT_MAIL", "The input has no header fields: it does not look like an e-mail message"),
     Symbol("MIME_DEFECT", "The MIME structure is malformed (defects recorded by the parser)"),

@@ -13,6 +13,8 @@ from lurelens.model import Finding, Message
 from lurelens.parse.identity import IMAGE_KINDS, sender_domains
 from lurelens.parse.urls import is_ip_literal, is_public_ip
 
+__all__ = ["CHECK", "SYMBOLS"]
+
 SYMBOLS = (
     Symbol("REMOTE_CONTENT", "Opening the message fetches content from remote hosts"),
     Symbol("TRACKER_PIXEL_HIDDEN", "A hidden or 0-2 px remote image is fetched on open: a web beacon"),

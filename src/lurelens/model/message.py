@@ -11,6 +11,8 @@ from typing import Any
 
 from lurelens.model.features import ClusterFeatures
 
+__all__ = ["Address", "Attachment", "AuthResult", "Defect", "Link", "Message", "Part", "RemoteResource"]
+
 
 @dataclass(slots=True)
 class Address:
@@ -153,6 +155,47 @@ class AuthResult:
 
 
 @dataclass(slots=True)
+class AuthorField:
+    """A From, Sender or Resent-From field as found in the raw header block, before any parser
+    decided what is a field: ``issue`` says how its name was written when not plainly."""
+
+    name: str  # "from", "sender" or "resent-from"
+    raw_name: str  # as written, e.g. " From", "From ", "From\\r\\n "
+    value: str  # unfolded, not decoded
+    issue: str = ""  # "", "leading_space", "space_before_colon", "folded_name"
+
+
+@dataclass(slots=True)
+class AuthorReading:
+    """Who wrote the message, as one implementation reads it: the addresses (or bare domains, for
+    the DMARC identity) it finds, and where it found them."""
+
+    reader: str  # python-compat32, python-default, rfc5322, dmarc, display, ...
+    addrs: list[str]
+    source: str = ""
+    note: str = ""
+
+    @property
+    def domains(self) -> list[str]:
+        return [a.rpartition("@")[2].lower().rstrip(".") for a in self.addrs if a.rpartition("@")[2]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"reader": self.reader, "addrs": self.addrs, "source": self.source, "note": self.note}
+
+
+@dataclass(slots=True)
+class AuthorReadings:
+    """Every reading of the author (parse/author.py) and the syntax tricks met on the way."""
+
+    fields: list[AuthorField] = field(default_factory=list)
+    readings: list[AuthorReading] = field(default_factory=list)
+    tricks: list[tuple[str, str]] = field(default_factory=list)  # (kind, evidence)
+
+    def reading(self, reader: str) -> AuthorReading | None:
+        return next((r for r in self.readings if r.reader == reader), None)
+
+
+@dataclass(slots=True)
 class Message:
     """The parsed message. ``nested`` holds message/rfc822 parts, each parsed the same way."""
 
@@ -188,6 +231,8 @@ class Message:
     cid_parts: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # only with Limits.keep_cids
     srcset_choices: dict[str, str] = field(default_factory=dict)  # URL -> what picking it reveals
     features: ClusterFeatures | None = None  # filled at enrich time (lurelens.parse.features)
+    author: AuthorReadings = field(default_factory=AuthorReadings)  # the From readings (parse/author.py)
+    verification: Any = None  # lurelens.auth.AuthVerification when the scan verified auth itself
 
     def header(self, name: str) -> str | None:
         lname = name.lower()

@@ -96,6 +96,11 @@ class Verdict:
             record = self.record or {}
             d.update({k: record.get(k, empty) for k, empty in _MESSAGE_KEYS.items()})
             d["nested"] = list(record.get("nested", []))
+        # lurelens's own verification with the DNS answers it used (None: not verified).
+        if msg is not None:
+            d["auth_verification"] = msg.verification.to_dict() if msg.verification is not None else None
+        else:
+            d["auth_verification"] = (self.record or {}).get("auth_verification")
         d["errors"] = list(self.errors)
         d["elapsed_ms"] = round(self.elapsed_ms, 3)
         d.update(self.extra)
@@ -116,6 +121,7 @@ class Verdict:
             raise ValueError(f"cannot read verdict schema version {version!r} (this is {SCHEMA_VERSION})")
         record = {k: d.get(k, empty) for k, empty in _MESSAGE_KEYS.items()}
         record["nested"] = list(d.get("nested", []))
+        record["auth_verification"] = d.get("auth_verification")
         extra = {k: v for k, v in d.items() if k not in _TOP_KEYS and k not in record}
         return cls(
             label=d["verdict"],
@@ -140,7 +146,7 @@ class Verdict:
 _MESSAGE_KEYS: dict[str, Any] = {"sender": None, "auth": None, "remote_resources": [], "links": [], "attachments": [],
                                  "defects": [], "limits_hit": [], "features": None}
 _TOP_KEYS = frozenset({"schema_version", "file", "verdict", "score", "reasons", "attack", "findings", "nested",
-                       "errors", "elapsed_ms", "open_leaks"})
+                       "auth_verification", "errors", "elapsed_ms", "open_leaks"})
 
 
 def _sender(msg: "Message") -> dict[str, Any]:
@@ -154,6 +160,8 @@ def _sender(msg: "Message") -> dict[str, Any]:
         "subject_raw": msg.subject_raw,
         "message_id": msg.message_id,
         "date": msg.date,
+        # Who wrote it, as each implementation reads it (docs/from-ambiguity.md).
+        "author_readings": [r.to_dict() for r in msg.author.readings],
     }
 
 
@@ -209,5 +217,6 @@ def error_to_dict(file: str | None, error: str) -> dict[str, Any]:
         "features": None,
         "nested": [],
         "open_leaks": [],
+        "auth_verification": None,
         "errors": [error],
     }

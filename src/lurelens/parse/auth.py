@@ -105,7 +105,9 @@ def select_trusted(headers: list[tuple[str, str]], trusted_ids: list[str] | None
     return {
         "present": bool(merged),
         "authserv_id": trusted_id,
+        "hop": trusted_hop,  # Received fields above the trusted header
         "results": results,
         "ignored": ignored,
         "forged": forged,
+        "raw": [p["raw"] for p in merged],  # the trusted header(s) as written: checks look for injected values
     }

@@ -12,17 +12,19 @@ import hashlib
 import re
 import time
 from dataclasses import dataclass
+from typing import Callable
 from email import policy
 from email.message import Message as EmailMessage
 from email.parser import BytesHeaderParser, BytesParser
 
-from lurelens.model import Attachment, Defect, Link, Message, Part
+from lurelens.model import Address, Attachment, Defect, Link, Message, Part
 from lurelens.parse.auth import select_trusted
+from lurelens.parse.author import read_author
 from lurelens.parse.headers import decode_bytes, decode_value, fix_8bit, parse_addresses, parse_mailbox_header, unfold
 from lurelens.parse.html import inventory
 from lurelens.parse.urls import split_url
 
-__all__ = ["Limits", "parse_message"]
+__all__ = ["Limits", "parse_message", "recipient_addresses"]
 
 
 @dataclass(slots=True)
@@ -54,6 +56,20 @@ class Limits:
 _TEXT_URL = re.compile(r"\b(?:https?|ftp)://[^\s<>\"'\]\)]{3,2000}", re.I)
 _RECEIVED_FOR = re.compile(r"\bfor\s+<?([^\s<>;@]+@[^\s<>;]+?)>?\s*;", re.I)
 _BOUNDARY_DEPTH_GUARD = 200  # nesting the stdlib parser itself may recurse through
+
+
+def recipient_addresses(to_cc: list[Address], values: Callable[[str], list[str]]) -> list[str]:
+    """The addresses a message was delivered to, as trackers may encode them: To and Cc,
+    Delivered-To, X-Original-To, (X-)Envelope-To and Received ``for``. ``values(name)`` gives a
+    header's raw values. Defuse uses it too, so both find the same recipient tokens."""
+    recipients = [a.addr for a in to_cc if a.addr]
+    for h in ("Delivered-To", "X-Original-To", "X-Envelope-To", "Envelope-To"):
+        recipients += [v.strip().strip("<>") for v in values(h)]
+    for rcv in values("Received")[:30]:
+        mm = _RECEIVED_FOR.search(rcv)
+        if mm:
+            recipients.append(mm.group(1))
+    return list(dict.fromkeys(r for r in recipients if "@" in r))
 
 
 class _State:
@@ -99,7 +115,7 @@ def parse_message(
     except Exception as exc:  # noqa: BLE001 - the stdlib parser is not supposed to raise; be sure
         defects.append(Defect("parser_error", f"{type(exc).__name__}: {exc}"[:200]))
         msg = EmailMessage()
-    m = _build(msg, state, defects, depth=0, path="")
+    m = _build(msg, state, defects, depth=0, path="", raw=raw)
     m.size = size
     return m
 
@@ -117,7 +133,7 @@ def _headers(msg: EmailMessage, state: _State) -> list[tuple[str, str]]:
     return out
 
 
-def _build(msg: EmailMessage, state: _State, defects: list[Defect], depth: int, path: str) -> Message:
+def _build(msg: EmailMessage, state: _State, defects: list[Defect], depth: int, path: str, raw: bytes | None = None) -> Message:
     headers = _headers(msg, state)
 
     by_name: dict[str, list[str]] = {}
@@ -144,14 +160,7 @@ def _build(msg: EmailMessage, state: _State, defects: list[Defect], depth: int, 
     auth = select_trusted(headers, state.trusted_authserv)
     auth["arc"] = values("ARC-Authentication-Results")[:5]
 
-    recipients = [a.addr for a in to + cc if a.addr]
-    for h in ("Delivered-To", "X-Original-To", "X-Envelope-To", "Envelope-To"):
-        recipients += [v.strip().strip("<>") for v in values(h)]
-    for rcv in values("Received")[:30]:
-        mm = _RECEIVED_FOR.search(rcv)
-        if mm:
-            recipients.append(mm.group(1))
-    recipients = list(dict.fromkeys(r for r in recipients if "@" in r))
+    recipients = recipient_addresses(to + cc, values)
 
     model = Message(
         headers=headers,
@@ -176,6 +185,7 @@ def _build(msg: EmailMessage, state: _State, defects: list[Defect], depth: int, 
         defects=defects,
         limits_hit=state.limits_hit,
         recipients=recipients,
+        author=read_author(raw, headers, auth["results"]),
     )
     texts: list[str] = []
     htmls: list[tuple[str, str]] = []

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from lurelens.errors import LurelensError
+from lurelens.errors import BrowserNotAvailable
 
 __all__ = [
     "BrowserNotAvailable",
@@ -97,10 +97,6 @@ _INSTALL_HINT = (
     "(or `apt-get install chromium` on Debian/Ubuntu), or point the "
     "LURELENS_CHROMIUM environment variable at a Chromium executable."
 )
-
-
-class BrowserNotAvailable(LurelensError):
-    """Headless Chromium (or the Playwright driver for it) cannot be used."""
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from lurelens.model import Verdict
+from lurelens.model import SCHEMA_VERSION, Verdict
 from lurelens.model.verdict import error_to_dict
 
-__all__ = ["verdict_to_dict", "error_to_dict", "dumps"]
+__all__ = ["SCHEMA_VERSION", "verdict_to_dict", "error_to_dict", "dumps"]
 
 
 def verdict_to_dict(v: Verdict) -> dict[str, Any]:

@@ -42,6 +42,7 @@ class ScoringConfig:
     recon_composites: list[str]
     tracked_groups: list[str]
     labels: dict[str, str]
+    floor_suspicious: list[str] = field(default_factory=list)
     nested_factor: float = 0.5
     source: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
@@ -69,6 +70,9 @@ def load_scoring(path: str | Path | None = None) -> ScoringConfig:
                 Composite(c["name"], c["expression"], float(c.get("weight", 0.0)), c.get("group", "composite"),
                           c.get("description", ""), list(c.get("attack", [])), fn, names)
             )
+        for name in verdict.get("floor_suspicious", []):
+            if name not in symbols:
+                raise ConfigError(f"{source}: floor_suspicious names unknown symbol {name!r}")
         for name, sym in symbols.items():
             if sym.get("group") and sym["group"] not in groups:
                 raise ConfigError(f"{source}: symbol {name} names unknown group {sym['group']!r}")
@@ -80,6 +84,7 @@ def load_scoring(path: str | Path | None = None) -> ScoringConfig:
             recon_composites=list(verdict.get("recon_composites", [])),
             tracked_groups=list(verdict.get("tracked_groups", [])),
             labels=dict(doc.get("labels", {})),
+            floor_suspicious=list(verdict.get("floor_suspicious", [])),
             nested_factor=float(verdict.get("nested_factor", 0.5)),
             source=source,
             raw=doc,
@@ -144,7 +149,8 @@ def score(findings: list[Finding], cfg: ScoringConfig, descriptions: dict[str, s
         label = "recon"
     elif total >= th["phishing"]:
         label = "phishing"
-    elif total >= th["suspicious"]:
+    elif total >= th["suspicious"] or any(f.symbol in cfg.floor_suspicious and f.score > 0 for f in best.values()):
+        # A floor symbol makes the message suspicious whatever credit the rest earned.
         label = "suspicious"
     elif any(g in present_groups for g in cfg.tracked_groups):
         label = "tracked"
