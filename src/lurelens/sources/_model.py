@@ -12,6 +12,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+__all__ = ["Item", "Partition", "Source", "register_reader"]
+
+
 
 @dataclass(frozen=True, slots=True)
 class Item:
