@@ -83,6 +83,7 @@ class TempDask:
         self.port = free_port()
         self.address = f"tcp://127.0.0.1:{self.port}"
         self.logdir = Path(logdir or tempfile.mkdtemp(prefix="lurelens-dask-"))
+        self.logdir.mkdir(parents=True, exist_ok=True)
         self.n = workers
         self.scheduler: subprocess.Popen | None = None
         self.workers: list[subprocess.Popen] = []
