@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from lurelens.checks import CHECKS, Check, Context, all_symbols
 from lurelens.checks.base import LIMIT_SYMBOLS
-from lurelens.errors import InputError
+from lurelens.errors import ConfigError, InputError
 from lurelens.model import Finding, Message, Verdict
 from lurelens.parse import Limits, parse_message
 from lurelens.parse.enrich import enrich
@@ -42,7 +42,9 @@ _ANY_CHECK = frozenset(s.name for s in LIMIT_SYMBOLS)  # symbols every check may
 
 
 class Scanner:
-    """Parses, checks and scores messages.
+    """Parses, checks and scores messages. Build one and reuse it (``warm()`` loads every
+    registry now). ``scan(raw)`` never raises for bad mail; it raises :class:`lurelens.ConfigError`
+    when a data or overlay file is invalid.
 
     ``limits``: size and time limits. ``scoring``: a loaded ScoringConfig or the path of a
     scores.toml (None: the shipped one). ``data``: the data registries (None: the shipped lists
@@ -169,6 +171,10 @@ class Scanner:
                         raise ValueError(f"check {check.name} emitted undeclared symbol {f.symbol}")
                     f.nested = nested
                     findings.append(f)
+            except ConfigError:
+                # A bad data or overlay file is the operator's to fix: stop, naming the file,
+                # rather than quietly turning the check that loaded it into a 0-point finding.
+                raise
             except Exception as exc:  # noqa: BLE001 - one crashing check must not stop the scan
                 tb = traceback.extract_tb(exc.__traceback__)
                 where = f"{tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else "?"
