@@ -196,11 +196,14 @@ class Scanner:
         except Exception as exc:  # noqa: BLE001 - reported as VERIFY_ERROR; never a pass, never a crash
             msg.verification = AuthVerification(given, "", errors=[f"verification: {type(exc).__name__}: {exc}"[:300]])
 
-    def scan(self, raw: bytes, *, file: str | None = None, auth_inputs: Any = None) -> Verdict:
+    def scan(self, raw: bytes, *, file: str | None = None, auth_inputs: Any = None,
+             envelope: dict[str, Any] | None = None) -> Verdict:
         """The verdict on one message given as its bytes (any bytes: malformed mail is a finding,
         never an exception; InputError only for something that is not bytes). ``auth_inputs``
         (lurelens.auth.AuthInputs): the SMTP client IP, HELO and MAIL FROM, when the caller saw the
-        mail flow (milter, API)."""
+        mail flow (milter, API). ``envelope``: what only the mail flow knows (the milter's
+        client_address, client_name, helo, mail_from, rcpt_to, queue_id); kept on the verdict
+        (``envelope`` in the JSON) so a verdict can be traced to its SMTP transaction."""
         if not isinstance(raw, (bytes, bytearray, memoryview)):
             raise InputError(f"scan() takes the message's bytes, not {type(raw).__name__}")
         raw = bytes(raw)
@@ -216,6 +219,8 @@ class Scanner:
         findings = self._run_checks(msg, deadline, None)
         verdict = score(findings, self.scoring, self.descriptions)
         verdict.file = file
+        if envelope is not None:
+            verdict.extra["envelope"] = dict(envelope)
         verdict.message = msg
         if not msg.headers:
             verdict.errors.append("not an e-mail message: no header fields found")

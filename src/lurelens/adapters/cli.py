@@ -761,6 +761,49 @@ def show(
     raise typer.Exit(EXIT_SUSPICIOUS if d.get("verdict") in ("suspicious", "phishing", "recon") else EXIT_OK)
 
 
+@app.command()
+def milter(
+    socket: str = typer.Option("inet:8894@127.0.0.1", "--socket", help="Where Postfix connects: inet:PORT@HOST or unix:/PATH."),
+    on_error: str = typer.Option("tempfail", "--on-error", help="When the scanner fails, times out or is overloaded: tempfail (defer with 4xx, the default) or accept (pass unscanned, logged and marked)."),
+    action_clean: str = typer.Option("accept", "--action-clean", help="accept, tag, quarantine, reject or defuse."),
+    action_incomplete: str = typer.Option("accept", "--action-incomplete", help="A verdict on what could be read (stamped incomplete, never clean)."),
+    action_tracked: str = typer.Option("accept", "--action-tracked"),
+    action_suspicious: str = typer.Option("tag", "--action-suspicious"),
+    action_phishing: str = typer.Option("quarantine", "--action-phishing"),
+    action_recon: str = typer.Option("quarantine", "--action-recon"),
+    timeout: float = typer.Option(20.0, "--timeout", help="Seconds a scan may take before the message is deferred."),
+    workers: int = typer.Option(2, "--workers", help="Scanner processes."),
+    max_pending: int = typer.Option(0, "--max-pending", help="Scans queued or running before new mail is deferred (0: 4 per worker)."),
+    metrics: Optional[str] = typer.Option(None, "--metrics", help="HOST:PORT for a Prometheus /metrics endpoint (needs the milter extra)."),
+    keep_originals: Optional[Path] = typer.Option(None, "--keep-originals", help="Directory where the original of each defused message is kept."),
+    scoring: Optional[Path] = typer.Option(None, "--scoring", help="Scoring file to use instead of the shipped one."),
+    authserv_id: List[str] = typer.Option([], "--authserv-id", help="Trust only Authentication-Results from this host (repeatable)."),
+    verify_auth: bool = typer.Option(False, "--verify-auth", help="Check SPF (with the real SMTP client), DKIM, ARC and DMARC against DNS ourselves (auth extra)."),
+    dns_server: Optional[str] = typer.Option(None, "--dns-server", help="With --verify-auth: ask this DNS server (HOST[:PORT])."),
+) -> None:
+    """Run as a Postfix/Sendmail milter: stamp each message with its verdict, then act on it (see docs/milter.md)."""
+    import logging
+
+    from lurelens.adapters.milter import MilterConfig, run as run_milter
+    from lurelens.registry.data import overlay_dir
+    from lurelens.settings import ScannerSettings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    actions = {"clean": action_clean, "incomplete": action_incomplete, "tracked": action_tracked, "suspicious": action_suspicious,
+               "phishing": action_phishing, "recon": action_recon}
+    try:
+        cfg = MilterConfig(actions=actions, on_error=on_error, timeout=timeout, workers=workers,
+                           max_pending=max_pending, keep_originals=str(keep_originals) if keep_originals else None)
+        settings = ScannerSettings(scoring_file=str(scoring) if scoring else None,
+                                   trusted_authserv_ids=tuple(authserv_id),
+                                   data_dir=str(overlay_dir()) if overlay_dir() else None,
+                                   verify_auth=verify_auth, dns_server=dns_server)
+        run_milter(settings, cfg, socket, metrics)
+    except (ValueError, LurelensError, ImportError, OSError) as exc:
+        Console(stderr=True, highlight=False).print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(EXIT_ERROR)
+
+
 def main() -> None:
     try:
         app(prog_name="lurelens")
