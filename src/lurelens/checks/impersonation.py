@@ -46,7 +46,9 @@ _BYLINE_REV = re.compile(
 )
 # "[Reuters] ..." or "BBC News | ..."; a plain "Google: ..." is how people title a discussion.
 _ROLE_WORD = re.compile(rf"(?i:{_ROLES})")
-_SUBJECT_PREFIX = re.compile(r"^\s*(?:\[([^\]]{2,40})\]|([^:|\[\]]{2,40}?)\s+[|])")
+# Matched against the subject without its leading whitespace, every repetition bounded: a
+# leading \s* before the lazy group backtracked cubically (a Subject of 16,000 spaces: 55 s).
+_SUBJECT_PREFIX = re.compile(r"(?:\[([^\]]{2,40})\]|([^:|\[\]]{2,40}?)\s{1,40}[|])")
 _FORWARD = re.compile(r"^\s*(?:fwd?|fw|wg|tr|rv|enc|i)\s*:", re.I)
 _MIXED_WORD = re.compile(r"\w{4,}")
 _LOCAL_SPLIT = re.compile(r"[._\-+0-9]+")
