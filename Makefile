@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.lurelens-installed
 TEST_STAMP := $(VENV)/.lurelens-test-installed
 
-.PHONY: demo test auth-tests install browser dovecot postfix bench eval clean lint
+.PHONY: demo test auth-tests install browser dovecot postgres postfix bench eval clean lint
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "lurelens needs Python 3.11 or newer")'
@@ -38,6 +38,9 @@ browser:
 dovecot:
 	bash scripts/install-dovecot.sh
 
+postgres:
+	bash scripts/install-postgres.sh
+
 # ruff on src/ (mypy is configured in pyproject.toml but not yet run here: see docs/architecture.md)
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src
@@ -45,7 +48,7 @@ lint: $(TEST_STAMP)
 postfix:
 	bash scripts/install-postfix.sh
 
-test: $(TEST_STAMP) browser dovecot postfix lint
+test: $(TEST_STAMP) browser dovecot postgres postfix lint
 	bash scripts/install-knot.sh
 	bash scripts/install-rspamc.sh
 	LURELENS_REQUIRE_BROWSER=1 LURELENS_REQUIRE_SERVICES=1 $(BIN)/python -m pytest -q -p no:cacheprovider

@@ -186,6 +186,41 @@ def require_component(what: str, problem: str | None) -> None:
     pytest.skip(f"{what} not available ({problem}); run make test to install it")
 
 
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throw-away PostgreSQL server (Debian's binaries, installed by scripts/install-postgres.sh) on a
+    free loopback port, stopped at the end. Yields ``new_db()``: an empty database's URL."""
+    from lurelens.testing.services import TempPostgres, postgres_bindir
+
+    require_component("PostgreSQL server", None if postgres_bindir() else "initdb not found (scripts/install-postgres.sh)")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError as exc:
+        require_component("psycopg (the hunt extra)", str(exc))
+    server = TempPostgres().start()
+    try:
+        yield server.new_db
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def dask_cluster(tmp_path):
+    """A real dask scheduler and two single-threaded workers on loopback (lurelens.testing.services)."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError as exc:
+        require_component("dask.distributed (the hunt extra)", str(exc))
+    from lurelens.testing.services import TempDask
+
+    cluster = TempDask(2, logdir=str(tmp_path))
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+
+
 # The real authoritative DNS server (Knot) for the authentication tests: one per session.
 from dnsserver import knot_dns  # noqa: E402,F401 - a fixture
 

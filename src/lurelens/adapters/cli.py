@@ -607,6 +607,160 @@ def _root(
     """
 
 
+_HUNT_EXTRA = "the hunt store needs the 'hunt' extra: pip install 'lurelens[hunt]'"
+
+
+def _open_store(err: Console, db: str, *, create: bool):
+    """The store at ``--db`` (created and migrated when ``create``), or a clean exit 2."""
+    try:
+        from lurelens.store import Store
+    except ImportError as exc:
+        err.print(f"[red]error:[/red] {_HUNT_EXTRA} ({escape(str(exc))})")
+        raise typer.Exit(EXIT_ERROR)
+    if not create and "://" not in db and not Path(db).expanduser().exists():
+        err.print(f"[red]error:[/red] no store at {escape(db)}")
+        raise typer.Exit(EXIT_ERROR)
+    try:
+        return Store(db).migrate()
+    except Exception as exc:  # noqa: BLE001 - driver and server errors: one line, exit 2
+        err.print(f"[red]error:[/red] cannot open the store {escape(db)}: {escape(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}")
+        raise typer.Exit(EXIT_ERROR)
+
+
+@app.command()
+def hunt(
+    sources: List[str] = typer.Argument(..., help="Archives to hunt: .eml files, directories, mbox (also .gz/.xz/.zst), Maildir, .msg, imaps://user@host/FOLDER."),
+    db: str = typer.Option("lurelens.db", "--db", help="Store: a SQLite file, sqlite:///PATH or postgresql://USER@HOST/DB."),
+    jobs: int = typer.Option(os.cpu_count() or 1, "-j", "--jobs", help="Local worker processes (default: one per core)."),
+    dask: Optional[str] = typer.Option(None, "--dask", help="Run on an existing Dask cluster: the scheduler's address (tcp://HOST:8786)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
+    glob: Optional[str] = typer.Option(None, "--glob", help="In directories, read only files whose name matches this pattern ('*.eml')."),
+    partition_size: int = typer.Option(1000, "--partition-size", help="About this many messages per task."),
+    scoring: Optional[Path] = typer.Option(None, "--scoring", help="Scoring file to use instead of the shipped one."),
+    authserv_id: List[str] = typer.Option([], "--authserv-id", help="Trust only Authentication-Results from this host (repeatable)."),
+    max_bytes: int = typer.Option(_DEFAULTS.max_bytes, "--max-bytes", help="Read at most this many bytes of a message."),
+    timeout: float = typer.Option(_DEFAULTS.timeout, "--timeout", help="Seconds of scanning per message before the rest is skipped."),
+) -> None:
+    """Scan whole archives in parallel and keep every verdict in a store; run it again to resume."""
+    from lurelens.adapters.environment import settings_from_environment
+
+    err = Console(stderr=True, highlight=False)
+    if jobs < 1 or partition_size < 1:
+        err.print("[red]error:[/red] -j and --partition-size must be at least 1")
+        raise typer.Exit(EXIT_ERROR)
+    store = _open_store(err, db, create=True)
+    from lurelens.adapters.hunt import run_hunt, summary_text
+
+    # The same overlay and indicators as scan, resolved here so that every worker uses them.
+    settings = settings_from_environment(limits=Limits(max_bytes=max_bytes, timeout=timeout),
+                                         scoring_file=str(scoring) if scoring else None,
+                                         trusted_authserv_ids=tuple(authserv_id))
+    progress = None
+    on_plan = on_progress = None
+    if err.is_terminal and not json_out:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        progress = Progress(TextColumn("hunting"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("{task.fields[rate]} msg/s"),
+                            TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=err, transient=True)
+        task = progress.add_task("hunt", total=None, rate="-")
+        started = [0.0]
+
+        def on_plan(total):  # noqa: F811 - set only with a terminal
+            import time as _t
+
+            started[0] = _t.monotonic()
+            progress.update(task, total=total)
+            progress.start()
+
+        def on_progress(n):  # noqa: F811
+            import time as _t
+
+            progress.advance(task, n)
+            done = progress.tasks[0].completed
+            progress.update(task, rate=f"{done / max(_t.monotonic() - started[0], 1e-6):.0f}")
+    try:
+        result = run_hunt(list(sources), store, settings, jobs=jobs, dask=dask, partition_size=partition_size, glob=glob,
+                          on_plan=on_plan, on_progress=on_progress)
+    except Exception as exc:  # noqa: BLE001 - a store or cluster failure: one line, exit 2
+        if progress is not None:
+            progress.stop()
+        err.print(f"[red]error:[/red] hunt stopped: {escape(type(exc).__name__)}: {escape(str(exc).splitlines()[0] if str(exc) else '')}")
+        err.print("Run the same command again to resume: finished partitions are kept.")
+        raise typer.Exit(EXIT_ERROR)
+    finally:
+        if progress is not None:
+            progress.stop()
+        store.close()
+    if json_out:
+        from lurelens.report.jsonout import dumps
+
+        sys.stdout.write(dumps(result.to_dict()) + "\n")
+    else:
+        Console(highlight=False, soft_wrap=True).print(escape(summary_text(result)))
+    sys.stdout.flush()
+    raise typer.Exit(EXIT_ERROR if result.source_errors else EXIT_OK)
+
+
+@app.command()
+def hits(
+    db: str = typer.Option("lurelens.db", "--db", help="The store a hunt wrote."),
+    verdict: List[str] = typer.Option([], "--verdict", help="Only these verdicts (repeatable): clean, tracked, suspicious, phishing, recon, error."),
+    all_: bool = typer.Option(False, "--all", help="Every stored message, whatever its verdict."),
+    json_out: bool = typer.Option(False, "--json", help="One JSON object per message: the scan --json fields plus id, source, locator."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="At most this many, highest score first."),
+) -> None:
+    """List stored messages: by default those suspicious or worse, highest score first."""
+    from lurelens.report.jsonout import dumps
+    from lurelens.report.stored import print_hit_line
+
+    err = Console(stderr=True, highlight=False)
+    store = _open_store(err, db, create=False)
+    out = Console(highlight=False, soft_wrap=True)
+    out.on_broken_pipe = _quiet_broken_pipe
+    n = 0
+    try:
+        for h in store.hits(verdict or None, all=all_, limit=limit):
+            n += 1
+            if json_out:
+                sys.stdout.write(dumps(h) + "\n")
+            else:
+                print_hit_line(out, h)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+    finally:
+        store.close()
+    if not json_out and err.is_terminal:
+        err.print(f"[dim]{n} message{'s' if n != 1 else ''}[/dim]")
+
+
+@app.command()
+def show(
+    message: int = typer.Argument(..., help="A stored message's id (from lurelens hits)."),
+    db: str = typer.Option("lurelens.db", "--db", help="The store a hunt wrote."),
+    json_out: bool = typer.Option(False, "--json", help="The stored JSON report."),
+) -> None:
+    """Print the full stored report of one message."""
+    from lurelens.report.jsonout import dumps
+    from lurelens.report.stored import print_stored
+
+    err = Console(stderr=True, highlight=False)
+    store = _open_store(err, db, create=False)
+    try:
+        d = store.get(message)
+    finally:
+        store.close()
+    if d is None:
+        err.print(f"[red]error:[/red] no message {message} in {escape(db)}")
+        raise typer.Exit(EXIT_ERROR)
+    if json_out:
+        sys.stdout.write(dumps(d) + "\n")
+    else:
+        print_stored(Console(highlight=False, soft_wrap=True), d)
+    raise typer.Exit(EXIT_SUSPICIOUS if d.get("verdict") in ("suspicious", "phishing", "recon") else EXIT_OK)
+
+
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; other than loopback only with tokens."),

@@ -1,0 +1,372 @@
+"""``lurelens hunt``: scan whole archives in parallel and keep every verdict in the store.
+
+The driver lists each source's partitions (picklable descriptors, about a thousand messages each),
+skips those the store has finished with an unchanged fingerprint, and hands the rest to workers:
+local processes (``-j N``) or an existing Dask cluster (``--dask ADDRESS``). A worker reads its
+partition itself, scans with a Scanner it builds once per process, and sends back compact rows,
+never message bytes; the driver writes each partition's rows and marks it done in one transaction.
+Because the store's identity key makes a second write of a row a no-op, anything interrupted (the
+driver killed, a worker dead, a Dask task re-run) is simply scanned again."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import itertools
+import multiprocessing
+import os
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from lurelens.settings import ScannerSettings
+from lurelens.store import Store
+from lurelens.store.rows import error_row, message_row
+
+__all__ = ["HuntResult", "PartitionResult", "scan_partition", "run_hunt", "summary_text"]
+
+# Scanners built in this process, by settings (their repr: Limits is not hashable): a pool worker
+# or a Dask worker builds one per settings once and reuses it for every partition it is given.
+_SCANNERS: dict[str, Any] = {}
+# How often a partition whose worker died is tried again before it is stored as an error.
+MAX_ATTEMPTS = 3
+
+
+@dataclass
+class PartitionResult:
+    """What a worker sends back for one partition: rows to store and counts, no message bytes."""
+
+    source: str
+    key: str
+    fingerprint: str
+    rows: list[dict[str, Any]]
+    items: int = 0  # everything read: messages, errors and skipped entries
+    errors: int = 0
+    skipped: int = 0
+    cpu_s: float = 0.0
+    worker: str = ""
+
+
+def _scanner(settings: ScannerSettings):
+    key = repr(settings)
+    scanner = _SCANNERS.get(key)
+    if scanner is None:
+        from lurelens.scanner import Scanner
+
+        scanner = _SCANNERS[key] = Scanner.from_settings(settings).warm()
+    return scanner
+
+
+def _init_worker(settings: ScannerSettings) -> None:
+    _scanner(settings)
+
+
+def scan_partition(part, settings: ScannerSettings) -> PartitionResult:
+    """Read and scan one partition (runs in a worker). Never raises for a bad message or a reader
+    that fails part-way: those become error rows."""
+    cpu0 = time.process_time()
+    scanner = _scanner(settings)
+    res = PartitionResult(part.source, part.key, part.fingerprint, [], worker=f"{os.uname().nodename}:{os.getpid()}")
+    try:
+        for item in part.read():
+            res.items += 1
+            if item.data is None:
+                if item.error is None:  # deliberately passed over: not a message (see Item.note)
+                    res.skipped += 1
+                    continue
+                res.errors += 1
+                res.rows.append(error_row(item.source, item.locator, None, item.error))
+                continue
+            sha = hashlib.sha256(item.data).hexdigest()
+            try:
+                verdict = scanner.scan(item.data, file=item.locator)
+                res.rows.append(message_row(item.source, item.locator, sha, len(item.data), verdict))
+            except Exception as exc:  # noqa: BLE001 - one message must not stop the hunt
+                res.errors += 1
+                res.rows.append(error_row(item.source, item.locator, sha,
+                                          f"internal error while scanning: {type(exc).__name__}: {exc}", len(item.data)))
+    except Exception as exc:  # noqa: BLE001 - a reader failing part-way: keep what was read, say so
+        res.errors += 1
+        res.rows.append(error_row(part.source, f"{part.key}#read-error", None,
+                                  f"reading the partition stopped after {res.items} items: {type(exc).__name__}: {exc}"))
+    res.cpu_s = time.process_time() - cpu0
+    return res
+
+
+@dataclass
+class HuntResult:
+    """The summary of a hunt (``--json``)."""
+
+    run: int
+    db: str
+    sources: list[str]
+    partitions_total: int = 0
+    partitions_scanned: int = 0
+    partitions_unchanged: int = 0
+    messages_in_unchanged: int = 0
+    items_read: int = 0
+    stored: int = 0
+    already_stored: int = 0
+    errors: int = 0
+    skipped: int = 0
+    verdicts: dict[str, int] = field(default_factory=dict)
+    source_errors: list[dict[str, str]] = field(default_factory=list)
+    elapsed_s: float = 0.0
+    worker_cpu_s: float = 0.0  # scanning CPU summed over the workers
+    driver_cpu_s: float = 0.0  # this process: planning, receiving rows, writing the store
+    messages_per_s: float = 0.0
+    mode: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _Local:
+    """Worker processes on this machine. A worker that dies (killed, out of memory) breaks the pool:
+    it is rebuilt and the partitions that were in flight are submitted again."""
+
+    def __init__(self, jobs: int, settings: ScannerSettings):
+        self.jobs, self.settings = jobs, settings
+        # forkserver: workers start from a clean, small server process rather than a copy of a
+        # driver that may hold a database connection and threads (rich's refresh thread).
+        methods = multiprocessing.get_all_start_methods()
+        self.ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        self.pool = self._new_pool()
+        self.window = 2 * jobs
+
+    def _new_pool(self) -> cf.ProcessPoolExecutor:
+        return cf.ProcessPoolExecutor(self.jobs, mp_context=self.ctx, initializer=_init_worker,
+                                      initargs=(self.settings,))
+
+    def submit(self, part):
+        return self.pool.submit(scan_partition, part, self.settings)
+
+    def wait(self, futures):
+        return cf.wait(futures, return_when=cf.FIRST_COMPLETED).done
+
+    def lost(self, exc: BaseException) -> bool:
+        if isinstance(exc, cf.process.BrokenProcessPool):
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = self._new_pool()
+            return True
+        return False
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Dask:
+    """An existing ``dask.distributed`` cluster: one task per partition. Results come straight from
+    the workers to this driver (``direct_to_workers``), not through the scheduler; the scheduler
+    re-runs the task of a worker that died."""
+
+    def __init__(self, address: str, settings: ScannerSettings):
+        from distributed import Client
+
+        self.settings = settings
+        self.client = Client(address, direct_to_workers=True, timeout=60)
+        threads = sum(self.client.nthreads().values()) or 1
+        self.window = max(4, 2 * threads)
+
+    def submit(self, part):
+        # pure=False: a partition re-read later may hold new messages, never reuse a cached result.
+        return self.client.submit(scan_partition, part, self.settings, pure=False, retries=2)
+
+    def wait(self, futures):
+        from distributed import wait
+
+        return wait(list(futures), return_when="FIRST_COMPLETED").done
+
+    def lost(self, exc: BaseException) -> bool:
+        from distributed import KilledWorker
+
+        return isinstance(exc, KilledWorker)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def run_hunt(
+    specs: list[str],
+    store: Store,
+    settings: ScannerSettings,
+    *,
+    jobs: int = 1,
+    dask: str | None = None,
+    partition_size: int = 1000,
+    glob: str | None = None,
+    on_plan: Callable[[int | None], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    opener: Callable[[str], Any] | None = None,
+) -> HuntResult:
+    """Hunt ``specs`` into ``store``. ``on_plan(total)`` is called once the sources are open (their
+    total message count, or None), ``on_progress(n)`` as messages are done or found done already.
+    ``opener(spec)`` opens a source (default: ``lurelens.sources.open_source`` with ``glob``)."""
+    if opener is None:
+        from lurelens.sources import open_source
+
+        def opener(spec: str):
+            return open_source(spec, glob=glob)
+
+    t0, cpu0 = time.monotonic(), time.process_time()
+    run_id = store.begin_run(specs, _settings_dict(settings))
+    out = HuntResult(run=run_id, db=_safe_url(store.url), sources=list(specs),
+                     mode=f"dask {dask}" if dask else f"local -j {jobs}")
+    labels: Counter[str] = Counter()
+    state = "failed"
+    try:
+        sources, total = _open_sources(specs, opener, out)
+        if on_plan:
+            on_plan(total)
+        pending = _pending(sources, store, partition_size, out, on_progress)
+        first = next(pending, None)
+        if first is not None:  # an unchanged archive starts no worker at all
+            runner = _Dask(dask, settings) if dask else _Local(jobs, settings)
+            try:
+                _execute(runner, itertools.chain([first], pending), store, run_id, out, labels, on_progress)
+            finally:
+                runner.close()
+        state = "done"
+    except KeyboardInterrupt:
+        state = "interrupted"
+        raise
+    finally:
+        out.verdicts = dict(labels.most_common())
+        out.elapsed_s = round(time.monotonic() - t0, 3)
+        out.worker_cpu_s = round(out.worker_cpu_s, 3)
+        out.driver_cpu_s = round(time.process_time() - cpu0, 3)
+        out.messages_per_s = round(out.items_read / out.elapsed_s, 1) if out.elapsed_s else 0.0
+        try:
+            store.finish_run(run_id, out.to_dict(), state)
+        except Exception:  # noqa: BLE001 - the original error matters more than the bookkeeping
+            if state == "done":
+                raise
+    return out
+
+
+def _open_sources(specs: list[str], open_source, out: HuntResult) -> tuple[list, int | None]:
+    """The sources that open, and their total message count when every one knows it."""
+    sources, total = [], 0
+    for spec in specs:
+        try:
+            src = open_source(spec)
+            n = src.total()
+        except Exception as exc:  # noqa: BLE001 - a missing or unreadable source: say so, hunt the rest
+            out.source_errors.append({"source": spec, "error": f"{type(exc).__name__}: {exc}"})
+            continue
+        sources.append((spec, src))
+        total = None if total is None or n is None else total + n
+    return sources, total
+
+
+def _pending(sources: list, store: Store, partition_size: int, out: HuntResult,
+             on_progress: Callable[[int], None] | None) -> Iterator:
+    """The partitions still to scan, lazily (the driver never holds a whole archive's list):
+    those the store has finished with the same fingerprint are counted and passed over."""
+    done_by_source: dict[str, dict[str, tuple[str, int]]] = {}
+    for spec, src in sources:
+        try:
+            for part in src.partitions(target=partition_size):
+                out.partitions_total += 1
+                done = done_by_source.get(part.source)
+                if done is None:
+                    done = done_by_source[part.source] = store.done_partitions(part.source)
+                prev = done.get(part.key)
+                if prev is not None and prev[0] == part.fingerprint:
+                    out.partitions_unchanged += 1
+                    out.messages_in_unchanged += prev[1]
+                    if on_progress:
+                        on_progress(prev[1])
+                    continue
+                yield part
+        except Exception as exc:  # noqa: BLE001 - a source failing while listed: keep what was listed
+            out.source_errors.append({"source": spec, "error": f"{type(exc).__name__}: {exc}"})
+
+
+def _execute(runner, parts: Iterator, store: Store, run_id: int, out: HuntResult, labels: Counter,
+             on_progress: Callable[[int], None] | None) -> None:
+    retry: deque = deque()  # (partition, attempt) to submit again
+    inflight: dict[Any, tuple[Any, int]] = {}
+    while True:
+        while len(inflight) < runner.window:
+            if retry:
+                part, attempt = retry.popleft()
+            else:
+                part, attempt = next(parts, None), 1
+                if part is None:
+                    break
+            inflight[runner.submit(part)] = (part, attempt)
+        if not inflight:
+            return
+        for fut in runner.wait(list(inflight)):
+            if fut not in inflight:  # already put back with its broken pool
+                continue
+            part, attempt = inflight.pop(fut)
+            try:
+                res: PartitionResult = fut.result()
+            except Exception as exc:  # noqa: BLE001 - a worker died or the task failed
+                if runner.lost(exc) and isinstance(runner, _Local):
+                    # Every partition in flight on a broken local pool is lost with it.
+                    retry.extend(inflight.values())
+                    inflight.clear()
+                if attempt < MAX_ATTEMPTS:
+                    retry.append((part, attempt + 1))
+                    continue
+                res = PartitionResult(part.source, part.key, part.fingerprint, [error_row(
+                    part.source, f"{part.key}#failed", None,
+                    f"scanning this partition failed {attempt} times ({type(exc).__name__}: {exc}); "
+                    "its messages are not stored")], items=0, errors=1)
+            _store(store, run_id, res, out, labels)
+            if on_progress:
+                on_progress(res.items)
+
+
+def _store(store: Store, run_id: int, res: PartitionResult, out: HuntResult, labels: Counter) -> None:
+    w = store.write(res.rows, run_id=run_id, partition=(res.source, res.key, res.fingerprint))
+    out.partitions_scanned += 1
+    out.items_read += res.items
+    out.stored += w.stored
+    out.already_stored += w.already
+    out.errors += res.errors
+    out.skipped += res.skipped
+    out.worker_cpu_s += res.cpu_s
+    labels.update(w.labels)
+    res.rows.clear()
+
+
+def _settings_dict(settings: ScannerSettings) -> dict[str, Any]:
+    d = asdict(settings)
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def iter_hits_lines(hits: Iterator[dict[str, Any]]) -> Iterator[str]:
+    """Hits as JSON Lines."""
+    from lurelens.report.jsonout import dumps
+
+    for h in hits:
+        yield dumps(h)
+
+
+def summary_text(r: HuntResult) -> str:
+    """The one-paragraph summary printed at the end of a hunt."""
+    verdicts = ", ".join(f"{n:,} {label}" for label, n in r.verdicts.items())
+    lines = [
+        f"hunt run {r.run} ({r.mode}) into {r.db}: {r.items_read:,} messages read in {r.elapsed_s:.1f} s "
+        f"({r.messages_per_s:,.0f} msg/s)",
+        f"  stored {r.stored:,}" + (f" ({verdicts})" if verdicts else "")
+        + f"; already stored {r.already_stored:,}; errors {r.errors:,}"
+        + (f"; not mail, skipped {r.skipped:,}" if r.skipped else ""),
+        f"  partitions: {r.partitions_scanned:,} scanned, {r.partitions_unchanged:,} unchanged since the last run"
+        f" ({r.messages_in_unchanged:,} messages, not read again)",
+    ]
+    for e in r.source_errors:
+        lines.append(f"  error: {e['source']}: {e['error']}")
+    return "\n".join(lines)

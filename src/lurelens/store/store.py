@@ -1,0 +1,317 @@
+"""``Store``: the hunt's database behind one small interface. SQLite file by default, PostgreSQL by
+URL; the schema is created and upgraded by the Alembic migrations shipped in this package.
+
+Every write of a partition's rows is one transaction that inserts with ``ON CONFLICT DO NOTHING`` on
+the message identity (source, locator, sha256), so a partition that is scanned twice (a resumed hunt,
+a Dask task re-run after its worker died, two hunts over one archive at once) stores each message
+exactly once, and marks the partition done in the same transaction."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, func, select, text, update
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import OperationalError
+
+from lurelens.store.rows import clean_text
+from lurelens.store.schema import (
+    AttachmentRow,
+    Claim,
+    FindingRow,
+    HostRow,
+    PartitionState,
+    Recipient,
+    Run,
+    StoredMessage,
+)
+
+__all__ = ["Store", "Written", "normalize_url", "SUSPICIOUS_LABELS"]
+
+SUSPICIOUS_LABELS = ("suspicious", "phishing", "recon")
+# An arbitrary constant: the PostgreSQL advisory lock that serialises concurrent migrations.
+_PG_MIGRATION_LOCK = 0x6C7572656C656E73 & 0x7FFFFFFFFFFFFFFF
+_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_CHILDREN = (
+    ("recipients", Recipient),
+    ("findings", FindingRow),
+    ("hosts", HostRow),
+    ("claims", Claim),
+    ("attachments", AttachmentRow),
+)
+_MESSAGE_COLUMNS = [c.name for c in StoredMessage.__table__.columns if c.name not in ("id", "run_id", "scanned_at")]
+
+
+@dataclass(frozen=True)
+class Written:
+    """What one :meth:`Store.write` did: rows stored, rows that were there already, new rows by verdict."""
+
+    stored: int
+    already: int
+    labels: dict[str, int]
+
+
+def normalize_url(db: str) -> str:
+    """A SQLAlchemy URL for ``--db``: a plain path is a SQLite file, ``postgresql://`` uses psycopg 3."""
+    if "://" not in db:
+        return "sqlite:///" + str(Path(db).expanduser().resolve())
+    scheme, rest = db.split("://", 1)
+    if scheme in ("postgresql", "postgres"):
+        return "postgresql+psycopg://" + rest
+    return db
+
+
+class _RawJSON(str):
+    """JSON text already serialised (by a worker): written as it is."""
+
+
+def _json_serializer(obj: Any) -> str:
+    return obj if isinstance(obj, _RawJSON) else json.dumps(obj, ensure_ascii=False, default=str)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store:
+    """The hunt store. ``Store(url).migrate()`` opens (and creates or upgrades) the database.
+
+        >>> store = Store("lurelens.db").migrate()
+        >>> for hit in store.hits():              # suspicious or worse, newest first
+        ...     print(hit["id"], hit["verdict"], hit["locator"])
+        >>> store.get(42)["findings"]
+    """
+
+    def __init__(self, url: str, *, busy_timeout: float = 120.0):
+        self.url = normalize_url(url)
+        self.dialect = make_url(self.url).get_backend_name()
+        if self.dialect == "sqlite":
+            self.engine: Engine = create_engine(self.url, connect_args={"timeout": busy_timeout},
+                                                json_serializer=_json_serializer)
+            self._sqlite_setup(busy_timeout)
+        else:
+            self.engine = create_engine(self.url, pool_pre_ping=True, json_serializer=_json_serializer)
+
+    def _sqlite_setup(self, busy_timeout: float) -> None:
+        @event.listens_for(self.engine, "connect")
+        def _connect(dbapi_conn, _record):
+            # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (below).
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+            cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer, nor it them
+            cur.execute("PRAGMA synchronous=NORMAL")  # durable at each checkpoint; safe with WAL
+            cur.close()
+
+        @event.listens_for(self.engine, "begin")
+        def _begin(conn):
+            # Take the write lock up front: a deferred transaction that reads and then writes can
+            # fail at once with "database is locked" when another process wrote in between, and
+            # the busy timeout does not help it.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    # -- schema ---------------------------------------------------------------------------------
+
+    def migrate(self) -> Store:
+        """Create the schema or bring it to the newest revision; safe when several processes open one
+        database at once (the migration runs under the database's write lock)."""
+        from alembic import command
+        from alembic.config import Config
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(_MIGRATIONS))
+        head = ScriptDirectory.from_config(cfg).get_current_head()
+        with self.engine.connect() as conn:
+            if MigrationContext.configure(conn).get_current_revision() == head:
+                return self
+        with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+        return self
+
+    def revision(self) -> str | None:
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def _insert(self, table):
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        return insert(table)
+
+    def begin_run(self, sources: Sequence[str], settings: dict[str, Any]) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(
+                Run.__table__.insert().returning(Run.__table__.c.id),
+                {"started_at": _now(), "state": "running", "sources": list(sources), "settings": settings,
+                 "host": socket.gethostname(), "pid": os.getpid()},
+            ).scalar_one()
+
+    def finish_run(self, run_id: int, stats: dict[str, Any], state: str = "done") -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(Run.__table__).where(Run.__table__.c.id == run_id)
+                         .values(finished_at=_now(), state=state, stats=stats))
+
+    def runs(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(select(Run.__table__).order_by(Run.__table__.c.id))]
+
+    def done_partitions(self, source: str) -> dict[str, tuple[str, int]]:
+        """{key: (fingerprint, messages)} of the partitions of ``source`` stored completely."""
+        t = PartitionState.__table__
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.c.key, t.c.fingerprint, t.c.messages)
+                                .where(t.c.source == source, t.c.state == "done"))
+            return {k: (fp, n) for k, fp, n in rows}
+
+    def write(self, rows: Iterable[dict[str, Any]], *, run_id: int | None = None,
+              partition: tuple[str, str, str] | None = None) -> Written:
+        """Store rows (from :func:`lurelens.store.rows.message_row` / ``error_row``) in one transaction
+        and, when ``partition`` (source, key, fingerprint) is given, mark it done in the same one."""
+        # One order for every writer, so two transactions inserting overlapping keys cannot deadlock.
+        rows = sorted(rows, key=lambda r: (r["source"], r["locator"], r["sha256"]))
+        for attempt in range(8):
+            try:
+                with self.engine.begin() as conn:
+                    new = self._write(conn, rows, run_id)
+                    if partition is not None:
+                        self._mark_done(conn, partition, len(rows), run_id)
+                labels = Counter(rows[i]["verdict"] for i in new)
+                return Written(len(new), len(rows) - len(new), dict(labels))
+            except OperationalError as exc:
+                # A PostgreSQL deadlock or serialisation failure, or SQLite still busy past its
+                # timeout: the transaction was rolled back whole, so trying again is safe.
+                if attempt == 7 or not _retryable(exc):
+                    raise
+                time.sleep(0.05 * 2 ** attempt)
+        raise AssertionError("unreachable")
+
+    def _write(self, conn: Connection, rows: list[dict[str, Any]], run_id: int | None) -> set[int]:
+        """Insert what is new; the indexes (in ``rows``) of the rows inserted."""
+        if not rows:
+            return set()
+        m = StoredMessage.__table__
+        now = _now()
+        params = [{**{c: r.get(c) for c in _MESSAGE_COLUMNS}, "run_id": run_id, "scanned_at": now} for r in rows]
+        for p in params:
+            _clean_values(p)
+            if isinstance(p["report"], str):
+                p["report"] = _RawJSON(p["report"])
+        stmt = self._insert(m).on_conflict_do_nothing(index_elements=["source", "locator", "sha256"]).returning(
+            m.c.id, m.c.source, m.c.locator, m.c.sha256)
+        ids = {(s, loc, h): i for i, s, loc, h in conn.execute(stmt, params)}
+        if not ids:
+            return set()
+        pks = [ids.get((p["source"], p["locator"], p["sha256"])) for p in params]
+        for name, model in _CHILDREN:
+            children = [_clean_values({**c, "message": pk})
+                        for r, pk in zip(rows, pks, strict=True) if pk is not None for c in r.get(name) or ()]
+            if children:
+                conn.execute(self._insert(model.__table__).on_conflict_do_nothing(), children)
+        return {i for i, pk in enumerate(pks) if pk is not None}
+
+    def _mark_done(self, conn: Connection, partition: tuple[str, str, str], messages: int, run_id: int | None) -> None:
+        source, key, fingerprint = partition
+        t = PartitionState.__table__
+        stmt = self._insert(t).values(source=source, key=key, fingerprint=fingerprint, state="done",
+                                      messages=messages, run_id=run_id, updated_at=_now())
+        conn.execute(stmt.on_conflict_do_update(
+            index_elements=["source", "key"],
+            set_={"fingerprint": fingerprint, "state": "done", "messages": messages, "run_id": run_id,
+                  "updated_at": _now()}))
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def count(self, *, verdict: str | None = None) -> int:
+        m = StoredMessage.__table__
+        q = select(func.count()).select_from(m)
+        if verdict is not None:
+            q = q.where(m.c.verdict == verdict)
+        with self.engine.connect() as conn:
+            return conn.execute(q).scalar_one()
+
+    def hits(self, labels: Sequence[str] | None = None, *, all: bool = False,  # noqa: A002 - mirrors --all
+             limit: int | None = None) -> Iterator[dict[str, Any]]:
+        """Stored messages as their ``scan --json`` object plus ``id``, ``source`` and ``locator``:
+        by default those suspicious or worse; ``labels`` picks verdicts ('error' for the unreadable),
+        ``all`` takes every row. Highest score first."""
+        m = StoredMessage.__table__
+        q = select(m.c.id, m.c.source, m.c.locator, m.c.sha256, m.c.report)
+        if not all:
+            q = q.where(m.c.verdict.in_(list(labels) if labels else SUSPICIOUS_LABELS))
+        q = q.order_by(m.c.score.desc().nulls_last(), m.c.id)
+        if limit is not None:
+            q = q.limit(limit)
+        with self.engine.connect() as conn:
+            for row in conn.execute(q.execution_options(yield_per=500)):
+                yield _hit(row)
+
+    def get(self, id: int) -> dict[str, Any] | None:  # noqa: A002 - the stored message's id
+        """The stored report of message ``id`` (the ``scan --json`` object plus id, source, locator,
+        sha256, recipients), or None."""
+        m = StoredMessage.__table__
+        with self.engine.connect() as conn:
+            row = conn.execute(select(m.c.id, m.c.source, m.c.locator, m.c.sha256, m.c.report)
+                               .where(m.c.id == id)).first()
+            if row is None:
+                return None
+            d = _hit(row)
+            r = Recipient.__table__
+            d["recipients"] = [{"kind": k, "address": a} for k, a in
+                               conn.execute(select(r.c.kind, r.c.address).where(r.c.message == id)
+                                            .order_by(r.c.kind, r.c.address))]
+            return d
+
+    def table(self, name: str) -> list[dict[str, Any]]:
+        """Every row of one table (tests and small exports)."""
+        from lurelens.store.schema import Base
+
+        t = Base.metadata.tables[name]
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(select(t))]
+
+
+def _clean_values(d: dict[str, Any]) -> dict[str, Any]:
+    """Text every database accepts in every string value (rows from message_row are clean already;
+    this guards rows built by other callers)."""
+    for k, v in d.items():
+        if type(v) is str and not (v.isascii() and "\x00" not in v):
+            d[k] = clean_text(v)
+    return d
+
+
+def _hit(row) -> dict[str, Any]:
+    report = row.report if isinstance(row.report, dict) else {}
+    return {"id": row.id, "source": row.source, "locator": row.locator, "sha256": row.sha256 or None, **report}
+
+
+def _retryable(exc: OperationalError) -> bool:
+    text_ = str(exc.orig or exc).lower()
+    return any(s in text_ for s in ("deadlock", "could not serialize", "database is locked", "busy"))
