@@ -1,0 +1,68 @@
+"""Synthetic lure campaigns for the campaign tests and bench: each campaign rotates its senders,
+subjects and recipients and gives each recipient its own tracking token, over infrastructure the
+campaign's messages share; mixed with legitimate mail (plain notes, ESP newsletters with tracking)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from pathlib import Path
+
+from lurelens.testing import MessageBuilder
+
+RECIPIENTS = [f"{n}@corp.example.org" for n in ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi")]
+
+ARTICLE = ("Dear colleague, we are preparing a feature on regional security policy and would value your "
+           "comment before publication. Please find the draft summary of the article below and reply with "
+           "any correction you would like us to consider. Our editors close the story on Friday. "
+           "Kind regards, the international desk")
+
+
+def _date(i: int) -> str:
+    return f"Tue, {1 + i % 28:02d} Sep 2026 {8 + i % 10:02d}:{(i * 7) % 60:02d}:00 +0000"
+
+
+def lure_a(i: int) -> tuple[bytes, str]:
+    """Campaign A: poses as Reuters, md5-of-address pixel on px.newsdesk-metrics.net, rotating senders."""
+    rcpt = RECIPIENTS[i % len(RECIPIENTS)]
+    token = hashlib.md5(rcpt.encode()).hexdigest()
+    b = (MessageBuilder().header("From", f'"Reuters World Desk" <editor{i}@reuters-{i % 3}.press-mail{i % 4}.com>')
+         .header("To", rcpt).subject(f"Request for comment: story {i * 37 % 101}")
+         .header("Message-ID", f"<a{i}@press-mail{i % 4}.com>").header("Date", _date(i))
+         .header("Received", f"from mx{i % 2}.press-mail.com (mx [94.130.10.{10 + i % 2}]) by mx.corp.example.org; {_date(i)}")
+         .html(f"<p>{ARTICLE} (ref {i})</p><p><a href=\"https://www.reuters.com/world/story-{i}\">Read the story</a></p>"
+               f'<img src="https://px.newsdesk-metrics.net/o/{token}.gif" width="1" height="1" style="display:none">'))
+    return b.build(), rcpt
+
+
+def lure_b(i: int) -> tuple[bytes, str]:
+    """Campaign B: poses as the BBC, base64-of-address beacon on cdn.bbc-briefing.info, one Reply-To domain."""
+    rcpt = RECIPIENTS[(i * 3 + 1) % len(RECIPIENTS)]
+    token = base64.urlsafe_b64encode(rcpt.encode()).decode().rstrip("=")
+    b = (MessageBuilder().header("From", f'"BBC News Briefing" <news{i}@bbc-alerts{i % 5}.net>')
+         .header("To", rcpt).header("Reply-To", f"desk{i}@newsroom-contact.org")
+         .subject(f"Your weekly briefing {i}").header("Message-ID", f"<b{i}@bbc-alerts.net>").header("Date", _date(i + 3))
+         .html(f"<h1>Briefing {i}</h1><p>Top stories chosen for you, issue {i}.</p>"
+               f'<img src="https://cdn.bbc-briefing.info/open?u={token}&c={i}" width="0" height="0">'))
+    return b.build(), rcpt
+
+
+def legit(i: int) -> tuple[bytes, str]:
+    """Legitimate mail: plain notes and ESP newsletters with per-recipient tracking (tracked, not a threat)."""
+    rcpt = RECIPIENTS[i % len(RECIPIENTS)]
+    b = MessageBuilder().header("To", rcpt).header("Message-ID", f"<l{i}@example.com>").header("Date", _date(i + 1))
+    if i % 2:
+        b.header("From", "Example Shop <news@shop.example.com>").subject(f"Offers of week {i}").html(
+            f'<p>New offers {i} <a href="https://shop.example.com/o/{i}">shop</a></p>'
+            f'<img src="https://u123.ct.sendgrid.net/wf/open?upn={hashlib.md5(rcpt.encode()).hexdigest()}" width="1" height="1">')
+    else:
+        b.header("From", "Colleague <pat@corp.example.org>").subject(f"Notes {i}").text(f"Hello, the notes for meeting {i}.\nPat")
+    return b.build(), rcpt
+
+
+def write_mbox(path: Path, msgs: list[bytes], mode: str = "wb") -> None:
+    with open(path, mode) as fh:
+        for raw in msgs:
+            raw = raw.replace(b"\r\n", b"\n").rstrip(b"\n") + b"\n"
+            fh.write(b"From sender@example.com Tue Sep  1 08:00:00 2026\n")
+            fh.write(raw + b"\n")
