@@ -66,3 +66,32 @@ def write_mbox(path: Path, msgs: list[bytes], mode: str = "wb") -> None:
             raw = raw.replace(b"\r\n", b"\n").rstrip(b"\n") + b"\n"
             fh.write(b"From sender@example.com Tue Sep  1 08:00:00 2026\n")
             fh.write(raw + b"\n")
+
+
+GUARDIAN = ("Hello, our investigations team is compiling reactions from experts across the region on the new "
+            "defence procurement rules. We would be grateful for two or three sentences from you by Thursday; "
+            "the piece runs in the weekend edition. With thanks, the Guardian investigations team")
+
+
+def lure_c(i: int) -> tuple[bytes, str]:
+    """Campaign C: poses as the Guardian, one text template, but a new beacon domain and sender for
+    every message: only the near-duplicate text with the same claimed identity ties it together."""
+    rcpt = RECIPIENTS[(i * 5 + 2) % len(RECIPIENTS)]
+    b = (MessageBuilder().header("From", f'"The Guardian" <team{i}@guardian-desk{i}.org>')
+         .header("To", rcpt).subject(f"Expert comment request {i}").header("Message-ID", f"<c{i}@guardian-desk{i}.org>")
+         .header("Date", _date(i + 5))
+         .html(f"<p>Dear {rcpt.split('@')[0].title()}, {GUARDIAN} (ref {i * 13})</p>"
+               f'<img src="https://img{i}.stats-relay{i}.com/p/{hashlib.sha1(rcpt.encode()).hexdigest()}.png" '
+               'width="1" height="1" style="visibility:hidden">'))
+    return b.build(), rcpt
+
+
+def lone_reuters() -> bytes:
+    """A lure that also poses as Reuters but shares nothing else with campaign A."""
+    return (MessageBuilder().header("From", '"Reuters" <office@reuters-media-center.biz>')
+            .header("To", "ivan@corp.example.org").subject("Invoice 4471 overdue")
+            .header("Message-ID", "<lone@reuters-media-center.biz>").header("Date", _date(20))
+            .html("<p>Payment reminder: the attached invoice for your subscription is overdue; settle it today "
+                  "using the portal, or your access will be suspended without further notice.</p>"
+                  '<img src="https://beacon.unrelated-metrics.xyz/i.gif?r=ivan%40corp.example.org" width="1" height="1">')
+            .build())

@@ -1,0 +1,202 @@
+"""Campaigns over a real hunt store: a temp mbox of synthetic lure campaigns (rotating senders,
+subjects and recipients, per-recipient tokens, shared beacon infrastructure, or only a shared text
+template) mixed with legitimate mail, hunted with ``run_hunt``, then clustered. Checks pairwise
+grouping, that no legitimate message joins a threat campaign, recipients, the watchlist,
+determinism and incremental joins, and the shared-platform rules of the link keys."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("sqlalchemy", reason="needs the hunt extra")
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from campaign_mail import RECIPIENTS, legit, lone_reuters, lure_a, lure_b, lure_c, write_mbox  # noqa: E402
+
+from lurelens import ScannerSettings  # noqa: E402
+from lurelens.adapters.hunt import run_hunt  # noqa: E402
+from lurelens.campaigns import Campaigns, KeyMaker  # noqa: E402
+from lurelens.store import Store  # noqa: E402
+from lurelens.testing.builder import scan  # noqa: E402
+
+N = 6
+
+
+def mailbox() -> tuple[list[bytes], dict[str, str]]:
+    """The messages and, by Message-ID, which campaign each belongs to ('legit' for legitimate mail)."""
+    msgs, truth = [], {}
+    for i in range(N):
+        for name, make in (("A", lure_a), ("B", lure_b), ("C", lure_c), ("legit", legit), ("legit2", lambda k: legit(k + N))):
+            raw, _ = make(i)
+            msgs.append(raw)
+            truth[_mid(raw)] = "legit" if name.startswith("legit") else name
+    raw = lone_reuters()
+    msgs.append(raw)
+    truth[_mid(raw)] = "lone"
+    return msgs, truth
+
+
+def _mid(raw: bytes) -> str:
+    for line in raw.split(b"\r\n"):
+        if line.lower().startswith(b"message-id:"):
+            return line.split(b":", 1)[1].strip().decode()
+    raise AssertionError("no Message-ID")
+
+
+def hunt_into(db: Path, mbox: Path) -> Store:
+    store = Store(str(db)).migrate()
+    result = run_hunt([str(mbox)], store, ScannerSettings(), jobs=1)
+    assert not result.source_errors
+    return store
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    d = tmp_path_factory.mktemp("campaigns")
+    msgs, truth = mailbox()
+    write_mbox(d / "archive.mbox", msgs)
+    store = hunt_into(d / "store.db", d / "archive.mbox")
+    camps = Campaigns(store)
+    updated = camps.update()
+    yield d, store, camps, truth, updated
+    store.close()
+
+
+def membership(store: Store, camps: Campaigns) -> dict[str, str | None]:
+    """Message-ID -> campaign id (None for messages that are in no campaign)."""
+    out = {}
+    for row in store.table("messages"):
+        out[row["message_id"]] = camps.of_message(row["id"])
+    return out
+
+
+def test_pairwise_grouping(built):
+    _d, store, camps, truth, updated = built
+    got = membership(store, camps)
+    lures = [m for m, t in truth.items() if t != "legit"]
+    # Pairwise: same true campaign <=> same found campaign, for every pair of lures.
+    for i, a in enumerate(lures):
+        for b in lures[i + 1:]:
+            assert (truth[a] == truth[b]) == (got[a] == got[b] and got[a] is not None), (a, b, got[a], got[b])
+    assert updated.linked == 3 and updated.campaigns == 4  # A, B, C and the lone Reuters lure
+
+
+def test_no_legitimate_message_in_a_campaign(built):
+    _d, store, camps, truth, _u = built
+    got = membership(store, camps)
+    legit_ids = [m for m, t in truth.items() if t == "legit"]
+    assert legit_ids and all(got[m] is None for m in legit_ids)
+    verdicts = {r["message_id"]: r["verdict"] for r in store.table("messages")}
+    assert {verdicts[m] for m in legit_ids} >= {"tracked", "clean"}
+
+
+def test_campaign_summary_recipients_and_evidence(built):
+    _d, store, camps, truth, _u = built
+    a_mid = next(m for m, t in truth.items() if t == "A")
+    sid = next(r["id"] for r in store.table("messages") if r["message_id"] == a_mid)
+    s = camps.get(camps.of_message(sid))
+    assert len(s["messages"]) == N
+    assert s["recipients"] == sorted({RECIPIENTS[i % len(RECIPIENTS)] for i in range(N)})
+    assert s["name"] == "Reuters via px.newsdesk-metrics.net"
+    assert s["infrastructure"]["beacon_hosts"] == ["px.newsdesk-metrics.net"]
+    assert s["infrastructure"]["tracker_templates"] == ["px.newsdesk-metrics.net/o/{token}.gif"]
+    assert set(s["infrastructure"]["ips"]) == {"94.130.10.10", "94.130.10.11"}
+    # The impersonated outlet's own domain is never infrastructure of the campaign.
+    assert "reuters.com" not in s["infrastructure"]["domains"]
+    assert "T1598.003" in s["attack"] and s["verdicts"] == {"recon": N}
+    assert {"kind": "beacon-host", "label": "same beacon host", "value": "px.newsdesk-metrics.net", "messages": N} in s["why"]
+    assert len(s["senders"]) == N and s["first_seen"] <= s["last_seen"]
+    listed = {r["id"]: r for r in camps.list()}
+    assert listed[s["id"]]["recipients"] == len(s["recipients"]) and listed[s["id"]]["claimed"] == ["reuters"]
+
+
+def test_near_duplicates_alone_link_campaign_c(built):
+    _d, store, camps, truth, _u = built
+    c_ids = [r["id"] for r in store.table("messages") if truth[r["message_id"]] == "C"]
+    s = camps.get(camps.of_message(c_ids[0]))
+    assert len(s["messages"]) == N
+    assert [w["kind"] for w in s["why"]] == ["near-duplicate"]
+    assert s["claimed"][0]["entity"] == "the-guardian"
+
+
+def test_watchlist_decodes_every_token(built):
+    _d, store, camps, truth, _u = built
+    a_id = next(r["id"] for r in store.table("messages") if truth[r["message_id"]] == "A")
+    rows = camps.watchlist(camps.of_message(a_id))
+    assert len(rows) == N
+    for r in rows:
+        assert r["host"] == "px.newsdesk-metrics.net" and r["encoding"] == "email:md5"
+        assert r["token"] == hashlib.md5(r["recipient"].encode()).hexdigest()
+        assert r["template"] == "px.newsdesk-metrics.net/o/{token}.gif"
+    b_id = next(r["id"] for r in store.table("messages") if truth[r["message_id"]] == "B")
+    for r in camps.watchlist(camps.of_message(b_id)):
+        assert r["encoding"] == "email:base64" and r["template"] == "cdn.bbc-briefing.info/open?u={token}&c={n}"
+        assert r["recipient"] in RECIPIENTS and r["recipient"].encode() in __import__("base64").urlsafe_b64decode(r["token"] + "==")
+
+
+def test_deterministic_and_incremental(built, tmp_path):
+    d, store, camps, truth, _u = built
+    before = {c["id"]: c["messages"] for c in camps.list()}
+    # The same archive into a fresh store: the same campaign ids with the same members.
+    other = hunt_into(tmp_path / "again.db", d / "archive.mbox")
+    try:
+        again = Campaigns(other)
+        again.update()
+        assert {c["id"]: c["messages"] for c in again.list()} == before
+        assert again.get(next(iter(before)))["name"] == camps.get(next(iter(before)))["name"]
+        # A later hunt: new lures of campaign A join it (same id), nothing else is re-indexed.
+        more = [lure_a(i)[0] for i in range(N, N + 3)] + [legit(i)[0] for i in range(50, 53)]
+        write_mbox(tmp_path / "later.mbox", more)
+        run_hunt([str(tmp_path / "later.mbox")], other, ScannerSettings(), jobs=1)
+        updated = again.update()
+        assert updated.indexed == 3
+        after = {c["id"]: c["messages"] for c in again.list()}
+        grown = [cid for cid in before if after[cid] != before[cid]]
+        assert len(grown) == 1 and after[grown[0]] == N + 3
+        assert again.get(grown[0])["name"].startswith("Reuters")
+        assert again.update().indexed == 0  # nothing new: nothing indexed
+    finally:
+        other.close()
+
+
+def test_match_finds_the_campaign_of_an_unstored_lure(built):
+    _d, store, camps, truth, _u = built
+    v = scan(lure_a(40)[0]).to_dict()
+    found = camps.match(v, list(v["features"]["recipients"]), v["features"]["claimed"])
+    a_id = next(r["id"] for r in store.table("messages") if truth[r["message_id"]] == "A")
+    assert found[0]["campaign"] == camps.of_message(a_id)
+    assert {"beacon-host", "near-duplicate"} <= {e["kind"] for e in found[0]["evidence"]}
+    v = scan(legit(1)[0]).to_dict()
+    assert camps.match(v, list(v["features"]["recipients"]), v["features"]["claimed"]) == []
+
+
+def _report(**features) -> dict:
+    return {"features": features, "remote_resources": []}
+
+
+def test_shared_platforms_never_link():
+    km = KeyMaker()
+    assert km.keys(_report(beacon_hosts=["u123.ct.sendgrid.net", "d1.cloudfront.net"], link_hosts=["bit.ly", "www.google.com"],
+                           reply_to_domains=["gmail.com"], return_path_domain="bounces.mailchimp.com",
+                           origin_ip="94.130.1.1", sender_domains=["gmail.com"]), []) == set()
+    # A tenant of a free host is specific; the platform's domain is not.
+    keys = km.keys(_report(link_hosts=["evil-news.web.app"], origin_ip="94.130.1.1", sender_domains=["evil.example"]), [])
+    assert ("link-host", "evil-news.web.app") in keys and not any(v == "web.app" for _k, v in keys)
+    assert ("origin-ip", "94.130.1.1") in keys
+    # Private and documentation addresses are nobody's infrastructure.
+    assert not km.keys(_report(origin_ip="10.1.2.3"), []) and not km.keys(_report(origin_ip="192.0.2.7"), [])
+    assert km.keys(_report(beacon_hosts=["px.newsdesk-metrics.net"]), []) == {
+        ("beacon-host", "px.newsdesk-metrics.net"), ("beacon-domain", "newsdesk-metrics.net")}
+
+
+def test_shared_platforms_file_has_provenance():
+    text = (Path(__file__).resolve().parent.parent / "src/lurelens/data/shared_platforms.txt").read_text()
+    header = [line for line in text.splitlines() if line.startswith("#")]
+    assert any("source:" in line for line in header) and any("licence:" in line for line in header)
+    entries = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert entries == [e.lower().strip() for e in entries] and len(entries) == len(set(entries))
