@@ -200,3 +200,55 @@ def test_shared_platforms_file_has_provenance():
     assert any("source:" in line for line in header) and any("licence:" in line for line in header)
     entries = [line for line in text.splitlines() if line and not line.startswith("#")]
     assert entries == [e.lower().strip() for e in entries] and len(entries) == len(set(entries))
+
+
+def cli(*args) -> "subprocess.CompletedProcess[str]":
+    import subprocess
+
+    return subprocess.run([sys.executable, "-m", "lurelens.adapters.cli", *map(str, args)], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_commands(built, tmp_path):
+    import csv
+    import io
+    import json
+
+    d, store, camps, truth, _u = built
+    db = d / "store.db"
+    proc = cli("campaigns", "--db", db, "--json", "--min-messages", "2")
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert sorted(r["messages"] for r in rows) == [N, N, N]
+    assert set(rows[0]) >= {"id", "name", "messages", "recipients", "first_seen", "last_seen", "infrastructure", "claimed", "verdicts"}
+    reuters = next(r for r in rows if r["claimed"] == ["reuters"])
+    proc = cli("campaign", reuters["id"][:8], "--db", db, "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["id"] == reuters["id"]
+    proc = cli("campaign", reuters["id"], "--db", db)
+    assert proc.returncode == 0 and "px.newsdesk-metrics.net" in proc.stdout and "alice@corp.example.org" in proc.stdout
+    assert cli("campaign", "C-nothere", "--db", db).returncode == 2
+    # who-else: a stored lure (the bytes the user reported, CRLF as sent) and a new one of the same campaign.
+    raw, rcpt = lure_a(2)
+    (tmp_path / "reported.eml").write_bytes(raw)
+    proc = cli("who-else", tmp_path / "reported.eml", "--db", db, "--json")
+    assert proc.returncode == 0, proc.stderr
+    ans = json.loads(proc.stdout)
+    assert ans["stored"] and ans["campaign"]["id"] == reuters["id"]
+    assert len(ans["siblings"]) == N - 1 and rcpt in ans["recipients"] and len(ans["recipients"]) == reuters["recipients"]
+    (tmp_path / "new.eml").write_bytes(lure_a(99)[0])
+    ans = json.loads(cli("who-else", tmp_path / "new.eml", "--db", db, "--json").stdout)
+    assert not ans["stored"] and ans["campaign"]["id"] == reuters["id"] and len(ans["siblings"]) == N
+    assert any(e["kind"] == "beacon-host" for e in ans["evidence"])
+    (tmp_path / "legit.eml").write_bytes(legit(3)[0])
+    proc = cli("who-else", tmp_path / "legit.eml", "--db", db, "--json")
+    assert proc.returncode == 1 and json.loads(proc.stdout)["campaign"] is None
+    # watchlist as CSV and JSON Lines
+    proc = cli("watchlist", "--db", db, "--campaign", reuters["id"])
+    assert proc.returncode == 0, proc.stderr
+    table = list(csv.DictReader(io.StringIO(proc.stdout)))
+    assert len(table) == N and {r["template"] for r in table} == {"px.newsdesk-metrics.net/o/{token}.gif"}
+    assert all(hashlib.md5(r["recipient"].encode()).hexdigest() == r["token"] for r in table)
+    proc = cli("watchlist", "--db", db, "--campaign", reuters["id"], "--format", "json")
+    assert [json.loads(line)["recipient"] for line in proc.stdout.splitlines()] == [r["recipient"] for r in table]
+    assert cli("campaigns", "--db", tmp_path / "missing.db").returncode == 2
