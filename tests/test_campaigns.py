@@ -252,3 +252,55 @@ def test_commands(built, tmp_path):
     proc = cli("watchlist", "--db", db, "--campaign", reuters["id"], "--format", "json")
     assert [json.loads(line)["recipient"] for line in proc.stdout.splitlines()] == [r["recipient"] for r in table]
     assert cli("campaigns", "--db", tmp_path / "missing.db").returncode == 2
+
+
+def test_stix_export_validates_and_is_deterministic(built, tmp_path):
+    import json
+
+    stix2 = pytest.importorskip("stix2", reason="needs the campaigns extra")
+    validator = pytest.importorskip("stix2validator", reason="needs the campaigns extra")
+    d, store, camps, truth, _u = built
+    db = d / "store.db"
+    reuters = next(r for r in camps.list() if r["claimed"] == ["reuters"])
+    out1, out2, clear = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "clear.json"
+    for out in (out1, out2):
+        proc = cli("export", "--db", db, "--campaign", reuters["id"], "--format", "stix", "-o", out, "--pseudonym-key", "s3cret")
+        assert proc.returncode == 0, proc.stderr
+    assert out1.read_bytes() == out2.read_bytes()  # same store, same key: the same bundle, ids and all
+    bundle = json.loads(out1.read_text())
+    results = validator.validate_instance(bundle, validator.ValidationOptions(strict=True))
+    assert results.is_valid, [str(e) for e in results.errors or []]
+    assert not results.warnings, [str(w) for w in results.warnings]
+    lax = validator.validate_instance(bundle, validator.ValidationOptions())  # warnings kept apart from errors
+    assert lax.is_valid and not lax.warnings
+    parsed = stix2.parse(bundle, allow_custom=True)
+    by_type: dict[str, list] = {}
+    for o in parsed.objects:
+        by_type.setdefault(o.type, []).append(o)
+    assert [c.name for c in by_type["campaign"]] == ["Reuters via px.newsdesk-metrics.net"]
+    (infra,) = by_type["infrastructure"]
+    assert infra.name == "px.newsdesk-metrics.net" and infra.infrastructure_types == ["reconnaissance"]
+    patterns = {i.pattern for i in by_type["indicator"]}
+    assert "[domain-name:value = 'px.newsdesk-metrics.net']" in patterns
+    assert "[url:value LIKE '%px.newsdesk-metrics.net/o/%.gif']" in patterns
+    assert any(ref["external_id"] == "T1598.003" for a in by_type["attack-pattern"] for ref in a.external_references)
+    assert len(by_type["email-message"]) == N
+    tlp = [m for m in by_type["marking-definition"]]
+    assert [m.id for m in tlp] == ["marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"]
+    assert all(tlp[0].id in o.object_marking_refs for o in parsed.objects if o.type in ("campaign", "indicator", "infrastructure"))
+    rels = {(r.source_ref.split("--")[0], r.relationship_type, r.target_ref.split("--")[0]) for r in by_type["relationship"]}
+    assert {("campaign", "uses", "infrastructure"), ("indicator", "indicates", "campaign"),
+            ("campaign", "uses", "attack-pattern")} <= rels
+    # Recipients: pseudonymised by default, in clear only when asked.
+    text = out1.read_text()
+    assert not any(r in text for r in RECIPIENTS) and "@corp.example.org" in text
+    proc = cli("export", "--db", db, "--campaign", reuters["id"], "-o", clear, "--include-recipients", "--tlp", "green")
+    assert proc.returncode == 0, proc.stderr
+    text = clear.read_text()
+    assert all(RECIPIENTS[i % len(RECIPIENTS)] in text for i in range(N))
+    assert "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb" in text
+    # The observables are the same whoever exports them: e-mail message ids do not depend on the key.
+    other = json.loads(out1.read_text())
+    proc = cli("export", "--db", db, "--campaign", reuters["id"], "-o", out2, "--pseudonym-key", "another")
+    ids = lambda b: {o["id"] for o in b["objects"] if o["type"] == "email-message"}  # noqa: E731
+    assert ids(json.loads(out2.read_text())) == ids(other)

@@ -749,6 +749,51 @@ def watchlist(
     sys.stdout.write(watchlist_csv(rows) if fmt == "csv" else "".join(dumps(r) + "\n" for r in rows))
 
 
+@app.command("export")
+def export(
+    campaign: str = typer.Option(..., "--campaign", help="The campaign id (from lurelens campaigns)."),
+    db: str = typer.Option("lurelens.db", "--db", help="The store a hunt wrote."),
+    fmt: str = typer.Option("stix", "--format", help="stix (a STIX 2.1 bundle). MISP is not implemented yet."),
+    output: Path = typer.Option(..., "-o", "--output", help="The file to write."),
+    tlp: str = typer.Option("amber+strict", "--tlp", help="TLP 2.0 marking: clear, green, amber, amber+strict, red."),
+    include_recipients: bool = typer.Option(False, "--include-recipients", help="Recipient addresses in clear (default: keyed-hash pseudonyms)."),
+    pseudonym_key: Optional[str] = typer.Option(None, "--pseudonym-key", envvar="LURELENS_PSEUDONYM_KEY",
+                                                help="Secret key of the recipient pseudonyms (keep it to match them later); default: a random one."),
+) -> None:
+    """Export a campaign for a CERT or partners: a STIX 2.1 bundle (campaign, indicators, beacon
+    infrastructure, e-mail observables, ATT&CK, TLP marking)."""
+    from lurelens.report.jsonout import dumps
+
+    err = Console(stderr=True, highlight=False)
+    if fmt != "stix":
+        err.print(f"[red]error:[/red] --format {escape(fmt)} is not supported (stix)")
+        raise typer.Exit(EXIT_ERROR)
+    try:
+        from lurelens.campaigns.stix import TLP_LEVELS, stix_bundle
+    except ImportError as exc:
+        err.print(f"[red]error:[/red] the export needs the 'campaigns' extra: pip install 'lurelens[campaigns]' ({escape(str(exc))})")
+        raise typer.Exit(EXIT_ERROR)
+    if tlp.lower().removeprefix("tlp:") not in TLP_LEVELS:
+        err.print(f"[red]error:[/red] --tlp is one of {', '.join(TLP_LEVELS)}")
+        raise typer.Exit(EXIT_ERROR)
+    key = (pseudonym_key or "").encode()
+    if not include_recipients and not key:
+        key = os.urandom(32)
+        err.print("[dim]recipients pseudonymised with a random key (--pseudonym-key to choose one)[/dim]")
+    store, camps = _campaigns(err, db)
+    try:
+        s = _campaign_or_exit(err, camps, campaign, db)
+        watch = camps.watchlist(s["id"])
+    finally:
+        store.close()
+    bundle = stix_bundle(s, watch, tlp=tlp.lower().removeprefix("tlp:"), include_recipients=include_recipients, key=key)
+    try:
+        output.write_text(dumps(bundle) + "\n", encoding="utf-8")
+    except OSError as exc:
+        err.print(f"[red]error:[/red] cannot write {escape(str(output))}: {escape(exc.strerror or str(exc))}")
+        raise typer.Exit(EXIT_ERROR)
+
+
 def main() -> None:
     try:
         app(prog_name="lurelens")
