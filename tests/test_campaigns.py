@@ -304,3 +304,20 @@ def test_stix_export_validates_and_is_deterministic(built, tmp_path):
     proc = cli("export", "--db", db, "--campaign", reuters["id"], "-o", out2, "--pseudonym-key", "another")
     ids = lambda b: {o["id"] for o in b["objects"] if o["type"] == "email-message"}  # noqa: E731
     assert ids(json.loads(out2.read_text())) == ids(other)
+
+
+@pytest.mark.services
+def test_postgresql_store_gives_the_same_campaigns(built, postgres_server):
+    d, _store, camps, _truth, _u = built
+    store = Store(postgres_server()).migrate()
+    try:
+        run_hunt([str(d / "archive.mbox")], store, ScannerSettings(), jobs=1)
+        pg = Campaigns(store)
+        pg.update()
+        assert [(c["id"], c["name"], c["messages"], c["recipients"]) for c in pg.list()] == \
+            [(c["id"], c["name"], c["messages"], c["recipients"]) for c in camps.list()]
+        cid = camps.list()[0]["id"]
+        assert [(w["template"], w["recipient"]) for w in pg.watchlist(cid)] == \
+            [(w["template"], w["recipient"]) for w in camps.watchlist(cid)]
+    finally:
+        store.close()
