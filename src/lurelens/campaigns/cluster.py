@@ -10,7 +10,6 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from sqlalchemy import bindparam, delete, select, update
 
 from lurelens.campaigns.keys import KEY_LABELS, KeyMaker
 from lurelens.campaigns.schema import Campaign, CampaignKey, CampaignMember, NearDuplicate
+from lurelens.store.rows import _date_utc
 from lurelens.store.schema import Claim, Recipient, StoredMessage
 from lurelens.store.store import SUSPICIOUS_LABELS, Store
 
@@ -53,16 +53,10 @@ def campaign_id(source: str, locator: str, sha256: str) -> str:
 
 
 def _utc(date: str | None) -> str | None:
-    if not date:
-        return None
+    """A Date header as ISO 8601 UTC (``2026-09-01T08:00:00Z``), or None."""
+    d = _date_utc(date)
     try:
-        d = parsedate_to_datetime(date)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if d is None or d.tzinfo is None:
-        return None
-    try:
-        return d.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return d.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if d is not None else None
     except (OverflowError, ValueError):
         return None
 
