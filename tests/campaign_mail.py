@@ -95,3 +95,22 @@ def lone_reuters() -> bytes:
                   "using the portal, or your access will be suspended without further notice.</p>"
                   '<img src="https://beacon.unrelated-metrics.xyz/i.gif?r=ivan%40corp.example.org" width="1" height="1">')
             .build())
+
+
+OUTLETS = [("Reuters World Desk", "reuters"), ("BBC News", "bbc"), ("The Guardian", "guardian"),
+           ("The New York Times", "nytimes"), ("Financial Times", "ft"), ("Le Monde", "lemonde")]
+
+
+def lure_k(k: int, i: int, recipients: list[str] | None = None) -> bytes:
+    """Campaign k of many (for the benchmark): one outlet, one beacon host, rotating senders, subjects
+    and recipients, a per-recipient md5 or base64 token, the article text varying per message."""
+    rcpts = recipients or RECIPIENTS
+    rcpt = rcpts[(i * 7 + k) % len(rcpts)]
+    name, slug = OUTLETS[k % len(OUTLETS)]
+    token = hashlib.md5(rcpt.encode()).hexdigest() if k % 2 else base64.urlsafe_b64encode(rcpt.encode()).decode().rstrip("=")
+    return (MessageBuilder().header("From", f'"{name}" <{slug}{i}@{slug}-press{k}-{i % 7}.com>')
+            .header("To", rcpt).subject(f"{name}: request for comment {i * 31 % 997}")
+            .header("Message-ID", f"<k{k}.{i}@{slug}-press{k}.com>").header("Date", _date(i + k))
+            .html(f"<p>Dear {rcpt.split('@')[0].title()}, {ARTICLE} (story {i * 17 % 89})</p>"
+                  f'<img src="https://px{k}.beacon-relay{k}.net/o/{token}.gif" width="1" height="1" style="display:none">')
+            .build())
