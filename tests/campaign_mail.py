@@ -101,6 +101,19 @@ OUTLETS = [("Reuters World Desk", "reuters"), ("BBC News", "bbc"), ("The Guardia
            ("The New York Times", "nytimes"), ("Financial Times", "ft"), ("Le Monde", "lemonde")]
 
 
+_WORDS = ("policy security region minister election trade energy defence summit embassy sanctions talks "
+          "budget reform parliament coalition border migration climate technology cyber agency report "
+          "interview analysis comment draft deadline editor publication source statement official").split()
+
+
+def campaign_text(k: int) -> str:
+    """Campaign k's own article teaser: different campaigns write different texts."""
+    import random
+
+    rnd = random.Random(k)
+    return " ".join(rnd.choice(_WORDS) for _ in range(70)).capitalize() + "."
+
+
 def lure_k(k: int, i: int, recipients: list[str] | None = None) -> bytes:
     """Campaign k of many (for the benchmark): one outlet, one beacon host, rotating senders, subjects
     and recipients, a per-recipient md5 or base64 token, the article text varying per message."""
@@ -111,6 +124,6 @@ def lure_k(k: int, i: int, recipients: list[str] | None = None) -> bytes:
     return (MessageBuilder().header("From", f'"{name}" <{slug}{i}@{slug}-press{k}-{i % 7}.com>')
             .header("To", rcpt).subject(f"{name}: request for comment {i * 31 % 997}")
             .header("Message-ID", f"<k{k}.{i}@{slug}-press{k}.com>").header("Date", _date(i + k))
-            .html(f"<p>Dear {rcpt.split('@')[0].title()}, {ARTICLE} (story {i * 17 % 89})</p>"
+            .html(f"<p>Dear {rcpt.split('@')[0].title()}, {campaign_text(k)} (story {i * 17 % 89})</p>"
                   f'<img src="https://px{k}.beacon-relay{k}.net/o/{token}.gif" width="1" height="1" style="display:none">')
             .build())

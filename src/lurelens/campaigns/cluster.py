@@ -71,17 +71,19 @@ def _tlsh_diff(a: str, b: str) -> int | None:
 
 
 class _UnionFind:
-    def __init__(self) -> None:
-        self.parent: dict[int, int] = {}
+    """Union-find over ids (message ids, or group labels while indexing)."""
 
-    def find(self, x: int) -> int:
+    def __init__(self) -> None:
+        self.parent: dict[Any, Any] = {}
+
+    def find(self, x: Any) -> Any:
         p = self.parent.setdefault(x, x)
         while p != x:
             self.parent[x] = self.parent.setdefault(p, p)
             x, p = p, self.parent[p]
         return x
 
-    def union(self, a: int, b: int) -> None:
+    def union(self, a: Any, b: Any) -> None:
         ra, rb = self.find(a), self.find(b)
         if ra != rb:
             # The smaller id wins: the same input gives the same roots whatever the order of edges.
@@ -142,15 +144,17 @@ class Campaigns:
             claims = self._claims(conn, ids)
             wanted = sorted({e for v in claims.values() for e in v})
             # The indexed messages that claim what the new ones claim: near-duplicate candidates.
-            known: dict[str, list[tuple[int, str]]] = defaultdict(list)
+            # (id, fingerprint, group): the group is the campaign it is in, or the message itself.
+            known: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
             for chunk in _chunks(wanted):
-                q = (select(c.c.entity, m.c.id, m.c.text_fingerprint).join(m, m.c.id == c.c.message)
+                q = (select(c.c.entity, m.c.id, m.c.text_fingerprint, cm.c.campaign).join(m, m.c.id == c.c.message)
                      .join(cm, cm.c.message == m.c.id)
                      .where(c.c.entity.in_(chunk), m.c.text_fingerprint.is_not(None)).order_by(m.c.id))
-                for ent, mid, fp in conn.execute(q):
-                    known[ent].append((mid, fp))
+                for ent, mid, fp, camp in conn.execute(q):
+                    known[ent].append((mid, fp, f"c:{camp}" if camp else f"m:{mid}"))
         keys: list[dict[str, Any]] = []
         near: dict[tuple[int, int], dict[str, Any]] = {}
+        groups = _UnionFind()
         for row in new:
             report = row.report if isinstance(row.report, dict) else {}
             for kind, value in sorted(self.keymaker.keys(report, recipients.get(row.id, []))):
@@ -158,12 +162,20 @@ class Campaigns:
             fp = row.text_fingerprint
             for ent in claims.get(row.id, []):
                 if fp:
-                    for other, ofp in known[ent]:
+                    # One edge, to the closest near-duplicate, per group it meets: enough to connect
+                    # the components, and the stored edges grow with the messages, not their pairs.
+                    best: dict[str, tuple[int, int]] = {}
+                    for other, ofp, label in known[ent]:
                         d = _tlsh_diff(fp, ofp)
                         if d is not None and d <= self.near_distance:
-                            a, b = min(other, row.id), max(other, row.id)
-                            near.setdefault((a, b), {"a": a, "b": b, "claim": ent, "distance": d})
-                    known[ent].append((row.id, fp))
+                            g = groups.find(label)
+                            if g not in best or (d, other) < best[g]:
+                                best[g] = (d, other)
+                    for g, (d, other) in sorted(best.items()):
+                        a, b = min(other, row.id), max(other, row.id)
+                        near.setdefault((a, b), {"a": a, "b": b, "claim": ent, "distance": d})
+                        groups.union(g, f"m:{row.id}")
+                    known[ent].append((row.id, fp, f"m:{row.id}"))
         with self.engine.begin() as conn:
             if keys:
                 conn.execute(self._insert(CampaignKey.__table__).on_conflict_do_nothing(), keys)
