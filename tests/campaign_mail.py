@@ -70,7 +70,12 @@ def write_mbox(path: Path, msgs: list[bytes], mode: str = "wb") -> None:
 
 GUARDIAN = ("Hello, our investigations team is compiling reactions from experts across the region on the new "
             "defence procurement rules. We would be grateful for two or three sentences from you by Thursday; "
-            "the piece runs in the weekend edition. With thanks, the Guardian investigations team")
+            "the piece runs in the weekend edition. The article examines how the rules change tendering for "
+            "armoured vehicles, naval patrol boats and secure communications, which suppliers stand to gain, "
+            "and what oversight parliament keeps once contracts are classified. We are speaking to former "
+            "officials, industry analysts and members of the defence committee, and we would like to reflect "
+            "your assessment of the risks for smaller member states fairly and in context. If you prefer to "
+            "speak on background, tell us and we will not name you. With thanks, the Guardian investigations team")
 
 
 def lure_c(i: int) -> tuple[bytes, str]:
@@ -80,7 +85,7 @@ def lure_c(i: int) -> tuple[bytes, str]:
     b = (MessageBuilder().header("From", f'"The Guardian" <team{i}@guardian-desk{i}.org>')
          .header("To", rcpt).subject(f"Expert comment request {i}").header("Message-ID", f"<c{i}@guardian-desk{i}.org>")
          .header("Date", _date(i + 5))
-         .html(f"<p>Dear {rcpt.split('@')[0].title()}, {GUARDIAN} (ref {i * 13})</p>"
+         .html(f"<p>Dear {rcpt.split('@')[0].title()}, {GUARDIAN}</p>"
                f'<img src="https://img{i}.stats-relay{i}.com/p/{hashlib.sha1(rcpt.encode()).hexdigest()}.png" '
                'width="1" height="1" style="visibility:hidden">'))
     return b.build(), rcpt
@@ -111,7 +116,7 @@ def campaign_text(k: int) -> str:
     import random
 
     rnd = random.Random(k)
-    return " ".join(rnd.choice(_WORDS) for _ in range(70)).capitalize() + "."
+    return " ".join(rnd.choice(_WORDS) for _ in range(220)).capitalize() + "."
 
 
 def lure_k(k: int, i: int, recipients: list[str] | None = None) -> bytes:
