@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.lurelens-installed
 TEST_STAMP := $(VENV)/.lurelens-test-installed
 
-.PHONY: demo test auth-tests install browser dovecot postgres bench eval clean lint
+.PHONY: demo test auth-tests install browser dovecot postgres postfix bench eval clean lint
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "lurelens needs Python 3.11 or newer")'
@@ -29,7 +29,7 @@ demo: $(STAMP)
 	$(BIN)/lurelens scan examples/apt31-style-lure.eml; test $$? -le 1
 
 $(TEST_STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install -q -e '.[test,render,auth,hunt,campaigns]'
+	$(BIN)/python -m pip install -q -e '.[test,render,auth,hunt,milter,campaigns]'
 	@touch $@
 
 browser:
@@ -45,7 +45,10 @@ postgres:
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src
 
-test: $(TEST_STAMP) browser dovecot postgres lint
+postfix:
+	bash scripts/install-postfix.sh
+
+test: $(TEST_STAMP) browser dovecot postgres postfix lint
 	bash scripts/install-knot.sh
 	LURELENS_REQUIRE_BROWSER=1 LURELENS_REQUIRE_SERVICES=1 $(BIN)/python -m pytest -q -p no:cacheprovider
 

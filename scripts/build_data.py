@@ -212,6 +212,12 @@ JA_VENDOR_NAMES = {
     "azalead.com": "Azalead", "mkto-k0023.com": "Marketo", "sigopn01.com": "HubSpot",
 }
 
+# MailTrackerBlocker files some vendors under their parent company; an analyst knows the product.
+MTB_VENDOR_RENAME = {"Intuit": "Mailchimp"}
+# Which query parameter of a vendor's open-tracking URL identifies the recipient (the others name
+# the sender's account or the campaign): Mailchimp's open.php?u=ACCOUNT&id=CAMPAIGN&e=SUBSCRIBER.
+VENDOR_RECIPIENT_PARAMS = {"Mailchimp": ["e"]}
+
 _HOSTCH = set("abcdefghijklmnopqrstuvwxyz0123456789-")
 
 
@@ -275,10 +281,11 @@ def build_trackers(corpus: Path, rep: Report):
     vendors = {}  # name -> dict
     dropped, converted, fixed = [], [], []
     n_in = 0
-    for name in sorted(mtb["vendors"], key=lambda s: (s.casefold(), s)):
+    for mtb_name in sorted(mtb["vendors"], key=lambda s: (s.casefold(), s)):
+        name = MTB_VENDOR_RENAME.get(mtb_name, mtb_name)
         v = vendors.setdefault(name, {"name": name, "patterns": [], "hosts": [], "host_free_patterns": [],
                                       "sources": ["mailtrackerblocker"]})
-        for p in mtb["vendors"][name]:
+        for p in mtb["vendors"][mtb_name]:
             n_in += 1
             if p in PATTERN_FIXES:
                 fixed.append({"vendor": name, "from": p, "to": PATTERN_FIXES[p]})
@@ -369,6 +376,8 @@ def build_trackers(corpus: Path, rep: Report):
     out_vendors = sorted((v for v in vendors.values() if v["patterns"]), key=lambda v: (v["name"].casefold(), v["name"]))
     for v in out_vendors:
         v["sources"] = sorted(v["sources"])
+        if v["name"] in VENDOR_RECIPIENT_PARAMS:
+            v["recipient_params"] = VENDOR_RECIPIENT_PARAMS[v["name"]]
 
     generic = mtb.get("generic_pixel_regex")
     if generic:

@@ -112,11 +112,15 @@ _WORDS = ("policy security region minister election trade energy defence summit 
 
 
 def campaign_text(k: int) -> str:
-    """Campaign k's own article teaser: different campaigns write different texts."""
+    """Campaign k's own article teaser: different campaigns write different texts (their own words,
+    not one shared bag of words, which TLSH would see as one text)."""
     import random
 
     rnd = random.Random(k)
-    return " ".join(rnd.choice(_WORDS) for _ in range(220)).capitalize() + "."
+    syllables = ["ka", "lo", "mi", "ren", "tas", "vo", "qui", "zel", "bor", "nup", "ist", "ado", "wen", "fry", "sol"]
+    own = [w for w in _WORDS if rnd.random() < 0.3] + ["".join(rnd.choice(syllables) for _ in range(rnd.randint(2, 4)))
+                                                      for _ in range(60)]
+    return " ".join(rnd.choice(own) for _ in range(220)).capitalize() + "."
 
 
 def lure_k(k: int, i: int, recipients: list[str] | None = None) -> bytes:

@@ -90,7 +90,7 @@ def test_fires(symbol, scanner, make_scanner, monkeypatch):
     if limits == "clock":
         monkeypatch.setattr("lurelens.scanner.time", _JumpingClock())
         v = assert_fires(raw, symbol, make_scanner())
-        assert v.label in ("clean", "tracked", "suspicious", "phishing", "recon")
+        assert v.label != "clean" and v.incomplete  # a scan cut by the clock is never clean
         return
     v = assert_fires(raw, symbol, make_scanner(limits=limits) if limits else scanner)
     if symbol.startswith("PARSE_LIMIT_"):

@@ -57,6 +57,16 @@ CASES = {
         html(PIXEL.format("https://img.example.com/o.gif")),  # the sender's own domain
         False,
     ),
+    "TRACKER_OPEN_REPORTED": (
+        html(PIXEL.format("https://img.example.net/spacer.gif")),  # hidden, though a spacer, not a scored beacon
+        html(VISIBLE.format(OPAQUE)),  # a visible image with a random-looking name: an ordinary image load
+        False,
+    ),
+    "READ_RECEIPT_REQUESTED": (
+        html("<p>Hi</p>", Disposition_Notification_To="alice@example.com"),
+        html("<p>Hi</p>", Reply_To="alice@example.com"),
+        False,
+    ),
     "REMOTE_IP_LITERAL": (
         html(VISIBLE.format("http://93.184.216.34/banner.png")),  # a public address
         html(VISIBLE.format("http://192.168.10.5/banner.png")),  # a private one: not on the internet

@@ -59,3 +59,12 @@ def test_every_cap_is_a_limits_field():
     names = {"check_links", "check_link_hosts", "check_resource_hosts", "check_received", "check_text_chars",
              "lure_text_chars", "intel_text_chars"}
     assert names <= set(Limits.__dataclass_fields__)
+
+
+def test_skipped_items_make_the_verdict_incomplete_a_long_text_does_not(make_scanner):
+    links = "".join(f'<a href="https://h{i}.example.org/">l{i}</a> ' for i in range(30))
+    cut_items = make_scanner(limits=Limits(check_links=10)).scan(MessageBuilder().html(f"<p>{links}</p>").build())
+    assert "CHECK_LIMIT_ITEMS" in _symbols(cut_items) and cut_items.incomplete
+    long_text = make_scanner(limits=Limits(lure_text_chars=500)).scan(MessageBuilder().text("word " * 3000).build())
+    assert "CHECK_LIMIT_TEXT" in _symbols(long_text)
+    assert not long_text.incomplete and long_text.label == "clean"

@@ -27,7 +27,7 @@ def test_every_module_declares_its_exports(name):
 def test_package_exports():
     assert set(lurelens.__all__) == {
         "BrowserNotAvailable", "ClusterFeatures", "ConfigError", "Finding", "InputError", "Limits", "LurelensError",
-        "Message", "Scanner", "ScannerSettings", "Verdict", "__version__",
+        "Message", "Scanner", "ScannerSettings", "Verdict", "__version__", "defuse",
     }
 
 

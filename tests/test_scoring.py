@@ -24,6 +24,7 @@ nested_factor = 0.5
 
 [labels]
 clean = "c"
+incomplete = "i"
 tracked = "t"
 suspicious = "s"
 phishing = "p"

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from lurelens.checks import CHECKS, Check, Context, all_symbols
 from lurelens.checks.base import LIMIT_SYMBOLS
-from lurelens.errors import InputError
+from lurelens.errors import ConfigError, InputError
 from lurelens.model import Finding, Message, Verdict
 from lurelens.parse import Limits, parse_message
 from lurelens.parse.enrich import enrich
@@ -42,7 +42,9 @@ _ANY_CHECK = frozenset(s.name for s in LIMIT_SYMBOLS)  # symbols every check may
 
 
 class Scanner:
-    """Parses, checks and scores messages.
+    """Parses, checks and scores messages. Build one and reuse it (``warm()`` loads every
+    registry now). ``scan(raw)`` never raises for bad mail; it raises :class:`lurelens.ConfigError`
+    when a data or overlay file is invalid.
 
     ``limits``: size and time limits. ``scoring``: a loaded ScoringConfig or the path of a
     scores.toml (None: the shipped one). ``data``: the data registries (None: the shipped lists
@@ -169,6 +171,10 @@ class Scanner:
                         raise ValueError(f"check {check.name} emitted undeclared symbol {f.symbol}")
                     f.nested = nested
                     findings.append(f)
+            except ConfigError:
+                # A bad data or overlay file is the operator's to fix: stop, naming the file,
+                # rather than quietly turning the check that loaded it into a 0-point finding.
+                raise
             except Exception as exc:  # noqa: BLE001 - one crashing check must not stop the scan
                 tb = traceback.extract_tb(exc.__traceback__)
                 where = f"{tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else "?"
@@ -190,11 +196,14 @@ class Scanner:
         except Exception as exc:  # noqa: BLE001 - reported as VERIFY_ERROR; never a pass, never a crash
             msg.verification = AuthVerification(given, "", errors=[f"verification: {type(exc).__name__}: {exc}"[:300]])
 
-    def scan(self, raw: bytes, *, file: str | None = None, auth_inputs: Any = None) -> Verdict:
+    def scan(self, raw: bytes, *, file: str | None = None, auth_inputs: Any = None,
+             envelope: dict[str, Any] | None = None) -> Verdict:
         """The verdict on one message given as its bytes (any bytes: malformed mail is a finding,
         never an exception; InputError only for something that is not bytes). ``auth_inputs``
         (lurelens.auth.AuthInputs): the SMTP client IP, HELO and MAIL FROM, when the caller saw the
-        mail flow (milter, API)."""
+        mail flow (milter, API). ``envelope``: what only the mail flow knows (the milter's
+        client_address, client_name, helo, mail_from, rcpt_to, queue_id); kept on the verdict
+        (``envelope`` in the JSON) so a verdict can be traced to its SMTP transaction."""
         if not isinstance(raw, (bytes, bytearray, memoryview)):
             raise InputError(f"scan() takes the message's bytes, not {type(raw).__name__}")
         raw = bytes(raw)
@@ -210,6 +219,8 @@ class Scanner:
         findings = self._run_checks(msg, deadline, None)
         verdict = score(findings, self.scoring, self.descriptions)
         verdict.file = file
+        if envelope is not None:
+            verdict.extra["envelope"] = dict(envelope)
         verdict.message = msg
         if not msg.headers:
             verdict.errors.append("not an e-mail message: no header fields found")

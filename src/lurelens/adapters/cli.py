@@ -1,9 +1,10 @@
 """The command line: ``lurelens scan PATH...``, ``render`` (what a real browser fetches), ``defuse``
 (a copy safe to open) and ``symbols``.
 
-Exit status: 0 when no message is suspicious or worse, 1 when one is (scan only), 2 on a usage or I/O
-error, a missing browser, or a message that could not be rendered or defused (the other inputs are
-still processed and reported).
+Exit status of scan: 1 when any message is suspicious or worse (``--fail-on``), whatever else
+happened; else 2 when any input could not be fully scanned, or on a usage or configuration error;
+else 0. render and defuse: 2 when an input could not be rendered or defused (the other inputs are
+still processed and reported), a missing browser, or a usage error. docs/cli.md has the details.
 """
 
 from __future__ import annotations
@@ -17,12 +18,40 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from lurelens.errors import LurelensError
+from lurelens.adapters.batch import CsvWriter, RunSummary, make_progress
+from lurelens.errors import ConfigError, LurelensError
+from lurelens.model.verdict import LABELS
 from lurelens.parse import Limits
 from lurelens.render.browser import BrowserNotAvailable
 from lurelens.report.text import print_error
 
 __all__ = ["app", "main"]
+
+def _plain_help_types() -> None:
+    """Recent typer versions print Python type placeholders (``<bool>``, ``<list[str]>``) in
+    ``--help``; show nothing for flags and only our own metavars (FILE, LABEL, N) elsewhere."""
+    try:
+        from typer.core import TyperArgument, TyperOption
+    except ImportError:  # pragma: no cover - older typer: no placeholders to hide
+        return
+    for cls in (TyperOption, TyperArgument):
+        original = getattr(cls, "display_type_rich", None)
+        if original is None or getattr(original, "_lurelens", False):
+            continue
+
+        def display_type_rich(self, ctx, _original=original, _argument=cls is TyperArgument):
+            if getattr(self, "is_flag", False) or (_argument and self.metavar):
+                return None  # a flag takes no value; an argument's metavar is already its name
+            if self.metavar:
+                return self.metavar
+            shown = _original(self, ctx)
+            return None if shown and shown.startswith("<") else shown
+
+        display_type_rich._lurelens = True  # type: ignore[attr-defined]
+        cls.display_type_rich = display_type_rich
+
+
+_plain_help_types()
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="lurelens: catch reconnaissance spear-phishing before the beacon fires.")
@@ -30,6 +59,13 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 EXIT_OK, EXIT_SUSPICIOUS, EXIT_ERROR = 0, 1, 2
 T = TypeVar("T")
 _DEFAULTS = Limits()
+# One meaning of --max-bytes in every command: a message is handled in full up to N bytes. Past
+# it, scan scans the first N bytes and marks the verdict incomplete; render renders the first N;
+# defuse refuses (a partial copy would not be safe). The default leaves room for ordinary large
+# attachments (tens of MB), which defuse copies through untouched.
+MAX_BYTES = 100 * 1024 * 1024
+MAX_BYTES_HELP = ("Handle a message in full up to N bytes. Past it: scan scans the first N and marks the verdict "
+                  "incomplete, render renders the first N, defuse refuses it.")
 
 
 def iter_inputs(paths: list[str]) -> Iterator[tuple[str, Path | None, str | None]]:
@@ -76,6 +112,16 @@ def read_input(path: Path | None, limit: int) -> bytes:
         return sys.stdin.buffer.read(limit + 1)
     with open(path, "rb") as fh:
         return fh.read(limit + 1)
+
+
+FORMATS = ("text", "json", "csv")
+_LABEL_CHOICES = ", ".join(LABELS)
+
+
+def _label_option(value: str | None, option: str, extra: tuple[str, ...] = ()) -> str | None:
+    if value is not None and value not in LABELS + extra:
+        raise typer.BadParameter(f"{value!r} is not one of: {', '.join(LABELS + extra)}", param_hint=option)
+    return value
 
 
 def _scan_inputs(paths: list[str], glob: str | None, max_bytes: int, err: Console
@@ -133,37 +179,54 @@ def _auth_options(verify: bool, dns_server: str | None, dns_timeout: float, clie
 
 @app.command()
 def scan(
-    paths: List[str] = typer.Argument(..., help="Message files (.eml), directories (walked recursively), or - for stdin."),
-    json_out: bool = typer.Option(False, "--json", help="One JSON object per message (JSON Lines)."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show zero-score findings and every link."),
-    scoring: Optional[Path] = typer.Option(None, "--scoring", help="Scoring file to use instead of the shipped one."),
-    authserv_id: List[str] = typer.Option([], "--authserv-id", help="Trust only Authentication-Results from this host (repeatable). Default: the topmost header."),
-    max_bytes: int = typer.Option(_DEFAULTS.max_bytes, "--max-bytes", help="Read at most this many bytes of a message."),
-    timeout: float = typer.Option(_DEFAULTS.timeout, "--timeout", help="Seconds of scanning per message before the rest is skipped."),
+    paths: List[str] = typer.Argument(..., metavar="PATH", help="Message files (.eml), directories (walked recursively), or - for stdin."),
+    json_out: bool = typer.Option(False, "--json", help="Same as --format json: one JSON object per message (JSON Lines)."),
+    fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help="text (readable report), json (JSON Lines, schema in lurelens/schema/verdict.schema.json) or csv (one row per message)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show zero-score findings, full URLs of every fetch and link."),
+    scoring: Optional[Path] = typer.Option(None, "--scoring", metavar="FILE", help="Scoring file to use instead of the shipped one."),
+    authserv_id: List[str] = typer.Option([], "--authserv-id", metavar="HOST", help="Trust only Authentication-Results from this host (repeatable). Default: the topmost header."),
+    max_bytes: int = typer.Option(MAX_BYTES, "--max-bytes", metavar="N", help=MAX_BYTES_HELP),
+    timeout: float = typer.Option(_DEFAULTS.timeout, "--timeout", metavar="SECONDS", help="Seconds of scanning per message before the rest is skipped (the verdict is then marked incomplete)."),
     render: bool = typer.Option(False, "--render", help="Also render each message in headless Chromium and merge what it fetched."),
-    render_timeout: float = typer.Option(10.0, "--render-timeout", help="With --render: seconds of rendering per message."),
-    glob: Optional[str] = typer.Option(None, "--glob", help="In directories, read only files whose name matches this pattern (e.g. '*.eml')."),
+    render_timeout: float = typer.Option(10.0, "--render-timeout", metavar="SECONDS", help="With --render: seconds of rendering per message."),
+    fail_on: str = typer.Option("suspicious", "--fail-on", metavar="LABEL", help=f"Exit 1 when a message is labelled LABEL or worse ({_LABEL_CHOICES})."),
+    only: List[str] = typer.Option([], "--only", metavar="LABEL", help="Print only messages with this label (repeatable; also 'error'). The summary and exit status still count every message."),
+    summary: Optional[bool] = typer.Option(None, "--summary/--no-summary", help="End-of-run summary on stderr (counts per verdict, worst messages). Default: on when there is more than one input."),
+    glob: Optional[str] = typer.Option(None, "--glob", metavar="PATTERN", help="In directories, read only files whose name matches this pattern (e.g. '*.eml')."),
     verify_auth: bool = typer.Option(False, "--verify-auth", help="Check SPF, DKIM, ARC and DMARC against DNS ourselves (needs the auth extra; docs/auth.md)."),
-    dns_server: Optional[str] = typer.Option(None, "--dns-server", help="With --verify-auth: ask this DNS server (HOST[:PORT]) instead of the system's."),
-    dns_timeout: float = typer.Option(2.0, "--dns-timeout", help="With --verify-auth: seconds per DNS query."),
-    client_ip: Optional[str] = typer.Option(None, "--client-ip", help="With --verify-auth: the SMTP client IP (default: from the trusted Received hop)."),
-    helo: Optional[str] = typer.Option(None, "--helo", help="With --verify-auth: the HELO name (default: from the trusted Received hop)."),
-    mail_from: Optional[str] = typer.Option(None, "--mail-from", help="With --verify-auth: the MAIL FROM address, '' for <> (default: Return-Path)."),
-    trusted_hop: int = typer.Option(1, "--trusted-hop", help="With --verify-auth: which Received header from the top describes the sending host."),
-    trusted_hop_host: Optional[str] = typer.Option(None, "--trusted-hop-host", help="With --verify-auth: use the topmost Received header written by this host."),
+    dns_server: Optional[str] = typer.Option(None, "--dns-server", metavar="HOST[:PORT]", help="With --verify-auth: ask this DNS server (HOST[:PORT]) instead of the system's."),
+    dns_timeout: float = typer.Option(2.0, "--dns-timeout", metavar="SECONDS", help="With --verify-auth: seconds per DNS query."),
+    client_ip: Optional[str] = typer.Option(None, "--client-ip", metavar="IP", help="With --verify-auth: the SMTP client IP (default: from the trusted Received hop)."),
+    helo: Optional[str] = typer.Option(None, "--helo", metavar="NAME", help="With --verify-auth: the HELO name (default: from the trusted Received hop)."),
+    mail_from: Optional[str] = typer.Option(None, "--mail-from", metavar="ADDRESS", help="With --verify-auth: the MAIL FROM address, '' for <> (default: Return-Path)."),
+    trusted_hop: int = typer.Option(1, "--trusted-hop", metavar="N", help="With --verify-auth: which Received header from the top describes the sending host."),
+    trusted_hop_host: Optional[str] = typer.Option(None, "--trusted-hop-host", metavar="HOST", help="With --verify-auth: use the topmost Received header written by this host."),
 ) -> None:
     """Scan messages: the verdict and why, what opening each would fetch, links, sender.
 
     A path may be a message, an mbox (split into its messages; also .gz/.xz/.zst), a Maildir, a zip
-    of messages, an Outlook .msg, or a directory (walked; files that are not mail are skipped)."""
+    of messages, an Outlook .msg, or a directory (walked; files that are not mail are skipped).
+
+    Exit status: 1 when any message is suspicious or worse (see --fail-on), even if others failed;
+    else 2 when any input could not be fully scanned (unreadable, not mail, cut by a limit or the
+    time limit, a failed check: verdict `incomplete` or the incomplete flag) or on a usage or
+    configuration error; else 0. 141 when the reader of the output went away.
+    """
     from lurelens.adapters.environment import settings_from_environment
     from lurelens.report.jsonout import dumps, error_to_dict, verdict_to_dict
     from lurelens.report.text import print_verdict
     from lurelens.scanner import Scanner
 
-    out = Console(highlight=False, soft_wrap=False)
+    _utf8_stdout()
+    fmt = "json" if json_out else fmt
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"{fmt!r} is not one of: {', '.join(FORMATS)}", param_hint="--format")
+    _label_option(fail_on, "--fail-on")
+    for o in only:
+        _label_option(o, "--only", ("error",))
+    out = _out_console()
     out.on_broken_pipe = _quiet_broken_pipe  # rich would exit 1, which means "suspicious" here
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         limits = Limits(max_bytes=max_bytes, timeout=timeout)
         auth_kw = _auth_options(verify_auth, dns_server, dns_timeout, client_ip, helo, mail_from,
@@ -174,8 +237,11 @@ def scan(
             trusted_authserv_ids=tuple(authserv_id), **auth_kw)
         scanner = Scanner.from_settings(settings)
         scanner.auth_inputs = auth_inputs
+        scanner.warm()  # a bad data or overlay file stops the run here, before any verdict
+    except ConfigError as exc:
+        _config_error(err, exc)
     except (LurelensError, ValueError, ImportError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_ERROR)
     renderer = None
     if render:
@@ -183,46 +249,79 @@ def scan(
 
         # A Scanner stage: scan() renders and merges (the API and the milter get it the same way).
         renderer = scanner.render = _start_browser(err, lambda: RenderStage(timeout=render_timeout))
-    status = EXIT_OK
-    io_error = False
-    done = 0
+    tally = RunSummary(fail_on=fail_on)
+    csv_out = CsvWriter() if fmt == "csv" else None
+    progress = make_progress(err)
     try:
         for name, raw, problem in _scan_inputs(paths, glob, limits.max_bytes, err):
-            done += 1
-            if err.is_terminal and done % 50 == 0:
-                err.print(f"[dim]{done} scanned[/dim]", end="\r")
-            if problem is not None:
-                io_error = True
-                if json_out:
+            if progress is not None:
+                progress.advance(name)
+            verdict = None
+            if problem is None:
+                assert raw is not None
+                try:
+                    verdict = scanner.scan(raw, file=name)
+                except BrowserNotAvailable as exc:
+                    _browser_missing(err, exc)
+                except ConfigError as exc:
+                    _config_error(err, exc)
+                except Exception as exc:  # noqa: BLE001 - last line of defence: report, keep going
+                    problem = f"internal error while scanning: {type(exc).__name__}: {exc}"
+            label = verdict.label if verdict is not None else "error"
+            tally.add(name, verdict, problem)
+            if only and label not in only:
+                continue
+            if verdict is None:
+                if fmt == "json":
                     sys.stdout.write(dumps(error_to_dict(name, problem)) + "\n")
+                elif csv_out is not None:
+                    csv_out.error(name, problem)
                 else:
                     print_error(err, name, problem)
-                continue
-            try:
-                verdict = scanner.scan(raw, file=name)
-            except BrowserNotAvailable as exc:
-                _browser_missing(err, exc)
-            except Exception as exc:  # noqa: BLE001 - last line of defence: report, keep going
-                io_error = True
-                msg = f"internal error while scanning: {type(exc).__name__}: {exc}"
-                if json_out:
-                    sys.stdout.write(dumps(error_to_dict(name, msg)) + "\n")
-                else:
-                    print_error(err, name, msg)
-                continue
-            if verdict.suspicious_or_worse:
-                status = EXIT_SUSPICIOUS
-            if json_out:
+            elif fmt == "json":
                 sys.stdout.write(dumps(verdict_to_dict(verdict)) + "\n")
+            elif csv_out is not None:
+                csv_out.verdict(verdict)
             else:
                 print_verdict(out, verdict, verbose)
         sys.stdout.flush()
     except BrokenPipeError:
         _quiet_broken_pipe()
     finally:
+        if progress is not None:
+            progress.stop()
         if renderer is not None:
             renderer.close()
-    raise typer.Exit(EXIT_ERROR if io_error else status)
+    if summary or (summary is None and tally.total > 1):
+        tally.print(err)
+    raise typer.Exit(tally.exit_status())
+
+
+def _utf8_stdout() -> None:
+    """Whatever the locale, standard output is UTF-8, and a character that cannot be encoded (a
+    lone surrogate from undecodable header bytes) is replaced instead of stopping the run."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(encoding="utf-8", errors="replace")
+        except (AttributeError, ValueError):  # not a TextIOWrapper (tests, embedding)
+            pass
+
+
+def _out_console() -> Console:
+    """Standard output. Piped or redirected, nothing is hard-wrapped (URLs and paths are copied
+    whole) and no colour codes are written; on a terminal, rich wraps to its width."""
+    if sys.stdout.isatty():
+        return Console(highlight=False, soft_wrap=True)
+    return Console(highlight=False, soft_wrap=True, width=_PIPE_WIDTH, no_color=True)
+
+
+_PIPE_WIDTH = 160  # rules and tables when piped; text lines themselves are never wrapped
+
+
+def _config_error(err: Console, exc: Exception) -> NoReturn:
+    err.print(f"[red]error:[/red] {escape(str(exc))}")
+    err.print("Fix or remove that file (a configuration error stops the run: no check is silently disabled).")
+    raise typer.Exit(EXIT_ERROR)
 
 
 def _browser_missing(err: Console, exc: Exception) -> NoReturn:
@@ -248,15 +347,16 @@ def render(
     paths: List[str] = typer.Argument(..., help="Message files (.eml), directories (walked recursively), or - for stdin."),
     json_out: bool = typer.Option(False, "--json", help="One JSON object per message: file, requests [{url, host, type}]."),
     timeout: float = typer.Option(10.0, "--timeout", help="Seconds of rendering per message; past it, what was recorded is listed."),
-    max_bytes: int = typer.Option(_DEFAULTS.max_bytes, "--max-bytes", help="Read at most this many bytes of a message."),
+    max_bytes: int = typer.Option(MAX_BYTES, "--max-bytes", metavar="N", help=MAX_BYTES_HELP),
 ) -> None:
     """Render messages in headless Chromium (JavaScript off, network locked) and list what each tried to fetch."""
     from lurelens.render.browser import BrowserRenderer
     from lurelens.render.merge import displayed_html
     from lurelens.report.jsonout import dumps
 
-    out = Console(highlight=False, soft_wrap=True)
-    err = Console(stderr=True, highlight=False)
+    _utf8_stdout()
+    out = _out_console()
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     limits = Limits(max_bytes=max_bytes)
     renderer = _start_browser(err, lambda: BrowserRenderer().start())
     status = EXIT_OK
@@ -299,33 +399,42 @@ def _print_render(out: Console, entry: dict) -> None:
         out.print(f"  {entry['note']}")
     elif not entry.get("error") or reqs:
         hosts = sorted({r["host"] for r in reqs if r["host"]})
-        out.print((f"  {len(reqs)} request{'s' if len(reqs) != 1 else ''} to {len(hosts)} host{'s' if len(hosts) != 1 else ''}"
+        out.print((f"  {_plural(len(reqs), 'request')} to {_plural(len(hosts), 'host')}"
                    " (all blocked: nothing left this machine)" if reqs else "  no network request")
                   + ("; [yellow]time limit reached, list may be incomplete[/yellow]" if entry["timed_out"] else ""))
         for r in reqs:
-            out.print(f"  {r['type']:<11} {escape(r['host'] or '-'):<32} {escape(r['url'][:160])}")
+            out.print(f"  {r['type']:<11} {escape(r['host'] or '-'):<32} {escape(r['url'])}")
 
 
 @app.command()
 def defuse(
-    paths: List[str] = typer.Argument(..., help="Message files (.eml), directories (walked recursively), or - for stdin."),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="SAFE.eml for one message, or a directory (DIR/) for many. Default: stdout for one message."),
-    links: str = typer.Option("visible", "--links", help="How links are rewritten: visible (destination shown next to each), defang (hxxps://evil[.]example, not clickable), warn (replaced by a warning naming the destination)."),
-    json_out: bool = typer.Option(False, "--json", help="One JSON object per message: what was changed."),
-    max_bytes: int = typer.Option(_DEFAULTS.max_bytes, "--max-bytes", help="Refuse messages larger than this."),
+    paths: List[str] = typer.Argument(..., metavar="PATH", help="Message files (.eml), directories (walked recursively), or - for stdin."),
+    output_arg: Optional[str] = typer.Option(None, "-o", "--output", metavar="OUT", help="SAFE.eml for one message, or a directory (DIR/) for many. Default: stdout for one message."),
+    links: str = typer.Option("visible", "--links", metavar="MODE", help="How links are rewritten: visible (destination shown next to each), defang (hxxps://evil[.]example, not clickable), warn (replaced by a warning naming the destination)."),
+    json_out: bool = typer.Option(False, "--json", help="One JSON object per message: what was changed (schema in lurelens/schema/defuse.schema.json)."),
+    max_bytes: int = typer.Option(MAX_BYTES, "--max-bytes", metavar="N", help=MAX_BYTES_HELP),
+    force: bool = typer.Option(False, "--force", help="Overwrite output files that already exist (never the input itself)."),
 ) -> None:
-    """Write a copy of each message that is safe to open in any mail client: no remote fetch, trackers removed, links shown."""
+    """Write a copy of each message that is safe to open in any mail client: no remote fetch, trackers removed, links shown.
+
+    Attachments are copied through untouched. Existing output files are never replaced without
+    --force; inputs with the same name get distinct output names (a.eml, a-2.eml). Exit status: 0
+    when every message was defused, else 2.
+    """
     from lurelens.adapters.environment import settings_from_environment
     from lurelens.defuse import LINK_MODES
     from lurelens.report.jsonout import dumps
     from lurelens.scanner import Scanner
 
-    err = Console(stderr=True, highlight=False)
+    _utf8_stdout()
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     if links not in LINK_MODES:
         err.print(f"[red]error:[/red] --links must be one of: {', '.join(LINK_MODES)}")
         raise typer.Exit(EXIT_ERROR)
     jobs = list(_defuse_jobs(paths))
-    to_dir = output is not None and (output.is_dir() or str(output).endswith(("/", os.sep)) or len(jobs) > 1)
+    # A str, not a Path: Path("out/") drops the slash that says "a directory".
+    output = Path(output_arg) if output_arg else None
+    to_dir = output is not None and (output.is_dir() or output_arg.endswith(("/", os.sep)) or len(jobs) > 1)
     if output is None and len(jobs) != 1:
         err.print("[red]error:[/red] several messages: give an output directory with -o DIR/")
         raise typer.Exit(EXIT_ERROR)
@@ -333,17 +442,21 @@ def defuse(
     # The registries (with the user's overlay) of the Scanner the scan command would build.
     scanner = Scanner.from_settings(settings_from_environment())
     status = EXIT_OK
+    taken: set[str] = set()
     for name, path, rel, problem in jobs:
-        dest = (output / rel) if to_dir else output
+        dest = _unique_dest(output / rel, taken) if to_dir and output is not None else output
         entry: dict = {"file": name, "output": str(dest) if dest else "-"}
         try:
             if problem is not None:
                 raise ValueError(problem)
             raw = read_input(path, max_bytes)
             if len(raw) > max_bytes:
-                raise ValueError(f"larger than --max-bytes ({max_bytes}); not defused")
-            if dest is not None and path is not None and dest.resolve() == path.resolve():
+                raise ValueError(f"larger than --max-bytes ({max_bytes} bytes): not defused, since a partial copy "
+                                 "would not be safe; raise --max-bytes to defuse it")
+            if dest is not None and path is not None and dest.exists() and dest.resolve() == path.resolve():
                 raise ValueError("refusing to overwrite the original message; choose another -o")
+            if dest is not None and dest.exists() and not force:
+                raise ValueError(f"{dest} already exists; not overwritten (use --force to replace it)")
             result = scanner.defuse(raw, links=links)
             if dest is None:
                 sys.stdout.buffer.write(result.data)
@@ -360,9 +473,10 @@ def defuse(
         elif "error" in entry:
             print_error(err, name, entry["error"])
         else:
-            info.print(f"{escape(name)} -> {escape(entry['output'])}: removed {entry['fetches_removed']} remote "
-                       f"fetches ({entry['trackers_removed']} tracking) to {len(entry['hosts'])} hosts; "
-                       f"links {links}" + (f" ({entry['other'].get('links rewritten', 0)} rewritten)"))
+            n, t, h = entry["fetches_removed"], entry["trackers_removed"], len(entry["hosts"])
+            rewritten = entry["other"].get("links rewritten", 0)
+            info.print(f"{escape(name)} -> {escape(entry['output'])}: removed {_plural(n, 'remote fetch', 'remote fetches')} "
+                       f"({t} tracking) to {_plural(h, 'host')}; links {links} ({rewritten} rewritten)")
     sys.stdout.flush()
     raise typer.Exit(status)
 
@@ -378,6 +492,21 @@ def _defuse_jobs(paths: list[str]) -> Iterator[tuple[str, Path | None, Path, str
                 yield name, path, path.relative_to(top), problem
             else:
                 yield name, path, Path(path.name), problem
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def _unique_dest(dest: Path, taken: set[str]) -> Path:
+    """``dest``, or ``stem-2.ext``, ``stem-3.ext``... when an earlier input of this run already
+    took that name (two inputs named a.eml from different folders)."""
+    candidate, i = dest, 1
+    while os.path.normcase(str(candidate)) in taken:
+        i += 1
+        candidate = dest.with_name(f"{dest.stem}-{i}{dest.suffix}")
+    taken.add(os.path.normcase(str(candidate)))
+    return candidate
 
 
 @app.command()
@@ -432,18 +561,50 @@ def reverify(
 
 
 @app.command()
-def symbols() -> None:
-    """List every symbol a check can emit, with its weight, group and description."""
+def symbols(
+    json_out: bool = typer.Option(False, "--json", help="One JSON object per symbol (schema in lurelens/schema/symbols.schema.json)."),
+) -> None:
+    """List every symbol a check can emit, with its weight, group and description, then the composites."""
+    from lurelens.report.jsonout import dumps
     from lurelens.scanner import Scanner
 
+    _utf8_stdout()
     scanner = Scanner()
     cfg = scanner.scoring
-    out = Console(highlight=False)
+    rows = []
     for name, sym in sorted(scanner.symbols.items()):
         s = cfg.symbols.get(name, {})
-        out.print(f"{name:28} {s.get('weight', 0):+5.1f} {s.get('group', '-'):12} {sym.description}")
+        rows.append({"symbol": name, "weight": float(s.get("weight", 0)), "group": s.get("group", "other"),
+                     "kind": "symbol", "description": sym.description, "attack": list(s.get("attack", [])),
+                     "expression": None})
     for c in cfg.composites:
-        out.print(f"{c.name:28} {c.weight:+5.1f} {'composite':12} {c.description}")
+        rows.append({"symbol": c.name, "weight": c.weight, "group": c.group, "kind": "composite",
+                     "description": c.description, "attack": list(c.attack), "expression": c.expression})
+    if json_out:
+        sys.stdout.write("".join(dumps(r) + "\n" for r in rows))
+    else:
+        sys.stdout.write("".join(f"{r['symbol']:28} {r['weight']:+5.1f} {r['kind'] if r['kind'] == 'composite' else r['group']:12} "
+                                 f"{r['description']}\n" for r in rows))
+    sys.stdout.flush()
+
+
+def _version(value: bool) -> None:
+    if value:
+        from lurelens import __version__
+
+        sys.stdout.write(f"lurelens {__version__}\n")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """lurelens: catch reconnaissance spear-phishing before the beacon fires.
+
+    Exit status of scan: 1 when a message is suspicious or worse, else 2 when an input could not
+    be fully scanned or on a usage or configuration error, else 0 (details: lurelens scan --help).
+    """
 
 
 _HUNT_EXTRA = "the hunt store needs the 'hunt' extra: pip install 'lurelens[hunt]'"
@@ -791,6 +952,49 @@ def export(
         output.write_text(dumps(bundle) + "\n", encoding="utf-8")
     except OSError as exc:
         err.print(f"[red]error:[/red] cannot write {escape(str(output))}: {escape(exc.strerror or str(exc))}")
+        raise typer.Exit(EXIT_ERROR)
+
+
+@app.command()
+def milter(
+    socket: str = typer.Option("inet:8894@127.0.0.1", "--socket", help="Where Postfix connects: inet:PORT@HOST or unix:/PATH."),
+    on_error: str = typer.Option("tempfail", "--on-error", help="When the scanner fails, times out or is overloaded: tempfail (defer with 4xx, the default) or accept (pass unscanned, logged and marked)."),
+    action_clean: str = typer.Option("accept", "--action-clean", help="accept, tag, quarantine, reject or defuse."),
+    action_incomplete: str = typer.Option("accept", "--action-incomplete", help="A verdict on what could be read (stamped incomplete, never clean)."),
+    action_tracked: str = typer.Option("accept", "--action-tracked"),
+    action_suspicious: str = typer.Option("tag", "--action-suspicious"),
+    action_phishing: str = typer.Option("quarantine", "--action-phishing"),
+    action_recon: str = typer.Option("quarantine", "--action-recon"),
+    timeout: float = typer.Option(20.0, "--timeout", help="Seconds a scan may take before the message is deferred."),
+    workers: int = typer.Option(2, "--workers", help="Scanner processes."),
+    max_pending: int = typer.Option(0, "--max-pending", help="Scans queued or running before new mail is deferred (0: 4 per worker)."),
+    metrics: Optional[str] = typer.Option(None, "--metrics", help="HOST:PORT for a Prometheus /metrics endpoint (needs the milter extra)."),
+    keep_originals: Optional[Path] = typer.Option(None, "--keep-originals", help="Directory where the original of each defused message is kept."),
+    scoring: Optional[Path] = typer.Option(None, "--scoring", help="Scoring file to use instead of the shipped one."),
+    authserv_id: List[str] = typer.Option([], "--authserv-id", help="Trust only Authentication-Results from this host (repeatable)."),
+    verify_auth: bool = typer.Option(False, "--verify-auth", help="Check SPF (with the real SMTP client), DKIM, ARC and DMARC against DNS ourselves (auth extra)."),
+    dns_server: Optional[str] = typer.Option(None, "--dns-server", help="With --verify-auth: ask this DNS server (HOST[:PORT])."),
+) -> None:
+    """Run as a Postfix/Sendmail milter: stamp each message with its verdict, then act on it (see docs/milter.md)."""
+    import logging
+
+    from lurelens.adapters.milter import MilterConfig, run as run_milter
+    from lurelens.registry.data import overlay_dir
+    from lurelens.settings import ScannerSettings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    actions = {"clean": action_clean, "incomplete": action_incomplete, "tracked": action_tracked, "suspicious": action_suspicious,
+               "phishing": action_phishing, "recon": action_recon}
+    try:
+        cfg = MilterConfig(actions=actions, on_error=on_error, timeout=timeout, workers=workers,
+                           max_pending=max_pending, keep_originals=str(keep_originals) if keep_originals else None)
+        settings = ScannerSettings(scoring_file=str(scoring) if scoring else None,
+                                   trusted_authserv_ids=tuple(authserv_id),
+                                   data_dir=str(overlay_dir()) if overlay_dir() else None,
+                                   verify_auth=verify_auth, dns_server=dns_server)
+        run_milter(settings, cfg, socket, metrics)
+    except (ValueError, LurelensError, ImportError, OSError) as exc:
+        Console(stderr=True, highlight=False).print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_ERROR)
 
 

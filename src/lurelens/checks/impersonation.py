@@ -123,7 +123,8 @@ def _claims(msg: Message, ctx: Context, forwarded: bool, personal: bool,
         if not word.isascii() and mixes_latin_and_lookalikes(word):
             add(ix.find(word, standalone=True), "disguised name in subject")
     if not forwarded:
-        m = _SUBJECT_PREFIX.match(msg.subject)
+        # Only the start matters; on a whole subject of folded whitespace the pattern is quadratic.
+        m = _SUBJECT_PREFIX.match(msg.subject.lstrip()[:200])
         if m:
             add(ix.find(m.group(1) or m.group(2), standalone=True), "subject prefix")
         # A masthead is the HTML title and the first image's alt text (the logo). Later alt texts

@@ -11,6 +11,7 @@ from __future__ import annotations
 from lurelens.checks.base import Check, Context, Symbol, first_time
 from lurelens.model import Finding, Message
 from lurelens.parse.identity import IMAGE_KINDS, sender_domains
+from lurelens.parse.leaks import read_receipt_requests
 from lurelens.parse.urls import is_ip_literal, is_public_ip
 
 __all__ = ["CHECK", "SYMBOLS"]
@@ -25,16 +26,38 @@ SYMBOLS = (
         "TRACKER_UNLISTED_BEACON",
         "A hidden beacon goes to a host that is neither a known tracking vendor nor the sender's domain",
     ),
+    Symbol(
+        "TRACKER_OPEN_REPORTED",
+        "Opening it reports the reader: a hidden fetch, a tracking vendor's URL or the recipient's address in a URL (never scored; makes the message at least tracked)",
+    ),
+    Symbol(
+        "READ_RECEIPT_REQUESTED",
+        "The message asks for a read receipt (Disposition-Notification-To, Return-Receipt-To, X-Confirm-Reading-To): the sender learns when it was opened if the client sends one",
+    ),
     Symbol("REMOTE_IP_LITERAL", "Content fetched on open comes from a bare IP address"),
     Symbol("REMOTE_DOCUMENT", "Opening the message loads a remote document (iframe, object, embed, meta refresh)"),
 )
 
+def reports_reader(r) -> bool:
+    """Does this fetch tell someone who opened the message, beyond an ordinary image load? A hidden
+    fetch, a tracking vendor's URL, or the recipient's address in the URL. (An opaque identifier
+    in a visible image is not enough: banner and upload file names look just as random.)"""
+    return bool(r.hidden or r.tracker or (r.recipient_token or "").startswith("email:"))
+
+
 def run(msg: Message, ctx: Context):
+    for name, addr in read_receipt_requests(msg):
+        yield Finding("READ_RECEIPT_REQUESTED", f"{name}: {addr}")
     res = msg.resources
     if not res:
         return
     hosts = sorted({r.host for r in res})
-    yield Finding("REMOTE_CONTENT", f"{len(res)} fetches to {len(hosts)} hosts: {', '.join(hosts[:6])}")
+    yield Finding("REMOTE_CONTENT", f"{len(res)} fetch{'es' if len(res) != 1 else ''} to {len(hosts)} "
+                  f"host{'s' if len(hosts) != 1 else ''}: {', '.join(hosts[:6])}")
+    reporting = sorted({r.host for r in res if reports_reader(r)})
+    if reporting:
+        yield Finding("TRACKER_OPEN_REPORTED", f"{', '.join(reporting[:6])}"
+                      + (f" and {len(reporting) - 6} more" if len(reporting) > 6 else ""))
     own = sender_domains(msg)
     spacer = ctx.data.trackers
     once = first_time()

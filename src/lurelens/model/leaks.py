@@ -41,7 +41,8 @@ class HostLeak:
     conditions: list[str] = field(default_factory=list)
     tracker: str | None = None
     hidden: bool = False
-    seen_by: list[str] = field(default_factory=list)  # "static", "browser"
+    seen_by: list[str] = field(default_factory=list)  # "static", "browser", "header"
+    attached: list[str] = field(default_factory=list)  # attached messages (1, 1.2) that fetch from it
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -54,6 +55,7 @@ class HostLeak:
             "tracker": self.tracker,
             "hidden": self.hidden,
             "seen_by": self.seen_by,
+            "attached": self.attached,
         }
 
     @classmethod

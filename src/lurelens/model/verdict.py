@@ -15,10 +15,11 @@ if TYPE_CHECKING:
 
 __all__ = ["LABELS", "SCHEMA_VERSION", "SEVERITY", "Finding", "Verdict", "error_to_dict"]
 
-SCHEMA_VERSION = "1.1"  # 1.1: "features"
+SCHEMA_VERSION = "1.1"  # 1.1: "features"; incomplete, incomplete_reasons, verdict "incomplete"
 
-LABELS = ("clean", "tracked", "suspicious", "phishing", "recon")
-# Labels from least to most severe; "suspicious or worse" means index >= 2.
+LABELS = ("clean", "incomplete", "tracked", "suspicious", "phishing", "recon")
+# Labels from least to most severe; "suspicious or worse" means SEVERITY >= SEVERITY["suspicious"].
+# `incomplete` replaces `clean` when part of the message could not be scanned (see scores.toml).
 SEVERITY = {label: i for i, label in enumerate(LABELS)}
 
 
@@ -56,6 +57,15 @@ class Finding:
 
 @dataclass(slots=True)
 class Verdict:
+    """What the scanner concluded about one message.
+
+    ``label`` is one of :data:`LABELS`; ``score`` the capped sum of the findings' scores;
+    ``findings`` every finding (composites included), highest score first; ``reasons`` plain
+    sentences for a reader; ``attack`` MITRE ATT&CK technique ids; ``incomplete`` and
+    ``incomplete_reasons`` say whether and why part of the input was not scanned. ``message`` is
+    the parsed :class:`lurelens.model.Message`. :meth:`to_dict` gives the ``scan --json`` object.
+    """
+
     label: str
     score: float
     findings: list[Finding]
@@ -68,6 +78,10 @@ class Verdict:
     extra: dict[str, Any] = field(default_factory=dict)  # later stages add here (render: "requests")
     open_leaks: list[HostLeak] | None = None  # per host contacted on open; filled by the scan
     record: dict[str, Any] | None = None  # the message's part of to_dict(), for a verdict read back
+    # True when part of the input was not scanned (not mail, a limit, a timeout, a crashed check);
+    # the reasons say what. Any label can be incomplete; `clean` never is (it becomes `incomplete`).
+    incomplete: bool = False
+    incomplete_reasons: list[str] = field(default_factory=list)
 
     @property
     def features(self) -> ClusterFeatures | None:
@@ -85,6 +99,8 @@ class Verdict:
             "file": self.file,
             "verdict": self.label,
             "score": self.score,
+            "incomplete": self.incomplete,
+            "incomplete_reasons": list(self.incomplete_reasons),
             "reasons": self.reasons,
             "attack": self.attack,
             "findings": [f.to_dict() for f in self.findings],
@@ -135,6 +151,8 @@ class Verdict:
             extra=extra,
             open_leaks=[HostLeak.from_dict(h) for h in d.get("open_leaks", [])],
             record=record,
+            incomplete=bool(d.get("incomplete", False)),
+            incomplete_reasons=list(d.get("incomplete_reasons", [])),
         )
 
     @property
@@ -145,7 +163,7 @@ class Verdict:
 # The message's keys of to_dict() and their value when there is no message.
 _MESSAGE_KEYS: dict[str, Any] = {"sender": None, "auth": None, "remote_resources": [], "links": [], "attachments": [],
                                  "defects": [], "limits_hit": [], "features": None}
-_TOP_KEYS = frozenset({"schema_version", "file", "verdict", "score", "reasons", "attack", "findings", "nested",
+_TOP_KEYS = frozenset({"schema_version", "file", "verdict", "score", "incomplete", "incomplete_reasons", "reasons", "attack", "findings", "nested",
                        "auth_verification", "errors", "elapsed_ms", "open_leaks"})
 
 
@@ -204,6 +222,8 @@ def error_to_dict(file: str | None, error: str) -> dict[str, Any]:
         "file": file,
         "verdict": "error",
         "score": 0.0,
+        "incomplete": True,
+        "incomplete_reasons": [error],
         "reasons": [error],
         "attack": [],
         "findings": [],

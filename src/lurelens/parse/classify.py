@@ -40,14 +40,22 @@ class UrlClassifier:
         """(how, evidence) when the URL carries a recipient's address (plain, encoded or hashed)."""
         return self.matcher.find(url) if self.matcher else None
 
-    def token(self, url: str, kind: str | None = None) -> tuple[str, str] | None:
-        """``recipient_token``, else ("opaque_id", the id) for a per-message opaque identifier."""
+    def token(self, url: str, kind: str | None = None, tracker: str | None = None) -> tuple[str, str] | None:
+        """``recipient_token``, else ("opaque_id", the id) for a per-message opaque identifier: the
+        tracker vendor's own per-recipient parameter when the data names one (Mailchimp's account
+        id u= is longer and more random than its subscriber id e=), else the most random token."""
         found = self.recipient_token(url)
         if found:
             return found
         if kind in _NO_PATH_KINDS:
             return None
         info = split_url(url)
+        params = self.trackers.recipient_params.get(tracker) if tracker and self.trackers is not None else None
+        if info is not None and params:
+            for pair in info.query.split("&"):
+                name, _, value = pair.partition("=")
+                if value and name.lower() in params:
+                    return "opaque_id", f"{name}={value}"[:80]
         if info is not None:
             tok = opaque_id(url, info.path, info.query)
             if tok:

@@ -24,7 +24,7 @@ def enrich(msg: Message, data: "DataRegistry") -> None:
     classify = UrlClassifier(msg.recipients, data.trackers)
     for res in msg.resources:
         res.tracker = classify.tracker(res.url, res.host)
-        found = classify.token(res.url, res.kind)
+        found = classify.token(res.url, res.kind, res.tracker)
         if found:
             res.recipient_token, res.token_evidence = found
     for lk in msg.links:

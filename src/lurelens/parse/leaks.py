@@ -10,7 +10,7 @@ from typing import Any
 from lurelens.model import Message, RemoteResource
 from lurelens.model.leaks import HostLeak, learns_for
 
-__all__ = ["open_leaks"]
+__all__ = ["open_leaks", "read_receipt_requests", "READ_RECEIPT_HEADERS"]
 
 
 def _sheet_conditions(msg: Message) -> dict[str, str]:
@@ -37,15 +37,46 @@ def _sheet_conditions(msg: Message) -> dict[str, str]:
     return out
 
 
+READ_RECEIPT_HEADERS = ("Disposition-Notification-To", "Return-Receipt-To", "X-Confirm-Reading-To")
+LEARN_RECEIPT = ("that and when the message was opened, if the reader's client sends the read receipt it asks for "
+                 "(most ask the reader first)")
+
+
+def read_receipt_requests(msg: Message) -> list[tuple[str, str]]:
+    """(header name, address) for every read-receipt request the message carries."""
+    out = []
+    for name in READ_RECEIPT_HEADERS:
+        for value in msg.header_all(name):
+            out.append((name, " ".join(value.split())[:200]))
+    return out
+
+
+def _with_nested(msg: Message, path: str | None = None):
+    """(attached-message path or None, message) for the message and every message attached in it."""
+    yield path, msg
+    for i, sub in enumerate(msg.nested):
+        yield from _with_nested(sub, f"{path}.{i + 1}" if path else str(i + 1))
+
+
 def open_leaks(msg: Message | None, requests: list[dict[str, Any]] | None = None) -> list[HostLeak]:
-    """One entry per host contacted on open, static inventory first, then browser-only hosts."""
+    """One entry per host contacted on open, static inventory first (the message's own fetches and
+    those of messages attached in it, which a client shows when the attachment is opened), then
+    browser-only hosts, then read-receipt requests (an address, not a host)."""
     if msg is None:
         return []
-    resources: list[RemoteResource] = list(msg.resources)
+    resources: list[RemoteResource] = []
     by_host: dict[str, list[RemoteResource]] = {}
-    for r in resources:
-        by_host.setdefault(r.host, []).append(r)
-    choices = msg.srcset_choices
+    attached: dict[str, list[str]] = {}
+    receipts: list[tuple[str | None, str, str]] = []
+    choices: dict[str, str] = {}
+    for path, m in _with_nested(msg):
+        resources.extend(m.resources)
+        choices.update(m.srcset_choices)
+        for r in m.resources:
+            by_host.setdefault(r.host, []).append(r)
+            if path and path not in attached.setdefault(r.host, []):
+                attached[r.host].append(path)
+        receipts.extend((path, name, addr) for name, addr in read_receipt_requests(m))
     static_urls = {r.url for r in resources}
     rendered: dict[str, list[dict[str, Any]]] = {}
     for req in requests or []:
@@ -71,6 +102,7 @@ def open_leaks(msg: Message | None, requests: list[dict[str, Any]] | None = None
             tracker=next((r.tracker for r in rs if r.tracker), None),
             hidden=any(r.hidden for r in rs),
             seen_by=seen,
+            attached=attached.get(host, []),
         ))
     unlisted = [h for h in rendered if h not in by_host]
     sheet_conds = _sheet_conditions(msg) if unlisted else {}
@@ -88,6 +120,9 @@ def open_leaks(msg: Message | None, requests: list[dict[str, Any]] | None = None
             conditions=conditions,
             seen_by=["browser"],
         ))
+    for path, name, addr in receipts:
+        out.append(HostLeak(host=addr, kinds=["read-receipt"], learns=[LEARN_RECEIPT, f"asked for by {name}"],
+                            seen_by=["header"], attached=[path] if path else []))
     return out
 
 

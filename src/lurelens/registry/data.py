@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from lurelens.errors import ConfigError
 
@@ -58,6 +59,19 @@ def load_lines(name: str, extra_dir: Path | None = None) -> set[str]:
             if line:
                 items.add(line)
     return items
+
+
+@contextmanager
+def entries_of(src: str) -> Iterator[None]:
+    """Reading the entries of data file ``src``: a wrong shape (a missing key, a string where a
+    list belongs) is a ConfigError naming the file, which stops the scanner, not a crash inside
+    whichever check first asked for the registry (that would quietly disable the check)."""
+    try:
+        yield
+    except ConfigError:
+        raise
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise ConfigError(f"{src}: invalid entry ({type(exc).__name__}: {exc})") from exc
 
 
 def load_json(name: str, extra_dir: Path | None = None) -> list[tuple[str, dict[str, Any]]]:
@@ -133,29 +147,34 @@ class TrackerIndex:
     host_patterns: dict[str, list[tuple[str, re.Pattern[str]]]] = field(default_factory=dict)
     free_patterns: list[tuple[str, str, re.Pattern[str]]] = field(default_factory=list)  # (anchor, vendor, re)
     spacer_allow: re.Pattern[str] | None = None
+    # vendor -> query parameters that identify the recipient (Mailchimp: e=, not the account's u=)
+    recipient_params: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, docs: list[tuple[str, dict[str, Any]]]) -> "TrackerIndex":
         idx = cls()
         spacer: list[str] = []
         for src, doc in docs:
-            for v in doc.get("vendors", []):
-                name = v["name"]
-                free = set(v.get("host_free_patterns", []))
-                hosts = [h.lower() for h in v.get("hosts", [])]
-                for p in v.get("patterns", []):
-                    try:
-                        rx = re.compile(p, re.I)
-                    except re.error as exc:
-                        raise ConfigError(f"{src}: tracker pattern for {name!r} does not compile: {exc}") from exc
-                    if p in free or not hosts:
-                        idx.free_patterns.append((_literal_anchor(p), name, rx))
-                    else:
-                        for h in hosts:
-                            idx.host_patterns.setdefault(h, []).append((name, rx))
-            sa = doc.get("spacer_allow")
-            if sa:
-                spacer.extend(sa if isinstance(sa, list) else [sa])
+            with entries_of(src):
+                for v in doc.get("vendors", []):
+                    name = v["name"]
+                    if v.get("recipient_params"):
+                        idx.recipient_params[name] = [str(p).lower() for p in v["recipient_params"]]
+                    free = set(v.get("host_free_patterns", []))
+                    hosts = [h.lower() for h in v.get("hosts", [])]
+                    for p in v.get("patterns", []):
+                        try:
+                            rx = re.compile(p, re.I)
+                        except re.error as exc:
+                            raise ConfigError(f"{src}: tracker pattern for {name!r} does not compile: {exc}") from exc
+                        if p in free or not hosts:
+                            idx.free_patterns.append((_literal_anchor(p), name, rx))
+                        else:
+                            for h in hosts:
+                                idx.host_patterns.setdefault(h, []).append((name, rx))
+                sa = doc.get("spacer_allow")
+                if sa:
+                    spacer.extend(sa if isinstance(sa, list) else [sa])
         if spacer:
             idx.spacer_allow = re.compile("|".join(f"(?:{s})" for s in spacer), re.I)
         return idx
@@ -219,15 +238,16 @@ class DataRegistry:
         hosts: dict[str, list[dict[str, Any]]] = {}
         params: list[str] = []
         for src, doc in load_json("redirectors.json", self.extra_dir):
-            for h in doc.get("hosts", []):
-                entry = dict(h)
-                try:
-                    entry["_path"] = re.compile(h["path"]) if h.get("path") else None
-                    entry["_dest"] = re.compile(h["dest_in_path"]) if h.get("dest_in_path") else None
-                except re.error as exc:
-                    raise ConfigError(f"{src}: redirector {h.get('host')!r}: {exc}") from exc
-                hosts.setdefault(h["host"].lower(), []).append(entry)
-            params.extend(doc.get("generic_params", []))
+            with entries_of(src):
+                for h in doc.get("hosts", []):
+                    entry = dict(h)
+                    try:
+                        entry["_path"] = re.compile(h["path"]) if h.get("path") else None
+                        entry["_dest"] = re.compile(h["dest_in_path"]) if h.get("dest_in_path") else None
+                    except re.error as exc:
+                        raise ConfigError(f"{src}: redirector {h.get('host')!r}: {exc}") from exc
+                    hosts.setdefault(h["host"].lower(), []).append(entry)
+                params.extend(doc.get("generic_params", []))
         return {"hosts": hosts, "generic_params": [p.lower() for p in dict.fromkeys(params)]}
 
     def redirector_for(self, host: str, path: str = "/") -> dict[str, Any] | None:

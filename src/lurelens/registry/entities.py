@@ -102,32 +102,37 @@ class EntityIndex:
 
     @classmethod
     def from_data(cls, data: "DataRegistry") -> "EntityIndex":
-        from lurelens.registry.data import load_json
+        from lurelens.registry.data import entries_of, load_json
 
+        # A malformed entry names its file (ConfigError) instead of crashing the check that asked.
         items: list[tuple[Entity, list[str], set[str]]] = []
-        for _src, doc in load_json("news_outlets.json", data.extra_dir):
-            for o in doc.get("outlets", []):
-                doms = {registrable_domain(d) for d in o.get("web_domains", []) + o.get("mail_domains", [])}
-                amb = set(o.get("ambiguous_aliases", []))
-                if o.get("ambiguous"):
-                    amb |= {o["name"], *o.get("aliases", [])}
-                items.append((Entity(o["id"], "outlet", o["name"], doms, o.get("country", ""), int(o.get("tier", 1))),
-                              list(o.get("aliases", [])), amb))
-        for _src, doc in load_json("brands.json", data.extra_dir):
-            for b in doc.get("brands", []):
-                doms = {registrable_domain(d) for d in b.get("domains", []) + b.get("mail_domains", [])}
-                amb = set(b.get("ambiguous_aliases", []))
-                if b.get("ambiguous"):
-                    # "Ledger" is a word; "Ledger Live" is not. A brand's aliases carry their own flag.
-                    amb.add(b["name"])
-                items.append((Entity(b["id"], "brand", b["name"], doms, category=b.get("category", "")),
-                              list(b.get("aliases", [])), amb))
-        for _src, doc in load_json("protected.json", data.extra_dir):
-            for p in doc.get("entities", []):
-                doms = {registrable_domain(d) for d in p.get("domains", [])}
-                items.append((Entity(p["id"], "protected", p["name"], doms, people=list(p.get("people", []))),
-                              list(p.get("aliases", [])) + list(p.get("people", [])), set(p.get("ambiguous_aliases", []))))
-        return cls(items)
+        for src, doc in load_json("news_outlets.json", data.extra_dir):
+            with entries_of(src):
+                for o in doc.get("outlets", []):
+                    doms = {registrable_domain(d) for d in o.get("web_domains", []) + o.get("mail_domains", [])}
+                    amb = set(o.get("ambiguous_aliases", []))
+                    if o.get("ambiguous"):
+                        amb |= {o["name"], *o.get("aliases", [])}
+                    items.append((Entity(o["id"], "outlet", o["name"], doms, o.get("country", ""), int(o.get("tier", 1))),
+                                  list(o.get("aliases", [])), amb))
+        for src, doc in load_json("brands.json", data.extra_dir):
+            with entries_of(src):
+                for b in doc.get("brands", []):
+                    doms = {registrable_domain(d) for d in b.get("domains", []) + b.get("mail_domains", [])}
+                    amb = set(b.get("ambiguous_aliases", []))
+                    if b.get("ambiguous"):
+                        # "Ledger" is a word; "Ledger Live" is not. A brand's aliases carry their own flag.
+                        amb.add(b["name"])
+                    items.append((Entity(b["id"], "brand", b["name"], doms, category=b.get("category", "")),
+                                  list(b.get("aliases", [])), amb))
+        for src, doc in load_json("protected.json", data.extra_dir):
+            with entries_of(src):
+                for p in doc.get("entities", []):
+                    doms = {registrable_domain(d) for d in p.get("domains", [])}
+                    items.append((Entity(p["id"], "protected", p["name"], doms, people=list(p.get("people", []))),
+                                  list(p.get("aliases", [])) + list(p.get("people", [])), set(p.get("ambiguous_aliases", []))))
+        with entries_of("news_outlets.json, brands.json or protected.json (an alias or name of the wrong type)"):
+            return cls(items)
 
     def entity_for_domain(self, domain: str) -> Entity | None:
         return self.by_domain.get(registrable_domain(domain)) if domain else None

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from lurelens.model import SCHEMA_VERSION, Verdict
@@ -16,5 +17,11 @@ def verdict_to_dict(v: Verdict) -> dict[str, Any]:
     return v.to_dict()
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def dumps(d: dict[str, Any]) -> str:
-    return json.dumps(d, ensure_ascii=False, separators=(",", ":"), default=str)
+    """One line of JSON that encodes to valid UTF-8 whatever bytes the message held: lone
+    surrogates (undecodable header bytes kept by ``surrogateescape``) become U+FFFD."""
+    text = json.dumps(d, ensure_ascii=False, separators=(",", ":"), default=str)
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text

@@ -44,6 +44,10 @@ class ScoringConfig:
     labels: dict[str, str]
     floor_suspicious: list[str] = field(default_factory=list)
     nested_factor: float = 0.5
+    tracked_symbols: list[str] = field(default_factory=list)
+    recon_excluded_by: Callable[[set[str], set[str]], bool] | None = None
+    incomplete_groups: list[str] = field(default_factory=list)
+    incomplete_symbols: list[str] = field(default_factory=list)
     source: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -86,6 +90,10 @@ def load_scoring(path: str | Path | None = None) -> ScoringConfig:
             labels=dict(doc.get("labels", {})),
             floor_suspicious=list(verdict.get("floor_suspicious", [])),
             nested_factor=float(verdict.get("nested_factor", 0.5)),
+            tracked_symbols=list(verdict.get("tracked_symbols", [])),
+            recon_excluded_by=compile_expr(verdict["recon_excluded_by"])[0] if verdict.get("recon_excluded_by") else None,
+            incomplete_groups=list(verdict.get("incomplete_groups", [])),
+            incomplete_symbols=list(verdict.get("incomplete_symbols", [])),
             source=source,
             raw=doc,
         )
@@ -123,17 +131,37 @@ def score(findings: list[Finding], cfg: ScoringConfig, descriptions: dict[str, s
     present = {s for s, f in best.items() if f.score != 0 or cfg.symbols.get(s, {}).get("weight", 0) == 0}
     present_groups = {g for g, t in group_totals.items() if t > 0}
 
+    # Composites are tested per message: the outer message's own findings, then each attached
+    # message's (message/rfc822), so a forwarded lure's beacon never combines with the
+    # forwarder's authentication. A composite fires once, for the outermost message it fits;
+    # for an attached message it is attributed to it and weighs nested_factor.
+    scopes: dict[str | None, tuple[set[str], set[str]]] = {None: (set(), set())}
+    for f in findings:
+        weight = float(cfg.symbols.get(f.symbol, {}).get("weight", 0.0))
+        syms, groups = scopes.setdefault(f.nested, (set(), set()))
+        if weight * f.strength != 0 or weight == 0:
+            syms.add(f.symbol)
+        if weight * f.strength > 0:
+            groups.add(f.group)
     composite_findings = []
     for c in cfg.composites:
-        if c.test(present, present_groups):
+        for scope, (syms, groups) in scopes.items():
+            if not c.test(syms, groups):
+                continue
+            syms.add(c.name)
+            if c.weight > 0:
+                groups.add(c.group)
+            if any(cf.symbol == c.name for cf in composite_findings):
+                continue  # already fired for an outer message
             # Evidence names the signals that met, not the whole expression.
-            met = sorted(n for n in c.names if n in present)
-            cf = Finding(c.name, evidence=" + ".join(met) or c.expression, score=c.weight,
-                         description=c.description, group=c.group, attack=c.attack)
+            met = sorted(n for n in c.names if n in syms)
+            weight = c.weight * (cfg.nested_factor if scope else 1.0)
+            cf = Finding(c.name, evidence=" + ".join(met) or c.expression, score=weight,
+                         description=c.description, group=c.group, attack=c.attack, nested=scope)
             composite_findings.append(cf)
             present.add(c.name)
-            if c.weight > 0:
-                group_totals[c.group] = group_totals.get(c.group, 0.0) + c.weight
+            if weight > 0:
+                group_totals[c.group] = group_totals.get(c.group, 0.0) + weight
                 present_groups.add(c.group)
 
     total = 0.0
@@ -145,19 +173,32 @@ def score(findings: list[Finding], cfg: ScoringConfig, descriptions: dict[str, s
             total += f.score
 
     th = cfg.thresholds
-    if any(c.symbol in cfg.recon_composites for c in composite_findings) and total >= th["suspicious"]:
-        label = "recon"
+    beacon = any(c.symbol in cfg.recon_composites for c in composite_findings)
+    if beacon and total >= th["suspicious"]:
+        # `recon` is the reconnaissance pattern: the beacon is the point of the message. A lure
+        # that also asks for credentials or money (recon_excluded_by) is phishing that tracks.
+        label = "phishing" if cfg.recon_excluded_by is not None and cfg.recon_excluded_by(present, present_groups) \
+            else "recon"
     elif total >= th["phishing"]:
         label = "phishing"
     elif total >= th["suspicious"] or any(f.symbol in cfg.floor_suspicious and f.score > 0 for f in best.values()):
         # A floor symbol makes the message suspicious whatever credit the rest earned.
         label = "suspicious"
-    elif any(g in present_groups for g in cfg.tracked_groups):
+    elif any(g in present_groups for g in cfg.tracked_groups) or any(s in present for s in cfg.tracked_symbols):
         label = "tracked"
     else:
         label = "clean"
 
+    # What was not scanned is never called clean (the groups and symbols are in scores.toml).
+    gaps = [f for f in findings
+            if f.group in cfg.incomplete_groups or f.symbol in cfg.incomplete_symbols]
+    incomplete_reasons = list(dict.fromkeys(
+        f"{f.symbol}{' [attached ' + f.nested + ']' if f.nested else ''}: {f.evidence}" for f in gaps))
+    if gaps and label == "clean":
+        label = "incomplete"
+
     all_findings = findings + composite_findings
     all_findings.sort(key=lambda f: -f.score)
     attack = sorted({a for f in all_findings if f.score > 0 for a in f.attack})
-    return Verdict(label=label, score=round(total, 3), findings=all_findings, reasons=[], attack=attack)
+    return Verdict(label=label, score=round(total, 3), findings=all_findings, reasons=[], attack=attack,
+                   incomplete=bool(gaps), incomplete_reasons=incomplete_reasons)

@@ -23,6 +23,8 @@ def explain(v: Verdict, labels: dict[str, str] | None = None) -> list[str]:
     """``labels``: the label sentences of the scoring in use (None: the shipped scores.toml)."""
     sentences = labels if labels is not None else _shipped_labels()
     out = [f"{v.label}: {sentences.get(v.label, '')}"]
+    if v.incomplete and v.label != "incomplete":
+        out[0] += " The scan is incomplete: what was skipped may hide more."
     for f in v.findings:
         if f.score <= 0:
             continue

@@ -15,7 +15,6 @@ from typing import Protocol, runtime_checkable
 __all__ = ["Item", "Partition", "Source", "register_reader"]
 
 
-
 @dataclass(frozen=True, slots=True)
 class Item:
     """One message (or one per-item error) read from a source.

@@ -33,7 +33,6 @@ from lurelens.sources.sniff import MAX_MESSAGE_BYTES, NOT_MAIL, container_kind, 
 
 __all__ = ["DirSource", "FileSource", "PathListSource", "is_housekeeping", "open_path", "read_file_partition", "read_note_partition", "read_path", "read_paths_partition", "single_file_partitions", "walk"]
 
-
 # A batch of small files goes in one partition; a bigger file that may be an mbox gets its own.
 _PEEK_ABOVE = 1 << 20
 # Mail-store housekeeping files that are never messages (Dovecot, Courier, mutt, Thunderbird).

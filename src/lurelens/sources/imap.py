@@ -22,8 +22,7 @@ from urllib.parse import quote, unquote, urlsplit
 from lurelens.sources._model import Item, Partition, register_reader
 from lurelens.sources.sniff import MAX_MESSAGE_BYTES, sniff
 
-__all__ = ["CA_FILE_ENV", "ImapSource", "ImapTarget", "PASSWORD_ENV", "connect", "find_password", "parse_url", "read_imap_partition"]
-
+__all__ = ["ImapSource", "ImapTarget", "connect", "find_password", "parse_url", "read_imap_partition"]
 
 PASSWORD_ENV = "LURELENS_IMAP_PASSWORD"
 CA_FILE_ENV = "LURELENS_IMAP_CA_FILE"  # a CA bundle to trust (a private or self-signed server certificate)

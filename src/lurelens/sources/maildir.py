@@ -18,7 +18,6 @@ from lurelens.sources._model import Item, Partition, register_reader
 __all__ = ["MaildirSource", "folders", "is_maildir", "maildir_key", "maildir_partitions", "read_maildir_partition"]
 
 
-
 def is_maildir(path: str) -> bool:
     return os.path.isdir(os.path.join(path, "cur")) and os.path.isdir(os.path.join(path, "new"))
 

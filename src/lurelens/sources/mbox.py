@@ -23,8 +23,7 @@ from typing import BinaryIO
 from lurelens.sources._model import Item, Partition, register_reader
 from lurelens.sources.sniff import MAX_MESSAGE_BYTES, sniff
 
-__all__ = ["COMPRESSED_SUFFIXES", "iter_boundaries", "iter_mbox_stream", "mbox_partitions", "message_bytes", "open_stream", "read_mbox_partition", "scan_boundaries", "split_mbox_bytes"]
-
+__all__ = ["iter_boundaries", "iter_mbox_stream", "mbox_partitions", "message_bytes", "open_stream", "read_mbox_partition", "scan_boundaries", "split_mbox_bytes"]
 
 _FROM = re.compile(rb"^From ", re.MULTILINE)
 _STRICT = re.compile(rb"From \S+ +(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) +(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct"

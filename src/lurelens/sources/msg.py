@@ -14,7 +14,6 @@ from email.message import EmailMessage
 
 __all__ = ["msg_to_rfc822"]
 
-
 # Header fields describing the original MIME body, which is rebuilt here.
 _BODY_FIELDS = ("content-type", "content-transfer-encoding", "mime-version", "content-disposition")
 

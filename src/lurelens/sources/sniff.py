@@ -13,8 +13,7 @@ import lzma
 import re
 import zlib
 
-__all__ = ["MAX_MESSAGE_BYTES", "NOT_MAIL", "OLE", "binary_kind", "container_kind", "decode_utf16", "looks_like_mail", "sniff"]
-
+__all__ = ["binary_kind", "container_kind", "decode_utf16", "looks_like_mail", "sniff"]
 
 # Larger than anything a mail server accepts; bounds decompression of a single message (zip bombs).
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
