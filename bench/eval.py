@@ -5,6 +5,7 @@ well the static inventory of remote fetches agrees with what headless Chromium r
     .venv/bin/python bench/eval.py                 # labels per set
     .venv/bin/python bench/eval.py --browser       # plus browser agreement (needs Chromium)
     .venv/bin/python bench/eval.py --symbols docs/symbol-hit-rates.md
+    .venv/bin/python bench/eval.py --cv 5          # grouped 5-fold CV: mean, min, max over held-out folds
 
 Reads ../shared/corpus by path (or $LURELENS_CORPUS); nothing from it is copied anywhere.
 """
@@ -152,6 +153,26 @@ def write_symbol_table(path: Path, hit_rates: dict[str, Counter], sizes: dict[st
     print(f"wrote {path}")
 
 
+def cross_validate(corpus: Path, sets: list[str] | None, k: int, cache: Path | None,
+                   scoring: Path | None) -> int:
+    """The scoring file's figures per held-out fold. The weights in scores.toml are not refitted
+    per fold here (scripts/fit_weights.py --cv does that), so this measures their spread across
+    campaigns and months; the targets are checked on the pooled held-out figures."""
+    from cv import assign_folds, cv_figures, extract, print_cv_table
+
+    from lurelens.scoring import load_scoring
+
+    if k < 2:
+        print("--cv needs K >= 2", file=sys.stderr)
+        return 2
+    records = extract(corpus, sets, cache)
+    assign_folds(records, k)
+    cfg = load_scoring(scoring)
+    figs = cv_figures(records, k, lambda _fold: cfg)
+    print_cv_table(figs, k, f"weights from {cfg.source}")
+    return 0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
@@ -160,10 +181,16 @@ def main() -> None:
     ap.add_argument("--show", type=int, default=0, help="print up to N misclassified examples per set")
     ap.add_argument("--browser", action="store_true", help="also compare with headless Chromium")
     ap.add_argument("--browser-limit", type=int, default=None, help="render at most N messages per set")
+    ap.add_argument("--cv", type=int, nargs="?", const=5, default=None, metavar="K",
+                    help="grouped K-fold cross-validation (default K=5): figures on held-out folds only")
+    ap.add_argument("--cache", type=Path, default=None, help="findings cache for --cv (default under /tmp)")
+    ap.add_argument("--scoring", type=Path, default=None, help="score with this scoring file instead of scores.toml")
     a = ap.parse_args()
     if not a.corpus.is_dir():
         print(f"corpus not found: {a.corpus} (set LURELENS_CORPUS)", file=sys.stderr)
         sys.exit(2)
+    if a.cv:
+        sys.exit(cross_validate(a.corpus, a.sets, a.cv, a.cache, a.scoring))
     failed = evaluate(a.corpus, a.sets, a.symbols, a.show, a.browser, a.browser_limit)
     print(f"targets missed: {failed}")
 

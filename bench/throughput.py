@@ -4,6 +4,10 @@ message, and peak memory (RSS high-water mark of this process).
 
     .venv/bin/python bench/throughput.py                 # every set
     .venv/bin/python bench/throughput.py --set phishing_pot --repeat 3
+    .venv/bin/python bench/throughput.py --vs-rspamd ../shared/corpus/phishing_pot --limit 600
+
+--vs-rspamd DIR scores the same files with rspamd (../shared/peers, started by its
+start_peers.sh) and with lurelens in one run, and prints CPU per message for both and the ratio.
 
 Files are read into memory first, so the figures are the scanner's alone, not the disk's.
 """
@@ -11,7 +15,11 @@ Files are read into memory first, so the figures are the scanner's alone, not th
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
 import resource
+import subprocess
+import tempfile
 import sys
 import time
 from pathlib import Path
@@ -22,12 +30,59 @@ from common import DEFAULT_CORPUS, iter_sets  # noqa: E402
 from lurelens import Scanner  # noqa: E402
 
 
+PEERS = Path(__file__).resolve().parent.parent.parent / "shared" / "peers"
+
+
+def vs_rspamd(root: Path, limit: int | None, peers: Path) -> int:
+    """CPU per message of rspamd's workers and of this process on the same files, one run."""
+    spec = importlib.util.spec_from_file_location("score_peers", peers / "score_peers.py")
+    if spec is None or spec.loader is None or not (peers / "score_peers.py").is_file():
+        print(f"no {peers / 'score_peers.py'}: set --peers", file=sys.stderr)
+        return 2
+    sp = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sp)
+    # The peers' own file selection, so both scanners see exactly the same messages.
+    files = [root / rel for rel in sp.list_messages(str(root), "*.eml", limit)]
+    if not files:
+        print(f"no messages under {root}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="lurelens-vs-rspamd-") as out:
+        cmd = [sys.executable, str(peers / "score_peers.py"), str(root), "--peers", "rspamd", "--set", "vs",
+               "--out", out, "--quiet"] + (["--limit", str(limit)] if limit is not None else [])
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        metas = [json.loads(p.read_text()) for p in Path(out).glob("*.meta.json")]
+        meta = next((m for m in metas if m.get("peer") == "rspamd"), None)
+        if proc.returncode != 0 or meta is None or not meta.get("peer_cpu_ms_per_msg"):
+            print("rspamd did not score the files (is it running? ../shared/peers/start_peers.sh --status):\n"
+                  + (proc.stderr or proc.stdout)[-800:], file=sys.stderr)
+            return 1
+    datas = [f.read_bytes() for f in files]
+    scanner = Scanner().warm()
+    c0, w0 = time.process_time(), time.perf_counter()
+    for d in datas:
+        scanner.scan(d)
+    cpu = (time.process_time() - c0) * 1000 / len(datas)
+    wall = (time.perf_counter() - w0) * 1000 / len(datas)
+    r_cpu = float(meta["peer_cpu_ms_per_msg"])
+    print(f"{len(datas)} messages from {root}")
+    print(f"rspamd {meta.get('peer_version', '?')}: {r_cpu:.2f} ms CPU/msg (its worker processes; "
+          f"{meta.get('errors', 0)} errors, flagged {meta.get('flagged')})")
+    print(f"lurelens: {cpu:.2f} ms CPU/msg in one process ({wall:.2f} ms wall/msg)")
+    print(f"ratio lurelens / rspamd: {cpu / r_cpu:.2f}")
+    return 0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     ap.add_argument("--set", action="append", dest="sets")
     ap.add_argument("--repeat", type=int, default=1, help="scan each set this many times, keep the best run")
+    ap.add_argument("--vs-rspamd", type=Path, metavar="DIR", help="CPU per message beside rspamd on DIR's files")
+    ap.add_argument("--limit", type=int, default=None, help="with --vs-rspamd: the first N files (sorted)")
+    ap.add_argument("--peers", type=Path, default=PEERS, help="the peers folder (score_peers.py)")
     a = ap.parse_args()
+    if a.vs_rspamd:
+        sys.exit(vs_rspamd(a.vs_rspamd, a.limit, a.peers))
     scanner = Scanner()
     scanner.scan(b"From: warm@example.com\r\n\r\nwarm up the lazy data lists\r\n")
     print(f"{'set':14} {'messages':>8} {'msg/s':>8} {'CPU ms/msg':>10} {'wall ms/msg':>11} {'MB/s':>6}")

@@ -223,3 +223,21 @@ def dask_cluster(tmp_path):
 
 # The real authoritative DNS server (Knot) for the authentication tests: one per session.
 from dnsserver import knot_dns  # noqa: E402,F401 - a fixture
+
+
+def make_hunt_db(path: Path, messages: list[tuple[str, bytes]], scanner=None) -> Path:
+    """A hunt store (SQLite) at ``path`` holding the verdicts of ``messages`` [(locator, raw)], as
+    ``lurelens hunt`` would write them; skips when the store (the hunt extra) is not installed."""
+    import hashlib
+
+    pytest.importorskip("sqlalchemy", reason="needs the hunt extra")
+    store_mod = pytest.importorskip("lurelens.store", reason="the hunt's store is not in this install")
+    from lurelens import Scanner
+    from lurelens.store.rows import message_row
+
+    scanner = scanner or Scanner()
+    with store_mod.Store(str(path)).migrate() as store:
+        rows = [message_row("box.mbox", loc, hashlib.sha256(raw).hexdigest(), len(raw), scanner.scan(raw, file=loc))
+                for loc, raw in messages]
+        assert store.write(rows).stored == len(rows)
+    return path

@@ -78,6 +78,19 @@ CASES = {
         a("https://www.acmeshop-example.com/offer", sender="Rewards <news@acmeshop-example.com>"),
         False,
     ),
+    "SENDER_OWN_SITE": (
+        # A shop's newsletter: three links home, one to a partner, its images from home.
+        MessageBuilder().sender("Acme Shop <news@mail.acmeshop-example.com>").html(
+            '<img src="https://img.acmeshop-example.com/logo.png"><a href="https://www.acmeshop-example.com/a">a</a>'
+            '<a href="https://www.acmeshop-example.com/b">b</a><a href="https://shop.acmeshop-example.com/c">c</a>'
+            '<a href="https://partner.example.net/d">d</a>').build(),
+        # Near miss: the same mail with half its links elsewhere is not "keeping to itself".
+        MessageBuilder().sender("Acme Shop <news@mail.acmeshop-example.com>").html(
+            '<img src="https://img.acmeshop-example.com/logo.png"><a href="https://www.acmeshop-example.com/a">a</a>'
+            '<a href="https://www.acmeshop-example.com/b">b</a><a href="https://login.nowhere-bank.net/c">c</a>'
+            '<a href="https://partner.unrelated-shop.org/d">d</a>').build(),
+        False,
+    ),
 }
 
 
@@ -166,3 +179,19 @@ def test_links_elsewhere_reads_a_relayed_senders_address_in_the_name(scanner):
     relayed = a("https://www.newsite-example.com/article", sender='"news@newsite-example.com [relay]" <t123@relay-example.net>')
     assert_quiet(relayed, "LINKS_ELSEWHERE", scanner)
     assert_fires(a("https://www.newsite-example.com/article", sender='"News" <t123@relay-example.net>'), "LINKS_ELSEWHERE", scanner)
+
+
+def test_own_site_needs_its_remote_content_at_home_too(scanner):
+    """Links home but images from an unrelated host it never links to: not the sender's own mail."""
+    raw = MessageBuilder().sender("Acme Shop <news@acmeshop-example.com>").html(
+        '<img src="https://cdn.unrelated.example.net/x.png"><img src="https://cdn.unrelated.example.net/y.png">'
+        '<a href="https://www.acmeshop-example.com/a">a</a><a href="https://www.acmeshop-example.com/b">b</a>').build()
+    assert_quiet(raw, "SENDER_OWN_SITE", scanner)
+
+
+def test_own_site_is_quiet_for_free_mail(list_scanner):
+    free = LIST_HOSTS["freemail"]
+    raw = MessageBuilder().sender(f"Ann <ann@{free}>").html(
+        f'<a href="https://www.{free}/a">a</a><a href="https://www.{free}/b">b</a>').build()
+    assert_quiet(raw, "SENDER_OWN_SITE", list_scanner)
+

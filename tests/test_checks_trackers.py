@@ -109,3 +109,4 @@ def test_pixel_reported_once_per_host(scanner):
     v = scanner.scan(html(body))
     assert [f.symbol for f in v.findings].count("TRACKER_PIXEL_HIDDEN") == 1
     assert len(v.message.resources) == 5
+

@@ -13,6 +13,7 @@ Shipping: a Scanner pickles (its registries and indexes with it, its caches left
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import time
 import traceback
@@ -141,6 +142,15 @@ class Scanner:
             import lurelens.auth.spf  # noqa: F401
         return self
 
+    def trusting(self, authserv_ids: list[str] | tuple[str, ...] | None) -> Scanner:
+        """A Scanner like this one but trusting the Authentication-Results of other authserv-ids,
+        sharing its registries, scoring and resolver (cheap: the API's per-request ``authserv_id``)."""
+        ids = [t for t in (authserv_ids or []) if t]
+        other = copy.copy(self)  # the context (registries, intel) is read-only and shared
+        other.trusted_authserv_ids = ids or None
+        if self.settings is not None:
+            other.settings = self.settings.with_(trusted_authserv_ids=tuple(ids))
+        return other
     def defuse(self, raw: bytes, *, links: str = "visible") -> "DefuseResult":
         """A copy of ``raw`` safe to open (lurelens.defuse), with this Scanner's registries."""
         from lurelens.defuse import defuse

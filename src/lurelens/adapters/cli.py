@@ -956,6 +956,39 @@ def export(
 
 
 @app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; other than loopback only with tokens."),
+    port: int = typer.Option(8025, "--port", help="TCP port."),
+    workers: int = typer.Option(1, "--workers", help="Worker processes, each with its own warm scanner."),
+    db: Optional[str] = typer.Option(None, "--db", help="The hunt's store, to serve /v1/hits."),
+    tokens_file: Optional[Path] = typer.Option(None, "--tokens-file", help="Bearer tokens, one a line (also: $LURELENS_API_TOKENS)."),
+    max_body: int = typer.Option(_DEFAULTS.max_bytes, "--max-body", help="Larger request bodies are refused (413)."),
+    max_pending: int = typer.Option(8, "--max-pending", help="Scans running or waiting per worker; past it: 503 with Retry-After."),
+    request_timeout: float = typer.Option(15.0, "--request-timeout", help="Seconds a request waits for its scan (then 503)."),
+    scoring: Optional[Path] = typer.Option(None, "--scoring", help="Scoring file to use instead of the shipped one."),
+    authserv_id: List[str] = typer.Option([], "--authserv-id", help="Trust only Authentication-Results from this host (repeatable)."),
+) -> None:
+    """Serve the HTTP API (/v1/scan, /v1/defuse, rspamd's /checkv2, /metrics) and the analyst page at /."""
+    try:
+        from lurelens.adapters.api import ServeConfig, load_tokens, run_server
+    except ImportError as exc:
+        Console(stderr=True).print(f"[red]error:[/red] {exc.name} is missing: pip install 'lurelens[serve]'")
+        raise typer.Exit(EXIT_ERROR)
+    from lurelens.adapters.environment import settings_from_environment
+
+    err = Console(stderr=True, highlight=False)
+    try:
+        settings = settings_from_environment(limits=Limits(max_bytes=max_body), scoring_file=str(scoring) if scoring else None,
+                                             trusted_authserv_ids=tuple(authserv_id))
+        config = ServeConfig(settings=settings, tokens=load_tokens(tokens_file), max_body=max_body, db=db,
+                             max_pending=max_pending, request_timeout=request_timeout)
+        run_server(config, host, port, workers)
+    except (OSError, ValueError, LurelensError) as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(EXIT_ERROR)
+
+
+@app.command()
 def milter(
     socket: str = typer.Option("inet:8894@127.0.0.1", "--socket", help="Where Postfix connects: inet:PORT@HOST or unix:/PATH."),
     on_error: str = typer.Option("tempfail", "--on-error", help="When the scanner fails, times out or is overloaded: tempfail (defer with 4xx, the default) or accept (pass unscanned, logged and marked)."),

@@ -31,6 +31,8 @@ SYMBOLS = (
     Symbol("LINK_VIA_TRACKING_HOST", "Links pass through a tracking host unrelated to the sender"),
     Symbol("LINK_SCRIPT_SCHEME", "A link uses a javascript: or data: URL"),
     Symbol("LINK_FORM", "The message contains a form that submits to a remote host"),
+    Symbol("SENDER_OWN_SITE", "Most links lead to the sender's own site and remote content comes from sites it "
+           "links to or a known mail provider: an organisation's own mail"),
     Symbol("LINKS_ELSEWHERE", "No link of this HTML mail leads to the sender's own site: an organisation's mail links home"),
 )
 
@@ -98,7 +100,9 @@ def run(msg: Message, ctx: Context):
             continue
         host = info.host
         if lk.kind == "form":
-            if once("LINK_FORM", host):
+            # A form posting to the sender's own site (a newsletter's search box) asks nothing of
+            # the reader that the sender could not ask at home.
+            if info.domain not in own and once("LINK_FORM", host):
                 yield Finding("LINK_FORM", f"form posts to {host}")
             continue
         if info.userinfo and once("LINK_USERINFO", host):
@@ -141,17 +145,22 @@ def run(msg: Message, ctx: Context):
                 yield Finding("LINK_TEXT_HOST_MISMATCH", f"text shows {shown} but the link goes to {host}", strength=strength)
     for host, n in sorted(via_hosts.items(), key=lambda kv: -kv[1])[:3]:
         yield Finding("LINK_VIA_TRACKING_HOST", f"{n} link(s) pass through {host}, unrelated to the sender")
-    elsewhere = _links_elsewhere(msg, ctx, dests, own)
+    split = _home_split(msg, ctx, dests, own)
+    elsewhere = _links_elsewhere(split)
     if elsewhere:
         yield Finding("LINKS_ELSEWHERE", elsewhere)
+    consistent = _own_site(msg, split)
+    if consistent:
+        yield Finding("SENDER_OWN_SITE", consistent)
 
 
 # Links every organisation's mail carries that say nothing about who sent it.
 _EVERYONES = frozenset({"apple.com", "google.com", "microsoft.com", "w3.org", "schema.org"})
 
 
-def _links_elsewhere(msg: Message, ctx: Context, dests: list[str], own: set[str]) -> str | None:
-    """Evidence when an organisation's HTML mail has links and none leads to its own site."""
+def _home_split(msg: Message, ctx: Context, dests: list[str], own: set[str]) -> tuple[str, list[str], list[str]] | None:
+    """(sender's domain, link destinations on its own site, the others) for an organisation's
+    HTML mail; None for people, hosted tenants and lists, whose links may go anywhere."""
     frm = next((a for a in msg.from_ if a.domain), None)
     if frm is None or not msg.html or msg.header("List-Post"):
         return None
@@ -167,23 +176,53 @@ def _links_elsewhere(msg: Message, ctx: Context, dests: list[str], own: set[str]
     ents = data.entities
     sender_ent = ents.entity_for_domain(fdom)
     label = fdom.split(".")[0].replace("-", "")
-    counted = []
+    home: list[str] = []
+    elsewhere: list[str] = []
     for d in dests:
         if not d or d in _EVERYONES:
             continue
         ent = ents.entity_for_domain(d)
         if ent is not None and ent.category in ("social", "messaging"):
             continue  # "follow us" icons
-        if d in own or (sender_ent is not None and ent is sender_ent):
-            return None
         dl = d.split(".")[0].replace("-", "")
-        if (len(label) >= 4 and label in d.replace("-", "")) or (len(dl) >= 4 and dl in fdom.replace("-", "")):
-            return None
-        counted.append(d)
-    if not counted:
+        if (d in own or (sender_ent is not None and ent is sender_ent)
+                or (len(label) >= 4 and label in d.replace("-", "")) or (len(dl) >= 4 and dl in fdom.replace("-", ""))):
+            home.append(d)
+        else:
+            elsewhere.append(d)
+    return fdom, home, elsewhere
+
+
+def _links_elsewhere(split: tuple[str, list[str], list[str]] | None) -> str | None:
+    """Evidence when an organisation's HTML mail has links and none leads to its own site."""
+    if split is None or split[1] or not split[2]:
         return None
+    fdom, _, counted = split
     shown = ", ".join(sorted(set(counted))[:3])
     return f"{len(counted)} link(s) lead to {shown}; none to the sender's {fdom}"
+
+
+# An organisation's own mail: most links lead home, and what it loads comes from home, from
+# where its links go, or from a known mail-provider/tracking vendor.
+HOME_LINK_SHARE = 0.6
+HOME_RESOURCE_SHARE = 0.8
+MIN_HOME_LINKS = 2
+
+
+def _own_site(msg: Message, split: tuple[str, list[str], list[str]] | None) -> str | None:
+    """Evidence when the mail keeps to its sender's own site (links and remote content)."""
+    if split is None:
+        return None
+    fdom, home, elsewhere = split
+    if len(home) < MIN_HOME_LINKS or len(home) < HOME_LINK_SHARE * (len(home) + len(elsewhere)):
+        return None
+    linked = set(home) | set(elsewhere)
+    res = [r for r in msg.resources if r.domain]
+    ok = sum(1 for r in res if r.domain in linked or r.tracker)
+    if res and ok < HOME_RESOURCE_SHARE * len(res):
+        return None
+    return (f"{len(home)} of {len(home) + len(elsewhere)} links lead to {fdom}'s own site"
+            + (f"; {ok} of {len(res)} remote fetches from sites it links to or a known mail provider" if res else ""))
 
 
 CHECK = Check("links", SYMBOLS, run)

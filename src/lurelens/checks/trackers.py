@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from lurelens.checks.base import Check, Context, Symbol, first_time
 from lurelens.model import Finding, Message
-from lurelens.parse.identity import IMAGE_KINDS, sender_domains
+from lurelens.parse.identity import IMAGE_KINDS, is_open_beacon, sender_domains
 from lurelens.parse.leaks import read_receipt_requests
 from lurelens.parse.urls import is_ip_literal, is_public_ip
 
@@ -67,19 +67,21 @@ def run(msg: Message, ctx: Context):
             yield Finding("TRACKER_KNOWN_VENDOR", f"{r.tracker}: {r.host} ({r.kind})")
         if r.recipient_token and r.recipient_token.startswith("email:") and once("TRACKER_RECIPIENT_TOKEN", r.host):
             yield Finding("TRACKER_RECIPIENT_TOKEN", f"{r.host} gets the recipient as {r.recipient_token[6:]}: {r.url[:160]}")
-        beacon = r.hidden and r.kind in IMAGE_KINDS and not spacer.is_spacer(r.url)
-        if beacon and once("TRACKER_PIXEL_HIDDEN", r.host):
-            yield Finding("TRACKER_PIXEL_HIDDEN", f"{r.host}: {r.hidden_reason}: {r.url[:160]}")
+        if is_open_beacon(r) and not spacer.is_spacer(r.url):
+            if r.hidden and r.kind in IMAGE_KINDS and once("TRACKER_PIXEL_HIDDEN", r.host):
+                yield Finding("TRACKER_PIXEL_HIDDEN", f"{r.host}: {r.hidden_reason}: {r.url[:160]}")
             if r.recipient_token == "opaque_id" and once("TRACKER_OPAQUE_ID", r.host):
-                yield Finding("TRACKER_OPAQUE_ID", f"{r.host}: identifier {r.token_evidence}", strength=0.8)
+                yield Finding("TRACKER_OPAQUE_ID", f"{r.host} ({r.kind}): identifier {r.token_evidence}", strength=0.8)
             if not r.tracker and r.domain not in own and once("TRACKER_UNLISTED_BEACON", r.host):
                 yield Finding(
                     "TRACKER_UNLISTED_BEACON",
-                    f"{r.host} is not a known tracking vendor and not the sender's domain ({', '.join(sorted(own)) or 'none'})",
+                    f"{r.host} ({r.kind}) is not a known tracking vendor and not the sender's domain "
+                    f"({', '.join(sorted(own)) or 'none'})",
                 )
         if is_ip_literal(r.host) and is_public_ip(r.host) and once("REMOTE_IP_LITERAL", r.host):
             yield Finding("REMOTE_IP_LITERAL", f"{r.kind} from {r.host}: {r.url[:160]}")
-        if r.kind in ("frame", "object", "meta-refresh") and once("REMOTE_DOCUMENT", r.url):
+        # A document from the sender's own site is the sender's own page, not a remote payload.
+        if r.kind in ("frame", "object", "meta-refresh") and r.domain not in own and once("REMOTE_DOCUMENT", r.url):
             yield Finding("REMOTE_DOCUMENT", f"{r.element}: {r.url[:160]}")
 
 

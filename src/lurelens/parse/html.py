@@ -161,6 +161,11 @@ class _Walker:
                 tiny = _is_tiny(node)
                 if tiny and hidden is None:
                     hidden = "tiny image (0-2 px)"
+            elif kind in ("css-url", "background", "poster"):
+                # A background or poster on a 0-2 px element is a pixel by other means.
+                tiny = _is_tiny(node)
+                if tiny and hidden is None:
+                    hidden = f"tiny element (0-2 px) carrying a {kind}"
         self.inv.resources.append(
             RemoteResource(
                 url=url,

@@ -6,10 +6,13 @@ from __future__ import annotations
 from lurelens.model import Message
 from lurelens.parse.urls import registrable_domain
 
-__all__ = ["IMAGE_KINDS", "beacon_hosts", "is_beacon", "sender_domains", "sender_identity"]
+__all__ = ["CSS_KINDS", "IMAGE_KINDS", "beacon_hosts", "is_beacon", "is_open_beacon", "sender_domains", "sender_identity"]
 
 # Resource kinds that fetch an image (a hidden one is a beacon).
 IMAGE_KINDS = frozenset({"img", "srcset", "background", "css-url", "poster"})
+# Fetches a client makes on open without showing anything: a stylesheet, an @import, a web font.
+CSS_KINDS = frozenset({"css-import", "font", "stylesheet"})
+_ID_BEACON_KINDS = CSS_KINDS | {"background", "css-url", "poster"}
 
 
 def sender_domains(msg: Message) -> set[str]:
@@ -44,9 +47,17 @@ def sender_identity(msg: Message) -> tuple[set[str], str, float]:
     return doms, how, weight
 
 
+def is_open_beacon(res) -> bool:
+    """An open-time beacon, whatever makes the request: a hidden or 0-2 px image, background or
+    poster, or a CSS (@import, @font-face, stylesheet), background or poster fetch whose URL
+    carries a per-recipient identifier. (A visible <img> with an identifier is how newsletters
+    serve images, and a shared stylesheet identifies nobody: neither counts.)"""
+    return bool(res.hidden and res.kind in IMAGE_KINDS) or (bool(res.recipient_token) and res.kind in _ID_BEACON_KINDS)
+
+
 def is_beacon(res) -> bool:
-    """A fetch that tells its host the message was opened: a hidden image, or a URL naming the recipient."""
-    return (res.hidden and res.kind in IMAGE_KINDS) or (res.recipient_token or "").startswith("email:")
+    """A fetch that tells its host the message was opened: an open-time beacon, or a URL naming the recipient."""
+    return is_open_beacon(res) or (res.recipient_token or "").startswith("email:")
 
 
 def beacon_hosts(msg: Message) -> set[str]:
