@@ -126,8 +126,8 @@ SA = CORPUS / "auth-tests" / "spamassassin-t-data"
 def sa_dns(knot_dns):
     """What can be served for SpamAssassin's messages: the domains exist, the keys do not (they
     live only in SpamAssassin's live DNS zone; its t/data ships none)."""
-    if not SA.exists():
-        require_component("../shared/corpus/auth-tests", "corpus not present")
+    if not SA.exists():  # data, not a component: users outside the team do not have the corpus
+        pytest.skip(f"shared corpus not present at {SA}")
     knot_dns.add_zone("spamassassin.org", ["sa-test A 127.0.0.1", "dmarc1 A 127.0.0.1", "dmarc2 A 127.0.0.1",
                                            "dmarc3 A 127.0.0.1", "dmarc4 A 127.0.0.1"])
     knot_dns.add_zone("dkim.org", ["@ A 127.0.0.1"])
