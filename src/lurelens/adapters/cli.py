@@ -761,6 +761,200 @@ def show(
     raise typer.Exit(EXIT_SUSPICIOUS if d.get("verdict") in ("suspicious", "phishing", "recon") else EXIT_OK)
 
 
+def _campaigns(err: Console, db: str, *, refresh: bool = True):
+    """The campaigns of the store at ``--db``, brought up to date with what hunts stored since."""
+    store = _open_store(err, db, create=False)
+    from lurelens.campaigns import Campaigns
+
+    camps = Campaigns(store)
+    if refresh:
+        try:
+            camps.update()
+        except Exception as exc:  # noqa: BLE001 - a store failure: one line, exit 2
+            store.close()
+            err.print(f"[red]error:[/red] cannot cluster the store: {escape(type(exc).__name__)}: {escape(str(exc).splitlines()[0] if str(exc) else '')}")
+            raise typer.Exit(EXIT_ERROR)
+    return store, camps
+
+
+def _campaign_or_exit(err: Console, camps, cid: str, db: str) -> dict:
+    s = camps.get(cid)
+    if s is None:
+        err.print(f"[red]error:[/red] no campaign {escape(cid)} in {escape(db)} (lurelens campaigns --db {escape(db)} lists them)")
+        raise typer.Exit(EXIT_ERROR)
+    return s
+
+
+@app.command("campaigns")
+def campaigns_cmd(
+    db: str = typer.Option("lurelens.db", "--db", help="The store a hunt wrote."),
+    json_out: bool = typer.Option(False, "--json", help="One JSON object per campaign (JSON Lines)."),
+    min_messages: int = typer.Option(1, "--min-messages", help="Only campaigns of at least this many messages."),
+) -> None:
+    """Group the stored hits into campaigns (shared infrastructure, near-duplicate lures) and list them."""
+    from lurelens.report.campaigns import print_campaign_rows
+    from lurelens.report.jsonout import dumps
+
+    err = Console(stderr=True, highlight=False)
+    store, camps = _campaigns(err, db)
+    try:
+        rows = camps.list(min_messages=min_messages)
+    finally:
+        store.close()
+    if json_out:
+        sys.stdout.write("".join(dumps(r) + "\n" for r in rows))
+    else:
+        print_campaign_rows(Console(highlight=False, soft_wrap=True), rows)
+
+
+@app.command("campaign")
+def campaign_cmd(
+    campaign: str = typer.Argument(..., help="A campaign id (from lurelens campaigns), or a unique prefix of one."),
+    db: str = typer.Option("lurelens.db", "--db", help="The store a hunt wrote."),
+    json_out: bool = typer.Option(False, "--json", help="The full campaign as one JSON object."),
+) -> None:
+    """Show one campaign: its messages, recipients, senders, infrastructure and why they are linked."""
+    from lurelens.report.campaigns import print_campaign
+    from lurelens.report.jsonout import dumps
+
+    err = Console(stderr=True, highlight=False)
+    store, camps = _campaigns(err, db)
+    try:
+        s = _campaign_or_exit(err, camps, campaign, db)
+    finally:
+        store.close()
+    if json_out:
+        sys.stdout.write(dumps(s) + "\n")
+    else:
+        print_campaign(Console(highlight=False, soft_wrap=True), s)
+
+
+@app.command("who-else")
+def who_else(
+    message: Path = typer.Argument(..., help="A message file (.eml), e.g. one a user just reported."),
+    db: str = typer.Option("lurelens.db", "--db", help="The store a hunt wrote."),
+    json_out: bool = typer.Option(False, "--json", help="The answer as one JSON object."),
+    max_bytes: int = typer.Option(_DEFAULTS.max_bytes, "--max-bytes", help="Read at most this many bytes of the message."),
+) -> None:
+    """Who else received this lure: scan the message, find its campaign in the store, list every
+    recipient and the sibling messages. Exit 0 when it belongs to a campaign, 1 when to none."""
+    import hashlib
+
+    from lurelens.adapters.environment import settings_from_environment
+    from lurelens.report.campaigns import print_who_else
+    from lurelens.report.jsonout import dumps
+    from lurelens.scanner import Scanner
+
+    err = Console(stderr=True, highlight=False)
+    try:
+        raw = read_input(message, max_bytes)
+    except OSError as exc:
+        err.print(f"[red]error:[/red] cannot read {escape(str(message))}: {escape(exc.strerror or str(exc))}")
+        raise typer.Exit(EXIT_ERROR)
+    try:
+        verdict = Scanner.from_settings(settings_from_environment(limits=Limits(max_bytes=max_bytes))).scan(raw)
+    except (LurelensError, ValueError, ImportError) as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(EXIT_ERROR)
+    report = verdict.to_dict()
+    features = report.get("features") or {}
+    store, camps = _campaigns(err, db)
+    try:
+        # The same bytes as a hunt stored (an mbox keeps LF line ends and one final newline): the
+        # stored message's campaign.
+        lf = raw.replace(b"\r\n", b"\n")
+        hashes = {hashlib.sha256(b).hexdigest() for b in (raw, lf, lf.rstrip(b"\n") + b"\n", lf.rstrip(b"\n"))}
+        stored = sorted({i for h in hashes for i in camps.stored_ids(h)})
+        cid = next((c for c in (camps.of_message(i) for i in stored) if c), None)
+        evidence: list = []
+        if cid is None:
+            found = camps.match(report, list(features.get("recipients") or []), list(features.get("claimed") or []))
+            if found:
+                cid, evidence = found[0]["campaign"], found[0]["evidence"]
+        s = camps.get(cid) if cid else None
+    finally:
+        store.close()
+    out = {"file": str(message), "verdict": verdict.label, "score": verdict.score, "stored": stored,
+           "campaign": None if s is None else {k: s[k] for k in ("id", "name", "first_seen", "last_seen", "infrastructure",
+                                                                   "claimed", "verdicts", "why")},
+           "evidence": evidence, "recipients": s["recipients"] if s else [],
+           "siblings": [m for m in s["messages"] if m["id"] not in stored] if s else []}
+    if json_out:
+        sys.stdout.write(dumps(out) + "\n")
+    else:
+        print_who_else(Console(highlight=False, soft_wrap=True), out)
+    raise typer.Exit(EXIT_OK if s is not None else EXIT_SUSPICIOUS)
+
+
+@app.command("watchlist")
+def watchlist(
+    campaign: str = typer.Option(..., "--campaign", help="The campaign id (from lurelens campaigns)."),
+    db: str = typer.Option("lurelens.db", "--db", help="The store a hunt wrote."),
+    fmt: str = typer.Option("csv", "--format", help="csv or json (JSON Lines)."),
+) -> None:
+    """Who opened: the campaign's per-recipient tracking tokens as host + URL template + token ->
+    recipient, to search proxy and DNS logs for."""
+    from lurelens.report.campaigns import watchlist_csv
+    from lurelens.report.jsonout import dumps
+
+    err = Console(stderr=True, highlight=False)
+    if fmt not in ("csv", "json"):
+        err.print("[red]error:[/red] --format is csv or json")
+        raise typer.Exit(EXIT_ERROR)
+    store, camps = _campaigns(err, db)
+    try:
+        s = _campaign_or_exit(err, camps, campaign, db)
+        rows = camps.watchlist(s["id"])
+    finally:
+        store.close()
+    sys.stdout.write(watchlist_csv(rows) if fmt == "csv" else "".join(dumps(r) + "\n" for r in rows))
+
+
+@app.command("export")
+def export(
+    campaign: str = typer.Option(..., "--campaign", help="The campaign id (from lurelens campaigns)."),
+    db: str = typer.Option("lurelens.db", "--db", help="The store a hunt wrote."),
+    fmt: str = typer.Option("stix", "--format", help="stix (a STIX 2.1 bundle). MISP is not implemented yet."),
+    output: Path = typer.Option(..., "-o", "--output", help="The file to write."),
+    tlp: str = typer.Option("amber+strict", "--tlp", help="TLP 2.0 marking: clear, green, amber, amber+strict, red."),
+    include_recipients: bool = typer.Option(False, "--include-recipients", help="Recipient addresses in clear (default: keyed-hash pseudonyms)."),
+    pseudonym_key: Optional[str] = typer.Option(None, "--pseudonym-key", envvar="LURELENS_PSEUDONYM_KEY",
+                                                help="Secret key of the recipient pseudonyms (keep it to match them later); default: a random one."),
+) -> None:
+    """Export a campaign for a CERT or partners: a STIX 2.1 bundle (campaign, indicators, beacon
+    infrastructure, e-mail observables, ATT&CK, TLP marking)."""
+    from lurelens.report.jsonout import dumps
+
+    err = Console(stderr=True, highlight=False)
+    if fmt != "stix":
+        err.print(f"[red]error:[/red] --format {escape(fmt)} is not supported (stix)")
+        raise typer.Exit(EXIT_ERROR)
+    try:
+        from lurelens.campaigns.stix import TLP_LEVELS, stix_bundle
+    except ImportError as exc:
+        err.print(f"[red]error:[/red] the export needs the 'campaigns' extra: pip install 'lurelens[campaigns]' ({escape(str(exc))})")
+        raise typer.Exit(EXIT_ERROR)
+    if tlp.lower().removeprefix("tlp:") not in TLP_LEVELS:
+        err.print(f"[red]error:[/red] --tlp is one of {', '.join(TLP_LEVELS)}")
+        raise typer.Exit(EXIT_ERROR)
+    key = (pseudonym_key or "").encode()
+    if not include_recipients and not key:
+        key = os.urandom(32)
+        err.print("[dim]recipients pseudonymised with a random key (--pseudonym-key to choose one)[/dim]")
+    store, camps = _campaigns(err, db)
+    try:
+        s = _campaign_or_exit(err, camps, campaign, db)
+        watch = camps.watchlist(s["id"])
+    finally:
+        store.close()
+    bundle = stix_bundle(s, watch, tlp=tlp.lower().removeprefix("tlp:"), include_recipients=include_recipients, key=key)
+    try:
+        output.write_text(dumps(bundle) + "\n", encoding="utf-8")
+    except OSError as exc:
+        err.print(f"[red]error:[/red] cannot write {escape(str(output))}: {escape(exc.strerror or str(exc))}")
+        raise typer.Exit(EXIT_ERROR)
+
+
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; other than loopback only with tokens."),
