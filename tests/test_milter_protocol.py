@@ -454,3 +454,15 @@ def test_with_verify_auth_the_smtp_envelope_feeds_spf(monkeypatch):
     ai = seen["auth_inputs"]
     assert (ai.client_ip, ai.helo, ai.mail_from, ai.source) == ("192.0.2.7", "mx.example.net", "a@example.net", "smtp")
     assert seen["envelope"] == env and out["label"] in LABELS
+
+
+def test_milter_and_checkv2_stamp_the_same_header_values(scanner):
+    """One formatter for both front ends: the values the milter adds equal those of /checkv2."""
+    from lurelens.adapters.api import verdict_headers
+    from lurelens.report.headers import top_symbols, verdict_header_values
+
+    from conftest import EXAMPLES
+
+    v = scanner.scan((EXAMPLES / "apt31-style-lure.eml").read_bytes())
+    assert verdict_headers(v) == verdict_header_values(v.label, v.score, top_symbols(v.findings))
+    assert verdict_headers(v)["X-Lurelens-Reasons"].startswith(top_symbols(v.findings)[0][0] + "(")

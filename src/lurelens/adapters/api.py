@@ -123,14 +123,10 @@ def check_bind(host: str, tokens: tuple[str, ...]) -> str | None:
 
 
 def verdict_headers(verdict: Verdict) -> dict[str, str]:
-    """The header fields a mail flow adds for a verdict (the milter and ``/checkv2`` add the same)."""
-    symbols = [f.symbol for f in verdict.findings if f.score > 0][:8]
-    reasons = "; ".join(symbols) if symbols else "none"
-    return {
-        "X-Lurelens-Verdict": verdict.label,
-        "X-Lurelens-Score": f"{verdict.score:.1f}",
-        "X-Lurelens-Reasons": reasons[:900],
-    }
+    """The header fields a mail flow adds for a verdict (the same values as the milter's)."""
+    from lurelens.report.headers import top_symbols, verdict_header_values
+
+    return verdict_header_values(verdict.label, verdict.score, top_symbols(verdict.findings))
 
 
 class Overloaded(Exception):

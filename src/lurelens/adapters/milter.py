@@ -23,6 +23,7 @@ from typing import Any
 
 from lurelens.adapters import milter_protocol as mp
 from lurelens.model.verdict import LABELS
+from lurelens.report.headers import top_symbols, verdict_header_values
 from lurelens.settings import ScannerSettings
 
 __all__ = ["ACTIONS", "DEFAULT_ACTIONS", "MilterConfig", "MilterServer", "parse_socket", "run"]
@@ -98,11 +99,10 @@ def _scan_job(raw: bytes, envelope: dict[str, Any], want_defuse: bool) -> dict[s
         auth_inputs = AuthInputs(envelope.get("client_address") or None, envelope.get("helo") or None,
                                  envelope.get("mail_from"), source="smtp")
     verdict = _SCANNER.scan(raw, envelope=envelope, auth_inputs=auth_inputs)
-    top = sorted((f for f in verdict.findings if f.score > 0), key=lambda f: -f.score)
     out: dict[str, Any] = {
         "label": verdict.label,
         "score": verdict.score,
-        "symbols": [(f.symbol, round(f.score, 1)) for f in top],
+        "symbols": top_symbols(verdict.findings),
         "errors": list(verdict.errors),
         "defused": None,
     }
@@ -519,18 +519,12 @@ class _Connection:
         return [mp.reply_change_header(i, n, "") for n, i in sorted(m.lurelens_headers, key=lambda x: -x[1])]
 
     def stamp_frames(self, scan_id: str, result: dict[str, Any], raw: bytes) -> list[bytes]:
-        reasons = ", ".join(f"{s}({sc:g})" for s, sc in result["symbols"][:5])
-        if len(reasons) > 200:
-            reasons = reasons[:197].rsplit(",", 1)[0] + ", ..."
         from lurelens import __version__
 
         receipt = f"id={scan_id}; sha256={hashlib.sha256(raw).hexdigest()[:32]}; lurelens={__version__}"
-        return [
-            mp.reply_add_header("X-Lurelens-Verdict", self.hv(result["label"])),
-            mp.reply_add_header("X-Lurelens-Score", self.hv(f"{result['score']:g}")),
-            mp.reply_add_header("X-Lurelens-Reasons", self.hv(reasons or "none")),
-            mp.reply_add_header("X-Lurelens-Scan", self.hv(receipt)),
-        ]
+        values = verdict_header_values(result["label"], result["score"], result["symbols"])
+        values["X-Lurelens-Scan"] = receipt
+        return [mp.reply_add_header(name, self.hv(value)) for name, value in values.items()]
 
     def defuse_frames(self, m: _Message, defused: bytes, raw: bytes, scan_id: str) -> list[bytes]:
         from email import policy
