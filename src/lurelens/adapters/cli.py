@@ -868,7 +868,11 @@ def who_else(
         cid = next((c for c in (camps.of_message(i) for i in stored) if c), None)
         evidence: list = []
         if cid is None:
-            found = camps.match(report, list(features.get("recipients") or []), list(features.get("claimed") or []))
+            from lurelens.store.neardup import text_minhash
+
+            msg = verdict.message
+            found = camps.match(report, list(features.get("recipients") or []), list(features.get("claimed") or []),
+                                minhash=text_minhash(msg.visible_text or msg.text) if msg is not None else None)
             if found:
                 cid, evidence = found[0]["campaign"], found[0]["evidence"]
         s = camps.get(cid) if cid else None
