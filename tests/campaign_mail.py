@@ -136,3 +136,27 @@ def lure_k(k: int, i: int, recipients: list[str] | None = None) -> bytes:
             .html(f"<p>Dear {rcpt.split('@')[0].title()}, {campaign_text(k)} (story {i * 17 % 89})</p>"
                   f'<img src="https://px{k}.beacon-relay{k}.net/o/{token}.gif" width="1" height="1" style="display:none">')
             .build())
+
+
+def bag_text(seed: int, words: int = 150) -> str:
+    """A teaser drawn from the one shared vocabulary (``_WORDS``): every such text has the same word
+    distribution (TLSH saw two of them as near), but its own word sequence."""
+    import random
+
+    rnd = random.Random(seed)
+    return " ".join(rnd.choice(_WORDS) for _ in range(words))
+
+
+def lure_text_only(k: int, i: int, recipients: list[str] | None = None) -> bytes:
+    """Campaign k tied by its text alone: one outlet and one teaser (``bag_text(k)``, the shared
+    vocabulary), but a new sender domain and beacon host for every message."""
+    rcpts = recipients or RECIPIENTS
+    rcpt = rcpts[(i * 7 + k) % len(rcpts)]
+    name, slug = OUTLETS[k % len(OUTLETS)]
+    token = hashlib.sha1(rcpt.encode()).hexdigest()
+    return (MessageBuilder().header("From", f'"{name}" <desk{i}@{slug}-news{k}x{i}.org>')
+            .header("To", rcpt).subject(f"{name}: your view on story {i * 13 % 301}")
+            .header("Message-ID", f"<t{k}.{i}@{slug}-news{k}x{i}.org>").header("Date", _date(i + k))
+            .html(f"<p>Dear {rcpt.split('@')[0].title()}, {bag_text(k)} (ref {i})</p>"
+                  f'<img src="https://t{i}.pixel{k}x{i}.net/p/{token}.png" width="1" height="1" style="display:none">')
+            .build())

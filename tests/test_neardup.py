@@ -5,7 +5,6 @@ merged them), the TLSH fallback for messages stored without a signature, and the
 
 from __future__ import annotations
 
-import random
 import sys
 from pathlib import Path
 
@@ -16,7 +15,7 @@ pytest.importorskip("datasketch", reason="needs the hunt extra")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from campaign_mail import _WORDS, RECIPIENTS, _date, legit, lure_c, write_mbox  # noqa: E402
+from campaign_mail import RECIPIENTS, _date, bag_text, legit, lure_c, write_mbox  # noqa: E402
 
 from lurelens import ScannerSettings  # noqa: E402
 from lurelens.adapters.hunt import run_hunt  # noqa: E402
@@ -27,13 +26,6 @@ from lurelens.testing import MessageBuilder  # noqa: E402
 from lurelens.testing.builder import scan  # noqa: E402
 
 N = 5
-
-
-def bag_text(seed: int) -> str:
-    """A teaser of 150 words drawn from the one shared vocabulary: every such text has the same word
-    distribution (TLSH saw them as near), but different word sequences."""
-    rnd = random.Random(seed)
-    return " ".join(rnd.choice(_WORDS) for _ in range(150))
 
 
 def bag_lure(seed: int, i: int) -> bytes:

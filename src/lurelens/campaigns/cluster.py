@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 
 from lurelens.campaigns.keys import KEY_LABELS, KeyMaker
 from lurelens.campaigns.schema import Campaign, CampaignKey, CampaignMember, NearDuplicate
@@ -309,9 +309,19 @@ class Campaigns:
     # -- clustering -----------------------------------------------------------------------------
 
     def update(self) -> Updated:
-        """Index what is new, link every indexed message, and rewrite campaign ids and summaries."""
+        """Index what is new, link every indexed message, and rewrite campaign ids and summaries.
+        When nothing is new and every indexed message has its campaign, the stored campaigns are
+        what linking would give again (it is deterministic): they are kept as they are."""
         indexed, pairs = self.index()
         k, nd, cm = CampaignKey.__table__, NearDuplicate.__table__, CampaignMember.__table__
+        if not indexed:
+            t = Campaign.__table__
+            with self.engine.connect() as conn:
+                pending = conn.execute(select(cm.c.message).where(cm.c.campaign.is_(None)).limit(1)).first()
+                n = conn.execute(select(func.count()).select_from(t)).scalar_one() if pending is None else 0
+                if n:
+                    linked = conn.execute(select(func.count()).select_from(t).where(t.c.messages > 1)).scalar_one()
+                    return Updated(0, 0, n, linked)
         uf = _UnionFind()
         by_key: dict[tuple[str, str], list[int]] = defaultdict(list)
         near_edges: list[tuple[int, int, str, int, str, float | None]] = []
