@@ -5,6 +5,7 @@ merged them), the TLSH fallback for messages stored without a signature, and the
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -185,5 +186,12 @@ def test_postgresql_same_candidates_and_campaigns(hunted, postgres_server):
         assert found and found[0]["evidence"][0]["value"].startswith("text Jaccard")
         c_id = next(iter(_groups(sqlite_store, ref, truth)["C"]))
         assert found[0]["campaign"] == c_id
+        # The report reads the verdicts' open_leaks through the database's JSON path on both.
+        if importlib.util.find_spec("matplotlib") is not None:
+            from lurelens.report.campaign_html import campaign_leaks
+
+            pg_leaks, ref_leaks = campaign_leaks(store, pg.get(c_id)), campaign_leaks(sqlite_store, ref.get(c_id))
+            assert pg_leaks == ref_leaks and len(pg_leaks["recipients"]) == len(ref.get(c_id)["recipients"])
+            assert all(p["learns"] for p in pg_leaks["recipients"])
     finally:
         store.close()
