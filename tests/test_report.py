@@ -156,3 +156,34 @@ def test_screenshot_kept_under_docs(opened, tmp_path):
     page.screenshot(path=str(shot), full_page=False)
     assert shot.stat().st_size > 10_000
     assert (REPO / "docs" / "campaign-report.png").exists()
+
+
+def test_progress_bar_on_a_terminal_only(report, tmp_path):
+    """On a terminal, standard error shows the steps as a rich progress bar (in a pipe, nothing but
+    the line naming the file: checked by the fixture)."""
+    import pty
+    import select
+
+    primary, secondary = pty.openpty()
+    out = tmp_path / "again.html"
+    proc = subprocess.Popen([sys.executable, "-m", "lurelens.adapters.cli", "report", "--db", str(report.parent / "store.db"),
+                             "-o", str(out)], stdout=subprocess.DEVNULL, stderr=secondary, stdin=subprocess.DEVNULL,
+                            env={**os.environ, "TERM": "xterm", "COLUMNS": "120"})
+    os.close(secondary)
+    seen = b""
+    while True:
+        ready, _w, _x = select.select([primary], [], [], 300)
+        if not ready:
+            break
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # the terminal closed: the process is done
+            break
+        if not chunk:
+            break
+        seen += chunk
+    assert proc.wait(timeout=300) == 0
+    os.close(primary)
+    text = seen.decode("utf-8", "replace")
+    assert "report:" in text and "\x1b[" in text  # the bar, drawn with terminal control sequences
+    assert out.stat().st_size > 10_000
