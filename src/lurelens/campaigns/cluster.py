@@ -112,6 +112,21 @@ def _chunks(items: Sequence[int], n: int = _CHUNK) -> Iterable[Sequence[int]]:
         yield items[i:i + n]
 
 
+# Indexed members read per LSH band hash (the earliest by id): a band that thousands of copies of
+# one template share yields a sample of them, not all, and the who-else query stays fast.
+_BUCKET = 64
+
+
+def _bucket_members(conn, hashes: Sequence[int]) -> list[tuple[int, int, str | None]]:
+    """(hash, message, campaign) of the earliest ``_BUCKET`` indexed members of each band hash."""
+    mb, cm = MinHashBand.__table__, CampaignMember.__table__
+    rn = func.row_number().over(partition_by=mb.c.hash, order_by=mb.c.message).label("rn")
+    inner = (select(mb.c.hash, mb.c.message, cm.c.campaign, rn).join(cm, cm.c.message == mb.c.message)
+             .where(mb.c.hash.in_(list(hashes)))).subquery()
+    q = select(inner.c.hash, inner.c.message, inner.c.campaign).where(inner.c.rn <= _BUCKET)
+    return [tuple(r) for r in conn.execute(q)]
+
+
 class _LshIndex:
     """The MinHash signatures and LSH band buckets an :meth:`Campaigns.index` pass needs: the new
     messages', and those of the indexed messages that share a band with them."""
@@ -125,7 +140,7 @@ class _LshIndex:
 
     @classmethod
     def load(cls, conn, new_ids: Sequence[int]) -> "_LshIndex":
-        mb, tm, cm, c = MinHashBand.__table__, TextMinHash.__table__, CampaignMember.__table__, Claim.__table__
+        mb, tm, c = MinHashBand.__table__, TextMinHash.__table__, Claim.__table__
         idx = cls()
         for chunk in _chunks(new_ids):
             for mid, sig in conn.execute(select(tm.c.message, tm.c.signature).where(tm.c.message.in_(chunk))):
@@ -136,9 +151,7 @@ class _LshIndex:
         hashes = sorted({h for v in idx.bands.values() for h in v})
         rows: list[tuple[int, int, str | None]] = []
         for chunk in _chunks(hashes):
-            rows.extend(tuple(r) for r in conn.execute(
-                select(mb.c.hash, mb.c.message, cm.c.campaign).join(cm, cm.c.message == mb.c.message)
-                .where(mb.c.hash.in_(chunk))))
+            rows.extend(_bucket_members(conn, chunk))
         rows.sort(key=lambda r: (r[1], r[0]))
         old = sorted({r[1] for r in rows})
         for chunk in _chunks(old):
@@ -530,25 +543,25 @@ class Campaigns:
         is the message's text signature (:func:`lurelens.store.neardup.text_minhash`): its LSH bands
         find the candidates; without it, or for members stored without one, TLSH compares."""
         k, cm, c, m = CampaignKey.__table__, CampaignMember.__table__, Claim.__table__, StoredMessage.__table__
-        mb, tm = MinHashBand.__table__, TextMinHash.__table__
+        tm = TextMinHash.__table__
         keys = sorted(self.keymaker.keys(report, recipients))
         found: dict[str, list[dict[str, Any]]] = defaultdict(list)
         with self.engine.connect() as conn:
             for kind, value in keys:
-                q = (select(cm.c.campaign, k.c.message).join(cm, cm.c.message == k.c.message)
-                     .where(k.c.kind == kind, k.c.value == value).order_by(k.c.message))
-                hits = conn.execute(q).all()
-                for camp in sorted({h[0] for h in hits if h[0]}):
-                    found[camp].append({"kind": kind, "value": value,
-                                        "messages": sum(1 for h in hits if h[0] == camp)})
+                q = (select(cm.c.campaign, func.count()).join(cm, cm.c.message == k.c.message)
+                     .where(k.c.kind == kind, k.c.value == value, cm.c.campaign.is_not(None))
+                     .group_by(cm.c.campaign).order_by(cm.c.campaign))
+                for camp, n in conn.execute(q):
+                    found[camp].append({"kind": kind, "value": value, "messages": n})
             near: dict[str, tuple[float, str]] = {}
             if minhash is not None and claims:
-                q = (select(cm.c.campaign, tm.c.signature, c.c.entity).select_from(mb)
-                     .join(cm, cm.c.message == mb.c.message).join(tm, tm.c.message == mb.c.message)
-                     .join(c, c.c.message == mb.c.message)
-                     .where(mb.c.hash.in_(list(minhash.bands)), c.c.entity.in_(list(claims)))
-                     .distinct().order_by(cm.c.campaign, c.c.entity))
-                for camp, sig, ent in conn.execute(q):
+                cands = sorted({(mid, camp) for _h, mid, camp in _bucket_members(conn, minhash.bands) if camp})
+                camp_of = dict(cands)
+                q = (select(tm.c.message, tm.c.signature, c.c.entity).join(c, c.c.message == tm.c.message)
+                     .where(tm.c.message.in_([mid for mid, _c in cands]), c.c.entity.in_(list(claims)))
+                     .order_by(tm.c.message, c.c.entity))
+                for mid, sig, ent in conn.execute(q):
+                    camp = camp_of[mid]
                     j = jaccard(minhash.signature, bytes(sig))
                     if camp and j >= self.near_jaccard and (camp not in near or j > near[camp][0]):
                         near[camp] = (j, ent)

@@ -161,7 +161,7 @@ class MinHashBand(Base):
     candidates (the band number is part of the hash, so one index on ``hash`` finds them)."""
 
     __tablename__ = "minhash_bands"
-    __table_args__ = (Index("ix_minhash_bands_hash", "hash"),)
+    __table_args__ = (Index("ix_minhash_bands_hash", "hash", "message"),)
     message: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
     band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     hash: Mapped[int] = mapped_column(BigInteger)

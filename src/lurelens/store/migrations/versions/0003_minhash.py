@@ -30,7 +30,7 @@ def upgrade() -> None:
     sa.Column('band', sa.SmallInteger(), nullable=False),
     sa.Column('hash', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('message', 'band'))
-    op.create_index('ix_minhash_bands_hash', 'minhash_bands', ['hash'])
+    op.create_index('ix_minhash_bands_hash', 'minhash_bands', ['hash', 'message'])
     with op.batch_alter_table('campaign_near') as batch:
         batch.add_column(sa.Column('method', sa.String(length=8), nullable=False, server_default='tlsh'))
         batch.add_column(sa.Column('similarity', sa.Float(), nullable=True))
