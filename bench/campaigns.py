@@ -242,26 +242,33 @@ def main() -> None:
     ap.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory (store, reports)")
+    ap.add_argument("--workdir", type=Path, default=None,
+                    help="work here (kept); a store.db already there is reused as it is (no hunt), its campaigns rebuilt")
     args = ap.parse_args()
 
     from lurelens import ScannerSettings
     from lurelens.adapters.hunt import run_hunt
     from lurelens.store import Store
 
-    tmp = Path(tempfile.mkdtemp(prefix="lurelens-campaigns-"))
+    if args.workdir:
+        args.keep = True
+        args.workdir.mkdir(parents=True, exist_ok=True)
+    tmp = args.workdir or Path(tempfile.mkdtemp(prefix="lurelens-campaigns-"))
+    reuse = (tmp / "store.db").exists()
     legit = [f for folder in LEGIT for f in message_files(args.corpus, folder)][: args.legit]
     phish = [f for folder in PHISH for f in message_files(args.corpus, folder)][: args.phish]
     if not legit:
         print(f"corpus absent at {args.corpus}: only synthetic lures")
     per = args.per_campaign or max(2, (args.total - len(legit) - len(phish)) // args.campaigns)
     lures = tmp / "lures"
-    lures.mkdir()
+    lures.mkdir(exist_ok=True)
     recipients = [f"user{n}@corp.example.org" for n in range(60)] + [f"staff{n}@ministry.example.gov" for n in range(40)]
     truth: dict[str, str] = {}
     for k in range(args.campaigns):
         for i in range(per):
             p = lures / f"k{k:02d}-{i:05d}.eml"
-            p.write_bytes(lure(k, i, recipients))
+            if not reuse:
+                p.write_bytes(lure(k, i, recipients))
             truth[str(p)] = f"K{k}"
     for f in legit:
         truth[str(f)] = "legit"
@@ -271,6 +278,12 @@ def main() -> None:
     listing.write_text("\n".join([str(p) for p in sorted(lures.iterdir())] + [str(f) for f in legit + phish]) + "\n")
 
     store = Store(str(tmp / "store.db")).migrate()
+    if reuse:
+        reset_campaigns(store)
+        print(f"reusing                    {tmp / 'store.db'} ({store.count()} messages; campaigns rebuilt from scratch)")
+        measure(store, truth, recipients, args.campaigns, tmp, "reused")
+        store.close()
+        return
     t0 = time.perf_counter()
     old_stdin = sys.stdin
     sys.stdin = open(listing)  # '-' reads a list of paths on standard input

@@ -194,6 +194,8 @@ class _LshIndex:
     def add(self, mid: int, groups: _UnionFind, claims: set[str]) -> None:
         """``mid`` is indexed: a candidate for the messages after it."""
         self.claims[mid] = claims
+        if not claims:
+            return  # a near-duplicate needs a shared claimed identity: it can never be one
         label = groups.find(f"m:{mid}")
         for h in self.bands.get(mid, ()):
             members = self.reps[h].setdefault(label, [])
@@ -257,14 +259,15 @@ class Campaigns:
             # The indexed messages that claim what the new ones claim: TLSH candidates for a pair
             # where one side has no MinHash signature (stored before migration 0003). (id,
             # fingerprint, group, has a signature): the group is its campaign, or the message itself.
-            known: dict[str, list[tuple[int, str, str, bool]]] = defaultdict(list)
+            # Keyed by (entity, has a signature): a signed message is compared with unsigned ones only.
+            known: dict[tuple[str, bool], list[tuple[int, str, str]]] = defaultdict(list)
             for chunk in _chunks(wanted):
                 q = (select(c.c.entity, m.c.id, m.c.text_fingerprint, cm.c.campaign, tm.c.message)
                      .join(m, m.c.id == c.c.message).join(cm, cm.c.message == m.c.id)
                      .outerjoin(tm, tm.c.message == m.c.id)
                      .where(c.c.entity.in_(chunk), m.c.text_fingerprint.is_not(None)).order_by(m.c.id))
                 for ent, mid, fp, camp, sig in conn.execute(q):
-                    known[ent].append((mid, fp, f"c:{camp}" if camp else f"m:{mid}", sig is not None))
+                    known[(ent, sig is not None)].append((mid, fp, f"c:{camp}" if camp else f"m:{mid}"))
             lsh = _LshIndex.load(conn, ids)
         keys: list[dict[str, Any]] = []
         near: dict[tuple[int, int], dict[str, Any]] = {}
@@ -293,9 +296,8 @@ class Campaigns:
                     # a text too short for shingles): it sees texts with one word distribution as
                     # near, which MinHash over word shingles does not.
                     best: dict[str, tuple[int, int]] = {}
-                    for other, ofp, label, osigned in known[ent]:
-                        if signed and osigned:
-                            continue
+                    others = known[(ent, False)] if signed else known[(ent, False)] + known[(ent, True)]
+                    for other, ofp, label in others:
                         d = _tlsh_diff(fp, ofp)
                         if d is not None and d <= self.near_distance:
                             g = groups.find(label)
@@ -306,7 +308,7 @@ class Campaigns:
                         near.setdefault((a, b), {"a": a, "b": b, "claim": ent, "distance": d, "method": "tlsh",
                                                  "similarity": None})
                         groups.union(g, f"m:{row.id}")
-                    known[ent].append((row.id, fp, f"m:{row.id}", signed))
+                    known[(ent, signed)].append((row.id, fp, f"m:{row.id}"))
         with self.engine.begin() as conn:
             if keys:
                 conn.execute(self._insert(CampaignKey.__table__).on_conflict_do_nothing(), keys)
@@ -421,8 +423,15 @@ class Campaigns:
             evidence[b].append({"kind": "near-duplicate", "value": value, "with": a})
         summaries: list[dict[str, Any]] = []
         member_rows: list[dict[str, Any]] = []
-        for group in groups:
-            s = self._summary(group, info, recipients, claims, evidence, own, near_edges)
+        # Each group's own near-duplicate edges (both ends are in one group): handing every group
+        # all the edges made the summaries quadratic in a big store.
+        group_of = {mid: k for k, group in enumerate(groups) for mid in group}
+        edges_of: dict[int, list[tuple[int, int, str, int, str, float | None]]] = defaultdict(list)
+        for edge in near_edges:
+            if edge[0] in group_of:
+                edges_of[group_of[edge[0]]].append(edge)
+        for k, group in enumerate(groups):
+            s = self._summary(group, info, recipients, claims, evidence, own, edges_of.get(k, []))
             summaries.append(s)
             for mid in group:
                 member_rows.append({"m_id": mid, "m_campaign": s["id"], "m_evidence": evidence.get(mid, [])})
@@ -506,15 +515,17 @@ class Campaigns:
         infrastructure, claimed, verdicts."""
         t = Campaign.__table__
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t.c.summary).where(t.c.messages >= min_messages)
+            # The row's columns and the summary's small parts only: a big campaign's summary lists
+            # thousands of messages, which a listing does not need.
+            rows = conn.execute(select(t.c.id, t.c.name, t.c.messages, t.c.recipients, t.c.first_seen, t.c.last_seen,
+                                       t.c.threat, t.c.summary["infrastructure"].label("infrastructure"),
+                                       t.c.summary["claimed"].label("claimed"), t.c.summary["verdicts"].label("verdicts"))
+                                .where(t.c.messages >= min_messages)
                                 .order_by(t.c.threat.desc(), t.c.messages.desc(), t.c.id)).all()
-        out = []
-        for (s,) in rows:
-            out.append({"id": s["id"], "name": s["name"], "messages": len(s["messages"]),
-                        "recipients": len(s["recipients"]), "first_seen": s["first_seen"], "last_seen": s["last_seen"],
-                        "infrastructure": s["infrastructure"], "claimed": [c["entity"] for c in s["claimed"]],
-                        "verdicts": s["verdicts"], "threat": s["threat"]})
-        return out
+        return [{"id": r.id, "name": r.name, "messages": r.messages, "recipients": r.recipients,
+                 "first_seen": r.first_seen, "last_seen": r.last_seen, "infrastructure": r.infrastructure,
+                 "claimed": [c["entity"] for c in r.claimed or []], "verdicts": r.verdicts, "threat": r.threat}
+                for r in rows]
 
     def get(self, cid: str) -> dict[str, Any] | None:
         """The full summary of one campaign (an id, or an unambiguous prefix of one)."""
