@@ -16,29 +16,16 @@ pytest.importorskip("datasketch", reason="needs the hunt extra")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from campaign_mail import RECIPIENTS, _date, bag_text, legit, lure_c, write_mbox  # noqa: E402
+from campaign_mail import bag_text, legit, lure_c, lure_text_only, write_mbox  # noqa: E402
 
 from lurelens import ScannerSettings  # noqa: E402
 from lurelens.adapters.hunt import run_hunt  # noqa: E402
 from lurelens.campaigns import Campaigns  # noqa: E402
 from lurelens.store import Store  # noqa: E402
 from lurelens.store.neardup import MIN_SHINGLES, band_params, jaccard, text_minhash  # noqa: E402
-from lurelens.testing import MessageBuilder  # noqa: E402
 from lurelens.testing.builder import scan  # noqa: E402
 
 N = 5
-
-
-def bag_lure(seed: int, i: int) -> bytes:
-    """A lure posing as the Guardian with text ``bag_text(seed)``, its own sender and beacon domain:
-    only its text can tie it to others."""
-    rcpt = RECIPIENTS[(i + seed) % len(RECIPIENTS)]
-    return (MessageBuilder().header("From", f'"The Guardian" <desk{seed}x{i}@gdn-news{seed}x{i}.org>')
-            .header("To", rcpt).subject(f"Comment request {seed}-{i}")
-            .header("Message-ID", f"<bag{seed}.{i}@gdn-news{seed}x{i}.org>").header("Date", _date(i + seed))
-            .html(f"<p>Dear {rcpt.split('@')[0].title()}, {bag_text(seed)} (ref {i})</p>"
-                  f'<img src="https://t{i}.pixel{seed}x{i}.net/p/{seed}{i}.gif" width="1" height="1" style="display:none">')
-            .build())
 
 
 def _mid(raw: bytes) -> str:
@@ -75,7 +62,7 @@ def hunted(tmp_path_factory):
     d = tmp_path_factory.mktemp("neardup")
     msgs, truth = [], {}
     for i in range(N):
-        for name, raw in (("C", lure_c(i)[0]), ("X", bag_lure(1, i)), ("Y", bag_lure(2, i)), ("legit", legit(i)[0])):
+        for name, raw in (("C", lure_c(i)[0]), ("X", lure_text_only(2, i)), ("Y", lure_text_only(8, i)), ("legit", legit(i)[0])):
             msgs.append(raw)
             truth[_mid(raw)] = name
     write_mbox(d / "archive.mbox", msgs)
@@ -108,6 +95,7 @@ def test_minhash_links_templates_and_keeps_one_vocabulary_apart(hunted, tmp_path
     camps.update()
     g = _groups(store, camps, truth)
     # Each template is one campaign, by its text alone (every message has its own infrastructure)...
+    # (X and Y: lure_text_only campaigns 2 and 8, both posing as the Guardian, texts from one vocabulary)
     assert len(g["C"]) == 1 and len(g["X"]) == 1 and len(g["Y"]) == 1 and None not in g["C"] | g["X"] | g["Y"]
     # ... and the two texts over one vocabulary, claiming one outlet, stay two campaigns.
     assert g["X"] != g["Y"] and g["C"] not in (g["X"], g["Y"])

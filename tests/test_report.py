@@ -50,16 +50,15 @@ def hostile(i: int) -> bytes:
 
 
 def _browser_problem() -> str | None:
-    for mod in ("playwright", "matplotlib"):
-        if importlib.util.find_spec(mod) is None:
-            return f"{mod} is not installed (pip install 'lurelens[render,report]')"
+    missing = [m for m in ("playwright", "matplotlib") if importlib.util.find_spec(m) is None]
+    if missing:
+        return f"{', '.join(missing)} not installed (pip install 'lurelens[render,report]')"
     from lurelens.render import BrowserNotAvailable, find_chromium
 
     try:
-        find_chromium()
+        return None if find_chromium() else "no Chromium found"
     except BrowserNotAvailable as exc:
         return f"no Chromium: {exc}"
-    return None
 
 
 @pytest.fixture(scope="module")
