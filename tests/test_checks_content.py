@@ -29,7 +29,9 @@ MATH = "\U0001d40f\U0001d41a\U0001d432\U0001d41f\U0001d41a\U0001d425"  # bold "P
 CASES = {
     "LURE_CREDENTIAL": (text("Please verify your account to keep access."), text("Please review the agenda."), False),
     "LURE_URGENCY": (text("Action required: reply within 24 hours."), text("Reply whenever suits you."), False),
-    "LURE_PRIZE": (text("Congratulations, claim your prize today."), text("Thanks for the meeting notes."), False),
+    # A prize claim fires; a newsletter's voucher and contest is LURE_PROMO, not a claim.
+    "LURE_PRIZE": (text("Congratulations, claim your prize today."), text("Win a voucher in our contest! Congratulations to last month's winner."), False),
+    "LURE_PROMO": (text("Ihr Gutschein: 10% auf alles, nur diese Woche."), text("Thanks for the meeting notes."), False),
     "LURE_DELIVERY": (text("Your parcel is on hold: a customs fee is due."), text("The parcel arrived, thanks."), False),
     "LURE_PAYMENT": (text("Your payment failed; the invoice is overdue."), text("We received your payment, thanks."), False),
     "SUBJECT_HAS_RECIPIENT": (
@@ -227,6 +229,11 @@ def test_spaced_digits_and_the_alphabet_are_not_spaced_words(scanner):
 def test_a_contraction_does_not_complete_a_lure_phrase(scanner):
     assert_quiet(text("If you drop the rate you won't see underflows."), "LURE_PRIZE", scanner)
     assert_fires(text("Congratulations, you won a new phone."), "LURE_PRIZE", scanner)
+
+
+def test_news_of_someone_winning_is_not_a_prize_claim(scanner):
+    assert_quiet(text("The team has won the regional contest and has been selected for the finals."), "LURE_PRIZE", scanner)
+    assert_fires(text("Your e-mail address has won 500,000 USD in our draw."), "LURE_PRIZE", scanner)
 
 
 def test_a_mailbox_name_with_no_vowels_is_random(scanner):
