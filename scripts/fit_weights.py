@@ -54,7 +54,7 @@ HAND_GROUPS = {
     "engine": "engine problems are reported, never scored",
 }
 FLOOR_REASON = "floor symbol (From ambiguity): makes a message suspicious by rule, see docs/from-ambiguity.md"
-FIT_COMPOSITES = {"FREEMAIL_LURE"}  # other composites are combination rules, hand-set for now
+FIT_COMPOSITES = {"FREEMAIL_LURE", "BEACON_UNRELATED_SENDER"}  # other composites are combination rules, hand-set for now
 MIN_SUPPORT = 15  # messages of the training data a symbol must fire on to be fitted
 UPPER, LOWER = 8.0, -4.0  # bounds of a threat weight and of a legitimacy weight
 SET_WEIGHT = {"phishing_pot": 1.0, "easy_ham": 0.5, "usrp-users": 0.5, "hard_ham": 1.0, "unspy": 0.3}

@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 
 from lurelens.checks.base import Check, Context, Symbol, limits_of
-from lurelens.checks.brand_domain import brand_own_sending_domain
 from lurelens.parse.identity import beacon_hosts, sender_identity
 from lurelens.model import Finding, Message
 from lurelens.parse.headers import is_feed_gateway_local
 from lurelens.parse.text import mixes_latin_and_lookalikes
+from lurelens.parse.sending_domain import brand_own_sending_domain
 from lurelens.parse.urls import registrable_domain
 from lurelens.registry.entities import Entity, normalize_name
 
@@ -249,7 +249,7 @@ def run(msg: Message, ctx: Context):
             # images lead to the brand or its mail provider (checks/brand_domain.py).
             m = data.lookalikes.check(frm.domain)
             own_sender = (m is not None and m.technique == "combosquat" and registrable_domain(m.imitates) in ent.domains
-                          and brand_own_sending_domain(msg, ctx, frm.domain, set(ent.domains)))
+                          and brand_own_sending_domain(msg, ctx.data, frm.domain, set(ent.domains)))
             if own_sender:
                 if "CLAIM_SENDER_UNLISTED" not in emitted:
                     emitted.add("CLAIM_SENDER_UNLISTED")

@@ -5,9 +5,9 @@ imitated domain instead of generating variants of one's own, as dnstwist does.""
 from __future__ import annotations
 
 from lurelens.checks.base import Check, Context, Symbol, capped, limit_finding, limits_of, sender_addresses
-from lurelens.checks.brand_domain import brand_own_sending_domain
 from lurelens.model import Finding, Message
 from lurelens.parse.identity import sender_domains
+from lurelens.parse.sending_domain import brand_own_sending_domain
 from lurelens.parse.urls import registrable_domain
 from lurelens.registry.entities import _COMMON_WORDS
 
@@ -95,7 +95,7 @@ def run(msg: Message, ctx: Context):
             # told from a squatter by authentication and by where the mail sends the reader.
             ent = ctx.data.entities.entity_for_domain(m.imitates)
             brand = set(ent.domains) if ent is not None else {registrable_domain(m.imitates)}
-            own_evidence = brand_own_sending_domain(msg, ctx, host, brand)
+            own_evidence = brand_own_sending_domain(msg, ctx.data, host, brand)
             if own_evidence:
                 if ("BRAND_OWN_SENDING_DOMAIN", m.imitates) not in emitted:
                     emitted.add(("BRAND_OWN_SENDING_DOMAIN", m.imitates))

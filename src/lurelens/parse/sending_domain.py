@@ -1,10 +1,10 @@
 """A brand's own sending domain versus a combosquat of it: ``brand-mail.com`` and a squatter's
 ``brand-secure.com`` look alike; authentication and where the mail sends the reader tell them
-apart. Shared by the lookalike and impersonation checks so both read the same evidence."""
+apart. Shared by the lookalike and impersonation checks so both read the same evidence (``data``
+is the DataRegistry: entities, trackers, redirectors)."""
 
 from __future__ import annotations
 
-from lurelens.checks.base import Context
 from lurelens.model import Message
 from lurelens.parse.urls import registrable_domain
 
@@ -28,7 +28,7 @@ def authenticated_domains(msg: Message) -> set[str]:
     return out
 
 
-def brand_own_sending_domain(msg: Message, ctx: Context, domain: str, brand_domains: set[str]) -> str | None:
+def brand_own_sending_domain(msg: Message, data, domain: str, brand_domains: set[str]) -> str | None:
     """Evidence that ``domain``, a combosquat of a brand, is that brand's own sending domain
     (``brand-mail.com``, a retailer's own mail-provider domain), or None.
 
@@ -42,7 +42,6 @@ def brand_own_sending_domain(msg: Message, ctx: Context, domain: str, brand_doma
     rd = registrable_domain(domain)
     if not rd or rd not in authenticated_domains(msg) or not brand_domains:
         return None
-    data = ctx.data
     to_brand = 0
     links = [lk for lk in msg.links if lk.kind != "text"]
     for lk in links:
