@@ -57,7 +57,11 @@ FLOOR_REASON = "floor symbol (From ambiguity): makes a message suspicious by rul
 FIT_COMPOSITES = {"FREEMAIL_LURE", "BEACON_UNRELATED_SENDER"}  # other composites are combination rules, hand-set for now
 MIN_SUPPORT = 15  # messages of the training data a symbol must fire on to be fitted
 UPPER, LOWER = 8.0, -4.0  # bounds of a threat weight and of a legitimacy weight
-SET_WEIGHT = {"phishing_pot": 1.0, "easy_ham": 0.5, "usrp-users": 0.5, "hard_ham": 1.0, "unspy": 0.3}
+# Each set's share of the loss. The targets are asymmetric (phishing: at least 95% caught; hard ham:
+# at most 5% suspicious), and the threshold is then raised until the training folds meet the ham
+# targets, so phishing weighs 4x: at 1x each hard-ham message outweighed 17 phishing ones and the
+# fit stopped at 2.5% hard ham while missing 7.5% of phishing (issue 14, docs/calibration.md).
+SET_WEIGHT = {"phishing_pot": 4.0, "easy_ham": 0.5, "usrp-users": 0.5, "hard_ham": 1.0, "unspy": 0.3}
 HAM_TARGETS = {"easy_ham": 0.002, "usrp-users": 0.002, "hard_ham": 0.05, "unspy": 0.10}
 
 
