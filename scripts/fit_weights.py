@@ -260,7 +260,7 @@ def write_scores(path: Path, weights: dict[str, float], suspicious: float, phish
             text = comp.sub(lambda m: f"{m.group(1)}{w:g}", text)
     text = re.sub(r"^suspicious = [0-9.]+$", f"suspicious = {float(suspicious)!r}", text, count=1, flags=re.M)
     text = re.sub(r"^phishing = [0-9.]+$", f"phishing = {float(phishing)!r}", text, count=1, flags=re.M)
-    text = re.sub(r"\n# Fitted weights \(scripts/fit_weights\.py\).*?# end of fit provenance\n", "\n", text, flags=re.S)
+    text = re.sub(r"\n# Fitted weights \(scripts/fit_weights\.py\).*?# end of fit provenance\n", "", text, flags=re.S)
     # One line per kind of reason ("too few dev messages (4 < 15)" and "(2 < 15)" are one reason).
     pins = sorted({re.sub(r" \(\d+ < \d+\)", f" (< {MIN_SUPPORT})", r) for r in plan.pinned.values()})
     lo = {n for n, (low, _high) in zip(plan.fitted, plan.bounds) if low < 0}
