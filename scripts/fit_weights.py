@@ -185,7 +185,13 @@ def fit(train: list[Record], cfg: ScoringConfig, l2: float, prior: str) -> tuple
         y[i] = 1.0 if r.set in PHISH_SETS else -1.0
         # Each set weighs by its importance, not by its size (2,006 phishing vs 118 hard ham).
         c[i] = SET_WEIGHT.get(r.set, 0.5) / n_set[r.set]
-    w0 = np.array([weights[s] for s in plan.fitted]) if prior == "hand" else np.zeros(len(plan.fitted))
+    if prior == "zero":
+        w0 = np.zeros(len(plan.fitted))
+    else:
+        # "hand": the scoring file's own weights; else a file whose weights are the prior (symbols
+        # it lacks keep the scoring file's), so CV can start from weights no fold was fitted on.
+        ref = weights if prior == "hand" else {**weights, **all_weights(load_scoring(Path(prior)))}
+        w0 = np.array([ref[s] for s in plan.fitted])
     w0 = np.clip(w0, [b[0] for b in plan.bounds], [b[1] for b in plan.bounds])
     t = cfg.thresholds["suspicious"]
 
@@ -283,6 +289,9 @@ def main() -> int:
     ap.add_argument("--cv", type=int, nargs="?", const=5, default=None, metavar="K",
                     help="K-fold grouped CV: fit on K-1 folds, report the held-out fold")
     ap.add_argument("--l2", type=float, default=0.002, help="L2 strength towards the prior")
+    ap.add_argument("--prior-scoring", type=Path, default=None, metavar="FILE",
+                    help="regularise towards the weights of FILE (e.g. the hand-set file from git history) "
+                         "instead of the scoring file's: the held-out folds then leak through no prior")
     ap.add_argument("--prior", choices=("hand", "zero"), default="hand",
                     help="regularise towards the hand-set weights (default) or towards zero")
     ap.add_argument("--write", action="store_true", help="write the full-data fit into the scoring file")
@@ -293,6 +302,8 @@ def main() -> int:
         print(f"corpus not found: {a.corpus} (set LURELENS_CORPUS)", file=sys.stderr)
         return 2
     cfg = load_scoring(a.scoring)
+    if a.prior_scoring:
+        a.prior = str(a.prior_scoring)
     records = extract(a.corpus, None, a.cache, a.refresh)
     if a.cv:
         assign_folds(records, a.cv)
