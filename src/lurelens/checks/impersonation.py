@@ -263,9 +263,9 @@ def run(msg: Message, ctx: Context):
         outlets = {}
         for lk in msg.links:
             for url, dom in ((lk.href, lk.domain), (lk.final_url or "", registrable_domain(lk.final_host or ""))):
-                ent = data.entities.entity_for_domain(dom) if dom else None
-                if ent is not None and ent.kind == "outlet" and url.count("/") >= 4:
-                    outlets[ent.id] = ent
+                linked = data.entities.entity_for_domain(dom) if dom else None
+                if linked is not None and linked.kind == "outlet" and url.count("/") >= 4:
+                    outlets[linked.id] = linked
         unrelated = [e for e in outlets.values() if not (e.domains & ids)]
         if unrelated:
             names = ", ".join(e.name for e in unrelated[:3])

@@ -49,7 +49,10 @@ def run(msg: Message, ctx: Context):
     pat, cats = data.lure_scanner
     found: dict[str, list[str]] = {}
     for m in pat.finditer(text):
-        cat = cats[int(m.lastgroup[1:])]
+        group = m.lastgroup  # every alternative is a named group (g<index>)
+        if group is None:
+            continue
+        cat = cats[int(group[1:])]
         phrases = found.setdefault(cat, [])
         phrase = m.group(0).strip()
         if phrase not in phrases and len(phrases) < 3:

@@ -163,7 +163,7 @@ def _headers(msg: Message, ctx: Context):
     # (Mailchimp, Marketing Cloud) names a campaign, not a list of people.
     discussion = bool(msg.header("List-Id")) and bool(msg.header("List-Post"))
     if discussion:
-        yield Finding("MAILING_LIST", msg.header("List-Id")[:120])
+        yield Finding("MAILING_LIST", (msg.header("List-Id") or "")[:120])
     name = frm.display_name
     if name and "@" not in name and not discussion and not is_feed_gateway_local(frm.local):
         deco = _decoration(name)

@@ -143,7 +143,7 @@ def score(findings: list[Finding], cfg: ScoringConfig, descriptions: dict[str, s
             syms.add(f.symbol)
         if weight * f.strength > 0:
             groups.add(f.group)
-    composite_findings = []
+    composite_findings: list[Finding] = []
     for c in cfg.composites:
         for scope, (syms, groups) in scopes.items():
             if not c.test(syms, groups):

@@ -126,6 +126,8 @@ def _url_key(value: str) -> tuple[str, str, str] | None:
         else:
             v = "http://" + v
         m = _SCHEME.match(v)
+        if m is None:  # cannot happen once a scheme is prefixed; keeps the type narrow
+            return None
     scheme = m.group(1).lower()
     v = v.replace("\\", "/")
     try:

@@ -139,7 +139,7 @@ class _Query:
     __slots__ = ("host", "labels", "puny", "rd_idx", "label", "suffix", "fold", "found",
                  "_chars", "_mixed", "log")
 
-    def __init__(self, host, labels, puny, rd_idx, suffix):
+    def __init__(self, host: str, labels: tuple[str, ...], puny: dict[int, str], rd_idx: int, suffix: str) -> None:
         self.host = host
         self.labels = labels
         self.puny = puny
@@ -404,9 +404,10 @@ class LookalikeIndex:
             suffix = ".".join(labels[n - pub:]) if pub > 1 else labels[-1]
             rd_idx = n - pub - 1
         else:
-            suffix = _psl().publicsuffix(host)
-            if not suffix or suffix == host:
+            public = _psl().publicsuffix(host)
+            if not public or public == host:
                 return ()
+            suffix = public
             rd_idx = n - suffix.count(".") - 2
         rd = host if not rd_idx else ".".join(labels[rd_idx:])
         # One subdomain label (www., mail., ...) leaves nothing to find there when it is short
@@ -459,7 +460,7 @@ class LookalikeIndex:
                 q.add(e, tech, q.chars() + q.where(e), 0, 0)
             elif len(e.label) >= 5:  # ASCII look-alikes are typos: none for short labels
                 q.add(e, "edit_distance",
-                      _judge_edit(e.label, label, e.fold, q.fold, 0) + q.where(e), 0, 3)
+                      (_judge_edit(e.label, label, e.fold, q.fold, 0) or "") + q.where(e), 0, 3)
 
     def _edit_distance(self, q: _Query) -> None:
         fold = q.fold
@@ -576,7 +577,7 @@ class LookalikeIndex:
                 i = 0
                 while i < len(suf):
                     r = suf[i]
-                    for k in lens_to.get(bare[r - 2:r] if r >= 2 else None, ()):
+                    for k in (lens_to.get(bare[r - 2:r], ()) if r >= 2 else ()):
                         if r - k > 0 and bare[r - k:r] in words and r - k not in suf:
                             suf.append(r - k)
                     i += 1
