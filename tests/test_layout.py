@@ -38,7 +38,6 @@ TESTED_ELSEWHERE = {
     "parse": "test_parse_mime.py",
     "parse/author": "test_checks_author.py",
     "registry": "test_lookalike.py",
-    "registry/data": "test_checks_impersonation.py",
     "registry/entities": "test_checks_impersonation.py",
     "registry/intel/formats": "test_intel.py",
     "registry/intel/normalise": "test_intel.py",
