@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from lurelens.parse.urls import normalise_host
 from lurelens.registry.intel.formats import _File, parse_csv, parse_lines
 from lurelens.registry.intel.normalise import _parse_ip, _url_key, normalise_domain, normalise_email
 
@@ -260,7 +261,7 @@ class IntelStore:
         idx = self._current()
         if not idx.domains:
             return None
-        h = host.strip().rstrip(".").lower()
+        h = normalise_host(host)
         if not h.isascii():
             h = normalise_domain(h) or ""
         if not h or (h[-1].isdigit() or ":" in h) and _parse_ip(h) is not None:
