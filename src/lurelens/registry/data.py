@@ -229,8 +229,8 @@ class DataRegistry:
 
     # Every registry property, for load_all (and the test that it covers them all).
     REGISTRIES = ("trackers", "shorteners", "freemail", "redirectors", "free_hosting", "tenant_senders",
-                  "abused_tlds", "sender_name_words", "vocabularies", "_word_sets", "entities", "lookalikes",
-                  "lure_scanner")
+                  "abused_tlds", "sender_name_words", "vocabularies", "_word_sets", "_patterns", "entities",
+                  "lookalikes", "lure_scanner")
 
     def __init__(self, extra_dir: Path | str | None = None):
         if extra_dir == "auto":
@@ -343,9 +343,13 @@ class DataRegistry:
         """A word list of data/words/ (``WORD_LISTS``) as a set, overlay included."""
         return self._word_sets[name]
 
+    @cached_property
+    def _patterns(self) -> dict[str, str]:
+        return {name: "|".join(self.vocabularies[name]) for name in PATTERN_LISTS}
+
     def pattern(self, name: str) -> str:
         """A pattern list of data/words/ (``PATTERN_LISTS``) as one alternation ``a|b|...``, overlay included."""
-        return "|".join(self.vocabularies[name])
+        return self._patterns[name]
 
     @cached_property
     def entities(self):
