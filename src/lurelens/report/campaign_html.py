@@ -165,7 +165,7 @@ def _chart_targets(camps: list[dict[str, Any]], limits: ReportLimits) -> str | N
         return None
     counts = [Counter(r.rsplit("@", 1)[-1] for x in c["messages"] for r in set(x.get("recipients") or []))
               for c in camps]
-    total = Counter()
+    total: Counter[str] = Counter()
     for cnt in counts:
         total.update(cnt)
     domains = [d for d, _n in total.most_common(8)]
@@ -270,7 +270,7 @@ ul.why{margin:4px 0}code{font-size:12px}
 """
 
 
-def _table(head: Sequence[str], rows: Sequence[Sequence[Any]], numeric: set[int] = frozenset()) -> str:
+def _table(head: Sequence[str], rows: Sequence[Sequence[Any]], numeric: frozenset[int] | set[int] = frozenset()) -> str:
     out = ["<table><thead><tr>", *(f"<th>{_e(h)}</th>" for h in head), "</tr></thead><tbody>"]
     for r in rows:
         out.append("<tr>" + "".join(f'<td class="n">{_e(v)}</td>' if i in numeric else f"<td>{_e(v)}</td>"

@@ -8,7 +8,7 @@ models are what the code reads and writes through."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -21,6 +21,7 @@ from sqlalchemy import (
     LargeBinary,
     SmallInteger,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -36,7 +37,9 @@ JSONDoc = JSON().with_variant(JSONB(), "postgresql")
 
 
 class Base(DeclarativeBase):
-    pass
+    if TYPE_CHECKING:
+        # Every model here maps one Table (SQLAlchemy types __table__ as the wider FromClause).
+        __table__: ClassVar[Table]
 
 
 class Run(Base):
