@@ -20,13 +20,16 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, date, datetime
 from functools import partial
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Path as Path_
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel, Field
 
 from lurelens import Limits, Scanner, ScannerSettings, __version__
 from lurelens.model import Verdict
@@ -129,6 +132,17 @@ def verdict_headers(verdict: Verdict) -> dict[str, str]:
     return verdict_header_values(verdict.label, verdict.score, top_symbols(verdict.findings))
 
 
+class FeedbackIn(BaseModel):
+    """An analyst's action (``POST /v1/feedback``)."""
+
+    action: Literal["false_positive", "allow_sender", "allow_host", "block_sender", "block_host"] = Field(
+        description="false_positive: log that a stored message was wrongly flagged; allow_*: add to the "
+                    "overlay's allow list; block_*: add to the overlay's indicator list")
+    value: str | None = Field(None, max_length=320, description="The sender (address or domain) or host; not for false_positive")
+    hit: int | None = Field(None, ge=1, description="The stored message (GET /v1/hits) the action is about; needed for false_positive")
+    note: str | None = Field(None, max_length=500, description="Free text kept in the log")
+
+
 class Overloaded(Exception):
     """Every scan slot of this worker is taken."""
 
@@ -209,10 +223,26 @@ class Engine:
     """One worker's warm Scanner, its variants per trusted authserv-id, and the optional renderer."""
 
     def __init__(self, config: ServeConfig):
+        from lurelens.adapters.feedback import Feedback
+
         self.config = config
         self.scanner = Scanner.from_settings(config.settings).warm()
         self._variants: dict[tuple[str, ...], Scanner] = {}
         self._render_stage: Any = None
+        # Analyst feedback lands in the data overlay; any worker's action changes the log, and every
+        # worker re-reads the lists before its next scan when it sees the log change.
+        self.feedback = Feedback(config.settings.data_dir) if config.settings.data_dir else None
+        self._feedback_stamp = self.feedback.stamp() if self.feedback else None
+
+    def sync(self) -> None:
+        """Pick up analyst feedback written since the last scan (by this or another worker): a stat
+        of the log per scan; the lists swap in new snapshots, so scans running meanwhile are safe."""
+        if self.feedback is None:
+            return
+        stamp = self.feedback.stamp()
+        if stamp != self._feedback_stamp:
+            self._feedback_stamp = stamp
+            self.scanner.refresh_local()
 
     def for_authserv(self, ids: tuple[str, ...]) -> Scanner:
         """A Scanner trusting these authserv-ids, sharing the warm one's registries (a handful kept)."""
@@ -229,7 +259,16 @@ class Engine:
     def scan(self, raw: bytes, scanner: Scanner, file: str | None, envelope: dict[str, Any] | None = None) -> Verdict:
         if self.config.test_stall:
             time.sleep(self.config.test_stall)
-        return scanner.scan(raw, file=file, envelope=envelope)
+        self.sync()
+        auth_inputs = None
+        if scanner.verify_auth and envelope and envelope.get("client_address"):
+            # With --verify-auth, SPF checks the SMTP client the MTA saw (rspamd's IP/Helo/From
+            # headers), as the milter does, not a Received header's claim.
+            from lurelens.auth import AuthInputs
+
+            auth_inputs = AuthInputs(envelope.get("client_address"), envelope.get("helo") or None,
+                                     envelope.get("mail_from"), source="smtp")
+        return scanner.scan(raw, file=file, envelope=envelope, auth_inputs=auth_inputs)
 
     def render(self, scanner: Scanner, verdict: Verdict, raw: bytes) -> None:
         """Merge what headless Chromium fetched into the verdict (one browser per worker, started on
@@ -557,7 +596,8 @@ def create_app(config: ServeConfig):
         pool: ScanPool | None = state.get("pool")
         return {"status": "ok" if "engine" in state else "starting", "version": __version__,
                 "pid": os.getpid(), "pending": pool.pending if pool else 0,
-                "max_pending": config.max_pending, "store": bool(state.get("store"))}
+                "max_pending": config.max_pending, "store": bool(state.get("store")),
+                "feedback": bool(config.settings.data_dir)}
 
     @app.get("/metrics", dependencies=[Depends(authorize)], tags=["info"], response_class=PlainTextResponse)
     async def prometheus() -> Response:
@@ -578,8 +618,9 @@ def create_app(config: ServeConfig):
             return PlainTextResponse("not found", status_code=404)
         return web(name)
 
-    if config.db:
-        state["store"] = _add_store_routes(app, config, authorize)
+    query = _add_store_routes(app, config, authorize) if config.db else None
+    state["store"] = query is not None
+    _add_feedback_routes(app, config, authorize, lambda: state["engine"], query)
 
     def openapi() -> dict[str, Any]:
         # Declare the bearer token, so clients (and schemathesis) know every /v1 route needs it.
@@ -608,41 +649,53 @@ def create_app(config: ServeConfig):
     return app
 
 
-def _add_store_routes(app: FastAPI, config: ServeConfig, authorize: Callable[[Request], None]) -> bool:
-    """``GET /v1/hits`` and ``/v1/hits/{id}`` from the hunt's store, when this install has it (True)."""
+def _add_store_routes(app: FastAPI, config: ServeConfig, authorize: Callable[[Request], None]) -> Callable | None:
+    """``GET /v1/hits``, ``/v1/hits/{id}`` and ``/v1/campaigns`` from the hunt's store, when this
+    install has it. Returns the store query function (None without a store)."""
     try:
         from lurelens.store import Store
     except ImportError as exc:
         log.warning("--db given but the hunt's store is not available (%s); /v1/hits is not served", exc)
-        return False
+        return None
     held: dict[str, Any] = {}
 
     async def query(fn: Callable[[Any], Any]) -> Any:
         def run() -> Any:
-            if "store" not in held:  # one per worker, opened on first use (not migrated: read only)
+            if "store" not in held:  # one per worker, opened on first use (not migrated)
                 held["store"] = Store(config.db)
             return fn(held["store"])
         try:
             return await asyncio.get_running_loop().run_in_executor(None, run)
+        except HTTPException:
+            raise
         except Exception as exc:
             log.exception("store query failed")
             raise HTTPException(503, f"the store cannot be read: {type(exc).__name__}",
                                 headers={"Retry-After": str(config.retry_after)}) from None
 
-    @app.get("/v1/hits", dependencies=[Depends(authorize)], tags=["store"],
-             responses={503: {"description": "The store cannot be read"}})
+    store_errors = {503: {"description": "The store cannot be read"}}
+
+    @app.get("/v1/hits", dependencies=[Depends(authorize)], tags=["store"], responses=store_errors)
     async def hits(
         verdict: Annotated[list[str], Query(default_factory=list, description="Only these verdicts (default: suspicious or worse; 'error' for unreadable input)")],
         all_: Annotated[bool, Query(alias="all", description="Every stored message")] = False,
         limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+        sender: Annotated[str | None, Query(max_length=200, description="From address or name contains this text (any case)")] = None,
+        recipient: Annotated[str | None, Query(max_length=200, description="A recipient address contains this text")] = None,
+        subject: Annotated[str | None, Query(max_length=200, description="Subject contains this text")] = None,
+        since: Annotated[date | None, Query(description="Date header on or after this day (UTC)")] = None,
+        until: Annotated[date | None, Query(description="Date header on or before this day (UTC)")] = None,
     ) -> Response:
         """Stored hits of ``lurelens hunt``, highest score first: each its ``scan --json`` object plus
         ``id``, ``source`` and ``locator``."""
-        rows = await query(lambda st: list(st.hits(verdict or None, all=all_, limit=limit)))
+        lo = datetime(since.year, since.month, since.day, tzinfo=UTC) if since else None
+        hi = datetime(until.year, until.month, until.day, 23, 59, 59, tzinfo=UTC) if until else None
+        rows = await query(lambda st: list(st.hits(verdict or None, all=all_, limit=limit, sender=sender,
+                                                   recipient=recipient, subject=subject, since=lo, until=hi)))
         return _json({"hits": rows})
 
     @app.get("/v1/hits/{hit_id}", dependencies=[Depends(authorize)], tags=["store"],
-             responses={404: {"description": "No such stored message"}, 503: {"description": "The store cannot be read"}})
+             responses={404: {"description": "No such stored message"}, **store_errors})
     async def hit(hit_id: int) -> Response:
         """One stored message's report, with its recipients."""
         row = await query(lambda st: st.get(hit_id))
@@ -650,7 +703,88 @@ def _add_store_routes(app: FastAPI, config: ServeConfig, authorize: Callable[[Re
             raise HTTPException(404, f"no stored message {hit_id}")
         return _json(row)
 
-    return True
+    def campaigns_of(st: Any) -> Any:
+        from lurelens.campaigns import Campaigns
+
+        return Campaigns(st, data_dir=config.settings.data_dir)
+
+    @app.get("/v1/campaigns", dependencies=[Depends(authorize)], tags=["store"], responses=store_errors)
+    async def campaigns(min_messages: Annotated[int, Query(ge=1, le=100_000, description="Only campaigns of at least this many messages")] = 1) -> Response:
+        """Campaigns (as ``lurelens campaigns --json``), most threatening first: stored lures grouped by
+        shared infrastructure and near-duplicate text. As clustered by the last ``lurelens campaigns``
+        or ``POST /v1/campaigns/refresh``."""
+        rows = await query(lambda st: campaigns_of(st).list(min_messages=min_messages))
+        return _json({"campaigns": rows})
+
+    @app.post("/v1/campaigns/refresh", dependencies=[Depends(authorize)], tags=["store"], responses=store_errors)
+    async def campaigns_refresh() -> Response:
+        """Cluster what hunts stored since the last time (writes the store's campaign tables, as
+        ``lurelens campaigns`` does): messages indexed, pairs, campaigns."""
+        async with held.setdefault("refresh_lock", asyncio.Lock()):  # one at a time per worker
+            done = await query(lambda st: campaigns_of(st).update())
+        return _json(done.to_dict())
+
+    @app.get("/v1/campaigns/{campaign_id}", dependencies=[Depends(authorize)], tags=["store"],
+             responses={404: {"description": "No such campaign"}, **store_errors})
+    async def campaign(campaign_id: Annotated[str, Path_(max_length=80)]) -> Response:
+        """One campaign in full (as ``lurelens campaign ID --json``): its messages, recipients,
+        senders, infrastructure and why they are linked. An unambiguous id prefix is accepted."""
+        row = await query(lambda st: campaigns_of(st).get(campaign_id))
+        if row is None:
+            raise HTTPException(404, f"no campaign {campaign_id}")
+        return _json(row)
+
+    return query
+
+
+def _add_feedback_routes(app: FastAPI, config: ServeConfig, authorize: Callable[[Request], None],
+                         engine: Callable[[], Engine], query: Callable | None) -> None:
+    """``POST /v1/feedback`` and ``GET /v1/feedback``: analyst actions, written into the data overlay."""
+    from lurelens.adapters.feedback import FeedbackError
+
+    no_overlay = {409: {"description": "No data overlay directory configured (serve --data-dir), or no store for a hit"},
+                  404: {"description": "No such stored message"}}
+
+    def feedback_or_409():
+        fb = engine().feedback
+        if fb is None:
+            raise HTTPException(409, "analyst actions need a data overlay directory: start the server with "
+                                     "--data-dir DIR (or LURELENS_DATA_DIR)")
+        return fb
+
+    @app.post("/v1/feedback", dependencies=[Depends(authorize)], tags=["feedback"], responses=no_overlay)
+    async def add_feedback(body: FeedbackIn) -> Response:
+        """Record an analyst's action. Allow and block entries are added to files in the data overlay
+        (``allowed_senders.txt``, ``allowed_hosts.txt``, ``iocs/lurelens-feedback.txt``) that every
+        worker re-reads before its next scan; every action is appended to ``feedback.jsonl``.
+        Returns the log entry (``added`` is false when the value was listed already)."""
+        fb = feedback_or_409()
+        message = None
+        if body.hit is not None:
+            if query is None:
+                raise HTTPException(409, "a hit needs the store: start the server with --db URL")
+            row = await query(lambda st: st.get(body.hit))
+            if row is None:
+                raise HTTPException(404, f"no stored message {body.hit}")
+            snd = row.get("sender") or {}
+            message = {"sha256": row.get("sha256"), "verdict": row.get("verdict"), "score": row.get("score"),
+                       "symbols": sorted({f["symbol"] for f in row.get("findings") or [] if f.get("score")}),
+                       "from": [a.get("addr") for a in snd.get("from") or []], "subject": snd.get("subject")}
+        loop = asyncio.get_running_loop()
+        try:
+            entry = await loop.run_in_executor(None, partial(fb.record, body.action, body.value, hit=body.hit,
+                                                             note=body.note, message=message))
+        except FeedbackError as exc:
+            raise HTTPException(422, str(exc)) from None
+        log.info("feedback: %s %s", body.action, entry.get("value") or entry.get("hit"))
+        return _json(entry)
+
+    @app.get("/v1/feedback", dependencies=[Depends(authorize)], tags=["feedback"], responses={409: no_overlay[409]})
+    async def list_feedback(limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> Response:
+        """The latest analyst actions, newest first (the tail of ``feedback.jsonl``)."""
+        fb = feedback_or_409()
+        rows = await asyncio.get_running_loop().run_in_executor(None, fb.recent, limit)
+        return _json({"feedback": rows})
 
 
 def _json(d: dict[str, Any]) -> Response:

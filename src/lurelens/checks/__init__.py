@@ -8,6 +8,7 @@ from lurelens.checks import (
     impersonation,
     intel,
     links,
+    local,
     lookalike,
     sender,
     structure,
@@ -34,6 +35,7 @@ CHECKS: tuple[Check, ...] = (
     impersonation.CHECK,
     lookalike.CHECK,
     intel.CHECK,
+    local.CHECK,
 )
 
 
