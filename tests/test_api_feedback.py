@@ -135,6 +135,7 @@ def test_false_positive_is_logged_with_the_message(client, srv):
     ({"action": "allow_host", "value": "192.0.2.1"}, 422),    # an IP is blocked, never allowed
     ({"action": "block_host"}, 422),
     ({"action": "delete_everything", "value": "x.example"}, 422),
+    ({"action": "block_sender", "value": "a" * 63 + "." + "b" * 63 + "." + "c" * 63 + "." + "d" * 63 + ".example"}, 400),  # > 253
     ({"action": "false_positive", "hit": 999999}, 404),
 ])
 def test_bad_feedback_is_refused(client, body, code):
@@ -174,6 +175,11 @@ def test_campaigns_from_the_store(client):
     assert one["id"] == rows[0]["id"] and one["messages"][0]["subject"]
     assert client.get(f"/v1/campaigns/{rows[0]['id'][:8]}").json()["id"] == rows[0]["id"]  # a unique prefix
     assert client.get("/v1/campaigns/no-such-campaign").status_code == 404
+
+
+def test_405_names_every_method_of_the_path(client):
+    r = client.delete("/v1/feedback")
+    assert r.status_code == 405 and set(r.headers["allow"].replace(" ", "").split(",")) == {"GET", "POST"}
 
 
 def test_openapi_documents_the_new_routes(client):

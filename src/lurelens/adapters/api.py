@@ -15,6 +15,7 @@ import ipaddress
 import json
 import logging
 import os
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +29,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi import Path as Path_
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from pydantic import BaseModel, Field
 
 from lurelens import Limits, Scanner, ScannerSettings, __version__
@@ -132,15 +136,90 @@ def verdict_headers(verdict: Verdict) -> dict[str, str]:
     return verdict_header_values(verdict.label, verdict.score, top_symbols(verdict.findings))
 
 
-class FeedbackIn(BaseModel):
-    """An analyst's action (``POST /v1/feedback``)."""
+# What a feedback value may be, in the spec (pydantic checks these patterns; the feedback module
+# then normalises the value and refuses what still is not one, with 400).
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+_HOST = rf"(?:{_LABEL}\.)+[A-Za-z](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?\.?"
+_IPV4 = r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_LOCAL = r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}"
+_NOTE = Field(None, max_length=500, description="Free text kept in the log")
+_HIT = Field(None, ge=1, description="The stored message (GET /v1/hits) the action is about")
 
-    action: Literal["false_positive", "allow_sender", "allow_host", "block_sender", "block_host"] = Field(
-        description="false_positive: log that a stored message was wrongly flagged; allow_*: add to the "
-                    "overlay's allow list; block_*: add to the overlay's indicator list")
-    value: str | None = Field(None, max_length=320, description="The sender (address or domain) or host; not for false_positive")
-    hit: int | None = Field(None, ge=1, description="The stored message (GET /v1/hits) the action is about; needed for false_positive")
-    note: str | None = Field(None, max_length=500, description="Free text kept in the log")
+
+class FalsePositive(BaseModel):
+    """Log that a stored message was wrongly flagged (nothing else changes)."""
+
+    action: Literal["false_positive"]
+    hit: int = Field(ge=1, description="The stored message (GET /v1/hits)")
+    note: str | None = _NOTE
+
+
+class SenderAction(BaseModel):
+    """Allow a sender (``allowed_senders.txt``: credit when its From domain is authenticated) or
+    block it (an e-mail or domain indicator in ``iocs/lurelens-feedback.txt``)."""
+
+    action: Literal["allow_sender", "block_sender"]
+    value: str = Field(max_length=320, pattern=rf"^(?:{_LOCAL}@)?{_HOST}$", description="An address or a domain")
+    hit: int | None = _HIT
+    note: str | None = _NOTE
+
+
+class AllowHost(BaseModel):
+    """Allow a host (``allowed_hosts.txt``: its fetches are not counted as beacons)."""
+
+    action: Literal["allow_host"]
+    value: str = Field(max_length=253, pattern=rf"^{_HOST}$", description="A host name; covers its subdomains")
+    hit: int | None = _HIT
+    note: str | None = _NOTE
+
+
+class BlockHost(BaseModel):
+    """Block a host (a domain or IP indicator in ``iocs/lurelens-feedback.txt``)."""
+
+    action: Literal["block_host"]
+    value: str = Field(max_length=253, pattern=rf"^(?:{_HOST}|{_IPV4})$", description="A host name or an IPv4 address")
+    hit: int | None = _HIT
+    note: str | None = _NOTE
+
+
+FeedbackIn = Annotated[FalsePositive | SenderAction | AllowHost | BlockHost, Field(discriminator="action")]
+
+
+_SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
+                     (b"x-frame-options", b"DENY")]
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware: the page's CSP (unless the route set its own), no sniffing, no referrer,
+    no framing and no caching (unless set) on every response, and the in-flight gauge. (Starlette's
+    ``@app.middleware("http")`` runs each request through an extra task and memory stream.)"""
+
+    def __init__(self, app: Any, gauge: Any):
+        self.app = app
+        self.gauge = gauge
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() not in (b"x-content-type-options", b"referrer-policy", b"x-frame-options")]
+                names = {k.lower() for k, _ in headers}
+                if b"content-security-policy" not in names:
+                    headers.append((b"content-security-policy", PAGE_CSP.encode()))
+                if b"cache-control" not in names:
+                    headers.append((b"cache-control", b"no-store"))
+                headers += _SECURITY_HEADERS
+                message = {**message, "headers": headers}
+            await send(message)
+
+        self.gauge.inc()
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            self.gauge.dec()
 
 
 class Overloaded(Exception):
@@ -270,6 +349,11 @@ class Engine:
                                      envelope.get("mail_from"), source="smtp")
         return scanner.scan(raw, file=file, envelope=envelope, auth_inputs=auth_inputs)
 
+    def scan_and(self, raw: bytes, scanner: Scanner, file: str | None, envelope: dict[str, Any] | None,
+                 finish: Callable[[Verdict], Any] | None) -> tuple[Verdict, Any]:
+        verdict = self.scan(raw, scanner, file, envelope)
+        return verdict, (finish(verdict) if finish else None)
+
     def render(self, scanner: Scanner, verdict: Verdict, raw: bytes) -> None:
         """Merge what headless Chromium fetched into the verdict (one browser per worker, started on
         first use, always driven from the render pool's one thread as Playwright's sync API needs)."""
@@ -313,6 +397,10 @@ def app_from_env():
     """The app of one uvicorn worker, configured by ``lurelens serve`` through the environment."""
     # Read once and dropped, so processes this worker starts (Chromium for render=true) never
     # inherit the tokens; uvicorn's supervisor keeps its copy for the workers it restarts.
+    # The scan runs in a thread next to the event loop; when the loop wakes (a request arrives, a scan
+    # ends) it waits for the scan thread to drop the GIL, by default up to 5 ms each time. 1 ms keeps
+    # those waits out of the latency at little cost (a switch happens only when the loop asks).
+    sys.setswitchinterval(0.001)
     text = os.environ.pop(CONFIG_ENV, None)
     config = ServeConfig.from_json(text) if text else ServeConfig()
     stall = os.environ.get(STALL_ENV)
@@ -355,20 +443,6 @@ def create_app(config: ServeConfig):
         docs_url=None,  # Swagger UI and ReDoc load from CDNs; the spec is at /openapi.json
         redoc_url=None,
     )
-
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):
-        metrics.in_flight.inc()
-        try:
-            response = await call_next(request)
-        finally:
-            metrics.in_flight.dec()
-        response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers.setdefault("Cache-Control", "no-store")
-        return response
 
     def authorize(request: Request) -> None:
         if not token_bytes:
@@ -429,16 +503,23 @@ def create_app(config: ServeConfig):
         raise fail(400, "bad_request", "multipart upload without a file or 'message' field")
 
     async def scan(raw: bytes, file: str | None, authserv_id: list[str], render: bool, endpoint: str,
-                   envelope: dict[str, Any] | None = None) -> Verdict:
+                   envelope: dict[str, Any] | None = None,
+                   finish: Callable[[Verdict], Any] | None = None) -> tuple[Verdict, Any]:
+        """The verdict, and ``finish(verdict)`` (the response body) computed in the scan thread, so
+        the event loop only moves bytes: a verdict's JSON costs as much as a fifth of a scan."""
         engine: Engine = state["engine"]
         pool: ScanPool = state["pool"]
         scanner = engine.for_authserv(tuple(a.lower() for a in authserv_id if a))
         t0 = time.perf_counter()
         try:
-            verdict = await pool.run(engine.scan, raw, scanner, file, envelope, timeout=config.request_timeout)
             if render:
+                verdict = await pool.run(engine.scan, raw, scanner, file, envelope, timeout=config.request_timeout)
                 left = max(0.5, config.request_timeout - (time.perf_counter() - t0))
                 await state["render_pool"].run(engine.render, scanner, verdict, raw, timeout=left)
+                out = finish(verdict) if finish else None
+            else:
+                verdict, out = await pool.run(engine.scan_and, raw, scanner, file, envelope, finish,
+                                              timeout=config.request_timeout)
         except Overloaded:
             raise fail(503, "overloaded", "all scan slots are busy; retry later", retry=True) from None
         except ScanTimeout:
@@ -452,7 +533,7 @@ def create_app(config: ServeConfig):
             raise fail(503 if reason == "render_unavailable" else 500, reason, f"{name}: {exc}"[:500]) from None
         metrics.latency.labels(endpoint).observe(time.perf_counter() - t0)
         metrics.scans.labels(verdict.label, endpoint).inc()
-        return verdict
+        return verdict, out
 
     raw_body = {
         "requestBody": {
@@ -483,8 +564,8 @@ def create_app(config: ServeConfig):
     ) -> Response:
         """Scan one message: the verdict and why, what opening it would fetch, links, sender."""
         raw, name = await read_message(request)
-        verdict = await scan(raw, name, authserv_id or [], render, "scan")
-        return _json(verdict.to_dict())
+        _verdict, body = await scan(raw, name, authserv_id or [], render, "scan", finish=_verdict_json)
+        return Response(body, media_type="application/json")
 
     @app.post("/v1/defuse", dependencies=[Depends(authorize)], tags=["scan"], openapi_extra=raw_body,
               response_class=Response,
@@ -551,7 +632,7 @@ def create_app(config: ServeConfig):
         t0 = time.perf_counter()
         try:
             raw, _ = await read_message(request)
-            verdict = await scan(raw, h.get("queue-id"), [], False, "checkv2", envelope)
+            verdict, _ = await scan(raw, h.get("queue-id"), [], False, "checkv2", envelope)
         except HTTPException as exc:
             if exc.status_code in (400, 401, 413):
                 raise
@@ -639,6 +720,20 @@ def create_app(config: ServeConfig):
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    app.add_middleware(SecurityHeaders, gauge=metrics.in_flight)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405:
+            # Starlette names only the methods of the first route matching the path; a path served
+            # by several routes (GET and POST /v1/feedback) allows them all.
+            from starlette.routing import Match
+
+            allowed = sorted({m for r in app.router.routes if isinstance(r, APIRoute)
+                              and r.matches({"type": "http", "path": request.url.path, "method": ""})[0] != Match.NONE
+                              for m in (r.methods or ())})
+            exc.headers = {**(exc.headers or {}), "Allow": ", ".join(allowed)}
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> Response:
@@ -742,7 +837,8 @@ def _add_feedback_routes(app: FastAPI, config: ServeConfig, authorize: Callable[
     """``POST /v1/feedback`` and ``GET /v1/feedback``: analyst actions, written into the data overlay."""
     from lurelens.adapters.feedback import FeedbackError
 
-    no_overlay = {409: {"description": "No data overlay directory configured (serve --data-dir), or no store for a hit"},
+    no_overlay = {400: {"description": "The value is not an address, domain or host, or the action lacks it"},
+                  409: {"description": "No data overlay directory configured (serve --data-dir), or no store for a hit"},
                   404: {"description": "No such stored message"}}
 
     def feedback_or_409():
@@ -772,10 +868,10 @@ def _add_feedback_routes(app: FastAPI, config: ServeConfig, authorize: Callable[
                        "from": [a.get("addr") for a in snd.get("from") or []], "subject": snd.get("subject")}
         loop = asyncio.get_running_loop()
         try:
-            entry = await loop.run_in_executor(None, partial(fb.record, body.action, body.value, hit=body.hit,
-                                                             note=body.note, message=message))
+            entry = await loop.run_in_executor(None, partial(fb.record, body.action, getattr(body, "value", None),
+                                                             hit=body.hit, note=body.note, message=message))
         except FeedbackError as exc:
-            raise HTTPException(422, str(exc)) from None
+            raise HTTPException(400, str(exc)) from None
         log.info("feedback: %s %s", body.action, entry.get("value") or entry.get("hit"))
         return _json(entry)
 
@@ -787,19 +883,30 @@ def _add_feedback_routes(app: FastAPI, config: ServeConfig, authorize: Callable[
         return _json({"feedback": rows})
 
 
-def _json(d: dict[str, Any]) -> Response:
+def _json_bytes(d: dict[str, Any]) -> bytes:
     from lurelens.report.jsonout import dumps
 
     # Text the engine decoded with surrogateescape may hold lone surrogates: JSON-escape them.
-    return Response(dumps(d).encode("utf-8", "backslashreplace"), media_type="application/json")
+    return dumps(d).encode("utf-8", "backslashreplace")
+
+
+def _json(d: dict[str, Any]) -> Response:
+    return Response(_json_bytes(d), media_type="application/json")
+
+
+def _verdict_json(verdict: Verdict) -> bytes:
+    return _json_bytes(verdict.to_dict())
 
 
 def _ascii(name: str) -> str:
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)[:100] or "message.eml"
 
 
-def run_server(config: ServeConfig, host: str, port: int, workers: int = 1, log_level: str = "info") -> None:
-    """Run uvicorn with ``workers`` processes, each building its own warm Scanner from ``config``."""
+def run_server(config: ServeConfig, host: str, port: int, workers: int = 1, log_level: str = "info",
+               access_log: bool = False) -> None:
+    """Run uvicorn with ``workers`` processes, each building its own warm Scanner from ``config``.
+    uvicorn uses uvloop and httptools when installed (the serve extra installs them); ``access_log``
+    logs a line per request (off by default: at 150 requests/s it costs more than it tells)."""
     import shutil
     import tempfile
 
@@ -817,7 +924,7 @@ def run_server(config: ServeConfig, host: str, port: int, workers: int = 1, log_
     try:
         uvicorn.run("lurelens.adapters.api:app_from_env", factory=True, host=host, port=port,
                     workers=workers if workers > 1 else None, log_level=log_level,
-                    timeout_graceful_shutdown=5, server_header=False)
+                    timeout_graceful_shutdown=5, server_header=False, access_log=access_log)
     finally:
         if metrics_dir:
             shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -971,6 +971,7 @@ def serve(
     verify_auth: bool = typer.Option(False, "--verify-auth", help="Check SPF, DKIM, ARC and DMARC against DNS ourselves (needs the auth extra; docs/auth.md). /checkv2 uses the client IP, HELO and sender the MTA sent."),
     dns_server: Optional[str] = typer.Option(None, "--dns-server", metavar="HOST[:PORT]", help="With --verify-auth: ask this DNS server (HOST[:PORT]) instead of the system's."),
     dns_timeout: float = typer.Option(2.0, "--dns-timeout", metavar="SECONDS", help="With --verify-auth: seconds per DNS query."),
+    access_log: bool = typer.Option(False, "--access-log", help="Log a line per request (uvicorn's access log)."),
 ) -> None:
     """Serve the HTTP API (/v1/scan, /v1/defuse, rspamd's /checkv2, /metrics) and the analyst page at /."""
     try:
@@ -992,7 +993,7 @@ def serve(
             import lurelens.auth  # noqa: F401 - the auth extra is missing: say so here, not in every worker
         config = ServeConfig(settings=settings, tokens=load_tokens(tokens_file), max_body=max_body, db=db,
                              max_pending=max_pending, request_timeout=request_timeout)
-        run_server(config, host, port, workers)
+        run_server(config, host, port, workers, access_log=access_log)
     except (OSError, ValueError, LurelensError, ImportError) as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_ERROR)
