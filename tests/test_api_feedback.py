@@ -186,5 +186,6 @@ def test_openapi_documents_the_new_routes(client):
     spec = client.get("/openapi.json").json()
     assert {"/v1/feedback", "/v1/campaigns", "/v1/campaigns/{campaign_id}", "/v1/campaigns/refresh"} <= set(spec["paths"])
     assert spec["paths"]["/v1/feedback"]["post"]["security"] == [{"bearer": []}]
-    body = spec["components"]["schemas"]["FeedbackIn"]
-    assert "block_host" in json.dumps(body)
+    body = spec["paths"]["/v1/feedback"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert set(body["discriminator"]["mapping"]) == {"false_positive", "allow_sender", "block_sender", "allow_host", "block_host"}
+    assert "pattern" in spec["components"]["schemas"]["AllowHost"]["properties"]["value"]
