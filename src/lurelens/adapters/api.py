@@ -17,7 +17,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field, replace
@@ -444,7 +444,8 @@ def create_app(config: ServeConfig):
         redoc_url=None,
     )
 
-    def authorize(request: Request) -> None:
+    async def authorize(request: Request) -> None:
+        # async: FastAPI runs a sync dependency in a thread pool, a thread hop on every request.
         if not token_bytes:
             return
         given = ""
@@ -559,7 +560,9 @@ def create_app(config: ServeConfig):
                                "content": {"application/json": {"schema": verdict_schema}}}, **errors})
     async def scan_message(
         request: Request,
-        authserv_id: Annotated[list[str], Query(default_factory=list, description="Trust only Authentication-Results from this host (repeatable)")],
+        # `None`, not `default_factory=list`: pydantic inspects a default factory's signature on every
+        # request, which cost 15% of a small scan's CPU.
+        authserv_id: Annotated[list[str] | None, Query(description="Trust only Authentication-Results from this host (repeatable)")] = None,
         render: Annotated[bool, Query(description="Also render the message in headless Chromium (network locked) and merge what it fetched")] = False,
     ) -> Response:
         """Scan one message: the verdict and why, what opening it would fetch, links, sender."""
@@ -744,7 +747,7 @@ def create_app(config: ServeConfig):
     return app
 
 
-def _add_store_routes(app: FastAPI, config: ServeConfig, authorize: Callable[[Request], None]) -> Callable | None:
+def _add_store_routes(app: FastAPI, config: ServeConfig, authorize: Callable[[Request], Awaitable[None]]) -> Callable | None:
     """``GET /v1/hits``, ``/v1/hits/{id}`` and ``/v1/campaigns`` from the hunt's store, when this
     install has it. Returns the store query function (None without a store)."""
     try:
@@ -772,7 +775,7 @@ def _add_store_routes(app: FastAPI, config: ServeConfig, authorize: Callable[[Re
 
     @app.get("/v1/hits", dependencies=[Depends(authorize)], tags=["store"], responses=store_errors)
     async def hits(
-        verdict: Annotated[list[str], Query(default_factory=list, description="Only these verdicts (default: suspicious or worse; 'error' for unreadable input)")],
+        verdict: Annotated[list[str] | None, Query(description="Only these verdicts (default: suspicious or worse; 'error' for unreadable input)")] = None,
         all_: Annotated[bool, Query(alias="all", description="Every stored message")] = False,
         limit: Annotated[int, Query(ge=1, le=1000)] = 50,
         sender: Annotated[str | None, Query(max_length=200, description="From address or name contains this text (any case)")] = None,
@@ -832,7 +835,7 @@ def _add_store_routes(app: FastAPI, config: ServeConfig, authorize: Callable[[Re
     return query
 
 
-def _add_feedback_routes(app: FastAPI, config: ServeConfig, authorize: Callable[[Request], None],
+def _add_feedback_routes(app: FastAPI, config: ServeConfig, authorize: Callable[[Request], Awaitable[None]],
                          engine: Callable[[], Engine], query: Callable | None) -> None:
     """``POST /v1/feedback`` and ``GET /v1/feedback``: analyst actions, written into the data overlay."""
     from lurelens.adapters.feedback import FeedbackError
