@@ -560,9 +560,9 @@ def create_app(config: ServeConfig):
                                "content": {"application/json": {"schema": verdict_schema}}}, **errors})
     async def scan_message(
         request: Request,
-        # `None`, not `default_factory=list`: pydantic inspects a default factory's signature on every
-        # request, which cost 15% of a small scan's CPU.
-        authserv_id: Annotated[list[str] | None, Query(description="Trust only Authentication-Results from this host (repeatable)")] = None,
+        # A default value, not `default_factory=list`: pydantic inspects a default factory's signature
+        # on every request, which cost 15% of a small scan's CPU. (An empty list is copied per request.)
+        authserv_id: Annotated[list[str], Query(description="Trust only Authentication-Results from this host (repeatable)")] = [],  # noqa: B006
         render: Annotated[bool, Query(description="Also render the message in headless Chromium (network locked) and merge what it fetched")] = False,
     ) -> Response:
         """Scan one message: the verdict and why, what opening it would fetch, links, sender."""
@@ -775,7 +775,7 @@ def _add_store_routes(app: FastAPI, config: ServeConfig, authorize: Callable[[Re
 
     @app.get("/v1/hits", dependencies=[Depends(authorize)], tags=["store"], responses=store_errors)
     async def hits(
-        verdict: Annotated[list[str] | None, Query(description="Only these verdicts (default: suspicious or worse; 'error' for unreadable input)")] = None,
+        verdict: Annotated[list[str], Query(description="Only these verdicts (default: suspicious or worse; 'error' for unreadable input)")] = [],  # noqa: B006
         all_: Annotated[bool, Query(alias="all", description="Every stored message")] = False,
         limit: Annotated[int, Query(ge=1, le=1000)] = 50,
         sender: Annotated[str | None, Query(max_length=200, description="From address or name contains this text (any case)")] = None,
