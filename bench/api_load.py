@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from common import DEFAULT_CORPUS, message_files
+from common import DEFAULT_CORPUS, message_files  # noqa: E402 - after the path insert
 
 CLK = os.sysconf("SC_CLK_TCK")
 

@@ -117,6 +117,16 @@ def test_allow_host_then_rescan_drops_its_beacon(client):
         assert v["verdict"] != "clean"  # opening it still reports to that host
 
 
+def test_block_sender_then_rescan_lists_it(client, srv):
+    raw = newsletter(frm="Deals <deals@other-shop.example>")
+    assert not any("INTEL_EMAIL_LISTED" in syms(v) for v in scan_many(client, raw, 2))
+    r = client.post("/v1/feedback", json={"action": "block_sender", "value": "Deals@Other-Shop.example"})
+    assert r.status_code == 200 and r.json()["value"] == "deals@other-shop.example"
+    assert "email deals@other-shop.example" in (srv.overlay / "iocs" / "lurelens-feedback.txt").read_text()
+    for v in scan_many(client, raw):
+        assert "INTEL_EMAIL_LISTED" in syms(v)
+
+
 def test_false_positive_is_logged_with_the_message(client, srv):
     hid = hit_id(client, "@1")
     r = client.post("/v1/feedback", json={"action": "false_positive", "hit": hid, "note": "our weekly newsletter"})
