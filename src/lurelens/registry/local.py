@@ -9,7 +9,6 @@ lists, never half of one.
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,19 +59,9 @@ class LocalLists:
     def __init__(self, extra_dir: Path | str | None, *, recheck_seconds: float = 5.0):
         self.extra_dir = Path(extra_dir) if extra_dir else None
         self.recheck_seconds = recheck_seconds
-        self._lock = threading.Lock()
         self._checked_at = 0.0
         self._snap = _Snapshot((), frozenset(), frozenset())
         self.refresh()
-
-    def __getstate__(self) -> dict:
-        state = dict(self.__dict__)
-        del state["_lock"]
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
 
     def _paths(self) -> tuple[Path, Path] | None:
         if self.extra_dir is None:
@@ -88,11 +77,10 @@ class LocalLists:
         stamps = tuple(_stamp(p) for p in paths)
         if stamps == self._snap.stamps:
             return False
-        with self._lock:
-            if stamps == self._snap.stamps:
-                return False
-            self._snap = _Snapshot(stamps, _read(paths[0]), _read(paths[1]))
-            return True
+        # No lock: two threads that race here each read the files and assign a whole snapshot (one
+        # attribute store), and either snapshot is a consistent reading of them.
+        self._snap = _Snapshot(stamps, _read(paths[0]), _read(paths[1]))
+        return True
 
     def _current(self) -> _Snapshot:
         if time.monotonic() - self._checked_at >= self.recheck_seconds:
