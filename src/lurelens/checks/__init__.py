@@ -2,14 +2,17 @@
 in order and turns a crash into a CHECK_ERROR finding."""
 
 from lurelens.checks import (
+    attachments,
     auth,
     author,
-    content,
+    greeting,
     impersonation,
     intel,
     links,
     local,
     lookalike,
+    lures,
+    obfuscation,
     sender,
     structure,
     trackers,
@@ -25,13 +28,16 @@ ENGINE_SYMBOLS = (
 
 CHECKS: tuple[Check, ...] = (
     structure.CHECK,
+    attachments.CHECK,
     auth.CHECK,
     verify.CHECK,
     sender.CHECK,
     author.CHECK,
     trackers.CHECK,
     links.CHECK,
-    content.CHECK,
+    lures.CHECK,
+    obfuscation.CHECK,
+    greeting.CHECK,
     impersonation.CHECK,
     lookalike.CHECK,
     intel.CHECK,
