@@ -152,6 +152,18 @@ def test_bad_feedback_is_refused(client, body, code):
     assert client.post("/v1/feedback", json=body).status_code == code
 
 
+def test_feedback_only_as_json(client, srv):
+    """A page on another site can send a form or text/plain POST without asking the server first
+    (no CORS preflight); only application/json (which needs one, never granted) is accepted."""
+    body = b'{"action": "allow_sender", "value": "evil@attacker.example"}'
+    for ctype in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"):
+        assert client.post("/v1/feedback", content=body, headers={"Content-Type": ctype}).status_code == 422
+    allowed = srv.overlay / "allowed_senders.txt"
+    assert not allowed.exists() or "attacker" not in allowed.read_text()
+    pre = client.options("/v1/feedback", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    assert "access-control-allow-origin" not in pre.headers
+
+
 def test_hits_filters(client):
     def locs(**params):
         rows = client.get("/v1/hits", params={"all": "true", **params}).json()["hits"]
