@@ -17,7 +17,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field, replace
@@ -99,17 +99,17 @@ class ServeConfig:
         return cls(settings=settings, tokens=tuple(d.pop("tokens")), **d)
 
 
-def load_tokens(tokens_file: str | Path | None = None, env: dict[str, str] | None = None) -> tuple[str, ...]:
+def load_tokens(tokens_file: str | Path | None = None, env: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """Bearer tokens: one a line in the file (``#`` comments), plus ``LURELENS_API_TOKENS``
     (comma or whitespace separated)."""
-    env = os.environ if env is None else env
+    environ: Mapping[str, str] = os.environ if env is None else env
     tokens: list[str] = []
     if tokens_file:
         for line in Path(tokens_file).read_text(encoding="utf-8").splitlines():
             line = line.split("#", 1)[0].strip()
             if line:
                 tokens.append(line)
-    tokens += env.get(TOKENS_ENV, "").replace(",", " ").split()
+    tokens += environ.get(TOKENS_ENV, "").replace(",", " ").split()
     return tuple(dict.fromkeys(tokens))
 
 
@@ -546,7 +546,7 @@ def create_app(config: ServeConfig):
             },
         },
     }
-    errors = {400: {"description": "Empty body or unreadable multipart upload"},
+    errors: dict[int | str, dict[str, Any]] = {400: {"description": "Empty body or unreadable multipart upload"},
               401: {"description": "Missing or wrong bearer token"},
               413: {"description": "Body larger than the server's limit"},
               503: {"description": "Overloaded or past the time limit: retry after Retry-After seconds"}}
@@ -750,6 +750,9 @@ def create_app(config: ServeConfig):
 def _add_store_routes(app: FastAPI, config: ServeConfig, authorize: Callable[[Request], Awaitable[None]]) -> Callable | None:
     """``GET /v1/hits``, ``/v1/hits/{id}`` and ``/v1/campaigns`` from the hunt's store, when this
     install has it. Returns the store query function (None without a store)."""
+    db = config.db
+    if db is None:  # called only when --db was given
+        return None
     try:
         from lurelens.store import Store
     except ImportError as exc:
@@ -760,7 +763,7 @@ def _add_store_routes(app: FastAPI, config: ServeConfig, authorize: Callable[[Re
     async def query(fn: Callable[[Any], Any]) -> Any:
         def run() -> Any:
             if "store" not in held:  # one per worker, opened on first use (not migrated)
-                held["store"] = Store(config.db)
+                held["store"] = Store(db)
             return fn(held["store"])
         try:
             return await asyncio.get_running_loop().run_in_executor(None, run)
