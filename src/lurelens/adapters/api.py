@@ -774,7 +774,7 @@ def _add_store_routes(app: FastAPI, config: ServeConfig, authorize: Callable[[Re
             raise HTTPException(503, f"the store cannot be read: {type(exc).__name__}",
                                 headers={"Retry-After": str(config.retry_after)}) from None
 
-    store_errors = {503: {"description": "The store cannot be read"}}
+    store_errors: dict[int | str, dict[str, Any]] = {503: {"description": "The store cannot be read"}}
 
     @app.get("/v1/hits", dependencies=[Depends(authorize)], tags=["store"], responses=store_errors)
     async def hits(
@@ -843,7 +843,7 @@ def _add_feedback_routes(app: FastAPI, config: ServeConfig, authorize: Callable[
     """``POST /v1/feedback`` and ``GET /v1/feedback``: analyst actions, written into the data overlay."""
     from lurelens.adapters.feedback import FeedbackError
 
-    no_overlay = {400: {"description": "The value is not an address, domain or host, or the action lacks it"},
+    no_overlay: dict[int | str, dict[str, Any]] = {400: {"description": "The value is not an address, domain or host, or the action lacks it"},
                   409: {"description": "No data overlay directory configured (serve --data-dir), or no store for a hit"},
                   404: {"description": "No such stored message"}}
 
