@@ -211,3 +211,17 @@ def test_openapi_documents_the_new_routes(client):
     body = spec["paths"]["/v1/feedback"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert set(body["discriminator"]["mapping"]) == {"false_positive", "allow_sender", "block_sender", "allow_host", "block_host"}
     assert "pattern" in spec["components"]["schemas"]["AllowHost"]["properties"]["value"]
+
+
+def test_feedback_log_skips_unreadable_lines(tmp_path):
+    from lurelens.adapters.feedback import Feedback, FeedbackError
+
+    fb = Feedback(tmp_path)
+    fb.record("block_host", "203.0.113.9")
+    (tmp_path / "feedback.jsonl").open("a").write("not json\n")
+    fb.record("allow_host", "cdn.example.org", note="ours\nreally")
+    rows = fb.recent()
+    assert [r["action"] for r in rows] == ["allow_host", "block_host"] and rows[0]["note"] == "ours really"
+    assert "ip 203.0.113.9" in (tmp_path / "iocs" / "lurelens-feedback.txt").read_text()
+    with pytest.raises(FeedbackError):
+        fb.record("allow_host", "203.0.113.9")

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Iterator
 
+from lurelens.errors import InputError
 from lurelens.registry.intel import normalise_domain, normalise_email
 from lurelens.registry.local import ALLOWED_HOSTS, ALLOWED_SENDERS
 
@@ -37,7 +38,7 @@ ACTIONS: dict[str, tuple[str | None, str | None]] = {
 }
 
 
-class FeedbackError(ValueError):
+class FeedbackError(InputError, ValueError):
     """The action or its value is not acceptable (the client's error)."""
 
 
