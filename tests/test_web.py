@@ -143,14 +143,28 @@ def test_pasted_message_is_scanned(page, server):
     assert _foreign(page.requests, server.url) == []
 
 
+def _rows(page) -> int:
+    return len(page.query_selector_all("#hits tbody tr"))
+
+
 def test_history_from_the_hunt_store(browser, tmp_path):
-    """With --db: recent hits listed, filtered by text, and a row opens its stored report."""
+    """With --db and --data-dir: recent hits listed and filtered (sender, recipient, subject, verdict,
+    date) by the server; a row opens its stored report; the row actions (block a host, allow a
+    sender, mark a false positive) change what the next scan says; campaigns are listed."""
+    import re
+
+    from test_checks_local import newsletter
+
+    from playwright.sync_api import expect
+
     from lurelens.testing import MessageBuilder
     from lurelens.testing.server import ApiServer
 
     other = MessageBuilder().html('<p>Hi <img src="https://t.example.net/o.gif" width=1 height=1></p>').build()
-    db = make_hunt_db(tmp_path / "hunt.db", [("@0", (EXAMPLES / "apt31-style-lure.eml").read_bytes()), ("@1", other)])
-    with ApiServer(["--db", str(db)], log=tmp_path / "server.log") as srv:
+    lure = (EXAMPLES / "apt31-style-lure.eml").read_bytes()
+    db = make_hunt_db(tmp_path / "hunt.db", [("@0", lure), ("@1", other), ("@2", newsletter())])
+    overlay = tmp_path / "overlay"
+    with ApiServer(["--db", str(db), "--data-dir", str(overlay)], log=tmp_path / "server.log") as srv:
         ctx = browser.new_context(viewport={"width": 1280, "height": 900})
         page = ctx.new_page()
         seen: list[str] = []
@@ -158,15 +172,68 @@ def test_history_from_the_hunt_store(browser, tmp_path):
         page.goto(srv.url + "/")
         page.wait_for_selector("#history:not([hidden])", timeout=30_000)
         assert "sanctions vote" in page.inner_text("#hits")
-        page.fill("#f-text", "no such sender anywhere")
-        assert page.query_selector_all("#hits tbody tr") == []
-        page.fill("#f-text", "reuters")
-        rows = page.query_selector_all("#hits tbody tr")
-        assert len(rows) == 1
-        rows[0].click()
+        page.fill("#f-sender", "no such sender anywhere")
+        expect(page.locator("#hits tbody tr")).to_have_count(0)
+        page.fill("#f-sender", "reuters")
+        expect(page.locator("#hits tbody tr")).to_have_count(1)
+        page.fill("#f-sender", "")
+        page.fill("#f-subject", "weekly picks")
+        expect(page.locator("#hits tbody tr").first).to_contain_text("shop-offers.example")
+        expect(page.locator("#hits tbody tr")).to_have_count(1)
+        page.fill("#f-subject", "")
+        page.select_option("#f-verdict", "*")
+        expect(page.locator("#hits tbody tr")).to_have_count(3)
+        page.fill("#f-since", "2099-01-01")
+        page.dispatch_event("#f-since", "change")
+        expect(page.locator("#hits tbody tr")).to_have_count(0)
+        page.fill("#f-since", "")
+        page.dispatch_event("#f-since", "change")
+        expect(page.locator("#hits tbody tr")).to_have_count(3)
+
+        lure_row = page.locator("#hits tbody tr", has_text="sanctions vote")
+        lure_row.locator("td").first.click()
         page.wait_for_selector("#result:not([hidden])")
         assert page.inner_text("#label").strip().lower() == "recon"
         assert "cdn.example.net" in page.inner_text("#leaks")
         assert not page.is_visible("#download")
+        assert "INTEL_" not in page.inner_text("#findings")
+
+        # Block the lure's beacon host from its row; the next scan of the lure shows the intel finding.
+        lure_row.locator("select.host-pick").select_option("cdn.example.net")
+        lure_row.locator("button", has_text="Block host").click()
+        expect(page.locator("#fb-status")).to_contain_text("cdn.example.net")
+        assert "lurelens-feedback.txt" in page.inner_text("#fb-status")
+        page.set_input_files("#file", str(EXAMPLES / "apt31-style-lure.eml"))
+        expect(page.locator("#findings")).to_contain_text("INTEL_", timeout=30_000)
+
+        # Allow the newsletter's sender from its row; the next scan of it scores lower.
+        page.fill("#raw", newsletter().decode())
+        page.click("#scan")
+        expect(page.locator("#subject")).to_contain_text("weekly picks", timeout=30_000)
+        before = float(re.search(r"[\d.]+", page.inner_text("#score")).group())
+        row = page.locator("#hits tbody tr", has_text="weekly picks")
+        row.locator("button", has_text="Allow sender").click()
+        expect(page.locator("#fb-status")).to_contain_text("deals@shop-offers.example")
+        page.click("#scan")
+        expect(page.locator("#findings")).to_contain_text("LOCAL_ALLOWED_SENDER", timeout=30_000)
+        after = float(re.search(r"[\d.]+", page.inner_text("#score")).group())
+        assert after <= before - 5, (before, after)
+
+        # A false positive is logged and the row is marked.
+        row.locator("button", has_text="False positive").click()
+        expect(page.locator("#hits tbody tr.marked")).to_have_count(1)
+        log = (overlay / "feedback.jsonl").read_text()
+        assert '"false_positive"' in log and '"block_host"' in log and '"allow_sender"' in log
+
+        # Campaigns: re-cluster, list, open one.
+        page.wait_for_selector("#campaigns:not([hidden])")
+        page.click("#recluster")
+        expect(page.locator("#camps tbody tr").first).to_be_visible(timeout=30_000)
+        page.locator("#camps tbody tr").first.click()
+        page.wait_for_selector("#camps tr.members")
+        assert "recipients" in page.inner_text("#camps tr.members")
+        shot = REPO / "docs" / "web-page-store.png" if os.environ.get("LURELENS_UPDATE_SCREENSHOTS") == "1" else tmp_path / "store.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 10_000
         ctx.close()
         assert _foreign(seen, srv.url) == []

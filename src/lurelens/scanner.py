@@ -142,6 +142,15 @@ class Scanner:
             import lurelens.auth.spf  # noqa: F401
         return self
 
+    def refresh_local(self) -> bool:
+        """Re-read, now, the site's allow lists and indicator files that changed on disk (an analyst's
+        feedback), instead of at their next periodic recheck. Safe while other threads scan: each
+        list swaps in a new snapshot. True when something was re-read."""
+        changed = self.data.local.refresh()
+        if self.context.intel is not None:
+            changed = self.context.intel.refresh(now=True) or changed
+        return changed
+
     def trusting(self, authserv_ids: list[str] | tuple[str, ...] | None) -> Scanner:
         """A Scanner like this one but trusting the Authentication-Results of other authserv-ids,
         sharing its registries, scoring and resolver (cheap: the API's per-request ``authserv_id``)."""

@@ -15,18 +15,25 @@ import ipaddress
 import json
 import logging
 import os
+import sys
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, date, datetime
 from functools import partial
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Path as Path_
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from pydantic import BaseModel, Field
 
 from lurelens import Limits, Scanner, ScannerSettings, __version__
 from lurelens.model import Verdict
@@ -129,6 +136,92 @@ def verdict_headers(verdict: Verdict) -> dict[str, str]:
     return verdict_header_values(verdict.label, verdict.score, top_symbols(verdict.findings))
 
 
+# What a feedback value may be, in the spec (pydantic checks these patterns; the feedback module
+# then normalises the value and refuses what still is not one, with 400).
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+_HOST = rf"(?:{_LABEL}\.)+[A-Za-z](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?\.?"
+_IPV4 = r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_LOCAL = r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}"
+_NOTE = Field(None, max_length=500, description="Free text kept in the log")
+_HIT = Field(None, ge=1, description="The stored message (GET /v1/hits) the action is about")
+
+
+class FalsePositive(BaseModel):
+    """Log that a stored message was wrongly flagged (nothing else changes)."""
+
+    action: Literal["false_positive"]
+    hit: int = Field(ge=1, description="The stored message (GET /v1/hits)")
+    note: str | None = _NOTE
+
+
+class SenderAction(BaseModel):
+    """Allow a sender (``allowed_senders.txt``: credit when its From domain is authenticated) or
+    block it (an e-mail or domain indicator in ``iocs/lurelens-feedback.txt``)."""
+
+    action: Literal["allow_sender", "block_sender"]
+    value: str = Field(max_length=320, pattern=rf"^(?:{_LOCAL}@)?{_HOST}$", description="An address or a domain")
+    hit: int | None = _HIT
+    note: str | None = _NOTE
+
+
+class AllowHost(BaseModel):
+    """Allow a host (``allowed_hosts.txt``: its fetches are not counted as beacons)."""
+
+    action: Literal["allow_host"]
+    value: str = Field(max_length=253, pattern=rf"^{_HOST}$", description="A host name; covers its subdomains")
+    hit: int | None = _HIT
+    note: str | None = _NOTE
+
+
+class BlockHost(BaseModel):
+    """Block a host (a domain or IP indicator in ``iocs/lurelens-feedback.txt``)."""
+
+    action: Literal["block_host"]
+    value: str = Field(max_length=253, pattern=rf"^(?:{_HOST}|{_IPV4})$", description="A host name or an IPv4 address")
+    hit: int | None = _HIT
+    note: str | None = _NOTE
+
+
+FeedbackIn = Annotated[FalsePositive | SenderAction | AllowHost | BlockHost, Field(discriminator="action")]
+
+
+_SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
+                     (b"x-frame-options", b"DENY")]
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware: the page's CSP (unless the route set its own), no sniffing, no referrer,
+    no framing and no caching (unless set) on every response, and the in-flight gauge. (Starlette's
+    ``@app.middleware("http")`` runs each request through an extra task and memory stream.)"""
+
+    def __init__(self, app: Any, gauge: Any):
+        self.app = app
+        self.gauge = gauge
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() not in (b"x-content-type-options", b"referrer-policy", b"x-frame-options")]
+                names = {k.lower() for k, _ in headers}
+                if b"content-security-policy" not in names:
+                    headers.append((b"content-security-policy", PAGE_CSP.encode()))
+                if b"cache-control" not in names:
+                    headers.append((b"cache-control", b"no-store"))
+                headers += _SECURITY_HEADERS
+                message = {**message, "headers": headers}
+            await send(message)
+
+        self.gauge.inc()
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            self.gauge.dec()
+
+
 class Overloaded(Exception):
     """Every scan slot of this worker is taken."""
 
@@ -209,10 +302,26 @@ class Engine:
     """One worker's warm Scanner, its variants per trusted authserv-id, and the optional renderer."""
 
     def __init__(self, config: ServeConfig):
+        from lurelens.adapters.feedback import Feedback
+
         self.config = config
         self.scanner = Scanner.from_settings(config.settings).warm()
         self._variants: dict[tuple[str, ...], Scanner] = {}
         self._render_stage: Any = None
+        # Analyst feedback lands in the data overlay; any worker's action changes the log, and every
+        # worker re-reads the lists before its next scan when it sees the log change.
+        self.feedback = Feedback(config.settings.data_dir) if config.settings.data_dir else None
+        self._feedback_stamp = self.feedback.stamp() if self.feedback else None
+
+    def sync(self) -> None:
+        """Pick up analyst feedback written since the last scan (by this or another worker): a stat
+        of the log per scan; the lists swap in new snapshots, so scans running meanwhile are safe."""
+        if self.feedback is None:
+            return
+        stamp = self.feedback.stamp()
+        if stamp != self._feedback_stamp:
+            self._feedback_stamp = stamp
+            self.scanner.refresh_local()
 
     def for_authserv(self, ids: tuple[str, ...]) -> Scanner:
         """A Scanner trusting these authserv-ids, sharing the warm one's registries (a handful kept)."""
@@ -229,7 +338,21 @@ class Engine:
     def scan(self, raw: bytes, scanner: Scanner, file: str | None, envelope: dict[str, Any] | None = None) -> Verdict:
         if self.config.test_stall:
             time.sleep(self.config.test_stall)
-        return scanner.scan(raw, file=file, envelope=envelope)
+        self.sync()
+        auth_inputs = None
+        if scanner.verify_auth and envelope and envelope.get("client_address"):
+            # With --verify-auth, SPF checks the SMTP client the MTA saw (rspamd's IP/Helo/From
+            # headers), as the milter does, not a Received header's claim.
+            from lurelens.auth import AuthInputs
+
+            auth_inputs = AuthInputs(envelope.get("client_address"), envelope.get("helo") or None,
+                                     envelope.get("mail_from"), source="smtp")
+        return scanner.scan(raw, file=file, envelope=envelope, auth_inputs=auth_inputs)
+
+    def scan_and(self, raw: bytes, scanner: Scanner, file: str | None, envelope: dict[str, Any] | None,
+                 finish: Callable[[Verdict], Any] | None) -> tuple[Verdict, Any]:
+        verdict = self.scan(raw, scanner, file, envelope)
+        return verdict, (finish(verdict) if finish else None)
 
     def render(self, scanner: Scanner, verdict: Verdict, raw: bytes) -> None:
         """Merge what headless Chromium fetched into the verdict (one browser per worker, started on
@@ -274,6 +397,10 @@ def app_from_env():
     """The app of one uvicorn worker, configured by ``lurelens serve`` through the environment."""
     # Read once and dropped, so processes this worker starts (Chromium for render=true) never
     # inherit the tokens; uvicorn's supervisor keeps its copy for the workers it restarts.
+    # The scan runs in a thread next to the event loop; when the loop wakes (a request arrives, a scan
+    # ends) it waits for the scan thread to drop the GIL, by default up to 5 ms each time. 1 ms keeps
+    # those waits out of the latency at little cost (a switch happens only when the loop asks).
+    sys.setswitchinterval(0.001)
     text = os.environ.pop(CONFIG_ENV, None)
     config = ServeConfig.from_json(text) if text else ServeConfig()
     stall = os.environ.get(STALL_ENV)
@@ -317,21 +444,8 @@ def create_app(config: ServeConfig):
         redoc_url=None,
     )
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):
-        metrics.in_flight.inc()
-        try:
-            response = await call_next(request)
-        finally:
-            metrics.in_flight.dec()
-        response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers.setdefault("Cache-Control", "no-store")
-        return response
-
-    def authorize(request: Request) -> None:
+    async def authorize(request: Request) -> None:
+        # async: FastAPI runs a sync dependency in a thread pool, a thread hop on every request.
         if not token_bytes:
             return
         given = ""
@@ -390,16 +504,23 @@ def create_app(config: ServeConfig):
         raise fail(400, "bad_request", "multipart upload without a file or 'message' field")
 
     async def scan(raw: bytes, file: str | None, authserv_id: list[str], render: bool, endpoint: str,
-                   envelope: dict[str, Any] | None = None) -> Verdict:
+                   envelope: dict[str, Any] | None = None,
+                   finish: Callable[[Verdict], Any] | None = None) -> tuple[Verdict, Any]:
+        """The verdict, and ``finish(verdict)`` (the response body) computed in the scan thread, so
+        the event loop only moves bytes: a verdict's JSON costs as much as a fifth of a scan."""
         engine: Engine = state["engine"]
         pool: ScanPool = state["pool"]
         scanner = engine.for_authserv(tuple(a.lower() for a in authserv_id if a))
         t0 = time.perf_counter()
         try:
-            verdict = await pool.run(engine.scan, raw, scanner, file, envelope, timeout=config.request_timeout)
             if render:
+                verdict = await pool.run(engine.scan, raw, scanner, file, envelope, timeout=config.request_timeout)
                 left = max(0.5, config.request_timeout - (time.perf_counter() - t0))
                 await state["render_pool"].run(engine.render, scanner, verdict, raw, timeout=left)
+                out = finish(verdict) if finish else None
+            else:
+                verdict, out = await pool.run(engine.scan_and, raw, scanner, file, envelope, finish,
+                                              timeout=config.request_timeout)
         except Overloaded:
             raise fail(503, "overloaded", "all scan slots are busy; retry later", retry=True) from None
         except ScanTimeout:
@@ -413,7 +534,7 @@ def create_app(config: ServeConfig):
             raise fail(503 if reason == "render_unavailable" else 500, reason, f"{name}: {exc}"[:500]) from None
         metrics.latency.labels(endpoint).observe(time.perf_counter() - t0)
         metrics.scans.labels(verdict.label, endpoint).inc()
-        return verdict
+        return verdict, out
 
     raw_body = {
         "requestBody": {
@@ -439,13 +560,15 @@ def create_app(config: ServeConfig):
                                "content": {"application/json": {"schema": verdict_schema}}}, **errors})
     async def scan_message(
         request: Request,
-        authserv_id: Annotated[list[str], Query(default_factory=list, description="Trust only Authentication-Results from this host (repeatable)")],
+        # A default value, not `default_factory=list`: pydantic inspects a default factory's signature
+        # on every request, which cost 15% of a small scan's CPU. (An empty list is copied per request.)
+        authserv_id: Annotated[list[str], Query(description="Trust only Authentication-Results from this host (repeatable)")] = [],  # noqa: B006
         render: Annotated[bool, Query(description="Also render the message in headless Chromium (network locked) and merge what it fetched")] = False,
     ) -> Response:
         """Scan one message: the verdict and why, what opening it would fetch, links, sender."""
         raw, name = await read_message(request)
-        verdict = await scan(raw, name, authserv_id or [], render, "scan")
-        return _json(verdict.to_dict())
+        _verdict, body = await scan(raw, name, authserv_id or [], render, "scan", finish=_verdict_json)
+        return Response(body, media_type="application/json")
 
     @app.post("/v1/defuse", dependencies=[Depends(authorize)], tags=["scan"], openapi_extra=raw_body,
               response_class=Response,
@@ -512,7 +635,7 @@ def create_app(config: ServeConfig):
         t0 = time.perf_counter()
         try:
             raw, _ = await read_message(request)
-            verdict = await scan(raw, h.get("queue-id"), [], False, "checkv2", envelope)
+            verdict, _ = await scan(raw, h.get("queue-id"), [], False, "checkv2", envelope)
         except HTTPException as exc:
             if exc.status_code in (400, 401, 413):
                 raise
@@ -557,7 +680,8 @@ def create_app(config: ServeConfig):
         pool: ScanPool | None = state.get("pool")
         return {"status": "ok" if "engine" in state else "starting", "version": __version__,
                 "pid": os.getpid(), "pending": pool.pending if pool else 0,
-                "max_pending": config.max_pending, "store": bool(state.get("store"))}
+                "max_pending": config.max_pending, "store": bool(state.get("store")),
+                "feedback": bool(config.settings.data_dir)}
 
     @app.get("/metrics", dependencies=[Depends(authorize)], tags=["info"], response_class=PlainTextResponse)
     async def prometheus() -> Response:
@@ -578,8 +702,9 @@ def create_app(config: ServeConfig):
             return PlainTextResponse("not found", status_code=404)
         return web(name)
 
-    if config.db:
-        state["store"] = _add_store_routes(app, config, authorize)
+    query = _add_store_routes(app, config, authorize) if config.db else None
+    state["store"] = query is not None
+    _add_feedback_routes(app, config, authorize, lambda: state["engine"], query)
 
     def openapi() -> dict[str, Any]:
         # Declare the bearer token, so clients (and schemathesis) know every /v1 route needs it.
@@ -598,6 +723,20 @@ def create_app(config: ServeConfig):
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    app.add_middleware(SecurityHeaders, gauge=metrics.in_flight)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405:
+            # Starlette names only the methods of the first route matching the path; a path served
+            # by several routes (GET and POST /v1/feedback) allows them all.
+            from starlette.routing import Match
+
+            allowed = sorted({m for r in app.router.routes if isinstance(r, APIRoute)
+                              and r.matches({"type": "http", "path": request.url.path, "method": ""})[0] != Match.NONE
+                              for m in (r.methods or ())})
+            exc.headers = {**(exc.headers or {}), "Allow": ", ".join(allowed)}
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> Response:
@@ -608,44 +747,56 @@ def create_app(config: ServeConfig):
     return app
 
 
-def _add_store_routes(app: FastAPI, config: ServeConfig, authorize: Callable[[Request], None]) -> bool:
-    """``GET /v1/hits`` and ``/v1/hits/{id}`` from the hunt's store, when this install has it (True)."""
+def _add_store_routes(app: FastAPI, config: ServeConfig, authorize: Callable[[Request], Awaitable[None]]) -> Callable | None:
+    """``GET /v1/hits``, ``/v1/hits/{id}`` and ``/v1/campaigns`` from the hunt's store, when this
+    install has it. Returns the store query function (None without a store)."""
     db = config.db
     if db is None:  # called only when --db was given
-        return False
+        return None
     try:
         from lurelens.store import Store
     except ImportError as exc:
         log.warning("--db given but the hunt's store is not available (%s); /v1/hits is not served", exc)
-        return False
+        return None
     held: dict[str, Any] = {}
 
     async def query(fn: Callable[[Any], Any]) -> Any:
         def run() -> Any:
-            if "store" not in held:  # one per worker, opened on first use (not migrated: read only)
+            if "store" not in held:  # one per worker, opened on first use (not migrated)
                 held["store"] = Store(db)
             return fn(held["store"])
         try:
             return await asyncio.get_running_loop().run_in_executor(None, run)
+        except HTTPException:
+            raise
         except Exception as exc:
             log.exception("store query failed")
             raise HTTPException(503, f"the store cannot be read: {type(exc).__name__}",
                                 headers={"Retry-After": str(config.retry_after)}) from None
 
-    @app.get("/v1/hits", dependencies=[Depends(authorize)], tags=["store"],
-             responses={503: {"description": "The store cannot be read"}})
+    store_errors: dict[int | str, dict[str, Any]] = {503: {"description": "The store cannot be read"}}
+
+    @app.get("/v1/hits", dependencies=[Depends(authorize)], tags=["store"], responses=store_errors)
     async def hits(
-        verdict: Annotated[list[str], Query(default_factory=list, description="Only these verdicts (default: suspicious or worse; 'error' for unreadable input)")],
+        verdict: Annotated[list[str], Query(description="Only these verdicts (default: suspicious or worse; 'error' for unreadable input)")] = [],  # noqa: B006
         all_: Annotated[bool, Query(alias="all", description="Every stored message")] = False,
         limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+        sender: Annotated[str | None, Query(max_length=200, description="From address or name contains this text (any case)")] = None,
+        recipient: Annotated[str | None, Query(max_length=200, description="A recipient address contains this text")] = None,
+        subject: Annotated[str | None, Query(max_length=200, description="Subject contains this text")] = None,
+        since: Annotated[date | None, Query(description="Date header on or after this day (UTC)")] = None,
+        until: Annotated[date | None, Query(description="Date header on or before this day (UTC)")] = None,
     ) -> Response:
         """Stored hits of ``lurelens hunt``, highest score first: each its ``scan --json`` object plus
         ``id``, ``source`` and ``locator``."""
-        rows = await query(lambda st: list(st.hits(verdict or None, all=all_, limit=limit)))
+        lo = datetime(since.year, since.month, since.day, tzinfo=UTC) if since else None
+        hi = datetime(until.year, until.month, until.day, 23, 59, 59, tzinfo=UTC) if until else None
+        rows = await query(lambda st: list(st.hits(verdict or None, all=all_, limit=limit, sender=sender,
+                                                   recipient=recipient, subject=subject, since=lo, until=hi)))
         return _json({"hits": rows})
 
     @app.get("/v1/hits/{hit_id}", dependencies=[Depends(authorize)], tags=["store"],
-             responses={404: {"description": "No such stored message"}, 503: {"description": "The store cannot be read"}})
+             responses={404: {"description": "No such stored message"}, **store_errors})
     async def hit(hit_id: int) -> Response:
         """One stored message's report, with its recipients."""
         row = await query(lambda st: st.get(hit_id))
@@ -653,22 +804,115 @@ def _add_store_routes(app: FastAPI, config: ServeConfig, authorize: Callable[[Re
             raise HTTPException(404, f"no stored message {hit_id}")
         return _json(row)
 
-    return True
+    def campaigns_of(st: Any) -> Any:
+        from lurelens.campaigns import Campaigns
+
+        return Campaigns(st, data_dir=config.settings.data_dir)
+
+    @app.get("/v1/campaigns", dependencies=[Depends(authorize)], tags=["store"], responses=store_errors)
+    async def campaigns(min_messages: Annotated[int, Query(ge=1, le=100_000, description="Only campaigns of at least this many messages")] = 1) -> Response:
+        """Campaigns (as ``lurelens campaigns --json``), most threatening first: stored lures grouped by
+        shared infrastructure and near-duplicate text. As clustered by the last ``lurelens campaigns``
+        or ``POST /v1/campaigns/refresh``."""
+        rows = await query(lambda st: campaigns_of(st).list(min_messages=min_messages))
+        return _json({"campaigns": rows})
+
+    @app.post("/v1/campaigns/refresh", dependencies=[Depends(authorize)], tags=["store"], responses=store_errors)
+    async def campaigns_refresh() -> Response:
+        """Cluster what hunts stored since the last time (writes the store's campaign tables, as
+        ``lurelens campaigns`` does): messages indexed, pairs, campaigns."""
+        async with held.setdefault("refresh_lock", asyncio.Lock()):  # one at a time per worker
+            done = await query(lambda st: campaigns_of(st).update())
+        return _json(done.to_dict())
+
+    @app.get("/v1/campaigns/{campaign_id}", dependencies=[Depends(authorize)], tags=["store"],
+             responses={404: {"description": "No such campaign"}, **store_errors})
+    async def campaign(campaign_id: Annotated[str, Path_(max_length=80)]) -> Response:
+        """One campaign in full (as ``lurelens campaign ID --json``): its messages, recipients,
+        senders, infrastructure and why they are linked. An unambiguous id prefix is accepted."""
+        row = await query(lambda st: campaigns_of(st).get(campaign_id))
+        if row is None:
+            raise HTTPException(404, f"no campaign {campaign_id}")
+        return _json(row)
+
+    return query
 
 
-def _json(d: dict[str, Any]) -> Response:
+def _add_feedback_routes(app: FastAPI, config: ServeConfig, authorize: Callable[[Request], Awaitable[None]],
+                         engine: Callable[[], Engine], query: Callable | None) -> None:
+    """``POST /v1/feedback`` and ``GET /v1/feedback``: analyst actions, written into the data overlay."""
+    from lurelens.adapters.feedback import FeedbackError
+
+    no_overlay: dict[int | str, dict[str, Any]] = {400: {"description": "The value is not an address, domain or host, or the action lacks it"},
+                  409: {"description": "No data overlay directory configured (serve --data-dir), or no store for a hit"},
+                  404: {"description": "No such stored message"}}
+
+    def feedback_or_409():
+        fb = engine().feedback
+        if fb is None:
+            raise HTTPException(409, "analyst actions need a data overlay directory: start the server with "
+                                     "--data-dir DIR (or LURELENS_DATA_DIR)")
+        return fb
+
+    @app.post("/v1/feedback", dependencies=[Depends(authorize)], tags=["feedback"], responses=no_overlay)
+    async def add_feedback(body: FeedbackIn) -> Response:
+        """Record an analyst's action. Allow and block entries are added to files in the data overlay
+        (``allowed_senders.txt``, ``allowed_hosts.txt``, ``iocs/lurelens-feedback.txt``) that every
+        worker re-reads before its next scan; every action is appended to ``feedback.jsonl``.
+        Returns the log entry (``added`` is false when the value was listed already)."""
+        fb = feedback_or_409()
+        message = None
+        if body.hit is not None:
+            if query is None:
+                raise HTTPException(409, "a hit needs the store: start the server with --db URL")
+            row = await query(lambda st: st.get(body.hit))
+            if row is None:
+                raise HTTPException(404, f"no stored message {body.hit}")
+            snd = row.get("sender") or {}
+            message = {"sha256": row.get("sha256"), "verdict": row.get("verdict"), "score": row.get("score"),
+                       "symbols": sorted({f["symbol"] for f in row.get("findings") or [] if f.get("score")}),
+                       "from": [a.get("addr") for a in snd.get("from") or []], "subject": snd.get("subject")}
+        loop = asyncio.get_running_loop()
+        try:
+            entry = await loop.run_in_executor(None, partial(fb.record, body.action, getattr(body, "value", None),
+                                                             hit=body.hit, note=body.note, message=message))
+        except FeedbackError as exc:
+            raise HTTPException(400, str(exc)) from None
+        log.info("feedback: %s %s", body.action, entry.get("value") or entry.get("hit"))
+        return _json(entry)
+
+    @app.get("/v1/feedback", dependencies=[Depends(authorize)], tags=["feedback"], responses={409: no_overlay[409]})
+    async def list_feedback(limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> Response:
+        """The latest analyst actions, newest first (the tail of ``feedback.jsonl``)."""
+        fb = feedback_or_409()
+        rows = await asyncio.get_running_loop().run_in_executor(None, fb.recent, limit)
+        return _json({"feedback": rows})
+
+
+def _json_bytes(d: dict[str, Any]) -> bytes:
     from lurelens.report.jsonout import dumps
 
     # Text the engine decoded with surrogateescape may hold lone surrogates: JSON-escape them.
-    return Response(dumps(d).encode("utf-8", "backslashreplace"), media_type="application/json")
+    return dumps(d).encode("utf-8", "backslashreplace")
+
+
+def _json(d: dict[str, Any]) -> Response:
+    return Response(_json_bytes(d), media_type="application/json")
+
+
+def _verdict_json(verdict: Verdict) -> bytes:
+    return _json_bytes(verdict.to_dict())
 
 
 def _ascii(name: str) -> str:
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)[:100] or "message.eml"
 
 
-def run_server(config: ServeConfig, host: str, port: int, workers: int = 1, log_level: str = "info") -> None:
-    """Run uvicorn with ``workers`` processes, each building its own warm Scanner from ``config``."""
+def run_server(config: ServeConfig, host: str, port: int, workers: int = 1, log_level: str = "info",
+               access_log: bool = False) -> None:
+    """Run uvicorn with ``workers`` processes, each building its own warm Scanner from ``config``.
+    uvicorn uses uvloop and httptools when installed (the serve extra installs them); ``access_log``
+    logs a line per request (off by default: at 150 requests/s it costs more than it tells)."""
     import shutil
     import tempfile
 
@@ -686,7 +930,7 @@ def run_server(config: ServeConfig, host: str, port: int, workers: int = 1, log_
     try:
         uvicorn.run("lurelens.adapters.api:app_from_env", factory=True, host=host, port=port,
                     workers=workers if workers > 1 else None, log_level=log_level,
-                    timeout_graceful_shutdown=5, server_header=False)
+                    timeout_graceful_shutdown=5, server_header=False, access_log=access_log)
     finally:
         if metrics_dir:
             shutil.rmtree(metrics_dir, ignore_errors=True)

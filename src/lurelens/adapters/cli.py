@@ -1030,6 +1030,11 @@ def serve(
     request_timeout: float = typer.Option(15.0, "--request-timeout", help="Seconds a request waits for its scan (then 503)."),
     scoring: Optional[Path] = typer.Option(None, "--scoring", help="Scoring file to use instead of the shipped one."),
     authserv_id: List[str] = typer.Option([], "--authserv-id", help="Trust only Authentication-Results from this host (repeatable)."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="The data overlay directory (default: $LURELENS_DATA_DIR); analysts' allow and block actions are written there."),
+    verify_auth: bool = typer.Option(False, "--verify-auth", help="Check SPF, DKIM, ARC and DMARC against DNS ourselves (needs the auth extra; docs/auth.md). /checkv2 uses the client IP, HELO and sender the MTA sent."),
+    dns_server: Optional[str] = typer.Option(None, "--dns-server", metavar="HOST[:PORT]", help="With --verify-auth: ask this DNS server (HOST[:PORT]) instead of the system's."),
+    dns_timeout: float = typer.Option(2.0, "--dns-timeout", metavar="SECONDS", help="With --verify-auth: seconds per DNS query."),
+    access_log: bool = typer.Option(False, "--access-log", help="Log a line per request (uvicorn's access log)."),
 ) -> None:
     """Serve the HTTP API (/v1/scan, /v1/defuse, rspamd's /checkv2, /metrics) and the analyst page at /."""
     try:
@@ -1041,12 +1046,18 @@ def serve(
 
     err = Console(stderr=True, highlight=False)
     try:
+        auth_kw = _auth_options(verify_auth, dns_server, dns_timeout, None, None, None, 1, None)
+        auth_kw.pop("auth_inputs", None)
+        if data_dir is not None:
+            auth_kw["data_dir"] = str(data_dir)
         settings = settings_from_environment(limits=Limits(max_bytes=max_body), scoring_file=str(scoring) if scoring else None,
-                                             trusted_authserv_ids=tuple(authserv_id))
+                                             trusted_authserv_ids=tuple(authserv_id), **auth_kw)
+        if verify_auth:
+            import lurelens.auth  # noqa: F401 - the auth extra is missing: say so here, not in every worker
         config = ServeConfig(settings=settings, tokens=load_tokens(tokens_file), max_body=max_body, db=db,
                              max_pending=max_pending, request_timeout=request_timeout)
-        run_server(config, host, port, workers)
-    except (OSError, ValueError, LurelensError) as exc:
+        run_server(config, host, port, workers, access_log=access_log)
+    except (OSError, ValueError, LurelensError, ImportError) as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_ERROR)
 

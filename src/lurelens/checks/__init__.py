@@ -9,6 +9,7 @@ from lurelens.checks import (
     impersonation,
     intel,
     links,
+    local,
     lookalike,
     lures,
     obfuscation,
@@ -40,6 +41,7 @@ CHECKS: tuple[Check, ...] = (
     impersonation.CHECK,
     lookalike.CHECK,
     intel.CHECK,
+    local.CHECK,
 )
 
 

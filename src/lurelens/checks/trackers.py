@@ -60,29 +60,38 @@ def run(msg: Message, ctx: Context):
                       + (f" and {len(reporting) - 6} more" if len(reporting) > 6 else ""))
     own = sender_domains(msg)
     spacer = ctx.data.trackers
+    # Hosts the site's analysts allowed (allowed_hosts.txt) still fetch on open (REMOTE_CONTENT,
+    # TRACKER_OPEN_REPORTED: the message stays at least `tracked`), but are not counted as trackers.
+    allowed = ctx.data.local
     once = first_time()
 
     for r in res:
-        if r.tracker and once("TRACKER_KNOWN_VENDOR", r.tracker):
-            yield Finding("TRACKER_KNOWN_VENDOR", f"{r.tracker}: {r.host} ({r.kind})")
-        if r.recipient_token and r.recipient_token.startswith("email:") and once("TRACKER_RECIPIENT_TOKEN", r.host):
-            yield Finding("TRACKER_RECIPIENT_TOKEN", f"{r.host} gets the recipient as {r.recipient_token[6:]}: {r.url[:160]}")
-        if is_open_beacon(r) and not spacer.is_spacer(r.url):
-            if r.hidden and r.kind in IMAGE_KINDS and once("TRACKER_PIXEL_HIDDEN", r.host):
-                yield Finding("TRACKER_PIXEL_HIDDEN", f"{r.host}: {r.hidden_reason}: {r.url[:160]}")
-            if r.recipient_token == "opaque_id" and once("TRACKER_OPAQUE_ID", r.host):
-                yield Finding("TRACKER_OPAQUE_ID", f"{r.host} ({r.kind}): identifier {r.token_evidence}", strength=0.8)
-            if not r.tracker and r.domain not in own and once("TRACKER_UNLISTED_BEACON", r.host):
-                yield Finding(
-                    "TRACKER_UNLISTED_BEACON",
-                    f"{r.host} ({r.kind}) is not a known tracking vendor and not the sender's domain "
-                    f"({', '.join(sorted(own)) or 'none'})",
-                )
+        if not allowed.host_entry(r.host):
+            yield from _tracking(r, own, spacer, once)
         if is_ip_literal(r.host) and is_public_ip(r.host) and once("REMOTE_IP_LITERAL", r.host):
             yield Finding("REMOTE_IP_LITERAL", f"{r.kind} from {r.host}: {r.url[:160]}")
         # A document from the sender's own site is the sender's own page, not a remote payload.
         if r.kind in ("frame", "object", "meta-refresh") and r.domain not in own and once("REMOTE_DOCUMENT", r.url):
             yield Finding("REMOTE_DOCUMENT", f"{r.element}: {r.url[:160]}")
+
+
+def _tracking(r, own: set[str], spacer, once):
+    """The tracker findings of one fetch."""
+    if r.tracker and once("TRACKER_KNOWN_VENDOR", r.tracker):
+        yield Finding("TRACKER_KNOWN_VENDOR", f"{r.tracker}: {r.host} ({r.kind})")
+    if r.recipient_token and r.recipient_token.startswith("email:") and once("TRACKER_RECIPIENT_TOKEN", r.host):
+        yield Finding("TRACKER_RECIPIENT_TOKEN", f"{r.host} gets the recipient as {r.recipient_token[6:]}: {r.url[:160]}")
+    if is_open_beacon(r) and not spacer.is_spacer(r.url):
+        if r.hidden and r.kind in IMAGE_KINDS and once("TRACKER_PIXEL_HIDDEN", r.host):
+            yield Finding("TRACKER_PIXEL_HIDDEN", f"{r.host}: {r.hidden_reason}: {r.url[:160]}")
+        if r.recipient_token == "opaque_id" and once("TRACKER_OPAQUE_ID", r.host):
+            yield Finding("TRACKER_OPAQUE_ID", f"{r.host} ({r.kind}): identifier {r.token_evidence}", strength=0.8)
+        if not r.tracker and r.domain not in own and once("TRACKER_UNLISTED_BEACON", r.host):
+            yield Finding(
+                "TRACKER_UNLISTED_BEACON",
+                f"{r.host} ({r.kind}) is not a known tracking vendor and not the sender's domain "
+                f"({', '.join(sorted(own)) or 'none'})",
+            )
 
 
 CHECK = Check("trackers", SYMBOLS, run)

@@ -223,14 +223,14 @@ class DataRegistry:
     """All shipped registries, with ``extra_dir`` (the local overlay, or None) merged over them.
 
     Registries load on first use; :meth:`load_all` loads every one now. Once loaded a registry is
-    only read, so threads may share one DataRegistry (two threads racing on a first load each
+    only read (``local``, the site's allow lists, swaps in a new snapshot when its files change), so threads may share one DataRegistry (two threads racing on a first load each
     build the same value; one wins).
     """
 
     # Every registry property, for load_all (and the test that it covers them all).
     REGISTRIES = ("trackers", "shorteners", "freemail", "redirectors", "free_hosting", "tenant_senders",
                   "abused_tlds", "sender_name_words", "vocabularies", "_word_sets", "_patterns", "entities",
-                  "lookalikes", "lure_scanner")
+                  "lookalikes", "lure_scanner", "local")
 
     def __init__(self, extra_dir: Path | str | None = None):
         if extra_dir == "auto":
@@ -366,6 +366,14 @@ class DataRegistry:
         pairs = [(d, e.id) for e in self.entities.entities.values() for d in e.domains if d]
         return LookalikeIndex(pairs, combo_words=self.words("lookalike_combo_words"),
                               well_known=self.words("well_known_services"))
+
+    @cached_property
+    def local(self):
+        """The site's allow lists (``allowed_senders.txt``, ``allowed_hosts.txt`` in the overlay only),
+        re-read when they change on disk (lurelens.registry.local.LocalLists)."""
+        from lurelens.registry.local import LocalLists
+
+        return LocalLists(self.extra_dir)
 
     @cached_property
     def lure_scanner(self) -> tuple[re.Pattern[str], list[str]]:

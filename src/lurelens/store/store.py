@@ -262,14 +262,31 @@ class Store:
             return conn.execute(q).scalar_one()
 
     def hits(self, labels: Sequence[str] | None = None, *, all: bool = False,  # noqa: A002 - mirrors --all
-             limit: int | None = None) -> Iterator[dict[str, Any]]:
+             limit: int | None = None, sender: str | None = None, recipient: str | None = None,
+             subject: str | None = None, since: datetime | None = None,
+             until: datetime | None = None) -> Iterator[dict[str, Any]]:
         """Stored messages as their ``scan --json`` object plus ``id``, ``source`` and ``locator``:
         by default those suspicious or worse; ``labels`` picks verdicts ('error' for the unreadable),
-        ``all`` takes every row. Highest score first."""
+        ``all`` takes every row. ``sender`` (From address or name), ``recipient`` and ``subject``
+        keep rows containing that text (any case); ``since``/``until`` bound the Date header (UTC).
+        Highest score first."""
         m = StoredMessage.__table__
         q = select(m.c.id, m.c.source, m.c.locator, m.c.sha256, m.c.report)
         if not all:
             q = q.where(m.c.verdict.in_(list(labels) if labels else SUSPICIOUS_LABELS))
+        if sender:
+            q = q.where(func.lower(m.c.from_addr).contains(sender.lower(), autoescape=True)
+                        | func.lower(m.c.from_name).contains(sender.lower(), autoescape=True))
+        if subject:
+            q = q.where(func.lower(m.c.subject).contains(subject.lower(), autoescape=True))
+        if recipient:
+            r = Recipient.__table__
+            q = q.where(m.c.id.in_(select(r.c.message).where(
+                func.lower(r.c.address).contains(recipient.lower(), autoescape=True))))
+        if since is not None:
+            q = q.where(m.c.date_utc >= since)
+        if until is not None:
+            q = q.where(m.c.date_utc <= until)
         q = q.order_by(m.c.score.desc().nulls_last(), m.c.id)
         if limit is not None:
             q = q.limit(limit)

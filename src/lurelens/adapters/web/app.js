@@ -188,19 +188,34 @@
     }
   });
 
-  // With a hunt store (lurelens serve --db): recent hits, filtered here; a row opens its stored report.
-  let hits = [];
+  // With a hunt store (lurelens serve --db): recent hits, filtered by the server; a row opens its
+  // stored report. With a data overlay (--data-dir) each row has the analyst's actions.
+  let canAct = false;
+  const marked = new Set(); // hit ids marked false positive (from the feedback log)
+
+  function getJSON(path) {
+    const h = headers();
+    delete h["Content-Type"];
+    return fetch(path, { headers: h, credentials: "same-origin" });
+  }
+
+  let hitsTimer = null;
+  function loadHitsSoon() { clearTimeout(hitsTimer); hitsTimer = setTimeout(loadHits, 250); }
+
   async function loadHits() {
+    const p = new URLSearchParams({ limit: "200" });
     const verdict = $("f-verdict").value;
-    const q = verdict ? "?all=false&limit=500&verdict=" + encodeURIComponent(verdict) : "?limit=500";
+    if (verdict === "*") p.set("all", "true"); else if (verdict) p.set("verdict", verdict);
+    for (const [id, key] of [["f-sender", "sender"], ["f-recipient", "recipient"], ["f-subject", "subject"], ["f-since", "since"], ["f-until", "until"]]) {
+      const v = $(id).value.trim();
+      if (v) p.set(key, v);
+    }
     try {
-      const h = headers();
-      delete h["Content-Type"];
-      const r = await fetch("/v1/hits" + q, { headers: h, credentials: "same-origin" });
+      const r = await getJSON("/v1/hits?" + p.toString());
       if (!r.ok) { $("history").hidden = true; return; }
-      hits = (await r.json()).hits || [];
+      const hits = (await r.json()).hits || [];
       $("history").hidden = false;
-      drawHits();
+      drawHits(hits);
     } catch (e) { $("history").hidden = true; }
   }
 
@@ -209,33 +224,141 @@
     return d && !isNaN(d) ? d : null;
   }
 
-  function drawHits() {
-    const text = $("f-text").value.trim().toLowerCase();
-    const since = $("f-since").value ? new Date($("f-since").value) : null;
-    const until = $("f-until").value ? new Date($("f-until").value + "T23:59:59") : null;
+  async function act(action, value, hit, tr) {
+    const h = headers();
+    h["Content-Type"] = "application/json";
+    const body = { action: action, hit: hit };
+    if (value) body.value = value;
+    const s = $("fb-status");
+    try {
+      const r = await fetch("/v1/feedback", { method: "POST", headers: h, body: JSON.stringify(body), credentials: "same-origin" });
+      const d = await r.json();
+      if (!r.ok) throw new Error(r.status + ": " + (d.detail && d.detail.length ? (typeof d.detail === "string" ? d.detail : d.detail[0].msg) : r.statusText));
+      if (action === "false_positive") { marked.add(hit); if (tr) tr.classList.add("marked"); }
+      s.textContent = action.replace("_", " ") + (d.value ? " " + d.value : " #" + hit) +
+        (d.file ? (d.added === false ? ": already in " : ": added to ") + d.file : ": logged") + ". New scans use it.";
+      s.className = "ok";
+    } catch (e) {
+      s.textContent = action.replace("_", " ") + " failed: " + e.message;
+      s.className = "bad";
+    }
+  }
+
+  function button(text, cls, fn) {
+    const b = el("button", text, cls);
+    b.type = "button";
+    b.addEventListener("click", (ev) => { ev.stopPropagation(); fn(); });
+    return b;
+  }
+
+  function actions(h, tr) {
+    const box = el("span", null, "acts");
+    const s = h.sender || {};
+    const from = (s.from || []).map((a) => a.addr).filter(Boolean)[0];
+    box.appendChild(button("False positive", "fp", () => act("false_positive", null, h.id, tr)));
+    if (from) {
+      box.appendChild(button("Allow sender", "allow", () => act("allow_sender", from, h.id, tr)));
+      box.appendChild(button("Block sender", "block", () => act("block_sender", from, h.id, tr)));
+    }
+    const hosts = [...new Set((h.open_leaks || []).map((l) => l.host).concat((h.links || []).map((l) => l.final_host || l.host)).filter(Boolean))];
+    if (hosts.length) {
+      const sel = el("select", null, "host-pick");
+      sel.setAttribute("aria-label", "host");
+      for (const x of hosts) { const o = el("option", x); o.value = x; sel.appendChild(o); }
+      sel.addEventListener("click", (ev) => ev.stopPropagation());
+      box.appendChild(sel);
+      box.appendChild(button("Allow host", "allow", () => act("allow_host", sel.value, h.id, tr)));
+      box.appendChild(button("Block host", "block", () => act("block_host", sel.value, h.id, tr)));
+    }
+    return box;
+  }
+
+  function drawHits(hits) {
     const body = clear("hits");
+    for (const th of document.querySelectorAll("#hits .act-col")) th.hidden = !canAct;
     for (const h of hits) {
       const s = h.sender || {};
       const from = (s.from || []).map(addr).join(", ");
       const to = (s.to || []).map(addr).join(", ");
       const d = hitDate(h);
-      if (text && !(from + " " + to + " " + (s.subject || "")).toLowerCase().includes(text)) continue;
-      if ((since && (!d || d < since)) || (until && (!d || d > until))) continue;
       const label = el("span", h.verdict, "label small v-" + h.verdict);
-      row(body, [label, Number(h.score).toFixed(1), d ? d.toISOString().slice(0, 16).replace("T", " ") : "", from, to, s.subject || ""]);
-      body.lastChild.addEventListener("click", async () => {
-        const hh = headers();
-        delete hh["Content-Type"];
-        const r = await fetch("/v1/hits/" + encodeURIComponent(h.id), { headers: hh, credentials: "same-origin" });
+      const cells = [label, Number(h.score).toFixed(1), d ? d.toISOString().slice(0, 16).replace("T", " ") : "", from, to, s.subject || ""];
+      row(body, cells);
+      const tr = body.lastChild;
+      tr.dataset.id = h.id;
+      if (canAct) { const td = document.createElement("td"); td.appendChild(actions(h, tr)); tr.appendChild(td); }
+      if (marked.has(h.id)) tr.classList.add("marked");
+      tr.addEventListener("click", async () => {
+        const r = await getJSON("/v1/hits/" + encodeURIComponent(h.id));
         if (r.ok) { current = null; show(await r.json()); $("result").scrollIntoView({ behavior: "smooth" }); }
       });
     }
   }
 
-  for (const id of ["f-text", "f-since", "f-until"]) $(id).addEventListener("input", drawHits);
-  $("f-verdict").addEventListener("change", loadHits);
-  tokenInput.addEventListener("change", loadHits);
-  fetch("/healthz").then((r) => r.json()).then((h) => { if (h.store) loadHits(); }).catch(() => {});
+  // Campaigns (GET /v1/campaigns); a row lists its messages; "Re-cluster" groups what hunts stored since.
+  async function loadCampaigns() {
+    try {
+      const r = await getJSON("/v1/campaigns");
+      if (!r.ok) { $("campaigns").hidden = true; return; }
+      const rows = (await r.json()).campaigns || [];
+      $("campaigns").hidden = false;
+      $("camp-none").hidden = rows.length > 0;
+      const body = clear("camps");
+      for (const c of rows) {
+        const hosts = ((c.infrastructure || {}).beacon_hosts || []).join(", ");
+        row(body, [c.name, c.messages, c.recipients, c.first_seen || "", c.last_seen || "", hosts]);
+        const tr = body.lastChild;
+        tr.dataset.id = c.id;
+        tr.addEventListener("click", () => toggleCampaign(c.id, tr));
+      }
+    } catch (e) { $("campaigns").hidden = true; }
+  }
+
+  async function toggleCampaign(id, tr) {
+    const next = tr.nextSibling;
+    if (next && next.classList && next.classList.contains("members")) { next.remove(); return; }
+    const r = await getJSON("/v1/campaigns/" + encodeURIComponent(id));
+    if (!r.ok) return;
+    const c = await r.json();
+    const list = el("ul");
+    for (const m of c.messages || []) {
+      list.appendChild(el("li", (m.date || "") + "  " + (m.verdict || "") + "  " + (m.from || "") + ": " + (m.subject || "") +
+        " (" + (m.recipients || []).length + " recipients)"));
+    }
+    const why = el("p", (c.why || []).map((w) => w.label + ": " + w.value).join("; "), "muted");
+    const td = document.createElement("td");
+    td.colSpan = 6;
+    td.appendChild(list);
+    td.appendChild(why);
+    const mtr = document.createElement("tr");
+    mtr.className = "members";
+    mtr.appendChild(td);
+    tr.after(mtr);
+  }
+
+  $("recluster").addEventListener("click", async () => {
+    const h = headers();
+    delete h["Content-Type"];
+    const r = await fetch("/v1/campaigns/refresh", { method: "POST", headers: h, credentials: "same-origin" });
+    if (r.ok) loadCampaigns();
+  });
+
+  async function loadMarked() {
+    if (!canAct) return;
+    try {
+      const r = await getJSON("/v1/feedback?limit=1000");
+      if (!r.ok) return;
+      for (const e of (await r.json()).feedback || []) if (e.action === "false_positive" && e.hit) marked.add(e.hit);
+    } catch (e) { /* the marks are a convenience */ }
+  }
+
+  for (const id of ["f-sender", "f-recipient", "f-subject"]) $(id).addEventListener("input", loadHitsSoon);
+  for (const id of ["f-verdict", "f-since", "f-until"]) $(id).addEventListener("change", loadHits);
+  tokenInput.addEventListener("change", () => { loadHits(); loadCampaigns(); });
+  fetch("/healthz").then((r) => r.json()).then(async (h) => {
+    canAct = !!h.feedback;
+    if (h.store) { await loadMarked(); loadHits(); loadCampaigns(); }
+  }).catch(() => {});
 
   $("preview").addEventListener("click", async () => {
     if (!current) return;

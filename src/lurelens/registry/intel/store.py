@@ -180,15 +180,17 @@ class IntelStore:
         f.stamp = stamp
         return f
 
-    def refresh(self, force: bool = False) -> bool:
-        """Re-read files that were added, removed or changed. True when the index was rebuilt."""
-        now = time.monotonic()
-        if not force and self._checked_at is not None and now - self._checked_at < self.recheck_seconds:
+    def refresh(self, force: bool = False, *, now: bool = False) -> bool:
+        """Re-read files that were added, removed or changed (``force``: every file). True when the
+        index was rebuilt. Without ``now`` or ``force`` the files are looked at no more often than
+        every ``recheck_seconds``, and not while another thread is reloading."""
+        t = time.monotonic()
+        if not (force or now) and self._checked_at is not None and t - self._checked_at < self.recheck_seconds:
             return False
-        if not self._lock.acquire(blocking=force):
+        if not self._lock.acquire(blocking=force or now):
             return False  # another thread is reloading; keep using the current snapshot
         try:
-            self._checked_at = now
+            self._checked_at = t
             new: dict[str, _File] = {}
             changed = False
             for key, path, trav in self._listing():

@@ -1,0 +1,163 @@
+"""Analyst feedback from the web page and the API: mark a false positive, allow a sender or host, or
+block one. Allow and block entries are written into the data overlay the scanners read
+(``allowed_senders.txt``, ``allowed_hosts.txt``, ``iocs/lurelens-feedback.txt``), so the lists stay
+data outside the code that an operator can read, edit and version; every action is also appended to
+``feedback.jsonl`` there, an append-only log of who decided what about which message.
+
+Several worker processes may write at once: each write holds an exclusive ``flock`` on
+``.feedback.lock`` in the same directory.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import ipaddress
+import json
+import os
+from collections import deque
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Iterator
+
+from lurelens.errors import InputError
+from lurelens.registry.intel import normalise_domain, normalise_email
+from lurelens.registry.local import ALLOWED_HOSTS, ALLOWED_SENDERS
+
+__all__ = ["ACTIONS", "FEEDBACK_LOG", "INTEL_FILE", "Feedback", "FeedbackError"]
+
+FEEDBACK_LOG = "feedback.jsonl"
+INTEL_FILE = "iocs/lurelens-feedback.txt"  # read by the indicator store as part of the overlay's iocs/
+# action -> (what the value is, the file it is added to)
+ACTIONS: dict[str, tuple[str | None, str | None]] = {
+    "false_positive": (None, None),
+    "allow_sender": ("sender", ALLOWED_SENDERS),
+    "allow_host": ("host", ALLOWED_HOSTS),
+    "block_sender": ("sender", INTEL_FILE),
+    "block_host": ("host", INTEL_FILE),
+}
+
+
+class FeedbackError(InputError, ValueError):
+    """The action or its value is not acceptable (the client's error)."""
+
+
+def _sender(value: str) -> tuple[str, str]:
+    """(intel type, normalised value) of an address or a domain."""
+    if "@" in value:
+        v = normalise_email(value)
+        if v is None:
+            raise FeedbackError(f"not an e-mail address: {value!r}")
+        return "email", v
+    v = normalise_domain(value)
+    if v is None:
+        raise FeedbackError(f"not an address or a domain: {value!r}")
+    return "domain", v
+
+
+def _host(value: str) -> tuple[str, str]:
+    try:
+        return "ip", str(ipaddress.ip_address(value.strip().strip("[]")))
+    except ValueError:
+        pass
+    v = normalise_domain(value)
+    if v is None:
+        raise FeedbackError(f"not a host name or an IP address: {value!r}")
+    return "domain", v
+
+
+def _one_line(text: str | None, limit: int = 300) -> str:
+    return " ".join((text or "").split())[:limit]
+
+
+class Feedback:
+    """The feedback files of one data overlay directory (created on first write)."""
+
+    def __init__(self, data_dir: str | Path):
+        self.dir = Path(data_dir)
+        self.log = self.dir / FEEDBACK_LOG
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.dir / ".feedback.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def stamp(self) -> tuple[int, int] | None:
+        """The log's (mtime, size): it changes with every action, so a worker compares it to know
+        when to re-read the lists."""
+        try:
+            st = os.stat(self.log)
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
+    def record(self, action: str, value: str | None = None, *, hit: int | None = None,
+               note: str | None = None, message: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Apply one action and log it. ``message``: what is known of the message it is about
+        (verdict, score, symbols, sender, subject). Returns the log entry."""
+        if action not in ACTIONS:
+            raise FeedbackError(f"unknown action {action!r}: one of {', '.join(ACTIONS)}")
+        kind, target = ACTIONS[action]
+        entry: dict[str, Any] = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "action": action}
+        line = None
+        if kind is not None:
+            if not value or not value.strip():
+                raise FeedbackError(f"{action} needs a value (the {kind})")
+            itype, norm = _sender(value) if kind == "sender" else _host(value)
+            if action.startswith("allow") and itype == "ip":
+                raise FeedbackError("allow_host takes a host name; an IP address cannot be allowed")
+            entry["value"] = norm
+            entry["file"] = target
+            comment = f"lurelens feedback {entry['at']}" + (f" hit {hit}" if hit is not None else "")
+            line = (f"{itype} {norm}" if target == INTEL_FILE else norm) + f"  # {comment}"
+        elif hit is None:
+            raise FeedbackError("false_positive needs the stored message (hit)")
+        if hit is not None:
+            entry["hit"] = hit
+        if note:
+            entry["note"] = _one_line(note)
+        if message:
+            entry["message"] = message
+        with self._locked():
+            if line is not None and target is not None:
+                entry["added"] = self._append_once(self.dir / target, entry["value"], line)
+            with open(self.log, "a", encoding="utf-8") as f:
+                f.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
+        return entry
+
+    @staticmethod
+    def _append_once(path: Path, value: str, line: str) -> bool:
+        """Add ``line`` unless ``value`` is listed already. True when added."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            text = ""
+        for old in text.splitlines():
+            words = old.split("#", 1)[0].split()
+            if words and words[-1].lower() == value:
+                return False
+        # Written in one call (O_APPEND): a reader sees the line whole or not at all.
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(("" if not text or text.endswith("\n") else "\n") + line + "\n")
+        return True
+
+    def recent(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The last ``limit`` entries of the log, newest first (unreadable lines skipped)."""
+        try:
+            with open(self.log, encoding="utf-8", errors="replace") as f:
+                lines = deque(f, maxlen=limit)
+        except FileNotFoundError:
+            return []
+        out = []
+        for line in reversed(lines):
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return out
