@@ -16,7 +16,7 @@ import json
 import uuid
 from typing import Any
 
-__all__ = ["stix_bundle", "TLP_LEVELS", "pseudonym"]
+__all__ = ["stix_bundle", "TLP_LEVELS", "ATTACK_NAMES", "pseudonym"]
 
 # The OASIS TLP 2.0 marking definitions for STIX 2.1 (fixed ids, one extension definition).
 _TLP_EXTENSION = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
@@ -29,7 +29,7 @@ TLP_LEVELS = {
 }
 # A fixed creation time for the producer identity: its id and content never change.
 _EPOCH = "2026-01-01T00:00:00.000Z"
-_ATTACK_NAMES = {
+ATTACK_NAMES = {
     "T1598.003": "Phishing for Information: Spearphishing Link",
     "T1598": "Phishing for Information",
     "T1566.002": "Phishing: Spearphishing Link",
@@ -101,7 +101,7 @@ def stix_bundle(summary: dict[str, Any], watchlist: list[dict[str, Any]], *, tlp
     objects.append(campaign)
     for tid in sorted(set(summary.get("attack") or []) | {"T1598.003"}):
         ap = stix2.AttackPattern(
-            id=_id("attack-pattern", tid), name=_ATTACK_NAMES.get(tid, f"ATT&CK {tid}"),
+            id=_id("attack-pattern", tid), name=ATTACK_NAMES.get(tid, f"ATT&CK {tid}"),
             external_references=[{"source_name": "mitre-attack", "external_id": tid}],
             created_by_ref=producer.id, object_marking_refs=[marking.id], created=_EPOCH, modified=_EPOCH)
         objects.append(ap)
