@@ -7,7 +7,6 @@ directory, makes ``scan`` flag a sibling lure and not a near miss. Bad files giv
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -33,11 +32,16 @@ KEY = "s3cret"
 TEMPLATES = Path(pymisp.__file__).parent / "data" / "misp-objects"
 
 
-def cli(*args, env: dict[str, str] | None = None) -> "subprocess.CompletedProcess[str]":
-    import os
+def cli(*args, env: dict[str, str] | None = None):
+    """The CLI in this process (typer's runner; a subprocess per call costs seconds on a busy machine).
+    An exception other than the exit is a traceback a user would see: the test fails on it."""
+    from typer.testing import CliRunner
 
-    return subprocess.run([sys.executable, "-m", "lurelens.adapters.cli", *map(str, args)], capture_output=True,
-                          text=True, timeout=300, env={**os.environ, **(env or {})})
+    from lurelens.adapters.cli import app
+
+    r = CliRunner().invoke(app, [str(a) for a in args], env=env)
+    assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
+    return r
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +61,7 @@ def built(tmp_path_factory):
 def export(built, campaign, fmt: str, out: Path, *extra) -> dict:
     d = built[0]
     proc = cli("export", "--db", d / "store.db", "--campaign", campaign["id"], "--format", fmt, "-o", out, *extra)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.exit_code == 0, proc.stderr
     return json.loads(out.read_text())
 
 
@@ -245,13 +249,13 @@ def test_stix_tlp_markings_are_the_oasis_tlp2_objects(built, level):
 def test_unknown_tlp_is_refused(built, tmp_path):
     proc = cli("export", "--db", built[0] / "store.db", "--campaign", built[3]["id"], "--format", "misp",
                "-o", tmp_path / "x.json", "--tlp", "white")
-    assert proc.returncode == 2 and "--tlp is one of" in proc.stderr and not (tmp_path / "x.json").exists()
+    assert proc.exit_code == 2 and "--tlp is one of" in proc.stderr and not (tmp_path / "x.json").exists()
 
 
 # -- intel import: the loop closes ----------------------------------------------------------------
 
 def _intel(proc) -> list[dict]:
-    assert proc.returncode in (0, 1), proc.stderr
+    assert proc.exit_code in (0, 1), proc.stderr
     return [f for f in json.loads(proc.stdout)["findings"] if f["symbol"].startswith("INTEL_")]
 
 
@@ -262,14 +266,14 @@ def test_intel_import_round_trip(built, tmp_path, fmt):
     export(built, reuters, fmt, exported, "--pseudonym-key", KEY)
     intel = tmp_path / "intel"  # fresh: does not exist yet
     proc = cli("intel", "import", exported, "--dir", intel, "--json")
-    assert proc.returncode == 0, proc.stderr
+    assert proc.exit_code == 0, proc.stderr
     res = json.loads(proc.stdout)
     assert res["format"] == fmt and res["by_type"]["domain"] >= 2 and res["by_type"]["url"] == 1
     written = Path(res["file"]).read_text()
     # Recipients (in clear or pseudonymised) are never imported as indicators.
     assert "corp.example.org" not in written and "r-" not in written.split("\n", 1)[1].split(",")[1]
     # Importing the same file again replaces its list rather than adding another.
-    assert cli("intel", "import", exported, "--dir", intel).returncode == 0
+    assert cli("intel", "import", exported, "--dir", intel).exit_code == 0
     assert len(list(intel.glob("*.csv"))) == 1
 
     env = {"LURELENS_INTEL_DIR": str(intel)}
@@ -308,37 +312,26 @@ BAD_FILES = {
 }
 
 
-def _run(*args):
-    """The CLI in this process (the bad-file cases are many; a subprocess each would be slow)."""
-    from typer.testing import CliRunner
-
-    from lurelens.adapters.cli import app
-
-    r = CliRunner().invoke(app, [str(a) for a in args])
-    assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
-    return r
-
-
 def test_intel_import_bad_files_give_a_clear_error(tmp_path):
     intel = tmp_path / "intel"
     for name, data in BAD_FILES.items():
         p = tmp_path / name
         p.write_bytes(data)
-        r = _run("intel", "import", p, "--dir", intel)
+        r = cli("intel", "import", p, "--dir", intel)
         assert r.exit_code == 2, (name, r.stdout, r.stderr)
         assert "error:" in r.stderr and "Traceback" not in r.stderr, (name, r.stderr)
-    r = _run("intel", "import", tmp_path / "missing.json", "--dir", intel)
+    r = cli("intel", "import", tmp_path / "missing.json", "--dir", intel)
     assert r.exit_code == 2 and "cannot read" in r.stderr
     assert not intel.exists() or not list(intel.iterdir())  # nothing half-written
     good = tmp_path / "good.json"
     good.write_text(json.dumps({"Event": {"info": "x", "uuid": "u", "Attribute": [{"type": "domain", "value": "a.example", "to_ids": True}]}}))
-    r = _run("intel", "import", good, "--dir", intel, "--name", "../escape")
+    r = cli("intel", "import", good, "--dir", intel, "--name", "../escape")
     assert r.exit_code == 2 and "plain file name" in r.stderr and not (tmp_path / "escape.csv").exists()
-    assert _run("intel", "import", good, "--dir", intel, "--name", "mine").exit_code == 0
+    assert cli("intel", "import", good, "--dir", intel, "--name", "mine").exit_code == 0
     assert (intel / "mine.csv").read_text().splitlines()[1].startswith("domain,a.example,MISP event u")
     # A directory that cannot be created: a clear error too.
     (tmp_path / "afile").write_text("x")
-    r = _run("intel", "import", good, "--dir", tmp_path / "afile" / "sub")
+    r = cli("intel", "import", good, "--dir", tmp_path / "afile" / "sub")
     assert r.exit_code == 2 and "cannot write" in r.stderr
 
 
