@@ -393,3 +393,47 @@ def test_misp_composite_types():
         ("domain", "a.example"), ("ip", "192.0.2.7"), ("ip", "192.0.2.8"), ("sha1", "a94a8fe5ccb19ba61c4c0873d391e987982fbbd3"),
         ("url", "evil.example/p")}
     assert res.skipped["MISP type email-dst"] == 1 and res.skipped["MISP type link"] == 1
+
+
+def test_misp_event_of_a_message_without_headers(built):
+    """A stored member with no From, To, Subject or Date still gives a valid e-mail object."""
+    from lurelens.campaigns.misp import misp_event
+
+    summary = json.loads(json.dumps(built[2].get(built[3]["id"])))
+    m = summary["messages"][0]
+    m.update({"from": None, "from_name": None, "subject": None, "date": None, "recipients": []})
+    ev = misp_event(summary, [], None, key=b"k")["Event"]
+    _check_against_templates(ev)
+    assert any(a["object_relation"] == "header" and m["sha256"] in a["value"]
+               for o in ev["Object"] if o["name"] == "email" for a in o["Attribute"])
+
+
+def test_import_reader_never_raises_anything_else():
+    """Any JSON, and any STIX- or MISP-shaped JSON with arbitrary values: indicators or IntelImportError."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=40))
+    anyjson = st.recursive(scalars, lambda c: st.one_of(st.lists(c, max_size=4), st.dictionaries(st.text(max_size=8), c, max_size=4)),
+                           max_leaves=20)
+    pattern = st.one_of(st.text(max_size=80), st.builds(lambda t, p, v: f"[{t}:{p} = '{v}']",
+                        st.sampled_from(["domain-name", "url", "ipv4-addr", "file", "email-message", "x"]),
+                        st.sampled_from(["value", "hashes.MD5", "from_ref.value", "to_refs[0].value"]), st.text(max_size=30)))
+    stix = st.builds(lambda objs: {"type": "bundle", "id": "bundle--f", "objects": objs},
+                     st.lists(st.one_of(anyjson, st.fixed_dictionaries({"type": st.just("indicator"), "spec_version": st.just("2.1"),
+                                                                        "pattern": pattern, "pattern_type": st.sampled_from(["stix", "snort"])})),
+                              max_size=5))
+    misp = st.builds(lambda attrs: {"Event": {"info": "f", "uuid": "u", "Attribute": attrs}},
+                     st.lists(st.one_of(anyjson, st.fixed_dictionaries({"type": st.sampled_from(["domain", "ip-dst|port", "url", "md5", "x"]),
+                                                                        "value": scalars, "to_ids": scalars})), max_size=5))
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.one_of(anyjson, stix, misp))
+    def check(doc):
+        try:
+            res = read_indicators(json.dumps(doc).encode())
+        except IntelImportError:
+            return
+        assert res.indicators
+
+    check()

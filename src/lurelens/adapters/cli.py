@@ -953,10 +953,14 @@ def export(
         details = message_details(store, [m["id"] for m in s["messages"]]) if fmt == "misp" else None
     finally:
         store.close()
-    if fmt == "misp":
-        doc = misp_event(s, watch, details, tlp=level, include_recipients=include_recipients, key=key)
-    else:
-        doc = stix_bundle(s, watch, tlp=level, include_recipients=include_recipients, key=key)
+    try:
+        if fmt == "misp":
+            doc = misp_event(s, watch, details, tlp=level, include_recipients=include_recipients, key=key)
+        else:
+            doc = stix_bundle(s, watch, tlp=level, include_recipients=include_recipients, key=key)
+    except Exception as exc:  # noqa: BLE001 - a stored value the library refuses: one error line, not a traceback
+        err.print(f"[red]error:[/red] cannot build the {fmt.upper()} export of {escape(s['id'])}: {escape(str(exc))}")
+        raise typer.Exit(EXIT_ERROR)
     try:
         output.write_text(dumps(doc) + "\n", encoding="utf-8")
     except OSError as exc:

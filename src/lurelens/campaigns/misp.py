@@ -265,13 +265,16 @@ def misp_event(summary: dict[str, Any], watchlist: list[dict[str, Any]], details
                 if att.get("filename"):
                     attr(f, "filename", att["filename"], ids=False)
             ref(e, f, "contains")
+        if not e.attributes:
+            # A message with no From, To, Subject or Date still needs one attribute the template accepts.
+            attr(e, "header", f"(no From, To, Subject or Date header; stored message sha256 {m['sha256']})", ids=False)
         ev_kinds = {(x["kind"], x["value"]) for x in m.get("evidence", [])}
         for (kind, value) in sorted(ev_kinds):
             if kind in ("beacon-host",) and value in hosts:
                 ref(e, hosts[value], "beacons-to")
             elif kind == "tracker-template" and value in templates:
                 ref(e, templates[value], "beacons-to")
-            elif kind in ("link-host", "link-domain", "reply-to-domain", "return-path-domain") and value in hosts:
+            elif kind in ("beacon-domain", "link-host", "link-domain", "reply-to-domain", "return-path-domain") and value in hosts:
                 ref(e, hosts[value], "related-to")
             elif kind == "origin-ip" and value in hosts:
                 ref(e, hosts[value], "related-to")
