@@ -250,8 +250,8 @@ def misp_event(summary: dict[str, Any], watchlist: list[dict[str, Any]], details
             attr(e, "send-date", m["date"], ids=False)
         if det.get("message_id"):
             attr(e, "message-id", det["message_id"], ids=False)
-        for r in sorted({x.strip() for x in (det.get("reply_to") or "").split(",") if "@" in x}):
-            attr(e, "reply-to", r, ids=False)
+        for reply in sorted({x.strip() for x in (det.get("reply_to") or "").split(",") if "@" in x}):
+            attr(e, "reply-to", reply, ids=False)
         if det.get("return_path") and "@" in det["return_path"]:
             attr(e, "return-path", det["return_path"], ids=False)
         if det.get("origin_ip"):

@@ -284,9 +284,9 @@ def _from_stix(doc: dict[str, Any] | list[Any]) -> ImportResult:
                 res.skipped["email-addr not a sender (recipients are never imported)"] += 1
         elif t == "file" and isinstance(o.get("hashes"), dict):
             for algo, h in o["hashes"].items():
-                kind = _STIX_HASHES.get(str(algo).lower())
-                if kind and isinstance(h, str):
-                    observed.append((kind, h, f"STIX observable {o.get('id', 'file')}"))
+                algo_kind = _STIX_HASHES.get(str(algo).lower())
+                if algo_kind and isinstance(h, str):
+                    observed.append((algo_kind, h, f"STIX observable {o.get('id', 'file')}"))
     _collect(res, found + observed)
     return res
 
