@@ -6,6 +6,7 @@ directory, makes ``scan`` flag a sibling lure and not a near miss. Bad files giv
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -44,10 +45,27 @@ def cli(*args, env: dict[str, str] | None = None):
     return r
 
 
+PDF = b"%PDF-1.4\n% draft of the article\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6300010000050001"
+                    "0d0a2db40000000049454e44ae426082")
+
+
+def with_attachments(raw: bytes) -> bytes:
+    """The lure with a PDF "draft" (a payload: its hash is an indicator) and a PNG logo (not one)."""
+    from email import message_from_bytes, policy
+
+    msg = message_from_bytes(raw, policy=policy.default)
+    msg.make_mixed()
+    msg.add_attachment(PDF, maintype="application", subtype="pdf", filename="draft.pdf")
+    msg.add_attachment(PNG, maintype="image", subtype="png", filename="logo.png")
+    return msg.as_bytes(policy=policy.SMTP)
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     d = tmp_path_factory.mktemp("sharing")
     msgs = [make(i)[0] for i in range(N) for make in (lure_a, lure_b, legit)] + [lone_reuters()]
+    msgs[0] = with_attachments(msgs[0])  # lure_a(0)
     write_mbox(d / "archive.mbox", msgs)
     store = Store(str(d / "store.db")).migrate()
     assert not run_hunt([str(d / "archive.mbox")], store, ScannerSettings(), jobs=1).source_errors
@@ -143,6 +161,11 @@ def test_misp_event_follows_the_pymisp_templates(built, tmp_path):
     assert ("domain", "px.newsdesk-metrics.net") in ids and ("url", "https://px.newsdesk-metrics.net/o/") in ids
     assert not any(o["name"] == "organization" and a["to_ids"] for o in ev["Object"] for a in o["Attribute"])
     assert "reuters.com" not in {v for _t, v in ids}  # the impersonated outlet's real domain is no indicator
+    # Attachments: a file object each, contained in the e-mail; only the non-image one is an indicator.
+    files = {value(o, "filename")[0]: o for o in ev["Object"] if o["name"] == "file"}
+    assert set(files) == {"draft.pdf", "logo.png"}
+    assert ("sha256", hashlib.sha256(PDF).hexdigest()) in ids and ("sha256", hashlib.sha256(PNG).hexdigest()) not in ids
+    assert sum(r["relationship_type"] == "contains" for e in emails for r in e["ObjectReference"]) == 2
 
     # Recipients: the STIX export's keyed pseudonyms, in clear only when asked (with each token then).
     text = out1.read_text()
@@ -246,6 +269,20 @@ def test_stix_tlp_markings_are_the_oasis_tlp2_objects(built, level):
     assert theirs is not None and theirs.name == name
 
 
+def test_stix_export_carries_attachment_hashes(built, tmp_path):
+    validator = pytest.importorskip("stix2validator", reason="needs the campaigns extra")
+    bundle = export(built, built[3], "stix", tmp_path / "s.json", "--pseudonym-key", KEY)
+    results = validator.validate_instance(bundle, validator.ValidationOptions(strict=True))
+    assert results.is_valid and not results.warnings, [str(e) for e in (results.errors or []) + (results.warnings or [])]
+    pdf, png = hashlib.sha256(PDF).hexdigest(), hashlib.sha256(PNG).hexdigest()
+    patterns = {o["pattern"] for o in bundle["objects"] if o["type"] == "indicator"}
+    assert f"[file:hashes.'SHA-256' = '{pdf}']" in patterns and not any(png in p for p in patterns)
+    files = [o for o in bundle["objects"] if o["type"] == "file"]
+    assert [(f["name"], f["hashes"]["SHA-256"]) for f in files] == [("draft.pdf", pdf)]
+    (obs,) = [o for o in bundle["objects"] if o["type"] == "observed-data"]
+    assert files[0]["id"] in obs["object_refs"]
+
+
 def test_unknown_tlp_is_refused(built, tmp_path):
     proc = cli("export", "--db", built[0] / "store.db", "--campaign", built[3]["id"], "--format", "misp",
                "-o", tmp_path / "x.json", "--tlp", "white")
@@ -269,6 +306,7 @@ def test_intel_import_round_trip(built, tmp_path, fmt):
     assert proc.exit_code == 0, proc.stderr
     res = json.loads(proc.stdout)
     assert res["format"] == fmt and res["by_type"]["domain"] >= 2 and res["by_type"]["url"] == 1
+    assert res["by_type"]["sha256"] == 1  # the PDF's hash; not the logo's
     written = Path(res["file"]).read_text()
     # Recipients (in clear or pseudonymised) are never imported as indicators.
     assert "corp.example.org" not in written and "r-" not in written.split("\n", 1)[1].split(",")[1]
@@ -278,10 +316,10 @@ def test_intel_import_round_trip(built, tmp_path, fmt):
 
     env = {"LURELENS_INTEL_DIR": str(intel)}
     sibling = tmp_path / "sibling.eml"  # a new message of the campaign: a new recipient token, new sender
-    sibling.write_bytes(lure_a(77)[0])
+    sibling.write_bytes(with_attachments(lure_a(77)[0]))
     hits = _intel(cli("scan", "--json", sibling, env=env))
     symbols = {f["symbol"] for f in hits}
-    assert {"INTEL_RESOURCE_DOMAIN_LISTED", "INTEL_URL_LISTED"} <= symbols, hits
+    assert {"INTEL_RESOURCE_DOMAIN_LISTED", "INTEL_URL_LISTED", "INTEL_ATTACHMENT_HASH_LISTED"} <= symbols, hits
     assert all(Path(res["file"]).name in f["evidence"] for f in hits)
     # A near miss: the same look and text, but a beacon host (and relay) the campaign never used.
     near = tmp_path / "near.eml"

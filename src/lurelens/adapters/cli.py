@@ -931,9 +931,10 @@ def export(
         err.print(f"[red]error:[/red] --format {escape(fmt)} is not supported (stix or misp)")
         raise typer.Exit(EXIT_ERROR)
     try:
+        from lurelens.campaigns.details import message_details
         from lurelens.campaigns.stix import TLP_LEVELS, stix_bundle
         if fmt == "misp":
-            from lurelens.campaigns.misp import message_details, misp_event
+            from lurelens.campaigns.misp import misp_event
             import pymisp  # noqa: F401 - the MISP export needs it; say so before touching the store
     except ImportError as exc:
         err.print(f"[red]error:[/red] the export needs the 'campaigns' extra: pip install 'lurelens[campaigns]' ({escape(str(exc))})")
@@ -950,14 +951,14 @@ def export(
     try:
         s = _campaign_or_exit(err, camps, campaign, db)
         watch = camps.watchlist(s["id"])
-        details = message_details(store, [m["id"] for m in s["messages"]]) if fmt == "misp" else None
+        details = message_details(store, [m["id"] for m in s["messages"]])
     finally:
         store.close()
     try:
         if fmt == "misp":
             doc = misp_event(s, watch, details, tlp=level, include_recipients=include_recipients, key=key)
         else:
-            doc = stix_bundle(s, watch, tlp=level, include_recipients=include_recipients, key=key)
+            doc = stix_bundle(s, watch, tlp=level, include_recipients=include_recipients, key=key, details=details)
     except Exception as exc:  # noqa: BLE001 - a stored value the library refuses: one error line, not a traceback
         err.print(f"[red]error:[/red] cannot build the {fmt.upper()} export of {escape(s['id'])}: {escape(str(exc))}")
         raise typer.Exit(EXIT_ERROR)

@@ -14,12 +14,13 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Sequence
+from typing import Any
 
+from lurelens.campaigns.details import is_payload
 from lurelens.campaigns.stix import ATTACK_NAMES, TLP_LEVELS, pseudonym
 from lurelens.registry.intel_import import url_prefix
 
-__all__ = ["misp_event", "message_details", "attack_galaxy_tag", "MISP_DISTRIBUTION"]
+__all__ = ["misp_event", "attack_galaxy_tag", "MISP_DISTRIBUTION"]
 
 # A fixed namespace: the same campaign, host or message gives the same UUID in every export.
 _NS = uuid.UUID("5b0d6f3e-6a8e-5c43-9f4e-6c7572656c65")
@@ -49,36 +50,11 @@ def _dt(iso: str | None) -> datetime | None:
     return d if d.tzinfo else d.replace(tzinfo=timezone.utc)
 
 
-def message_details(store: Any, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """What the campaign summary leaves out of each message, read from the hunt store: Message-ID,
-    Reply-To, Return-Path, origin IP, claimed identities and attachments."""
-    from sqlalchemy import select
-
-    from lurelens.store.schema import AttachmentRow, Claim, StoredMessage
-
-    m, c, a = StoredMessage.__table__, Claim.__table__, AttachmentRow.__table__
-    out: dict[int, dict[str, Any]] = {i: {"claims": [], "attachments": []} for i in ids}
-    with store.engine.connect() as conn:
-        for i in range(0, len(ids), 500):
-            chunk = list(ids[i:i + 500])
-            for r in conn.execute(select(m.c.id, m.c.message_id, m.c.reply_to, m.c.return_path, m.c.origin_ip)
-                                  .where(m.c.id.in_(chunk))):
-                out[r.id].update(message_id=r.message_id, reply_to=r.reply_to, return_path=r.return_path,
-                                 origin_ip=r.origin_ip)
-            for mid, ent in conn.execute(select(c.c.message, c.c.entity).where(c.c.message.in_(chunk))
-                                         .order_by(c.c.message, c.c.entity)):
-                out[mid]["claims"].append(ent)
-            for mid, sha, fname in conn.execute(select(a.c.message, a.c.sha256, a.c.filename)
-                                                .where(a.c.message.in_(chunk)).order_by(a.c.message, a.c.sha256)):
-                out[mid]["attachments"].append({"sha256": sha, "filename": fname})
-    return out
-
-
 def misp_event(summary: dict[str, Any], watchlist: list[dict[str, Any]], details: dict[int, dict[str, Any]] | None = None,
                *, tlp: str = "amber+strict", include_recipients: bool = False, key: bytes = b"") -> dict[str, Any]:
     """The MISP event of one campaign summary (``Campaigns.get``) as a JSON-ready ``{"Event": ...}``.
 
-    ``details``: :func:`message_details` of the members (optional; without it the e-mail objects
+    ``details``: ``lurelens.campaigns.details.message_details`` of the members (optional; without it the e-mail objects
     lack Message-ID, Reply-To, origin IP, per-message claims and attachments)."""
     from pymisp import MISPEvent, MISPObject, MISPOrganisation
 
@@ -261,7 +237,7 @@ def misp_event(summary: dict[str, Any], watchlist: list[dict[str, Any]], details
                 attr(e, "attachment", att["filename"], ids=False)
             f, new = obj("file", "sha256:" + att["sha256"])
             if new:
-                attr(f, "sha256", att["sha256"], ids=True)
+                attr(f, "sha256", att["sha256"], ids=is_payload(att))
                 if att.get("filename"):
                     attr(f, "filename", att["filename"], ids=False)
             ref(e, f, "contains")
