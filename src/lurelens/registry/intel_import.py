@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from lurelens.errors import InputError
 from lurelens.registry.intel import IntelStore, normalise_domain, normalise_email, normalise_url, refang
 
 __all__ = ["IntelImportError", "Imported", "ImportResult", "read_indicators", "import_file", "url_prefix",
@@ -34,7 +35,7 @@ __all__ = ["IntelImportError", "Imported", "ImportResult", "read_indicators", "i
 MAX_IMPORT_BYTES = 256 * 1024 * 1024
 
 
-class IntelImportError(ValueError):
+class IntelImportError(InputError, ValueError):
     """The file cannot be imported (unreadable, not JSON, neither STIX 2.1 nor MISP, nothing usable)."""
 
 
