@@ -42,6 +42,7 @@ TESTED_ELSEWHERE = {
     "registry": "test_lookalike.py",
     "registry/entities": "test_checks_impersonation.py",
     "registry/intel/formats": "test_intel.py",
+    "registry/intel_import": "test_sharing.py",
     "registry/intel/normalise": "test_intel.py",
     "registry/lookalike/confusables": "test_lookalike.py",
     "registry/lookalike/distance": "test_lookalike.py",

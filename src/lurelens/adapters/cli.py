@@ -919,7 +919,7 @@ def watchlist(
 def export(
     campaign: str = typer.Option(..., "--campaign", help="The campaign id (from lurelens campaigns)."),
     db: str = typer.Option("lurelens.db", "--db", help="The store a hunt wrote."),
-    fmt: str = typer.Option("stix", "--format", help="stix (a STIX 2.1 bundle). MISP is not implemented yet."),
+    fmt: str = typer.Option("stix", "--format", help="stix (a STIX 2.1 bundle) or misp (a MISP event JSON)."),
     output: Path = typer.Option(..., "-o", "--output", help="The file to write."),
     tlp: str = typer.Option("amber+strict", "--tlp", help="TLP 2.0 marking: clear, green, amber, amber+strict, red."),
     include_recipients: bool = typer.Option(False, "--include-recipients", help="Recipient addresses in clear (default: keyed-hash pseudonyms)."),
@@ -927,19 +927,25 @@ def export(
                                                 help="Secret key of the recipient pseudonyms (keep it to match them later); default: a random one."),
 ) -> None:
     """Export a campaign for a CERT or partners: a STIX 2.1 bundle (campaign, indicators, beacon
-    infrastructure, e-mail observables, ATT&CK, TLP marking)."""
+    infrastructure, e-mail observables, ATT&CK, TLP marking) or a MISP event (e-mail, domain-ip, url,
+    tracking-id objects, relationships, TLP and ATT&CK tags)."""
     from lurelens.report.jsonout import dumps
 
     err = Console(stderr=True, highlight=False)
-    if fmt != "stix":
-        err.print(f"[red]error:[/red] --format {escape(fmt)} is not supported (stix)")
+    if fmt not in ("stix", "misp"):
+        err.print(f"[red]error:[/red] --format {escape(fmt)} is not supported (stix or misp)")
         raise typer.Exit(EXIT_ERROR)
     try:
+        from lurelens.campaigns.details import message_details
         from lurelens.campaigns.stix import TLP_LEVELS, stix_bundle
+        if fmt == "misp":
+            from lurelens.campaigns.misp import misp_event
+            import pymisp  # noqa: F401 - the MISP export needs it; say so before touching the store
     except ImportError as exc:
         err.print(f"[red]error:[/red] the export needs the 'campaigns' extra: pip install 'lurelens[campaigns]' ({escape(str(exc))})")
         raise typer.Exit(EXIT_ERROR)
-    if tlp.lower().removeprefix("tlp:") not in TLP_LEVELS:
+    level = tlp.lower().removeprefix("tlp:")
+    if level not in TLP_LEVELS:
         err.print(f"[red]error:[/red] --tlp is one of {', '.join(TLP_LEVELS)}")
         raise typer.Exit(EXIT_ERROR)
     key = (pseudonym_key or "").encode()
@@ -950,16 +956,60 @@ def export(
     try:
         s = _campaign_or_exit(err, camps, campaign, db)
         watch = camps.watchlist(s["id"])
+        details = message_details(store, [m["id"] for m in s["messages"]])
     finally:
         store.close()
-    bundle = stix_bundle(s, watch, tlp=tlp.lower().removeprefix("tlp:"), include_recipients=include_recipients, key=key)
     try:
-        output.write_text(dumps(bundle) + "\n", encoding="utf-8")
+        if fmt == "misp":
+            doc = misp_event(s, watch, details, tlp=level, include_recipients=include_recipients, key=key)
+        else:
+            doc = stix_bundle(s, watch, tlp=level, include_recipients=include_recipients, key=key, details=details)
+    except Exception as exc:  # noqa: BLE001 - a stored value the library refuses: one error line, not a traceback
+        err.print(f"[red]error:[/red] cannot build the {fmt.upper()} export of {escape(s['id'])}: {escape(str(exc))}")
+        raise typer.Exit(EXIT_ERROR)
+    try:
+        output.write_text(dumps(doc) + "\n", encoding="utf-8")
     except OSError as exc:
         err.print(f"[red]error:[/red] cannot write {escape(str(output))}: {escape(exc.strerror or str(exc))}")
         raise typer.Exit(EXIT_ERROR)
 
 
+intel_app = typer.Typer(add_completion=False, no_args_is_help=True,
+                        help="Local threat-intel indicator lists (docs/intel.md).")
+app.add_typer(intel_app, name="intel")
+
+
+@intel_app.command("import")
+def intel_import(
+    file: Path = typer.Argument(..., metavar="FILE", help="A STIX 2.1 bundle or a MISP event JSON."),
+    directory: Optional[Path] = typer.Option(None, "--dir", help="The intel directory to write to (default: the first of "
+                                             "$LURELENS_INTEL_DIR, else <data overlay>/iocs)."),
+    name: Optional[str] = typer.Option(None, "--name", help="File name to write (default: imported-<format>-<source id>.csv)."),
+    json_out: bool = typer.Option(False, "--json", help="Print what was imported as JSON."),
+) -> None:
+    """Import the indicators of a STIX 2.1 bundle or a MISP event (domains, URLs, IPs, sender
+    addresses, file hashes) into a local intel list that scan matches."""
+    from lurelens.adapters.environment import data_overlay_dir, intel_dirs
+    from lurelens.registry.intel_import import IntelImportError, import_file
+    from lurelens.report.jsonout import dumps
+
+    err = Console(stderr=True, highlight=False)
+    if directory is None:
+        dirs = [d for d in intel_dirs() if not d.is_file()]
+        overlay = data_overlay_dir() or Path(os.path.expanduser("~/.config/lurelens/data.d"))
+        directory = dirs[0] if dirs else overlay / "iocs"
+    try:
+        res = import_file(file, directory, name=name)
+    except IntelImportError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(EXIT_ERROR)
+    if json_out:
+        sys.stdout.write(dumps(res.to_dict()) + "\n")
+        return
+    by = ", ".join(f"{n} {t}" for t, n in res.counts().items())
+    print(f"{len(res.indicators)} indicators ({by}) from {res.format.upper()} {res.source_id} -> {res.path}")
+    for reason, n in sorted(res.skipped.items()):
+        err.print(f"[dim]skipped {n}: {escape(reason)}[/dim]")
 @app.command("report")
 def report_cmd(
     db: str = typer.Option("lurelens.db", "--db", help="The store a hunt wrote."),

@@ -16,7 +16,7 @@ import json
 import uuid
 from typing import Any
 
-__all__ = ["stix_bundle", "TLP_LEVELS", "pseudonym"]
+__all__ = ["stix_bundle", "TLP_LEVELS", "ATTACK_NAMES", "pseudonym"]
 
 # The OASIS TLP 2.0 marking definitions for STIX 2.1 (fixed ids, one extension definition).
 _TLP_EXTENSION = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
@@ -29,7 +29,7 @@ TLP_LEVELS = {
 }
 # A fixed creation time for the producer identity: its id and content never change.
 _EPOCH = "2026-01-01T00:00:00.000Z"
-_ATTACK_NAMES = {
+ATTACK_NAMES = {
     "T1598.003": "Phishing for Information: Spearphishing Link",
     "T1598": "Phishing for Information",
     "T1566.002": "Phishing: Spearphishing Link",
@@ -69,8 +69,14 @@ def _quote(value: str) -> str:
 
 
 def stix_bundle(summary: dict[str, Any], watchlist: list[dict[str, Any]], *, tlp: str = "amber+strict",
-                include_recipients: bool = False, key: bytes = b"") -> dict[str, Any]:
-    """The STIX 2.1 bundle of one campaign summary (``Campaigns.get``) as a JSON-ready dict."""
+                include_recipients: bool = False, key: bytes = b"",
+                details: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The STIX 2.1 bundle of one campaign summary (``Campaigns.get``) as a JSON-ready dict.
+
+    ``details``: ``lurelens.campaigns.details.message_details`` of the members, for the attachment
+    hashes (``file`` observables and indicators); optional."""
+    from lurelens.campaigns.details import is_payload
+
     import stix2
 
     if tlp not in TLP_LEVELS:
@@ -101,7 +107,7 @@ def stix_bundle(summary: dict[str, Any], watchlist: list[dict[str, Any]], *, tlp
     objects.append(campaign)
     for tid in sorted(set(summary.get("attack") or []) | {"T1598.003"}):
         ap = stix2.AttackPattern(
-            id=_id("attack-pattern", tid), name=_ATTACK_NAMES.get(tid, f"ATT&CK {tid}"),
+            id=_id("attack-pattern", tid), name=ATTACK_NAMES.get(tid, f"ATT&CK {tid}"),
             external_references=[{"source_name": "mitre-attack", "external_id": tid}],
             created_by_ref=producer.id, object_marking_refs=[marking.id], created=_EPOCH, modified=_EPOCH)
         objects.append(ap)
@@ -127,6 +133,14 @@ def stix_bundle(summary: dict[str, Any], watchlist: list[dict[str, Any]], *, tlp
         patterns.append((f"[url:value LIKE '%{like}']", f"tracker URL template {t}"))
     for s in summary.get("senders", []):
         patterns.append((f"[email-addr:value = '{_quote(s)}']", f"sender {s}"))
+    # Attachment hashes (not images: a lure's logo may be the real outlet's, which legitimate mail carries too).
+    files: dict[str, Any] = {}
+    for det in (details or {}).values():
+        for att in det.get("attachments", []):
+            sha = att.get("sha256") or ""
+            if is_payload(att) and sha not in files:
+                files[sha] = stix2.File(hashes={"SHA-256": sha}, **({"name": att["filename"]} if att.get("filename") else {}))
+                patterns.append((f"[file:hashes.'SHA-256' = '{_quote(sha)}']", f"attachment {att.get('filename') or sha}"))
     for pattern, what in patterns:
         ind = stix2.Indicator(id=_id("indicator", pattern), name=what, pattern=pattern, pattern_type="stix",
                               description=f"Infrastructure of the lure campaign {summary['name']} ({summary['id']}).",
@@ -158,9 +172,11 @@ def stix_bundle(summary: dict[str, Any], watchlist: list[dict[str, Any]], *, tlp
         mails.append(stix2.EmailMessage(**kw))
     objects += sorted(addrs.values(), key=lambda o: o.id)
     objects += mails
+    objects += [files[k] for k in sorted(files)]
     if mails:
         obs = stix2.ObservedData(id=_id("observed-data", summary["id"]), first_observed=first, last_observed=last,
-                                 number_observed=len(mails), object_refs=sorted({x.id for x in mails}), **common)
+                                 number_observed=len(mails),
+                                 object_refs=sorted({x.id for x in mails} | {f.id for f in files.values()}), **common)
         objects.append(obs)
         rel(campaign.id, "related-to", obs.id)
     if watchlist:
