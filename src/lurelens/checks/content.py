@@ -14,7 +14,7 @@ from collections import Counter
 from lurelens.checks.base import Check, Context, Symbol, capped, limit_finding, limits_of, text_limit_finding
 from lurelens.model import Finding, Message
 from lurelens.parse.identity import sender_domains
-from lurelens.parse.text import INVISIBLE, INVISIBLE_CHARS, LOOKALIKE_RANGES, SMALL_CAPS, foreign_marks, mixes_latin_and_lookalikes
+from lurelens.parse.text import INVISIBLE, email_matches, INVISIBLE_CHARS, LOOKALIKE_RANGES, SMALL_CAPS, foreign_marks, mixes_latin_and_lookalikes
 from lurelens.parse.urls import has_known_suffix, is_ip_literal, registrable_domain
 
 __all__ = ["CHECK", "SYMBOLS"]
@@ -89,7 +89,6 @@ _OPT_OUT = re.compile(
     r"d[ée]sabonner|d[ée]sinscri|darse de baja|darte de baja|cancelar (?:la |a )?(?:suscripci|subscri|inscri)|"
     r"disiscriv|cancella(?:re)? (?:l'|la )?iscrizione",
 )
-_EMAIL = re.compile(r"[\w.+\-]{2,64}@([\w\-]+(?:\.[\w\-]+)+)")
 
 
 def _random_token(s: str) -> str | None:
@@ -267,12 +266,12 @@ def run(msg: Message, ctx: Context):
             yield Finding("GREETING_GENERIC", f"'{g.group(0)[:60]}'")
     if frm:
         known = {a.addr.lower() for a in msg.from_ + msg.reply_to + msg.to + msg.cc} | set(msg.recipients)
-        for m in _EMAIL.finditer(body):
-            addr = m.group(0).lower()
-            if addr in known or not data.is_freemail(m.group(1).lower()):
+        for start, addr, domain in email_matches(body, 2):
+            addr = addr.lower()
+            if addr in known or not data.is_freemail(domain.lower()):
                 continue
             # Only an address the reader is asked to write to; quoted "X <x@gmail.com> wrote:" lines are not.
-            if _CONTACT_CUE.search(body[max(0, m.start() - 80) : m.start()]):
+            if _CONTACT_CUE.search(body[max(0, start - 80) : start]):
                 yield Finding("BODY_FREEMAIL_CONTACT", f"{addr} (From is {frm.addr})")
                 break
     if (not msg.header("In-Reply-To") and not any(msg.header(h) for h in ("List-Unsubscribe", "List-Id"))

@@ -107,14 +107,55 @@ class InlineStyle:
     urls: list[str]
 
 
-def _decls_from_tokens(tokens) -> tuple[dict[str, str], list[str]]:
+def _decls_from_tokens(tokens, cuts: "_Cuts | None" = None) -> tuple[dict[str, str], list[str]]:
     decls: dict[str, str] = {}
     urls: list[str] = []
     for item in tinycss2.parse_blocks_contents(tokens, skip_comments=True, skip_whitespace=True):
         if item.type == "declaration":
             decls[item.lower_name] = tinycss2.serialize(item.value).strip().lower()
             _urls_in_tokens(item.value, urls)
+    if cuts:
+        decls = {k: cuts.restore(v, lower=True) for k, v in decls.items()}
+        urls = [cuts.restore(u) for u in urls]
     return decls, urls
+
+
+# Embedded fonts and images (long ``url(data:...)`` values) are most of the characters of the
+# style sheets that can fetch, and the tokenizer reads them one character at a time although
+# nothing is fetched from them. Each such run of characters that the tokenizer copies verbatim
+# (no quote, bracket, backslash, space or control) is swapped for a short placeholder of the same
+# kind before tokenising and swapped back in every string read out, so the result is unchanged;
+# on the phishing corpus this removes three quarters of the tokenizer's input.
+_DATA_RUN = re.compile(r"(?:^|(?<=[:,(\s]))((?i:url)\([ \t\n\r\f]*[\"']?)(data:[A-Za-z0-9+/=%,;:._\-]{512,})")
+_HEX_ESCAPE_END = re.compile(r"\\[0-9A-Fa-f]{1,6}[ \t\n\r\f]?\Z")  # "\\a url(": url( continues the escape's name
+_CUT_TAG = "zlurelenscutz"
+
+
+class _Cuts(dict):
+    """Placeholder -> the run it stands for."""
+
+    def restore(self, s: str, lower: bool = False) -> str:
+        if _CUT_TAG not in s:
+            return s
+        for ph, run in self.items():
+            s = s.replace(ph, run.lower() if lower else run)
+        return s
+
+
+def _cut_data_uris(css: str) -> tuple[str, "_Cuts | None"]:
+    if "data:" not in css or _CUT_TAG in css:
+        return css, None
+    cuts = _Cuts()
+
+    def cut(m: re.Match) -> str:
+        if _HEX_ESCAPE_END.search(css, max(0, m.start() - 8), m.start()):
+            return m.group(0)
+        ph = f"data:{_CUT_TAG}{len(cuts):06d}{_CUT_TAG}"
+        cuts[ph] = m.group(2)
+        return m.group(1) + ph
+
+    out = _DATA_RUN.sub(cut, css)
+    return (out, cuts) if cuts else (css, None)
 
 
 def parse_inline_style(style: str) -> InlineStyle:
@@ -177,7 +218,8 @@ def _strip_blocks(css: str, keyword: str) -> tuple[str, list[str]]:
     return "".join(out), preludes
 
 
-def parse_sheet(css: str, info: SheetInfo | None = None, condition: str | None = None, depth: int = 0) -> SheetInfo:
+def parse_sheet(css: str, info: SheetInfo | None = None, condition: str | None = None, depth: int = 0,
+                cuts: _Cuts | None = None) -> SheetInfo:
     """Fetches and hiding rules of a style sheet.
 
     Mail templates carry large sheets with no url() at all; those skip the tokenizer and only
@@ -202,19 +244,22 @@ def parse_sheet(css: str, info: SheetInfo | None = None, condition: str | None =
         return info
     if depth > 8:
         return info
+    if isinstance(css, str):
+        css, cuts = _cut_data_uris(css)
+    restore = cuts.restore if cuts else (lambda s, lower=False: s)
     rules = tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True) if isinstance(css, str) else (
         tinycss2.parse_rule_list(css, skip_comments=True, skip_whitespace=True)
     )
     for rule in rules:
         if rule.type == "qualified-rule":
-            decls, urls = _decls_from_tokens(rule.content)
+            decls, urls = _decls_from_tokens(rule.content, cuts)
             hidden = hiding_reason(decls)
             if urls or hidden:
-                selector = tinycss2.serialize(rule.prelude).strip()
+                selector = restore(tinycss2.serialize(rule.prelude).strip())
                 info.rules.append(SheetRule(selector, urls, hidden, condition))
         elif rule.type == "at-rule":
             kw = rule.lower_at_keyword
-            prelude = tinycss2.serialize(rule.prelude).strip()
+            prelude = restore(tinycss2.serialize(rule.prelude).strip())
             if kw == "import":
                 urls: list[str] = []
                 for tok in rule.prelude:
@@ -225,14 +270,14 @@ def parse_sheet(css: str, info: SheetInfo | None = None, condition: str | None =
                         _urls_in_tokens([tok], urls)
                         break
                 for u in urls[:1]:
-                    info.imports.append((u, condition))
+                    info.imports.append((restore(u), condition))
             elif kw == "font-face" and rule.content is not None:
-                decls, urls = _decls_from_tokens(rule.content)
+                decls, urls = _decls_from_tokens(rule.content, cuts)
                 for u in urls:
                     info.fonts.append((u, condition))
             elif kw in ("media", "supports", "document", "layer", "container") and rule.content is not None:
                 cond = f"@{kw} {prelude}".strip()
                 if kw == "media":
                     info.media_queries.append(prelude)
-                parse_sheet(rule.content, info, cond if condition is None else f"{condition} and {cond}", depth + 1)
+                parse_sheet(rule.content, info, cond if condition is None else f"{condition} and {cond}", depth + 1, cuts)
     return info

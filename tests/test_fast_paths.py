@@ -1,0 +1,61 @@
+"""The speed rewrites give exactly what the plain code they replace gave (docs/performance.md):
+each fast path is compared with the straightforward form on random and tricky inputs."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from lurelens.parse.text import email_matches
+
+
+@pytest.mark.parametrize("min_local", [1, 2])
+def test_email_matches_equals_finditer(min_local):
+    plain = re.compile(rf"[\w.+\-]{{{min_local},64}}@([\w\-]+(?:\.[\w\-]+)+)")
+    rnd = random.Random(min_local)
+    texts = ["x" * 100 + "@a.com " + "y" * 64 + "@b.org " + "z" * 65 + "@c.net a@b.c @d.e",
+             "write to me: jane.doe+x@mail.example.com, or b@c", "@@a.b a@@b.c é@ü.de _@_._"]
+    texts += ["".join(rnd.choice("ab.+-_@ é1\n") for _ in range(rnd.randint(0, 90))) for _ in range(20000)]
+    for t in texts:
+        want = [(m.start(), m.group(0), m.group(1)) for m in plain.finditer(t)]
+        assert list(email_matches(t, min_local)) == want, t
+
+
+def _sheet_cases() -> list[str]:
+    rnd = random.Random(7)
+    b64 = "".join(rnd.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") for _ in range(3000))
+    hid = b64[:700] + "hiddenCLIP" + b64[700:1400] + "=="
+    data = f"data:image/png;base64,{b64}"
+    return [
+        f".a{{background:url({data})}} .b{{display:none}} @import url(http://x.test/i.css);",
+        f".a{{background-image: url('{data}')}} img.t{{width:1px}} .c{{background:url(https://t.test/p.gif)}}",
+        f'@font-face{{font-family:x;src:url("{data}") format("woff"), url(https://f.test/a.woff)}}',
+        f"@media (min-width:600px){{.m{{background:URL( {data} )}} .n{{background:url(https://m.test/n.png)}}}}",
+        f'a[href="url({data})"]{{background:url(https://s.test/s.png)}}',
+        f".o{{overflow:url(data:{hid});height:0;background:url(https://o.test/o.png)}}",
+        f".e{{background:\\a url({data})}} .f{{background:-url({data}) url(https://e.test/e.png)}}",
+        f"/* url({data}) */ .g{{background:url({data}x\\29)}} .h{{background:url(https://h.test/h.png)}}",
+        f'.i{{background:url("{data}\nbroken")}} .j{{content:"url({data}"; background:url(https://j.test/j.png)}}',
+        f".k{{background:url({data}", f".l{{background:url('{data}",
+    ]
+
+
+@pytest.mark.parametrize("css", _sheet_cases())
+def test_style_sheet_data_uri_cut_changes_nothing(css, monkeypatch):
+    import dataclasses
+
+    from lurelens.parse import css as cssmod
+
+    fast = dataclasses.asdict(cssmod.parse_sheet(css))
+    monkeypatch.setattr(cssmod, "_cut_data_uris", lambda s: (s, None))
+    assert dataclasses.asdict(cssmod.parse_sheet(css)) == fast
+
+
+def test_style_sheet_data_uri_cut_applies_to_the_common_forms():
+    from lurelens.parse import css as cssmod
+
+    for css in _sheet_cases()[:4]:
+        cut, cuts = cssmod._cut_data_uris(css)
+        assert cuts and len(cut) < len(css) / 2
