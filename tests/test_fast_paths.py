@@ -59,3 +59,16 @@ def test_style_sheet_data_uri_cut_applies_to_the_common_forms():
     for css in _sheet_cases()[:4]:
         cut, cuts = cssmod._cut_data_uris(css)
         assert cuts and len(cut) < len(css) / 2
+
+
+def test_style_sheet_cache_gives_what_a_fresh_parse_gives():
+    import dataclasses
+
+    from lurelens.parse import css as cssmod
+
+    for css in _sheet_cases():
+        css = css + " .pad{color:red}" * 200  # above the cache's size floor
+        want = dataclasses.asdict(cssmod.parse_sheet(css, cssmod.SheetInfo(media_queries=["before"])))
+        for _ in range(2):  # a miss, then a hit
+            got = cssmod.parse_sheet_cached(css, cssmod.SheetInfo(media_queries=["before"]))
+            assert dataclasses.asdict(got) == want

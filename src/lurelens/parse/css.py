@@ -8,12 +8,15 @@ which keeps the common case cheap.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import tinycss2
 
-__all__ = ["InlineStyle", "SheetInfo", "parse_inline_style", "parse_sheet", "px"]
+__all__ = ["InlineStyle", "SheetInfo", "parse_inline_style", "parse_sheet", "parse_sheet_cached", "px"]
 
 _URL_FUNCS = {"url", "src"}
 _IMAGE_SET = {"image-set", "-webkit-image-set"}
@@ -280,4 +283,40 @@ def parse_sheet(css: str, info: SheetInfo | None = None, condition: str | None =
                 if kw == "media":
                     info.media_queries.append(prelude)
                 parse_sheet(rule.content, info, cond if condition is None else f"{condition} and {cond}", depth + 1, cuts)
+    return info
+
+
+# Mail from one template (a campaign, a newsletter) carries the same large style sheets message
+# after message. The fetches and hiding rules of a sheet depend on its text alone, so the result
+# of the tokenised path is kept per sheet text (keyed by a BLAKE2 digest, not the text: bounded
+# memory, and no crafted sheet can take another's entry), for the last _SHEET_CACHE_SIZE sheets.
+_SHEET_CACHE_SIZE = 256
+_SHEET_CACHE_MIN = 2048  # characters; a shorter sheet costs less to parse than to look up
+_sheet_cache: OrderedDict[bytes, SheetInfo] = OrderedDict()
+_sheet_lock = threading.Lock()
+
+
+def parse_sheet_cached(css: str, info: SheetInfo) -> SheetInfo:
+    """``parse_sheet(css, info)``, reusing the result for a sheet seen recently. The cached
+    entries are shared between messages: callers only read them."""
+    if len(css) < _SHEET_CACHE_MIN or not _FETCH_HINT.search(css):
+        return parse_sheet(css, info)
+    key = hashlib.blake2b(css.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    with _sheet_lock:
+        hit = _sheet_cache.get(key)
+        if hit is not None:
+            _sheet_cache.move_to_end(key)
+    if hit is None:
+        try:
+            hit = parse_sheet(css)
+        except Exception:  # noqa: BLE001 - let the plain call leave what it read and raise
+            return parse_sheet(css, info)
+        with _sheet_lock:
+            _sheet_cache[key] = hit
+            while len(_sheet_cache) > _SHEET_CACHE_SIZE:
+                _sheet_cache.popitem(last=False)
+    info.imports.extend(hit.imports)
+    info.fonts.extend(hit.fonts)
+    info.rules.extend(hit.rules)
+    info.media_queries.extend(hit.media_queries)
     return info
