@@ -72,3 +72,16 @@ def test_style_sheet_cache_gives_what_a_fresh_parse_gives():
         for _ in range(2):  # a miss, then a hit
             got = cssmod.parse_sheet_cached(css, cssmod.SheetInfo(media_queries=["before"]))
             assert dataclasses.asdict(got) == want
+
+
+def test_header_block_end_and_line_split_equal_the_regexes():
+    from lurelens.parse.author import _blank_line
+
+    blank = re.compile(rb"\r?\n\r?\n")
+    rnd = random.Random(11)
+    for _ in range(30000):
+        raw = bytes(rnd.choice(b"ab:\r\n \t") for _ in range(rnd.randint(0, 30)))
+        m = blank.search(raw)
+        assert _blank_line(raw) == (m.start() if m else -1), raw
+        text = raw.decode()
+        assert text.replace("\r\n", "\n").split("\n") == re.split(r"\r?\n", text), raw
