@@ -85,3 +85,26 @@ def test_header_block_end_and_line_split_equal_the_regexes():
         assert _blank_line(raw) == (m.start() if m else -1), raw
         text = raw.decode()
         assert text.replace("\r\n", "\n").split("\n") == re.split(r"\r?\n", text), raw
+
+
+def test_expanded_lure_phrases_match_as_the_plain_alternation():
+    from lurelens.registry.data import DataRegistry, load_json
+    from lurelens.registry.phrases import expand
+
+    assert expand("(?:your )?account (?:has been|was)") == ["(?:your )account (?:has been|was)", "account (?:has been|was)"]
+    assert expand("(?:a|b)?c|d") == ["ac", "bc", "c", "d"]
+    cats: dict[str, list[str]] = {}
+    for _src, doc in load_json("lure_phrases.json", None):
+        for cat, pats in doc.get("categories", {}).items():
+            cats.setdefault(cat, []).extend(pats)
+    body = "|".join(f"(?P<g{i}>" + "|".join(f"(?:{p})" for p in pats) + ")" for i, pats in enumerate(cats.values()))
+    plain = re.compile(r"(?<!\w)(?:" + body + r")(?!\w|['’]t\b)")
+    fast, names = DataRegistry().lure_scanner
+    assert fast.pattern != plain.pattern and names == list(cats)
+    # Texts made of the phrases' own words, so that phrases match, overlap and nearly match.
+    words = re.findall(r"[^\W\d_]+|\d+|[$€,.+]", " ".join(p for pats in cats.values() for p in pats))
+    rnd = random.Random(5)
+    for _ in range(5000):
+        t = " ".join(rnd.choice(words) + rnd.choice(["", "", " ", ",", "'t", "s", "1"]) for _ in range(rnd.randint(1, 14)))
+        want = [(m.lastgroup, m.span()) for m in plain.finditer(t)]
+        assert [(m.lastgroup, m.span()) for m in fast.finditer(t)] == want, t
