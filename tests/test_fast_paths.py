@@ -108,3 +108,13 @@ def test_expanded_lure_phrases_match_as_the_plain_alternation():
         t = " ".join(rnd.choice(words) + rnd.choice(["", "", " ", ",", "'t", "s", "1"]) for _ in range(rnd.randint(1, 14)))
         want = [(m.lastgroup, m.span()) for m in plain.finditer(t)]
         assert [(m.lastgroup, m.span()) for m in fast.finditer(t)] == want, t
+
+
+def test_unfold_equals_the_crlf_aware_substitution():
+    from lurelens.parse.headers import unfold
+
+    fold = re.compile(r"\r?\n[ \t]+")
+    rnd = random.Random(13)
+    for _ in range(30000):
+        v = "".join(rnd.choice("ab \t\r\n") for _ in range(rnd.randint(0, 20)))
+        assert unfold(v) == fold.sub(" ", v).replace("\r", "").replace("\n", ""), repr(v)
