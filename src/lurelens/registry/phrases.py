@@ -18,38 +18,9 @@ __all__ = ["expand"]
 _BACKREF = re.compile(r"\\[1-9]|\\g<|\(\?P=")
 
 
-def _split_top(p: str) -> list[str] | None:
-    """``p``'s top-level alternatives, or None when its brackets do not balance."""
-    out, depth, start, i, in_class = [], 0, 0, 0, False
-    while i < len(p):
-        c = p[i]
-        if c == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = c != "]"
-        elif c == "[":
-            in_class = True
-            if p[i + 1 : i + 2] == "]" or p[i + 1 : i + 3] == "^]":
-                i += 1 if p[i + 1] == "]" else 2
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth < 0:
-                return None
-        elif c == "|" and depth == 0:
-            out.append(p[start:i])
-            start = i + 1
-        i += 1
-    if depth or in_class:
-        return None
-    out.append(p[start:])
-    return out
-
-
-def _close(p: str) -> int:
-    """Index of the ')' closing the group that opens ``p``, or -1."""
+def _structure(p: str):
+    """(index, character, depth after it) for each character of ``p`` that is not escaped and not
+    inside a character class; the depth counts open parentheses."""
     depth, i, in_class = 0, 0, False
     while i < len(p):
         c = p[i]
@@ -62,13 +33,34 @@ def _close(p: str) -> int:
             in_class = True
             if p[i + 1 : i + 2] == "]" or p[i + 1 : i + 3] == "^]":
                 i += 1 if p[i + 1] == "]" else 2
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth == 0:
-                return i
+        else:
+            depth += (c == "(") - (c == ")")
+            yield i, c, depth
         i += 1
+    if in_class:
+        yield len(p), "[", -1  # an open class: unbalanced
+
+
+def _split_top(p: str) -> list[str] | None:
+    """``p``'s top-level alternatives, or None when its brackets do not balance."""
+    out, start, depth = [], 0, 0
+    for i, c, depth in _structure(p):
+        if depth < 0:
+            return None
+        if c == "|" and depth == 0:
+            out.append(p[start:i])
+            start = i + 1
+    if depth:
+        return None
+    out.append(p[start:])
+    return out
+
+
+def _close(p: str) -> int:
+    """Index of the ')' closing the group that opens ``p``, or -1."""
+    for i, c, depth in _structure(p):
+        if c == ")" and depth == 0:
+            return i
     return -1
 
 
