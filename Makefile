@@ -29,7 +29,7 @@ demo: $(STAMP)
 	$(BIN)/lurelens scan examples/apt31-style-lure.eml; test $$? -le 1
 
 $(TEST_STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install -q -e '.[test,render,auth,hunt,milter,serve,fit,campaigns]'
+	$(BIN)/python -m pip install -q -e '.[test,render,auth,hunt,milter,serve,fit,campaigns,report]'
 	@touch $@
 
 browser:
