@@ -60,6 +60,7 @@ TESTED_ELSEWHERE = {
     "report/text": "test_defuse.py",
     "scanner": "test_checks_structure.py",
     "testing": "test_checks_links.py",
+    "registry/phrases": "test_fast_paths.py",
     "testing/builder": "test_milter_protocol.py",
     "testing/fakedns": "test_auth_unit.py",
     "testing/postfix": "test_milter_postfix.py",

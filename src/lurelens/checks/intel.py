@@ -20,6 +20,7 @@ import re
 
 from lurelens.checks.base import Check, Context, Symbol, first_time, limits_of, sender_addresses, text_limit_finding
 from lurelens.model import Finding, Message
+from lurelens.parse.text import email_matches
 from lurelens.parse.urls import split_url
 from lurelens.registry.intel import IntelHit, IntelStore, default_store
 
@@ -49,7 +50,6 @@ _RCV_HELO = re.compile(r"\bhelo[=\s]+([A-Za-z0-9_.-]+\.[A-Za-z0-9-]{2,})", re.I)
 _RCV_BRACKET = re.compile(r"\[(?:IPv6:)?([0-9A-Fa-f:.]{3,45})\]")
 _RCV_V4 = re.compile(r"(?<![\w.:-])(\d{1,3}(?:\.\d{1,3}){3})(?![\w.-])")
 _HOSTNAME = re.compile(r"^[a-z0-9_-]+(?:\.[a-z0-9_-]+)+$")
-_EMAIL = re.compile(r"[\w.+\-]{1,64}@[\w\-]+(?:\.[\w\-]+)+")
 
 
 def store_for(ctx: Context) -> IntelStore:
@@ -205,10 +205,10 @@ def run(msg: Message, ctx: Context):
         yield text_limit_finding("intel (addresses in the text)", limits.intel_text_chars, len(full), "intel_text_chars")
     body = full[: limits.intel_text_chars]
     if "@" in body:
-        for m in _EMAIL.finditer(body):
-            hit = store.match_email(m.group(0))
+        for _start, addr, _dom in email_matches(body, 1):
+            hit = store.match_email(addr)
             if hit is not None and once("INTEL_EMAIL_LISTED", hit.indicator):
-                yield Finding("INTEL_EMAIL_LISTED", _ev(m.group(0).lower(), "address in the text", hit))
+                yield Finding("INTEL_EMAIL_LISTED", _ev(addr.lower(), "address in the text", hit))
 
 
 CHECK = Check("intel", SYMBOLS, run)

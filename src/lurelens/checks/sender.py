@@ -12,6 +12,7 @@ import re
 from lurelens.checks.base import ADDR_IN_NAME, Check, Context, Symbol, limits_of, text_limit_finding
 from lurelens.model import Finding, Message
 from lurelens.parse.headers import decode_value, has_encoded_word, is_feed_gateway_local
+from lurelens.parse.text import email_matches
 from lurelens.parse.urls import has_known_suffix, is_ip_literal, registrable_domain
 from lurelens.registry.entities import normalize_name
 
@@ -184,7 +185,6 @@ _CONTACT_CUE = re.compile(
     re.I,
 )
 _DOMAIN_OK = re.compile(r"^[a-z0-9](?:[a-z0-9\-_]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-_]*[a-z0-9])?)+$|^xn--")
-_EMAIL = re.compile(r"[\w.+\-]{2,64}@([\w\-]+(?:\.[\w\-]+)+)")
 _CAMEL_WORDS = re.compile(r"^(?:[A-Z][a-z]+|[A-Z]{2,}(?![a-z]))+$|^[a-z]+(?:[A-Z][a-z]+)+$")
 
 
@@ -239,12 +239,12 @@ def _freemail_contact(msg: Message, ctx: Context):
         yield text_limit_finding("sender (free-mail contact)", max_text, len(msg.visible_text), "check_text_chars")
     body = msg.visible_text[:max_text]
     known = {a.addr.lower() for a in msg.from_ + msg.reply_to + msg.to + msg.cc} | set(msg.recipients)
-    for m in _EMAIL.finditer(body):
-        addr = m.group(0).lower()
-        if addr in known or not data.is_freemail(m.group(1).lower()):
+    for start, addr, domain in email_matches(body, 2):
+        addr = addr.lower()
+        if addr in known or not data.is_freemail(domain.lower()):
             continue
         # Only an address the reader is asked to write to; quoted "X <x@gmail.com> wrote:" lines are not.
-        if _CONTACT_CUE.search(body[max(0, m.start() - 80) : m.start()]):
+        if _CONTACT_CUE.search(body[max(0, start - 80) : start]):
             yield Finding("BODY_FREEMAIL_CONTACT", f"{addr} (From is {frm.addr})")
             break
 

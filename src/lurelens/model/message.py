@@ -234,13 +234,22 @@ class Message:
     author: AuthorReadings = field(default_factory=AuthorReadings)  # the From readings (parse/author.py)
     verification: Any = None  # lurelens.auth.AuthVerification when the scan verified auth itself
 
+    # Values by lower-cased name, built on the first lookup: checks ask for headers dozens of
+    # times per message, and a scan of every header per question cost more than the lookups.
+    _by_name: dict[str, list[str]] | None = field(default=None, repr=False, compare=False)
+
+    def _index(self) -> dict[str, list[str]]:
+        idx = self._by_name
+        if idx is None:
+            idx = {}
+            for k, v in self.headers:
+                idx.setdefault(k.lower(), []).append(v)
+            self._by_name = idx
+        return idx
+
     def header(self, name: str) -> str | None:
-        lname = name.lower()
-        for k, v in self.headers:
-            if k.lower() == lname:
-                return v
-        return None
+        values = self._index().get(name.lower())
+        return values[0] if values else None
 
     def header_all(self, name: str) -> list[str]:
-        lname = name.lower()
-        return [v for k, v in self.headers if k.lower() == lname]
+        return list(self._index().get(name.lower(), ()))

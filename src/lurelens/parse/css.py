@@ -8,12 +8,15 @@ which keeps the common case cheap.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import tinycss2
 
-__all__ = ["InlineStyle", "SheetInfo", "parse_inline_style", "parse_sheet", "px"]
+__all__ = ["InlineStyle", "SheetInfo", "parse_inline_style", "parse_sheet", "parse_sheet_cached", "px"]
 
 _URL_FUNCS = {"url", "src"}
 _IMAGE_SET = {"image-set", "-webkit-image-set"}
@@ -107,14 +110,55 @@ class InlineStyle:
     urls: list[str]
 
 
-def _decls_from_tokens(tokens) -> tuple[dict[str, str], list[str]]:
+def _decls_from_tokens(tokens, cuts: "_Cuts | None" = None) -> tuple[dict[str, str], list[str]]:
     decls: dict[str, str] = {}
     urls: list[str] = []
     for item in tinycss2.parse_blocks_contents(tokens, skip_comments=True, skip_whitespace=True):
         if item.type == "declaration":
             decls[item.lower_name] = tinycss2.serialize(item.value).strip().lower()
             _urls_in_tokens(item.value, urls)
+    if cuts:
+        decls = {k: cuts.restore(v, lower=True) for k, v in decls.items()}
+        urls = [cuts.restore(u) for u in urls]
     return decls, urls
+
+
+# Embedded fonts and images (long ``url(data:...)`` values) are most of the characters of the
+# style sheets that can fetch, and the tokenizer reads them one character at a time although
+# nothing is fetched from them. Each such run of characters that the tokenizer copies verbatim
+# (no quote, bracket, backslash, space or control) is swapped for a short placeholder of the same
+# kind before tokenising and swapped back in every string read out, so the result is unchanged;
+# on the phishing corpus this removes three quarters of the tokenizer's input.
+_DATA_RUN = re.compile(r"(?:^|(?<=[:,(\s]))((?i:url)\([ \t\n\r\f]*[\"']?)(data:[A-Za-z0-9+/=%,;:._\-]{512,})")
+_HEX_ESCAPE_END = re.compile(r"\\[0-9A-Fa-f]{1,6}[ \t\n\r\f]?\Z")  # "\\a url(": url( continues the escape's name
+_CUT_TAG = "zlurelenscutz"
+
+
+class _Cuts(dict):
+    """Placeholder -> the run it stands for."""
+
+    def restore(self, s: str, lower: bool = False) -> str:
+        if _CUT_TAG not in s:
+            return s
+        for ph, run in self.items():
+            s = s.replace(ph, run.lower() if lower else run)
+        return s
+
+
+def _cut_data_uris(css: str) -> tuple[str, "_Cuts | None"]:
+    if "data:" not in css or _CUT_TAG in css:
+        return css, None
+    cuts = _Cuts()
+
+    def cut(m: re.Match) -> str:
+        if _HEX_ESCAPE_END.search(css, max(0, m.start() - 8), m.start()):
+            return m.group(0)
+        ph = f"data:{_CUT_TAG}{len(cuts):06d}{_CUT_TAG}"
+        cuts[ph] = m.group(2)
+        return m.group(1) + ph
+
+    out = _DATA_RUN.sub(cut, css)
+    return (out, cuts) if cuts else (css, None)
 
 
 def parse_inline_style(style: str) -> InlineStyle:
@@ -177,7 +221,8 @@ def _strip_blocks(css: str, keyword: str) -> tuple[str, list[str]]:
     return "".join(out), preludes
 
 
-def parse_sheet(css: str, info: SheetInfo | None = None, condition: str | None = None, depth: int = 0) -> SheetInfo:
+def parse_sheet(css: str, info: SheetInfo | None = None, condition: str | None = None, depth: int = 0,
+                cuts: _Cuts | None = None) -> SheetInfo:
     """Fetches and hiding rules of a style sheet.
 
     Mail templates carry large sheets with no url() at all; those skip the tokenizer and only
@@ -202,19 +247,22 @@ def parse_sheet(css: str, info: SheetInfo | None = None, condition: str | None =
         return info
     if depth > 8:
         return info
+    if isinstance(css, str):
+        css, cuts = _cut_data_uris(css)
+    restore = cuts.restore if cuts else (lambda s, lower=False: s)
     rules = tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True) if isinstance(css, str) else (
         tinycss2.parse_rule_list(css, skip_comments=True, skip_whitespace=True)
     )
     for rule in rules:
         if rule.type == "qualified-rule":
-            decls, urls = _decls_from_tokens(rule.content)
+            decls, urls = _decls_from_tokens(rule.content, cuts)
             hidden = hiding_reason(decls)
             if urls or hidden:
-                selector = tinycss2.serialize(rule.prelude).strip()
+                selector = restore(tinycss2.serialize(rule.prelude).strip())
                 info.rules.append(SheetRule(selector, urls, hidden, condition))
         elif rule.type == "at-rule":
             kw = rule.lower_at_keyword
-            prelude = tinycss2.serialize(rule.prelude).strip()
+            prelude = restore(tinycss2.serialize(rule.prelude).strip())
             if kw == "import":
                 urls = []
                 for tok in rule.prelude:
@@ -225,14 +273,50 @@ def parse_sheet(css: str, info: SheetInfo | None = None, condition: str | None =
                         _urls_in_tokens([tok], urls)
                         break
                 for u in urls[:1]:
-                    info.imports.append((u, condition))
+                    info.imports.append((restore(u), condition))
             elif kw == "font-face" and rule.content is not None:
-                decls, urls = _decls_from_tokens(rule.content)
+                decls, urls = _decls_from_tokens(rule.content, cuts)
                 for u in urls:
                     info.fonts.append((u, condition))
             elif kw in ("media", "supports", "document", "layer", "container") and rule.content is not None:
                 cond = f"@{kw} {prelude}".strip()
                 if kw == "media":
                     info.media_queries.append(prelude)
-                parse_sheet(rule.content, info, cond if condition is None else f"{condition} and {cond}", depth + 1)
+                parse_sheet(rule.content, info, cond if condition is None else f"{condition} and {cond}", depth + 1, cuts)
+    return info
+
+
+# Mail from one template (a campaign, a newsletter) carries the same large style sheets message
+# after message. The fetches and hiding rules of a sheet depend on its text alone, so the result
+# of the tokenised path is kept per sheet text (keyed by a BLAKE2 digest, not the text: bounded
+# memory, and no crafted sheet can take another's entry), for the last _SHEET_CACHE_SIZE sheets.
+_SHEET_CACHE_SIZE = 256
+_SHEET_CACHE_MIN = 2048  # characters; a shorter sheet costs less to parse than to look up
+_sheet_cache: OrderedDict[bytes, SheetInfo] = OrderedDict()
+_sheet_lock = threading.Lock()
+
+
+def parse_sheet_cached(css: str, info: SheetInfo) -> SheetInfo:
+    """``parse_sheet(css, info)``, reusing the result for a sheet seen recently. The cached
+    entries are shared between messages: callers only read them."""
+    if len(css) < _SHEET_CACHE_MIN or not _FETCH_HINT.search(css):
+        return parse_sheet(css, info)
+    key = hashlib.blake2b(css.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    with _sheet_lock:
+        hit = _sheet_cache.get(key)
+        if hit is not None:
+            _sheet_cache.move_to_end(key)
+    if hit is None:
+        try:
+            hit = parse_sheet(css)
+        except Exception:  # noqa: BLE001 - let the plain call leave what it read and raise
+            return parse_sheet(css, info)
+        with _sheet_lock:
+            _sheet_cache[key] = hit
+            while len(_sheet_cache) > _SHEET_CACHE_SIZE:
+                _sheet_cache.popitem(last=False)
+    info.imports.extend(hit.imports)
+    info.fonts.extend(hit.fonts)
+    info.rules.extend(hit.rules)
+    info.media_queries.extend(hit.media_queries)
     return info

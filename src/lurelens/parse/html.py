@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
 from lurelens.model import Link, RemoteResource
-from lurelens.parse.css import SheetInfo, hiding_reason, parse_inline_style, parse_sheet, px
+from lurelens.parse.css import SheetInfo, hiding_reason, parse_inline_style, parse_sheet_cached, px
 from lurelens.parse.srcset import srcset_candidates, srcset_urls
 from lurelens.parse.urls import clean_attr_url, resolve, scheme_of, split_url
 
@@ -195,7 +195,7 @@ class _Walker:
         sheet = SheetInfo()
         for css in sheets_text:
             try:
-                parse_sheet(css, sheet)
+                parse_sheet_cached(css, sheet)
             except Exception:  # noqa: BLE001 - broken CSS must not hide the rest of the inventory
                 continue
         self.inv.media_queries = sheet.media_queries

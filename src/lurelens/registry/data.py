@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from lurelens.errors import ConfigError
+from lurelens.registry.phrases import expand
 
 __all__ = ["PATTERN_LISTS", "WORD_LISTS", "DataRegistry", "TrackerIndex", "load_ordered_lines", "overlay_dir"]
 
@@ -385,7 +386,8 @@ class DataRegistry:
         for _src, doc in load_json("lure_phrases.json", self.extra_dir):
             for cat, pats in doc.get("categories", {}).items():
                 cats.setdefault(cat, []).extend(pats)
-        alternations = {cat: "|".join(f"(?:{p})" for p in pats) for cat, pats in cats.items()}
+        # Leading optional or alternative groups distributed (registry/phrases.py): same matches, faster.
+        alternations = {cat: "|".join(f"(?:{a})" for p in pats for a in expand(p)) for cat, pats in cats.items()}
         body = "|".join(f"(?P<g{i}>{alt})" for i, alt in enumerate(alternations.values()))
         try:
             # Matched against lower-cased text: case-insensitive matching of these long
