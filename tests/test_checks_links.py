@@ -9,6 +9,9 @@ from lurelens.checks import links
 from lurelens.testing import MessageBuilder, assert_fires, assert_quiet
 
 
+HOSTING = LIST_HOSTS["free_hosting"]
+
+
 def a(href: str, text: str = "click here", sender: str | None = None) -> bytes:
     b = MessageBuilder().text("see the HTML part").html(f'<p>Hello</p><p><a href="{href}">{text}</a></p>')
     if sender:
@@ -91,6 +94,7 @@ CASES = {
             '<a href="https://partner.unrelated-shop.org/d">d</a>').build(),
         False,
     ),
+    "LINK_FREE_HOSTING": (a(f"https://login.{HOSTING}/"), a(f"https://{HOSTING}/docs"), True),
 }
 
 

@@ -9,6 +9,7 @@ from lurelens.checks import sender
 from lurelens.testing import MessageBuilder, assert_fires, assert_quiet
 
 FREE = LIST_HOSTS["freemail"]
+HOSTING = LIST_HOSTS["free_hosting"]
 
 
 def msg(*headers: tuple[str, str], html: str | None = None, drop: tuple[str, ...] = (), add: tuple = ()) -> bytes:
@@ -21,6 +22,13 @@ def msg(*headers: tuple[str, str], html: str | None = None, drop: tuple[str, ...
         b.header(k, v, replace=False)
     if html is not None:
         b.html(html)
+    return b.build()
+
+
+def text_msg(body: str, subject: str = "Hello", sender: str | None = None) -> bytes:
+    b = MessageBuilder().subject(subject).text(body)
+    if sender:
+        b.sender(sender)
     return b.build()
 
 
@@ -101,6 +109,26 @@ CASES = {
         msg(("From", "Alice <alice@offers.example.com>")),
         False,
     ),
+    "BODY_FREEMAIL_CONTACT": (
+        text_msg(f"For questions write to agent.desk@{FREE} directly."),
+        text_msg("For questions write to agent.desk@example.com directly."),
+        True,
+    ),
+    "FROM_DOMAIN_INVALID": (
+        text_msg("Hi.", sender="alice@mail.example"),  # .example is reserved, never delegated
+        text_msg("Hi.", sender="alice@mail.example.com"),
+        False,
+    ),
+    "FROM_FREE_HOSTING": (
+        text_msg("Hi.", sender=f"alice@shop.{HOSTING}"),
+        text_msg("Hi.", sender=f"alice@{HOSTING}"),  # the platform itself, not a tenant
+        True,
+    ),
+    "FROM_LOCAL_RANDOM": (
+        text_msg("Hi.", sender="zmAZizPIr@mailer.example.com"),
+        text_msg("Hi.", sender="JohnSmith@mailer.example.com"),
+        False,
+    ),
 }
 
 
@@ -151,3 +179,21 @@ def test_emoji_marks_an_org_name(scanner):
 
 def test_abused_shared_suffix_is_matched(scanner):
     assert_fires(msg(("From", "Lina <lina_1@offers4u.sa.com>")), "FROM_ABUSED_TLD", scanner)
+
+
+def test_recipient_address_in_body_is_not_a_freemail_contact(list_scanner):
+    raw = MessageBuilder().header("To", f"bob@{FREE}").text(f"Your login is bob@{FREE}.").build()
+    assert_quiet(raw, "BODY_FREEMAIL_CONTACT", list_scanner)
+
+
+def test_help_desk_tenant_sender_counts_as_hosting_at_half_strength(scanner):
+    v = scanner.scan(text_msg("Hi.", sender="Support <support@scamco.zendesk.com>"))
+    f = next(f for f in v.findings if f.symbol == "FROM_FREE_HOSTING")
+    assert f.strength == 0.5 and "zendesk.com" in f.evidence
+    assert_quiet(text_msg("Hi.", sender="Support <support@zendesk.com>"), "FROM_FREE_HOSTING", scanner)
+
+
+def test_a_mailbox_name_with_no_vowels_is_random(scanner):
+    assert_fires(text_msg("Hi.", sender="Man Problems <uqfkxgpz@hotel.example.com>"), "FROM_LOCAL_RANDOM", scanner)
+    for quiet in ("rwmcgwier@example.com", "schwartz@example.com", "jsmith2024@example.com"):
+        assert_quiet(text_msg("Hi.", sender=quiet), "FROM_LOCAL_RANDOM", scanner)

@@ -55,10 +55,6 @@ CASES = {
     "PARSE_LIMIT_LINKS": (LINKY, Limits(max_links=2), LINKY),
     "PARSE_LIMIT_RESOURCES": (IMAGES, Limits(max_resources=2), IMAGES),
     "PARSE_LIMIT_TIME": (BIG_HTML, "clock", BIG_HTML),
-    "ATTACH_HTML": (attach("invoice.html", "text/html"), None, attach("invoice.pdf", "application/pdf")),
-    "ATTACH_EXECUTABLE": (attach("setup.exe"), None, attach("setup-guide.pdf", "application/pdf")),
-    "ATTACH_DOUBLE_EXTENSION": (attach("invoice.pdf.exe"), None, attach("invoice.2026.pdf", "application/pdf")),
-    "ATTACH_MACRO_OFFICE": (attach("budget.xlsm"), None, attach("budget.xlsx")),
 }
 
 
@@ -100,14 +96,6 @@ def test_fires(symbol, scanner, make_scanner, monkeypatch):
 @pytest.mark.parametrize("symbol", sorted(CASES))
 def test_near_miss_quiet(symbol, scanner):
     assert_quiet(CASES[symbol][2], symbol, scanner)
-
-
-def test_nameless_html_part_is_not_an_html_attachment(scanner):
-    # list servers turn a post's HTML body into a nameless text/html part
-    raw = (HEAD + b'Content-Type: multipart/mixed; boundary="B"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\npost\r\n'
-           b'--B\r\nContent-Type: text/html\r\nContent-Disposition: attachment\r\n\r\n<p>post</p>\r\n--B--\r\n')
-    v = assert_quiet(raw, "ATTACH_HTML", scanner)
-    assert [a.content_type for a in v.message.attachments] == ["text/html"]
 
 
 def test_nested_message_is_parsed_and_its_findings_marked(scanner):

@@ -15,6 +15,7 @@ try:
 except ImportError:  # a checkout without an install
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
     from lurelens.registry import lookalike as la
+from lurelens.registry.lookalike import confusables, distance
 
 LookalikeIndex = la.LookalikeIndex
 LookalikeMatch = la.LookalikeMatch
@@ -450,18 +451,18 @@ def test_no_network_needed(monkeypatch):
     from publicsuffixlist import PublicSuffixList
 
     assert PublicSuffixList().publicsuffix("a.co.uk") == "co.uk"  # the bundled suffix list loads offline
-    la._confusables.cache_clear()
+    confusables._confusables.cache_clear()
     idx = LookalikeIndex(PROTECTED)
     assert idx.check(f"nyt{CYR_I}mes.com").technique == "homoglyph"
 
 
 def test_confusables_data_shipped_with_licence():
-    data = Path(la.__file__).resolve().parent.parent / "data"
+    data = Path(confusables.__file__).resolve().parent.parent.parent / "data"
     head = (data / "confusables.txt").read_text(encoding="utf-8-sig")[:400]
     assert "confusables.txt" in head and "Unicode" in head
     licence = (data / "LICENSES" / "Unicode-DFS-2016.txt").read_text(encoding="utf-8")
     assert "UNICODE, INC. LICENSE AGREEMENT" in licence
-    assert len(la._confusables()) > 6000
+    assert len(confusables._confusables()) > 6000
 
 
 # --------------------------------------------------------------------------- index vs brute force
@@ -486,7 +487,7 @@ def _typo(rng: random.Random, s: str) -> str:
     if kind == 2:
         return s[:i] + s[i + 1] + s[i] + s[i + 2:]  # transposition
     c = s[i]
-    return s[:i] + (la._KEYS.get(c, c)[0]) + s[i + 1:]  # keyboard neighbour
+    return s[:i] + (distance._KEYS.get(c, c)[0]) + s[i + 1:]  # keyboard neighbour
 
 
 def test_index_finds_what_a_full_scan_finds():
@@ -506,8 +507,8 @@ def test_index_finds_what_a_full_scan_finds():
             continue
         expected = {
             f"{n}.com" for n in names
-            if la._budget(n) and la._osa(la.skeleton(typo), la.skeleton(n), la._budget(n))
-            <= la._budget(n)
+            if distance._budget(n) and distance._osa(la.skeleton(typo), la.skeleton(n), distance._budget(n))
+            <= distance._budget(n)
         }
         found = {m.imitates for m in idx.check_all(f"{typo}.com")
                  if m.technique == "edit_distance"}
@@ -516,7 +517,7 @@ def test_index_finds_what_a_full_scan_finds():
         assert found <= expected
         for d in expected - found:
             n = d[:-4]
-            assert la._judge_edit(n, typo, la.skeleton(n), la.skeleton(typo),
-                                  la._osa(la.skeleton(typo), la.skeleton(n), 2)) is None
+            assert distance._judge_edit(n, typo, la.skeleton(n), la.skeleton(typo),
+                                  distance._osa(la.skeleton(typo), la.skeleton(n), 2)) is None
         checked += 1
     assert checked > 300

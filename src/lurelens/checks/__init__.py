@@ -2,13 +2,16 @@
 in order and turns a crash into a CHECK_ERROR finding."""
 
 from lurelens.checks import (
+    attachments,
     auth,
     author,
-    content,
+    greeting,
     impersonation,
     intel,
     links,
     lookalike,
+    lures,
+    obfuscation,
     sender,
     structure,
     trackers,
@@ -24,13 +27,16 @@ ENGINE_SYMBOLS = (
 
 CHECKS: tuple[Check, ...] = (
     structure.CHECK,
+    attachments.CHECK,
     auth.CHECK,
     verify.CHECK,
     sender.CHECK,
     author.CHECK,
     trackers.CHECK,
     links.CHECK,
-    content.CHECK,
+    lures.CHECK,
+    obfuscation.CHECK,
+    greeting.CHECK,
     impersonation.CHECK,
     lookalike.CHECK,
     intel.CHECK,

@@ -34,6 +34,7 @@ SYMBOLS = (
     Symbol("SENDER_OWN_SITE", "Most links lead to the sender's own site and remote content comes from sites it "
            "links to or a known mail provider: an organisation's own mail"),
     Symbol("LINKS_ELSEWHERE", "No link of this HTML mail leads to the sender's own site: an organisation's mail links home"),
+    Symbol("LINK_FREE_HOSTING", "Links lead to a tenant site on a free hosting platform"),
 )
 
 _DOMAINISH = re.compile(
@@ -74,7 +75,7 @@ def _scripts(label: str) -> set[str]:
     return out
 
 
-def run(msg: Message, ctx: Context):
+def _links(msg: Message, ctx: Context):
     if not msg.links:
         return
     data = ctx.data
@@ -223,6 +224,27 @@ def _own_site(msg: Message, split: tuple[str, list[str], list[str]] | None) -> s
         return None
     return (f"{len(home)} of {len(home) + len(elsewhere)} links lead to {fdom}'s own site"
             + (f"; {ok} of {len(res)} remote fetches from sites it links to or a known mail provider" if res else ""))
+
+
+def _free_hosting(msg: Message, ctx: Context):
+    """The first link host (riskiest first) that is a tenant of a free hosting platform."""
+    data = ctx.data
+    hosts = list(dict.fromkeys(lk.host for lk in msg.links if lk.host))
+    own = sender_domains(msg)
+    cap = limits_of(ctx).check_link_hosts
+    hosts, total = capped(hosts, cap, lambda h: registrable_domain(h) not in own)
+    if total > cap:
+        yield limit_finding("links (free hosting)", "link hosts", cap, total, "check_link_hosts")
+    for host in hosts:
+        fh = data.free_hosting_suffix(host)
+        if fh:
+            yield Finding("LINK_FREE_HOSTING", f"{host} is a {fh} tenant")
+            break
+
+
+def run(msg: Message, ctx: Context):
+    yield from _links(msg, ctx)
+    yield from _free_hosting(msg, ctx)
 
 
 CHECK = Check("links", SYMBOLS, run)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 
-from lurelens.checks.base import ADDR_IN_NAME, Check, Context, Symbol
+from lurelens.checks.base import ADDR_IN_NAME, Check, Context, Symbol, limits_of, text_limit_finding
 from lurelens.model import Finding, Message
 from lurelens.parse.headers import decode_value, has_encoded_word, is_feed_gateway_local
-from lurelens.parse.urls import registrable_domain
+from lurelens.parse.urls import has_known_suffix, is_ip_literal, registrable_domain
 from lurelens.registry.entities import normalize_name
 
 __all__ = ["CHECK", "SYMBOLS"]
@@ -32,6 +32,10 @@ SYMBOLS = (
     Symbol("FROM_NAME_UNRELATED_ORG", "The From name is an organisation, role or offer that shares nothing with the sender's domain"),
     Symbol("FROM_NAME_DECORATED", "The From name is padded with spaces, dots or stray punctuation, a bulk-mailer trick no person's mail client writes"),
     Symbol("FROM_ABUSED_TLD", "The sender's domain sits under a top-level domain much abused for spam and phishing"),
+    Symbol("BODY_FREEMAIL_CONTACT", "The text asks for replies to a free-mail address other than the sender's"),
+    Symbol("FROM_LOCAL_RANDOM", "The sender's mailbox name is random letters (mixed case, or no vowels), as bulk-sending tools mint"),
+    Symbol("FROM_DOMAIN_INVALID", "The From domain cannot exist (no public suffix)"),
+    Symbol("FROM_FREE_HOSTING", "The sender's domain is a tenant of a free hosting platform"),
 )
 
 _CONTROL = re.compile(r"[\x00\r\n]")
@@ -105,7 +109,7 @@ def _content_is_named_org(words: list[str], named: list, msg: Message, ctx: Cont
     return hits >= 0.4 * len(doms)
 
 
-def run(msg: Message, ctx: Context):
+def _headers(msg: Message, ctx: Context):
     from_headers = [v for k, v in msg.headers if k.lower() == "from"]
     if not msg.from_ or not any(a.addr for a in msg.from_):
         if msg.headers:
@@ -175,6 +179,84 @@ def run(msg: Message, ctx: Context):
         tld = ctx.data.abused_tld(frm.domain)
         if tld:
             yield Finding("FROM_ABUSED_TLD", f"{frm.domain} is under .{tld}")
+
+
+
+_CONTACT_CUE = re.compile(
+    r"(?:contact|reply|respond|write|e-?mail|send|reach)\w*\s+(?:me|us|him|her|to|directly|back|via|at)\b|"
+    r"(?:contate|responda|escreva|contacte|kontaktieren|antworten|[ée]crivez|contactez)\w*",
+    re.I,
+)
+_DOMAIN_OK = re.compile(r"^[a-z0-9](?:[a-z0-9\-_]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-_]*[a-z0-9])?)+$|^xn--")
+_EMAIL = re.compile(r"[\w.+\-]{2,64}@([\w\-]+(?:\.[\w\-]+)+)")
+_CAMEL_WORDS = re.compile(r"^(?:[A-Z][a-z]+|[A-Z]{2,}(?![a-z]))+$|^[a-z]+(?:[A-Z][a-z]+)+$")
+
+
+_NO_VOWELS = re.compile(r"[bcdfghjklmnpqrstvwxz]{7}", re.I)
+
+
+def _random_local(local: str) -> bool:
+    """Mixed-case letter salad (xHtFjdALEqNMlfk), or one-case letters no language would spell,
+    seven consonants in a row (uqfkxgpz; SpamAssassin's FROM_LOCAL_NOVOWEL). CamelCase names
+    (JohnSmith) and names with a few consonants together (rwmcgwier) are not."""
+    if not re.fullmatch(r"[A-Za-z0-9]{7,40}", local):
+        return False
+    letters = "".join(c for c in local if c.isalpha())
+    if len(letters) < 6:
+        return False
+    if letters.islower() or letters.isupper():
+        return bool(re.fullmatch(r"[A-Za-z]+[0-9]{0,4}", local)) and bool(_NO_VOWELS.search(letters))
+    if _CAMEL_WORDS.match(letters):
+        return False
+    return sum(1 for a, b in zip(letters, letters[1:]) if a.isupper() != b.isupper()) >= 3
+
+
+def _from_address(msg: Message, ctx: Context):
+    """The From mailbox and domain themselves: random local parts, domains that cannot exist,
+    tenants of free hosting platforms."""
+    data = ctx.data
+    frm = next((a for a in msg.from_ if a.addr), None)
+    if frm and _random_local(frm.local):
+        yield Finding("FROM_LOCAL_RANDOM", frm.addr)
+    if frm and frm.domain:
+        dom = frm.domain
+        if not is_ip_literal(dom.strip("[]")) and (not _DOMAIN_OK.match(dom) or not has_known_suffix(dom)):
+            yield Finding("FROM_DOMAIN_INVALID", f"{frm.addr}")
+        fh = data.free_hosting_suffix(dom)
+        if fh:
+            yield Finding("FROM_FREE_HOSTING", f"{dom} is a {fh} tenant")
+        else:
+            tp = data.tenant_platform(dom)
+            if tp:
+                yield Finding("FROM_FREE_HOSTING", f"{dom} is a customer account on the {tp} help-desk platform, open to anyone",
+                              strength=0.5)
+
+
+def _freemail_contact(msg: Message, ctx: Context):
+    """A free-mail address the text asks the reader to write to, other than the sender's own."""
+    frm = next((a for a in msg.from_ if a.addr), None)
+    if frm is None:
+        return
+    data = ctx.data
+    max_text = limits_of(ctx).check_text_chars
+    if len(msg.visible_text) > max_text:
+        yield text_limit_finding("sender (free-mail contact)", max_text, len(msg.visible_text), "check_text_chars")
+    body = msg.visible_text[:max_text]
+    known = {a.addr.lower() for a in msg.from_ + msg.reply_to + msg.to + msg.cc} | set(msg.recipients)
+    for m in _EMAIL.finditer(body):
+        addr = m.group(0).lower()
+        if addr in known or not data.is_freemail(m.group(1).lower()):
+            continue
+        # Only an address the reader is asked to write to; quoted "X <x@gmail.com> wrote:" lines are not.
+        if _CONTACT_CUE.search(body[max(0, m.start() - 80) : m.start()]):
+            yield Finding("BODY_FREEMAIL_CONTACT", f"{addr} (From is {frm.addr})")
+            break
+
+
+def run(msg: Message, ctx: Context):
+    yield from _headers(msg, ctx)
+    yield from _from_address(msg, ctx)
+    yield from _freemail_contact(msg, ctx)
 
 
 CHECK = Check("sender", SYMBOLS, run)

@@ -1,4 +1,4 @@
-"""MIME structure: parser defects, limits reached, nested messages, risky attachments.
+"""MIME structure: parser defects, limits reached, nested messages, HTML without a text part.
 
 Malformed mail is data: a defect the parser recorded is a signal (phishing kits and bulk tools
 write broken MIME that real clients never do), and a limit reached is reported, not hidden.
@@ -6,7 +6,6 @@ write broken MIME that real clients never do), and a limit reached is reported, 
 
 from __future__ import annotations
 
-import re
 
 from lurelens.checks.base import Check, Context, Symbol
 from lurelens.model import Finding, Message
@@ -27,18 +26,8 @@ SYMBOLS = (
     Symbol("PARSE_LIMIT_LINKS", "The message has more links than the limit"),
     Symbol("PARSE_LIMIT_RESOURCES", "The message has more remote resources than the limit"),
     Symbol("PARSE_LIMIT_TIME", "Scanning took longer than the time limit: the rest was skipped"),
-    Symbol("ATTACH_HTML", "An HTML file is attached (a common way to carry a credential form past link filters)"),
-    Symbol("ATTACH_EXECUTABLE", "An executable or script is attached"),
-    Symbol("ATTACH_DOUBLE_EXTENSION", "An attachment name hides its real type behind a second extension"),
-    Symbol("ATTACH_MACRO_OFFICE", "A macro-enabled Office document is attached"),
 )
 
-_EXEC = re.compile(
-    r"\.(exe|scr|com|pif|bat|cmd|js|jse|vbs|vbe|wsf|wsh|hta|ps1|msi|msp|lnk|jar|iso|img|vhdx?|cpl|dll|reg|appx|msix|one|xll)$",
-    re.I,
-)
-_MACRO = re.compile(r"\.(docm|xlsm|pptm|dotm|xltm|xlam|ppam|sldm)$", re.I)
-_DOUBLE = re.compile(r"\.(pdf|docx?|xlsx?|jpe?g|png|txt|zip)\s*\.[a-z0-9]{2,4}$", re.I)
 _BENIGN_DEFECTS = {"MissingHeaderBodySeparatorDefect"}  # common in hand-edited samples, too weak alone
 
 
@@ -55,17 +44,6 @@ def run(msg: Message, ctx: Context):
     types = {p.content_type for p in msg.parts if p.displayed}
     if "text/html" in types and not any(p.content_type == "text/plain" for p in msg.parts):
         yield Finding("MIME_HTML_ONLY", "no text/plain part")
-    for att in msg.attachments:
-        name = att.filename or ""
-        # Needs a file name: list servers turn a post's HTML body into a nameless text/html part.
-        if name and re.search(r"\.(s?html?|xhtml|svg|shtml|mht|mhtml)$", name, re.I):
-            yield Finding("ATTACH_HTML", name or att.content_type)
-        if _EXEC.search(name) or att.content_type in ("application/x-msdownload", "application/x-ms-installer"):
-            yield Finding("ATTACH_EXECUTABLE", name or att.content_type)
-        if _DOUBLE.search(name):
-            yield Finding("ATTACH_DOUBLE_EXTENSION", name)
-        if _MACRO.search(name):
-            yield Finding("ATTACH_MACRO_OFFICE", name)
 
 
 CHECK = Check("structure", SYMBOLS, run)

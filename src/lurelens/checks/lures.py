@@ -1,0 +1,71 @@
+"""Lure language: phrases that press for credentials, payment, urgency or a prize, and the opt-out
+wording of bulk mail sent without the List-Unsubscribe header bulk senders must send.
+
+Lure language alone proves little (a bank's real notice says "verify"); it is weighted lightly and
+counts most together with the sender and link signals.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lurelens.checks.base import Check, Context, Symbol, limits_of, text_limit_finding
+from lurelens.model import Finding, Message
+
+__all__ = ["CHECK", "SYMBOLS"]
+
+SYMBOLS = (
+    Symbol("LURE_CREDENTIAL", "The text asks the reader to verify, confirm or unlock an account or password"),
+    Symbol("LURE_URGENCY", "The text presses for urgent action or threatens a deadline"),
+    Symbol("LURE_PRIZE", "The text promises a prize, gift, bonus or reward"),
+    Symbol("LURE_DELIVERY", "The text claims a parcel is held or a delivery fee is due"),
+    Symbol("LURE_PAYMENT", "The text claims a payment failed, is overdue or a refund is waiting"),
+    Symbol("LURE_EXTORTION", "The text claims the reader was hacked or filmed and demands payment"),
+    Symbol("LURE_ADVANCE_FEE", "The text offers a share of a large sum, an inheritance or a deal to a stranger"),
+    Symbol("LURE_ROMANCE", "The text dangles dates, lonely singles or sexual content, the bait of romance and adult scams"),
+    Symbol("LURE_CRYPTO", "The text is about crypto-currency balances, payouts, mining or wallets, the staple of investment scams"),
+    Symbol("BULK_NO_LIST_UNSUBSCRIBE", "The text offers an opt-out as bulk mail does, but there is no List-Unsubscribe header, which legitimate bulk senders must send"),
+)
+
+_DECLARED = frozenset(sym.name for sym in SYMBOLS)
+# Opt-out wording of bulk mail, in the languages the lure phrases cover.
+_OPT_OUT = re.compile(
+    r"unsubscri|opt[- ]?out\b|abmelden|abbestellen|austragen|afmelden|uitschrijven|descadastr|"
+    r"d[ée]sabonner|d[ée]sinscri|darse de baja|darte de baja|cancelar (?:la |a )?(?:suscripci|subscri|inscri)|"
+    r"disiscriv|cancella(?:re)? (?:l'|la )?iscrizione",
+)
+
+
+def run(msg: Message, ctx: Context):
+    data = ctx.data
+    limits = limits_of(ctx)
+    lure_text, max_text = limits.lure_text_chars, limits.check_text_chars
+    if len(msg.visible_text) > lure_text:
+        yield text_limit_finding("lures (lure phrases)", lure_text, len(msg.visible_text), "lure_text_chars")
+    # Underscores stand in for spaces in filter-dodging subjects ("Transfer__to__your__Bitcoin").
+    # Attachment names speak too ("Bitcoin_Transaction_0.7495_BTC.pdf").
+    att_names = " ".join((a.filename or "") for a in msg.attachments[:10])
+    text = (msg.subject.replace("_", " ") + "\n" + re.sub(r"[_.]", " ", att_names) + "\n" + msg.visible_text[:lure_text]).lower()
+    pat, cats = data.lure_scanner
+    found: dict[str, list[str]] = {}
+    for m in pat.finditer(text):
+        cat = cats[int(m.lastgroup[1:])]
+        phrases = found.setdefault(cat, [])
+        phrase = m.group(0).strip()
+        if phrase not in phrases and len(phrases) < 3:
+            phrases.append(phrase)
+    for cat, phrases in found.items():
+        if f"LURE_{cat.upper()}" not in _DECLARED:
+            continue  # an overlay category with no symbol of its own yet
+        yield Finding(f"LURE_{cat.upper()}", ", ".join(f"'{p}'" for p in phrases),
+                      strength=min(1.0, 0.6 + 0.2 * (len(phrases) - 1)))
+    if len(msg.visible_text) > max_text:
+        yield text_limit_finding("lures (opt-out wording)", max_text, len(msg.visible_text), "check_text_chars")
+    body = msg.visible_text[:max_text]
+    if (not msg.header("In-Reply-To") and not any(msg.header(h) for h in ("List-Unsubscribe", "List-Id"))
+            and (msg.header("Precedence") or "").strip().lower() not in ("bulk", "list")
+            and _OPT_OUT.search(body.lower())):
+        yield Finding("BULK_NO_LIST_UNSUBSCRIBE", "the text offers an opt-out; the headers have no List-Unsubscribe and no Precedence: bulk")
+
+
+CHECK = Check("lures", SYMBOLS, run)

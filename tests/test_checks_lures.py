@@ -1,0 +1,115 @@
+"""lurelens.checks.lures: one firing message and one near miss per symbol."""
+
+from __future__ import annotations
+
+from conftest import symbol_case_tests
+from lurelens.checks import lures
+from lurelens.testing import MessageBuilder, assert_fires, assert_quiet
+
+
+def text(body: str, subject: str = "Hello", sender: str | None = None) -> bytes:
+    b = MessageBuilder().subject(subject).text(body)
+    if sender:
+        b.sender(sender)
+    return b.build()
+
+
+def html(body: str) -> bytes:
+    return MessageBuilder().html(body).build()
+
+
+def link(href: str) -> bytes:
+    return MessageBuilder().text("x").html(f'<p>Hi Bob,</p><a href="{href}">the site</a>').build()
+
+
+CASES = {
+    "LURE_CREDENTIAL": (text("Please verify your account to keep access."), text("Please review the agenda."), False),
+    "LURE_URGENCY": (text("Action required: reply within 24 hours."), text("Reply whenever suits you."), False),
+    "LURE_PRIZE": (text("Congratulations, claim your prize today."), text("Thanks for the meeting notes."), False),
+    "LURE_DELIVERY": (text("Your parcel is on hold: a customs fee is due."), text("The parcel arrived, thanks."), False),
+    "LURE_PAYMENT": (text("Your payment failed; the invoice is overdue."), text("We received your payment, thanks."), False),
+    "LURE_EXTORTION": (
+        text("I hacked your computer and recorded you. Send the money to my bitcoin wallet."),
+        text("Our computer lab has new wallets of paper for the recording club."),
+        False,
+    ),
+    "LURE_ADVANCE_FEE": (
+        text("I have a business deal to share with you in the sum of 10.2 million USD."),
+        text("The deal closed for a small sum; see the minutes."),
+        False,
+    ),
+    "LURE_CRYPTO": (
+        text("Your Bitcoin withdrawal of funds is ready: confirm your wallet address."),
+        text("The coin collection and the wallet you left are at the front desk."),
+        False,
+    ),
+    "LURE_ROMANCE": (
+        text("Lonely women near you want to flirt tonight."),
+        text("The women's team plays near you tonight."),
+        False,
+    ),
+    "BULK_NO_LIST_UNSUBSCRIBE": (
+        text("Great offers this week on garden tools. To unsubscribe, click here."),
+        MessageBuilder().header("List-Unsubscribe", "<https://news.example.com/u/1>")
+        .text("Great offers this week on garden tools. To unsubscribe, click here.").build(),
+        False,
+    ),
+}
+
+
+test_every_symbol_has_a_case, test_fires, test_near_miss_quiet = symbol_case_tests(lures, CASES)
+
+
+def test_lure_language_in_html_visible_text(scanner):
+    raw = MessageBuilder().text("x").html("<p>Please <b>verify your account</b> now.</p>").build()
+    assert_fires(raw, "LURE_CREDENTIAL", scanner)
+
+
+def test_lure_in_style_block_is_not_visible_text(scanner):
+    raw = MessageBuilder().text("x").html("<style>/* verify your account */ p{}</style><p>Hello</p>").build()
+    assert_quiet(raw, "LURE_CREDENTIAL", scanner)
+
+
+def test_reply_quoting_an_opt_out_footer_is_not_bulk(scanner):
+    raw = (MessageBuilder().header("In-Reply-To", "<a1@example.com>")
+           .text("Agreed.\n> To unsubscribe from this list, visit the site.").build())
+    assert_quiet(raw, "BULK_NO_LIST_UNSUBSCRIBE", scanner)
+
+
+def test_opt_out_in_other_languages(scanner):
+    for body in ("Para descadastrar-se clique aqui.", "Vom Newsletter abmelden", "Se d\u00e9sabonner de cette liste"):
+        assert_fires(text(body), "BULK_NO_LIST_UNSUBSCRIBE", scanner)
+
+
+def test_ip_addresses_are_not_sums_of_money(scanner):
+    assert_quiet(text("The USRP answers at 192.168.178.43 and 23.253.215.39."), "LURE_ADVANCE_FEE", scanner)
+    assert_fires(text("You will receive 2,500,000.00 USD as our beneficiary."), "LURE_ADVANCE_FEE", scanner)
+
+
+def test_underscores_as_spaces_do_not_hide_lure_words(scanner):
+    assert_fires(text("See attached.", subject="Transfer__to__your__Bitcoin__address"), "LURE_CRYPTO", scanner)
+
+
+def test_attachment_names_are_read_for_lures(scanner):
+    raw = MessageBuilder().text("See the file.").attach("Bitcoin_Transaction_0.7495_BTC.pdf", "application/pdf", b"%PDF-1.4").build()
+    assert_fires(raw, "LURE_CRYPTO", scanner)
+    plain = MessageBuilder().text("See the file.").attach("minutes_2026.pdf", "application/pdf", b"%PDF-1.4").build()
+    assert_quiet(plain, "LURE_CRYPTO", scanner)
+
+
+def test_a_bad_overlay_lure_pattern_names_its_category(tmp_path):
+    import json
+
+    import pytest
+
+    from lurelens import ConfigError
+    from lurelens.registry.data import DataRegistry
+
+    (tmp_path / "lure_phrases.json").write_text(json.dumps({"categories": {"prize": ["free (lunch"]}}))
+    with pytest.raises(ConfigError, match="'prize' does not compile"):
+        DataRegistry(extra_dir=tmp_path).lure_scanner
+
+
+def test_a_contraction_does_not_complete_a_lure_phrase(scanner):
+    assert_quiet(text("If you drop the rate you won't see underflows."), "LURE_PRIZE", scanner)
+    assert_fires(text("Congratulations, you won a new phone."), "LURE_PRIZE", scanner)
