@@ -51,6 +51,7 @@ class PartitionResult:
     skipped: int = 0
     cpu_s: float = 0.0  # the worker's CPU for this partition, everything included
     scan_s: float = 0.0  # of which inside Scanner.scan
+    warm_s: float = 0.0  # besides: building this worker's Scanner (its first partition only)
     worker: str = ""
     packed: bytes | None = None
 
@@ -83,6 +84,7 @@ def scan_partition(part, settings: ScannerSettings) -> PartitionResult:
     that fails part-way: those become error rows."""
     cpu0 = time.process_time()
     scanner = _scanner(settings)
+    warm = time.process_time() - cpu0  # building the Scanner: once per worker process (start-up)
     res = PartitionResult(part.source, part.key, part.fingerprint, [], worker=f"{os.uname().nodename}:{os.getpid()}")
     try:
         for item in part.read():
@@ -109,7 +111,8 @@ def scan_partition(part, settings: ScannerSettings) -> PartitionResult:
         res.rows.append(error_row(part.source, f"{part.key}#read-error", None,
                                   f"reading the partition stopped after {res.items} items: {type(exc).__name__}: {exc}"))
     res.pack()
-    res.cpu_s = time.process_time() - cpu0
+    res.cpu_s = time.process_time() - cpu0 - warm
+    res.warm_s = warm
     return res
 
 
@@ -134,6 +137,8 @@ class HuntResult:
     elapsed_s: float = 0.0
     worker_cpu_s: float = 0.0  # the workers' CPU summed: reading, scanning, building and pickling rows
     scan_cpu_s: float = 0.0  # of which inside Scanner.scan (the rest is the hunt's own overhead)
+    warm_cpu_s: float = 0.0  # besides: building the Scanners (a Dask worker's first task; not
+    # counted for a local pool, whose workers build theirs before their first task)
     driver_cpu_s: float = 0.0  # this process: planning, receiving rows, writing the store
     store_s: float = 0.0  # wall time of the store's writes (in the driver)
     first_result_s: float | None = None  # from the start to the first partition stored (start-up)
@@ -258,6 +263,7 @@ def run_hunt(
         out.elapsed_s = round(time.monotonic() - t0, 3)
         out.worker_cpu_s = round(out.worker_cpu_s, 3)
         out.scan_cpu_s = round(out.scan_cpu_s, 3)
+        out.warm_cpu_s = round(out.warm_cpu_s, 3)
         out.store_s = round(out.store_s, 3)
         out.driver_cpu_s = round(time.process_time() - cpu0, 3)
         out.messages_per_s = round(out.items_read / out.elapsed_s, 1) if out.elapsed_s else 0.0
@@ -360,6 +366,7 @@ def _store(store: Store, run_id: int, res: PartitionResult, out: HuntResult, lab
     out.skipped += res.skipped
     out.worker_cpu_s += res.cpu_s
     out.scan_cpu_s += res.scan_s
+    out.warm_cpu_s += res.warm_s
     labels.update(w.labels)
     res.rows.clear()
 
