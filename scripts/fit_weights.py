@@ -54,10 +54,14 @@ HAND_GROUPS = {
     "engine": "engine problems are reported, never scored",
 }
 FLOOR_REASON = "floor symbol (From ambiguity): makes a message suspicious by rule, see docs/from-ambiguity.md"
-FIT_COMPOSITES = {"FREEMAIL_LURE"}  # other composites are combination rules, hand-set for now
+FIT_COMPOSITES = {"FREEMAIL_LURE", "BEACON_UNRELATED_SENDER"}  # other composites are combination rules, hand-set for now
 MIN_SUPPORT = 15  # messages of the training data a symbol must fire on to be fitted
 UPPER, LOWER = 8.0, -4.0  # bounds of a threat weight and of a legitimacy weight
-SET_WEIGHT = {"phishing_pot": 1.0, "easy_ham": 0.5, "usrp-users": 0.5, "hard_ham": 1.0, "unspy": 0.3}
+# Each set's share of the loss. The targets are asymmetric (phishing: at least 95% caught; hard ham:
+# at most 5% suspicious), and the threshold is then raised until the training folds meet the ham
+# targets, so phishing weighs 4x: at 1x each hard-ham message outweighed 17 phishing ones and the
+# fit stopped at 2.5% hard ham while missing 7.5% of phishing (issue 14, docs/calibration.md).
+SET_WEIGHT = {"phishing_pot": 4.0, "easy_ham": 0.5, "usrp-users": 0.5, "hard_ham": 1.0, "unspy": 0.3}
 HAM_TARGETS = {"easy_ham": 0.002, "usrp-users": 0.002, "hard_ham": 0.05, "unspy": 0.10}
 
 
@@ -181,7 +185,13 @@ def fit(train: list[Record], cfg: ScoringConfig, l2: float, prior: str) -> tuple
         y[i] = 1.0 if r.set in PHISH_SETS else -1.0
         # Each set weighs by its importance, not by its size (2,006 phishing vs 118 hard ham).
         c[i] = SET_WEIGHT.get(r.set, 0.5) / n_set[r.set]
-    w0 = np.array([weights[s] for s in plan.fitted]) if prior == "hand" else np.zeros(len(plan.fitted))
+    if prior == "zero":
+        w0 = np.zeros(len(plan.fitted))
+    else:
+        # "hand": the scoring file's own weights; else a file whose weights are the prior (symbols
+        # it lacks keep the scoring file's), so CV can start from weights no fold was fitted on.
+        ref = weights if prior == "hand" else {**weights, **all_weights(load_scoring(Path(prior)))}
+        w0 = np.array([ref[s] for s in plan.fitted])
     w0 = np.clip(w0, [b[0] for b in plan.bounds], [b[1] for b in plan.bounds])
     t = cfg.thresholds["suspicious"]
 
@@ -256,7 +266,7 @@ def write_scores(path: Path, weights: dict[str, float], suspicious: float, phish
             text = comp.sub(lambda m: f"{m.group(1)}{w:g}", text)
     text = re.sub(r"^suspicious = [0-9.]+$", f"suspicious = {float(suspicious)!r}", text, count=1, flags=re.M)
     text = re.sub(r"^phishing = [0-9.]+$", f"phishing = {float(phishing)!r}", text, count=1, flags=re.M)
-    text = re.sub(r"\n# Fitted weights \(scripts/fit_weights\.py\).*?# end of fit provenance\n", "\n", text, flags=re.S)
+    text = re.sub(r"\n# Fitted weights \(scripts/fit_weights\.py\).*?# end of fit provenance\n", "", text, flags=re.S)
     # One line per kind of reason ("too few dev messages (4 < 15)" and "(2 < 15)" are one reason).
     pins = sorted({re.sub(r" \(\d+ < \d+\)", f" (< {MIN_SUPPORT})", r) for r in plan.pinned.values()})
     lo = {n for n, (low, _high) in zip(plan.fitted, plan.bounds) if low < 0}
@@ -279,6 +289,9 @@ def main() -> int:
     ap.add_argument("--cv", type=int, nargs="?", const=5, default=None, metavar="K",
                     help="K-fold grouped CV: fit on K-1 folds, report the held-out fold")
     ap.add_argument("--l2", type=float, default=0.002, help="L2 strength towards the prior")
+    ap.add_argument("--prior-scoring", type=Path, default=None, metavar="FILE",
+                    help="regularise towards the weights of FILE (e.g. the hand-set file from git history) "
+                         "instead of the scoring file's: the held-out folds then leak through no prior")
     ap.add_argument("--prior", choices=("hand", "zero"), default="hand",
                     help="regularise towards the hand-set weights (default) or towards zero")
     ap.add_argument("--write", action="store_true", help="write the full-data fit into the scoring file")
@@ -289,6 +302,8 @@ def main() -> int:
         print(f"corpus not found: {a.corpus} (set LURELENS_CORPUS)", file=sys.stderr)
         return 2
     cfg = load_scoring(a.scoring)
+    if a.prior_scoring:
+        a.prior = str(a.prior_scoring)
     records = extract(a.corpus, None, a.cache, a.refresh)
     if a.cv:
         assign_folds(records, a.cv)

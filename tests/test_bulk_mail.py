@@ -70,3 +70,16 @@ def test_the_senders_own_site_is_not_remote(symbol, template, scanner):
 
     assert_quiet(mail("search.example.com"), symbol, scanner)
     assert_fires(mail("collect.example.net"), symbol, scanner)
+
+
+@pytest.mark.parametrize("lure", [
+    "<p>Your mining balance is 0.0213 BTC: withdraw your funds today.</p>",
+    "<p>You have won! Claim your prize before Friday.</p>",
+])
+def test_a_scams_lure_cancels_the_credit(lure, scanner):
+    """An organisation's own-looking mail that pays out crypto or prizes gets no consistency credit;
+    the same newsletter with a voucher keeps it (issue 14)."""
+    v = scanner.scan(newsletter(extra=lure))
+    assert "SENDER_OWN_SITE" in symbols(v) and "CONSISTENT_SENDER" not in symbols(v)
+    near = scanner.scan(newsletter(extra="<p>Ihr Gutschein: 10% auf die Frühjahrskollektion.</p>"))
+    assert "CONSISTENT_SENDER" in symbols(near) and near.label == "tracked"

@@ -199,3 +199,22 @@ def test_own_site_is_quiet_for_free_mail(list_scanner):
         f'<a href="https://www.{free}/a">a</a><a href="https://www.{free}/b">b</a>').build()
     assert_quiet(raw, "SENDER_OWN_SITE", list_scanner)
 
+
+
+def _strength(v, symbol: str) -> float:
+    return max(f.strength for f in v.findings if f.symbol == symbol)
+
+
+def test_own_click_host_showing_a_partner_site_is_weak(scanner):
+    """A sender's own click host under a partner's name (the 2002 ESP habit, ummail.unitedmedia.com
+    under "dilbert.com") is weak evidence; the same host under a known brand it is not, or a
+    foreign host under the partner's name, keeps full weight (issue 14)."""
+    own = a("https://click.comics-mailer.example/c?id=8f3a", "www.funnystrips-example.com",
+            sender="Comics <news@comics-mailer.example>")
+    assert _strength(scanner.scan(own), "LINK_TEXT_HOST_MISMATCH") == pytest.approx(0.3)
+    brand = a("https://click.comics-mailer.example/c?id=8f3a", "www.paypal.com",
+              sender="Comics <news@comics-mailer.example>")
+    assert _strength(scanner.scan(brand), "LINK_TEXT_HOST_MISMATCH") == 1.0
+    foreign = a("https://login.example.net/c?id=8f3a", "www.funnystrips-example.com",
+                sender="Comics <news@comics-mailer.example>")
+    assert _strength(scanner.scan(foreign), "LINK_TEXT_HOST_MISMATCH") == 1.0

@@ -25,7 +25,9 @@ def link(href: str) -> bytes:
 CASES = {
     "LURE_CREDENTIAL": (text("Please verify your account to keep access."), text("Please review the agenda."), False),
     "LURE_URGENCY": (text("Action required: reply within 24 hours."), text("Reply whenever suits you."), False),
-    "LURE_PRIZE": (text("Congratulations, claim your prize today."), text("Thanks for the meeting notes."), False),
+    # A prize claim fires; a newsletter's voucher and contest is LURE_PROMO, not a claim.
+    "LURE_PRIZE": (text("Congratulations, claim your prize today."), text("Win a voucher in our contest! Congratulations to last month's winner."), False),
+    "LURE_PROMO": (text("Ihr Gutschein: 10% auf alles, nur diese Woche."), text("Thanks for the meeting notes."), False),
     "LURE_DELIVERY": (text("Your parcel is on hold: a customs fee is due."), text("The parcel arrived, thanks."), False),
     "LURE_PAYMENT": (text("Your payment failed; the invoice is overdue."), text("We received your payment, thanks."), False),
     "LURE_EXTORTION": (
@@ -113,3 +115,8 @@ def test_a_bad_overlay_lure_pattern_names_its_category(tmp_path):
 def test_a_contraction_does_not_complete_a_lure_phrase(scanner):
     assert_quiet(text("If you drop the rate you won't see underflows."), "LURE_PRIZE", scanner)
     assert_fires(text("Congratulations, you won a new phone."), "LURE_PRIZE", scanner)
+
+
+def test_news_of_someone_winning_is_not_a_prize_claim(scanner):
+    assert_quiet(text("The team has won the regional contest and has been selected for the finals."), "LURE_PRIZE", scanner)
+    assert_fires(text("Your e-mail address has won 500,000 USD in our draw."), "LURE_PRIZE", scanner)

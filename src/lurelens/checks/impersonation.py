@@ -16,6 +16,7 @@ from lurelens.parse.identity import beacon_hosts, sender_identity
 from lurelens.model import Finding, Message
 from lurelens.parse.headers import is_feed_gateway_local
 from lurelens.parse.text import mixes_latin_and_lookalikes
+from lurelens.parse.sending_domain import brand_own_sending_domain
 from lurelens.parse.urls import registrable_domain
 from lurelens.registry.entities import Entity, normalize_name
 
@@ -243,6 +244,17 @@ def run(msg: Message, ctx: Context):
         own = sum(1 for d in content_domains if d in ent.domains)
         gateway = is_feed_gateway_local(frm.local) and where == "display name"
         # A provider's newsletter has a body of links; a logo and one button are a copied look.
+        if ent.kind == "brand" and where != "byline":
+            # The brand's own sending domain (brand-mail.com): authenticated, and its links and
+            # images lead to the brand or its mail provider (checks/brand_domain.py).
+            m = data.lookalikes.check(frm.domain)
+            own_sender = (m is not None and m.technique == "combosquat" and registrable_domain(m.imitates) in ent.domains
+                          and brand_own_sending_domain(msg, ctx.data, frm.domain, set(ent.domains)))
+            if own_sender:
+                if "CLAIM_SENDER_UNLISTED" not in emitted:
+                    emitted.add("CLAIM_SENDER_UNLISTED")
+                    yield Finding("CLAIM_SENDER_UNLISTED", f"{claim}; {compared}; but {own_sender}")
+                continue
         if (gateway or len(content_domains) >= 5 and own / len(content_domains) >= 0.4) and where != "byline":
             # Mail whose links and images mostly come from the organisation itself, sent from an
             # unlisted domain, is usually its mail service provider: reported, not impersonation.

@@ -143,6 +143,11 @@ def _links(msg: Message, ctx: Context):
             if shown_rd and shown_rd not in real and once("LINK_TEXT_HOST_MISMATCH", shown_rd + ">" + info.domain):
                 # A click-tracking ESP host that is not decoded is weaker evidence than a bare swap.
                 strength = 0.5 if tracking_host else 1.0
+                if info.domain in own and data.entities.entity_for_domain(shown_rd) is None:
+                    # The sender's own click host showing a partner's or its own other site
+                    # (ummail.unitedmedia.com under "dilbert.com"): the old ESP habit, not a
+                    # disguise. Showing a known brand or outlet it is not keeps full weight.
+                    strength = 0.3
                 yield Finding("LINK_TEXT_HOST_MISMATCH", f"text shows {shown} but the link goes to {host}", strength=strength)
     for host, n in sorted(via_hosts.items(), key=lambda kv: -kv[1])[:3]:
         yield Finding("LINK_VIA_TRACKING_HOST", f"{n} link(s) pass through {host}, unrelated to the sender")

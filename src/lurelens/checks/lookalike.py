@@ -7,6 +7,7 @@ from __future__ import annotations
 from lurelens.checks.base import Check, Context, Symbol, capped, limit_finding, limits_of, sender_addresses
 from lurelens.model import Finding, Message
 from lurelens.parse.identity import sender_domains
+from lurelens.parse.sending_domain import brand_own_sending_domain
 from lurelens.parse.urls import registrable_domain
 from lurelens.registry.entities import _COMMON_WORDS
 
@@ -18,6 +19,8 @@ SYMBOLS = (
     Symbol("LOOKALIKE_DOMAIN_COMBOSQUAT", "A domain joins a protected name with words such as news, secure or login"),
     Symbol("LOOKALIKE_DOMAIN_TLD_SWAP", "A domain is a protected name under another top-level domain"),
     Symbol("LOOKALIKE_DOMAIN_SUBDOMAIN", "A protected domain is used as a subdomain of an unrelated one"),
+    Symbol("BRAND_OWN_SENDING_DOMAIN", "A domain that joins a brand's name with other words authenticates the mail, and its "
+           "links and images lead only to the brand's own site or its mail provider: the brand's own sending domain"),
 )
 
 _TECHNIQUE = {
@@ -29,6 +32,7 @@ _TECHNIQUE = {
     "tld_swap": "LOOKALIKE_DOMAIN_TLD_SWAP",
     "subdomain": "LOOKALIKE_DOMAIN_SUBDOMAIN",
 }
+_SENDER_PLACES = frozenset({"From", "Reply-To", "Return-Path", "Sender", "DKIM d="})
 # Where a lookalike sits changes what it means: in the sender it is impersonation; in a link,
 # a lure; in a fetched resource, a beacon dressed up as the real site.
 _STRENGTH = {"From": 1.0, "Reply-To": 1.0, "Return-Path": 0.7, "Sender": 0.8, "DKIM d=": 0.8, "link": 0.7, "resource": 0.7}
@@ -68,6 +72,7 @@ _ORDINARY_LABELS = frozenset(
 
 def run(msg: Message, ctx: Context):
     index = ctx.data.lookalikes
+    own = sender_domains(msg)
     seen_hosts: set[str] = set()
     emitted: set[tuple[str, str]] = set()
     limited: list[Finding] = []
@@ -85,6 +90,18 @@ def run(msg: Message, ctx: Context):
             if m.technique == "tld_swap" and len(label) < 5:
                 continue  # three- and four-letter names are shared by unrelated organisations per country
         symbol = _TECHNIQUE.get(m.technique, "LOOKALIKE_DOMAIN_EDIT")
+        if m.technique == "combosquat" and (where in _SENDER_PLACES or registrable_domain(host) in own):
+            # A brand's own sending domain (brand-mail.com) is a combosquat by construction; it is
+            # told from a squatter by authentication and by where the mail sends the reader.
+            ent = ctx.data.entities.entity_for_domain(m.imitates)
+            brand = set(ent.domains) if ent is not None else {registrable_domain(m.imitates)}
+            own_evidence = brand_own_sending_domain(msg, ctx.data, host, brand)
+            if own_evidence:
+                if ("BRAND_OWN_SENDING_DOMAIN", m.imitates) not in emitted:
+                    emitted.add(("BRAND_OWN_SENDING_DOMAIN", m.imitates))
+                    yield Finding("BRAND_OWN_SENDING_DOMAIN", f"{where} {m.domain} joins {m.imitates} ({m.owner}) "
+                                  f"with other words, but {own_evidence}", strength=1.0)
+                continue
         if (symbol, m.imitates) in emitted:
             continue
         emitted.add((symbol, m.imitates))

@@ -17,7 +17,8 @@ __all__ = ["CHECK", "SYMBOLS"]
 SYMBOLS = (
     Symbol("LURE_CREDENTIAL", "The text asks the reader to verify, confirm or unlock an account or password"),
     Symbol("LURE_URGENCY", "The text presses for urgent action or threatens a deadline"),
-    Symbol("LURE_PRIZE", "The text promises a prize, gift, bonus or reward"),
+    Symbol("LURE_PRIZE", "The text claims the reader has won or may collect a prize, reward, bonus or airdrop"),
+    Symbol("LURE_PROMO", "The text uses the prize words marketing shares with scams (voucher, contest, congratulations, free)"),
     Symbol("LURE_DELIVERY", "The text claims a parcel is held or a delivery fee is due"),
     Symbol("LURE_PAYMENT", "The text claims a payment failed, is overdue or a refund is waiting"),
     Symbol("LURE_EXTORTION", "The text claims the reader was hacked or filmed and demands payment"),
