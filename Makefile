@@ -43,9 +43,10 @@ dovecot:
 postgres:
 	bash scripts/install-postgres.sh
 
-# ruff on src/ (mypy is configured in pyproject.toml but not yet run here: see docs/architecture.md)
+# ruff and mypy on src/ (mypy's settings are in pyproject.toml)
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src
+	$(BIN)/mypy
 
 postfix:
 	bash scripts/install-postfix.sh

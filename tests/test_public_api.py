@@ -32,8 +32,20 @@ def test_package_exports():
 
 
 def test_exception_tree():
-    for exc in (errors.ConfigError, errors.InputError, errors.BrowserNotAvailable):
+    from lurelens.scoring.expr import ExprError
+    from lurelens.sources import SourceError
+
+    for exc in (errors.ConfigError, errors.InputError, errors.BrowserNotAvailable, SourceError, ExprError):
         assert issubclass(exc, errors.LurelensError)
+    assert issubclass(ExprError, errors.ConfigError)
+    assert issubclass(SourceError, ValueError) and issubclass(ExprError, ValueError)  # what older callers caught
+    every = {c for m in MODULES if not m.startswith("lurelens.render.browser")
+             for c in vars(importlib.import_module(m)).values()
+             if isinstance(c, type) and issubclass(c, Exception) and c.__module__.startswith("lurelens")
+             and not c.__name__.startswith("_")}
+    adapter_internal = {"ScanFailed", "Overloaded", "ScanTimeout", "ProtocolError"}  # never leave their adapter
+    outside = sorted(c.__name__ for c in every if not issubclass(c, errors.LurelensError) and c.__name__ not in adapter_internal)
+    assert not outside, f"public exceptions outside the LurelensError tree: {outside}"
     from lurelens.render.browser import BrowserNotAvailable
 
     assert BrowserNotAvailable is errors.BrowserNotAvailable

@@ -5,7 +5,11 @@ These exceptions are for callers that misuse the API or ask for something that i
 
     LurelensError
     ├── ConfigError            a scoring or data file is missing or invalid
+    │   └── ExprError          a composite rule's expression does not parse (lurelens.scoring.expr;
+    │                          also a ValueError)
     ├── InputError             scan() was given something other than a message's bytes
+    ├── SourceError            a source (path, mbox, IMAP URL) cannot be opened at all
+    │                          (lurelens.sources; also a ValueError)
     └── BrowserNotAvailable    rendering was asked for but Chromium or playwright is missing
                                (also importable from lurelens.render.browser)
 

@@ -82,7 +82,7 @@ class Scanner:
         self.trusted_authserv_ids = trusted_authserv_ids
         if intel is None:
             intel = IntelStore(overlay=self.data.extra_dir)
-        self.context = Context(data=self.data, intel=intel, limits=self.limits)
+        self.context = Context(data=self.data, intel=intel, limits=self.limits, strengths=self.scoring.strengths)
         self.settings: ScannerSettings | None = None  # set by from_settings
         # Own authentication (lurelens.auth, imported only when on: a plain scan needs no DNS).
         # ``resolver`` is any lurelens.auth.Resolver; without one, dnspython asks ``dns_server``.

@@ -16,7 +16,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field, replace
@@ -92,17 +92,17 @@ class ServeConfig:
         return cls(settings=settings, tokens=tuple(d.pop("tokens")), **d)
 
 
-def load_tokens(tokens_file: str | Path | None = None, env: dict[str, str] | None = None) -> tuple[str, ...]:
+def load_tokens(tokens_file: str | Path | None = None, env: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """Bearer tokens: one a line in the file (``#`` comments), plus ``LURELENS_API_TOKENS``
     (comma or whitespace separated)."""
-    env = os.environ if env is None else env
+    environ: Mapping[str, str] = os.environ if env is None else env
     tokens: list[str] = []
     if tokens_file:
         for line in Path(tokens_file).read_text(encoding="utf-8").splitlines():
             line = line.split("#", 1)[0].strip()
             if line:
                 tokens.append(line)
-    tokens += env.get(TOKENS_ENV, "").replace(",", " ").split()
+    tokens += environ.get(TOKENS_ENV, "").replace(",", " ").split()
     return tuple(dict.fromkeys(tokens))
 
 
@@ -425,7 +425,7 @@ def create_app(config: ServeConfig):
             },
         },
     }
-    errors = {400: {"description": "Empty body or unreadable multipart upload"},
+    errors: dict[int | str, dict[str, Any]] = {400: {"description": "Empty body or unreadable multipart upload"},
               401: {"description": "Missing or wrong bearer token"},
               413: {"description": "Body larger than the server's limit"},
               503: {"description": "Overloaded or past the time limit: retry after Retry-After seconds"}}
@@ -610,6 +610,9 @@ def create_app(config: ServeConfig):
 
 def _add_store_routes(app: FastAPI, config: ServeConfig, authorize: Callable[[Request], None]) -> bool:
     """``GET /v1/hits`` and ``/v1/hits/{id}`` from the hunt's store, when this install has it (True)."""
+    db = config.db
+    if db is None:  # called only when --db was given
+        return False
     try:
         from lurelens.store import Store
     except ImportError as exc:
@@ -620,7 +623,7 @@ def _add_store_routes(app: FastAPI, config: ServeConfig, authorize: Callable[[Re
     async def query(fn: Callable[[Any], Any]) -> Any:
         def run() -> Any:
             if "store" not in held:  # one per worker, opened on first use (not migrated: read only)
-                held["store"] = Store(config.db)
+                held["store"] = Store(db)
             return fn(held["store"])
         try:
             return await asyncio.get_running_loop().run_in_executor(None, run)

@@ -48,7 +48,7 @@ def _plain_help_types() -> None:
             return None if shown and shown.startswith("<") else shown
 
         display_type_rich._lurelens = True  # type: ignore[attr-defined]
-        cls.display_type_rich = display_type_rich
+        setattr(cls, "display_type_rich", display_type_rich)  # a monkey-patch of typer's class
 
 
 _plain_help_types()
@@ -224,8 +224,7 @@ def scan(
     _label_option(fail_on, "--fail-on")
     for o in only:
         _label_option(o, "--only", ("error",))
-    out = _out_console()
-    out.on_broken_pipe = _quiet_broken_pipe  # rich would exit 1, which means "suspicious" here
+    out = _out_console(_QuietPipeConsole)  # rich would exit 1 on a broken pipe, which means "suspicious" here
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         limits = Limits(max_bytes=max_bytes, timeout=timeout)
@@ -272,6 +271,7 @@ def scan(
             if only and label not in only:
                 continue
             if verdict is None:
+                problem = problem or "no verdict"  # every path without a verdict sets a problem
                 if fmt == "json":
                     sys.stdout.write(dumps(error_to_dict(name, problem)) + "\n")
                 elif csv_out is not None:
@@ -301,18 +301,20 @@ def _utf8_stdout() -> None:
     """Whatever the locale, standard output is UTF-8, and a character that cannot be encoded (a
     lone surrogate from undecodable header bytes) is replaced instead of stopping the run."""
     for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)  # TextIOWrapper's; a replaced stream may lack it
         try:
-            stream.reconfigure(encoding="utf-8", errors="replace")
+            if reconfigure is not None:
+                reconfigure(encoding="utf-8", errors="replace")
         except (AttributeError, ValueError):  # not a TextIOWrapper (tests, embedding)
             pass
 
 
-def _out_console() -> Console:
+def _out_console(console: type[Console] = Console) -> Console:
     """Standard output. Piped or redirected, nothing is hard-wrapped (URLs and paths are copied
     whole) and no colour codes are written; on a terminal, rich wraps to its width."""
     if sys.stdout.isatty():
-        return Console(highlight=False, soft_wrap=True)
-    return Console(highlight=False, soft_wrap=True, width=_PIPE_WIDTH, no_color=True)
+        return console(highlight=False, soft_wrap=True)
+    return console(highlight=False, soft_wrap=True, width=_PIPE_WIDTH, no_color=True)
 
 
 _PIPE_WIDTH = 160  # rules and tables when piped; text lines themselves are never wrapped
@@ -434,7 +436,7 @@ def defuse(
     jobs = list(_defuse_jobs(paths))
     # A str, not a Path: Path("out/") drops the slash that says "a directory".
     output = Path(output_arg) if output_arg else None
-    to_dir = output is not None and (output.is_dir() or output_arg.endswith(("/", os.sep)) or len(jobs) > 1)
+    to_dir = output is not None and (output.is_dir() or (output_arg or "").endswith(("/", os.sep)) or len(jobs) > 1)
     if output is None and len(jobs) != 1:
         err.print("[red]error:[/red] several messages: give an output directory with -o DIR/")
         raise typer.Exit(EXIT_ERROR)
@@ -716,8 +718,7 @@ def hits(
 
     err = Console(stderr=True, highlight=False)
     store = _open_store(err, db, create=False)
-    out = Console(highlight=False, soft_wrap=True)
-    out.on_broken_pipe = _quiet_broken_pipe
+    out = _QuietPipeConsole(highlight=False, soft_wrap=True)
     n = 0
     try:
         for h in store.hits(verdict or None, all=all_, limit=limit):
@@ -1037,6 +1038,13 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     except BrokenPipeError:
+        _quiet_broken_pipe()
+
+
+class _QuietPipeConsole(Console):
+    """Standard output that stops quietly when the reader goes away (see _quiet_broken_pipe)."""
+
+    def on_broken_pipe(self) -> None:
         _quiet_broken_pipe()
 
 

@@ -277,7 +277,8 @@ def run_hunt(
 
 def _open_sources(specs: list[str], open_source, out: HuntResult) -> tuple[list, int | None]:
     """The sources that open, and their total message count when every one knows it."""
-    sources, total = [], 0
+    sources: list = []
+    total: int | None = 0
     for spec in specs:
         try:
             src = open_source(spec)

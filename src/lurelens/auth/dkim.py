@@ -12,12 +12,15 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dkim as dkimpy
 from dkim.canonicalization import CanonicalizationPolicy
 
 from lurelens.auth.resolver import DnsAnswer, DnsSession
+
+if TYPE_CHECKING:  # cryptography is optional at run time (imported where used)
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 __all__ = ["ArcResult", "DkimSignature", "check_arc", "check_dkim"]
 
@@ -82,7 +85,7 @@ def _s(v: bytes | None) -> str:
     return v.decode("ascii", "replace") if isinstance(v, bytes) else (v or "")
 
 
-_RSA_KEYS: dict[tuple[int, int], object] = {}
+_RSA_KEYS: dict[tuple[int, int], RSAPublicKey] = {}
 _pure_rsa_verify = dkimpy.RSASSA_PKCS1_v1_5_verify
 
 

@@ -85,7 +85,8 @@ class DnsPythonResolver:
         else:
             import dns.resolver
 
-            self.servers = [(ns, 53) for ns in dns.resolver.Resolver().nameservers]
+            # resolv.conf gives addresses (str); dnspython also allows Nameserver objects, never read from it
+            self.servers = [(ns, 53) for ns in dns.resolver.Resolver().nameservers if isinstance(ns, str)]
         self._cache: dict[tuple[str, str], tuple[float, DnsAnswer]] = {}
         self._lock = threading.Lock()
 

@@ -5,6 +5,7 @@ messages are indexed; a later hunt's hits join the campaigns they share infrastr
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, delete, select, update
 
@@ -92,7 +93,10 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def _chunks(items: Sequence[int], n: int = _CHUNK) -> Iterable[Sequence[int]]:
+_T = TypeVar("_T")
+
+
+def _chunks(items: Sequence[_T], n: int = _CHUNK) -> Iterable[Sequence[_T]]:
     for i in range(0, len(items), n):
         yield items[i:i + n]
 
@@ -384,12 +388,12 @@ class Campaigns:
         with self.engine.connect() as conn:
             return conn.execute(select(cm.c.campaign).where(cm.c.message == message_id)).scalar_one_or_none()
 
-    def stored_ids(self, sha256: str) -> list[int]:
+    def stored_ids(self, sha256: str) -> builtins.list[int]:
         m = StoredMessage.__table__
         with self.engine.connect() as conn:
             return [r[0] for r in conn.execute(select(m.c.id).where(m.c.sha256 == sha256).order_by(m.c.id))]
 
-    def match(self, report: dict[str, Any], recipients: list[str], claims: Sequence[str] = ()) -> list[dict[str, Any]]:
+    def match(self, report: dict[str, Any], recipients: builtins.list[str], claims: Sequence[str] = ()) -> builtins.list[dict[str, Any]]:
         """Campaigns a message that is not in the store would join, with the keys or near-duplicate
         fingerprints it shares with their members: [{"campaign", "evidence"}], best match first."""
         k, cm, c, m = CampaignKey.__table__, CampaignMember.__table__, Claim.__table__, StoredMessage.__table__
@@ -405,19 +409,19 @@ class Campaigns:
                                         "messages": sum(1 for h in hits if h[0] == camp)})
             fp = (report.get("features") or {}).get("text_fingerprint")
             if fp and claims:
-                q = (select(cm.c.campaign, m.c.id, m.c.text_fingerprint, c.c.entity).join(m, m.c.id == c.c.message)
+                near_q = (select(cm.c.campaign, m.c.id, m.c.text_fingerprint, c.c.entity).join(m, m.c.id == c.c.message)
                      .join(cm, cm.c.message == m.c.id)
                      .where(c.c.entity.in_(list(claims)), m.c.text_fingerprint.is_not(None)).order_by(m.c.id))
                 best: dict[str, tuple[int, str]] = {}
-                for camp, _mid, ofp, ent in conn.execute(q):
+                for camp, _mid, ofp, entity in conn.execute(near_q):
                     d = _tlsh_diff(fp, ofp)
                     if camp and d is not None and d <= self.near_distance and (camp not in best or d < best[camp][0]):
-                        best[camp] = (d, ent)
+                        best[camp] = (d, entity)
                 for camp, (d, ent) in sorted(best.items()):
                     found[camp].append({"kind": "near-duplicate", "value": f"text TLSH distance {d}, both claim {ent}"})
         return [{"campaign": camp, "evidence": ev} for camp, ev in sorted(found.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
 
-    def watchlist(self, cid: str) -> list[dict[str, Any]]:
+    def watchlist(self, cid: str) -> builtins.list[dict[str, Any]]:
         """Who opened: every per-recipient tracking token of the campaign's messages, decoded to
         host + URL template + token -> recipient, one row per (message, URL)."""
         s = self.get(cid)
@@ -425,7 +429,7 @@ class Campaigns:
             return []
         m = StoredMessage.__table__
         ids = [x["id"] for x in s["messages"]]
-        rows: list[dict[str, Any]] = []
+        rows: builtins.list[dict[str, Any]] = []
         with self.engine.connect() as conn:
             recipients = self._recipients(conn, ids)
             for chunk in _chunks(ids):

@@ -45,6 +45,9 @@ class Context:
     intel: "IntelStore | None" = None
     limits: "Limits | None" = None  # None: the defaults
     extras: dict[str, Any] = field(default_factory=dict)  # for third-party checks; the engine sets nothing here
+    # Strengths by where a finding's item sits, per check ([strengths.<check>] in scores.toml,
+    # e.g. the lookalike check's {"From": 1.0, "link": 0.7, "default": 0.8}); empty: 1.0 everywhere.
+    strengths: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

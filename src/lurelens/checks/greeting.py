@@ -5,6 +5,7 @@ or "user", was written for a list of addresses rather than for a person.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from lurelens.checks.base import Check, Context, Symbol, limits_of
 from lurelens.model import Finding, Message
@@ -16,28 +17,28 @@ SYMBOLS = (
     Symbol("GREETING_GENERIC", "The text greets a generic 'customer', 'user' or 'account holder'"),
 )
 
-_GREETING_WORDS = (
-    r"dear|hello|hi|hey|greetings|attention|attn|ol[aá]|prezad[oa]|car[oa]|aten[cç][aã]o|estimad[oa]|hola|"
-    r"sehr geehrte[rs]?|hallo|liebe[rs]?|bonjour|cher|ch[eè]re|gentile|beste|geachte"
-)
-_GREETING_ADDR = re.compile(rf"(?:{_GREETING_WORDS})\W{{1,3}}([\w.+\-]+@[\w\-]+(?:\.[\w\-]+)*)", re.I)
-_GREETING_GENERIC = re.compile(
-    rf"(?<!\w)(?:{_GREETING_WORDS})\W{{1,3}}(?:valued |dear |esteemed |prezado |estimado )?(?:[A-Z][\w.&-]+ ){{0,2}}"
-    r"(?:customer|client|user|member|account ?holder|e-?mail (?:owner|user)|beneficiary|friend|sir(?:/| or )madam|"
-    r"cliente|usu[aá]rio|utilizador|kunde|kundin|nutzer|utilisateur|klant)(?!\w)",
-    re.I,
-)
-
+@lru_cache(maxsize=8)
+def _greeting_patterns(words: str, addressees: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """A greeting to an address, and a greeting to a generic addressee, for the vocabularies of
+    data/words/greeting_words.txt and generic_addressees.txt (compiled once per pair of lists)."""
+    to_address = re.compile(rf"(?:{words})\W{{1,3}}([\w.+\-]+@[\w\-]+(?:\.[\w\-]+)*)", re.I)
+    generic = re.compile(
+        rf"(?<!\w)(?:{words})\W{{1,3}}(?:valued |dear |esteemed |prezado |estimado )?(?:[A-Z][\w.&-]+ ){{0,2}}"
+        rf"(?:{addressees})(?!\w)",
+        re.I,
+    )
+    return to_address, generic
 
 
 def run(msg: Message, ctx: Context):
     # Greetings open a message: the first 3,000 characters are read (within check_text_chars).
     head = msg.visible_text[:min(3000, limits_of(ctx).check_text_chars)]
-    g = _GREETING_ADDR.search(head) or _GREETING_ADDR.search(msg.subject)
+    to_address, generic = _greeting_patterns(ctx.data.pattern("greeting_words"), ctx.data.pattern("generic_addressees"))
+    g = to_address.search(head) or to_address.search(msg.subject)
     if g:
         yield Finding("GREETING_USES_ADDRESS", f"'{g.group(0)[:80]}'")
     else:
-        g = _GREETING_GENERIC.search(head)
+        g = generic.search(head)
         if g:
             yield Finding("GREETING_GENERIC", f"'{g.group(0)[:60]}'")
 

@@ -10,6 +10,7 @@ APT31 mail posed as news outlets and journalists; most phishing poses as a brand
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from lurelens.checks.base import Check, Context, Symbol, limits_of
 from lurelens.parse.identity import beacon_hosts, sender_identity
@@ -32,21 +33,23 @@ SYMBOLS = (
     Symbol("CLAIM_SENDER_UNLISTED", "The claimed brand or outlet's own links fill the message, but the sending domain is not one it is known to use"),
 )
 
-_ROLES = (
-    r"reporter|correspondent|journalist|editor|columnist|producer|writer|bureau chief|news desk|foreign desk|"
-    r"newsroom|contributor|anchor|rep[oó]rter|redakteur(?:in)?|korrespondent(?:in)?|journaliste|periodista|"
-    r"jornalista|giornalista|記者"
-)
-_BYLINE = re.compile(
-    rf"(?i:{_ROLES})\s*(?:at|for|with|of|from|,|\||-|–|—|bei|chez|en|na|da|del|de)\s+"
-    r"((?:the\s+)?[A-Z][\w&.'’-]*(?:\s+[A-Z][\w&.'’-]*){0,4})"
-)
-_BYLINE_REV = re.compile(
-    r"((?:the\s+)?[A-Z][\w&.'’-]*(?:\s+[A-Z][\w&.'’-]*){0,3})\s+"
-    rf"(?i:senior |chief |political |foreign |staff |special )?(?i:{_ROLES})\b"
-)
-# "[Reuters] ..." or "BBC News | ..."; a plain "Google: ..." is how people title a discussion.
-_ROLE_WORD = re.compile(rf"(?i:{_ROLES})")
+
+
+@lru_cache(maxsize=8)
+def _role_patterns(roles: str) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """Bylines ("reporter at X", "X correspondent") and the role word alone, for the journalist
+    roles of data/words/journalist_roles.txt (an alternation; compiled once per list)."""
+    byline = re.compile(
+        rf"(?i:{roles})\s*(?:at|for|with|of|from|,|\||-|–|—|bei|chez|en|na|da|del|de)\s+"
+        r"((?:the\s+)?[A-Z][\w&.'’-]*(?:\s+[A-Z][\w&.'’-]*){0,4})"
+    )
+    byline_rev = re.compile(
+        r"((?:the\s+)?[A-Z][\w&.'’-]*(?:\s+[A-Z][\w&.'’-]*){0,3})\s+"
+        rf"(?i:senior |chief |political |foreign |staff |special )?(?i:{roles})\b"
+    )
+    return byline, byline_rev, re.compile(rf"(?i:{roles})")
+
+
 # Matched against the subject without its leading whitespace, every repetition bounded: a
 # leading \s* before the lazy group backtracked cubically (a Subject of 16,000 spaces: 55 s).
 _SUBJECT_PREFIX = re.compile(r"(?:\[([^\]]{2,40})\]|([^:|\[\]]{2,40}?)\s{1,40}[|])")
@@ -61,7 +64,6 @@ _FOOTER_CUE = re.compile(
 FOOTER_CHARS = 400
 _SENTENCE_END = re.compile(r"(?<=[.?])\s+|\n|\s[-~]{5,}\S*\s")
 _LOCAL_SPLIT = re.compile(r"[._\-+0-9]+")
-_NAME_FILLER = frozenset("news community official app the by from via your my plus".split())
 _NAME_CUE = re.compile(r"\s+(?:from|at|von|da|do)\s+|\s*[|@]\s*", re.I)
 _DOMAIN_IN_NAME = re.compile(r"(?<![\w.@-])(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}(?![\w.-])")
 _SPACED_LETTERS = re.compile(r"(?<!\w)(?:\w[ .]){2,}\w(?!\w)")
@@ -114,9 +116,10 @@ def _claims(msg: Message, ctx: Context, forwarded: bool, personal: bool,
         # A brand whose name is also a word ("Ledger", "Lido") counts when the rest of the name
         # only says which part of it writes: "Ledger News", "Lido Community", "Gemini Support".
         # "Katie from Ledger", "Support | Gemini": the organisation is the part after the cue.
+        filler = ctx.data.words("name_filler_words")
         for part in [plain] + _NAME_CUE.split(plain)[1:2]:
             words = normalize_name(part).split()
-            core = [w for w in words if w not in ctx.data.sender_name_words and w not in _NAME_FILLER]
+            core = [w for w in words if w not in ctx.data.sender_name_words and w not in filler]
             if core and (len(core) < len(words) or part is not plain):
                 add(ix.find(" ".join(core), standalone=True), "display name")
         # A display name that is a domain ("Stellar.org", "IRS.gov") names whoever owns it.
@@ -170,9 +173,10 @@ def _byline_outlets(msg: Message, ctx: Context) -> list[tuple[Entity, str]]:
     text = msg.visible_text[:cap]
     # The byline patterns are costly at every capital letter of a long text; run them only in a
     # window around each role word.
-    for rm in _ROLE_WORD.finditer(text):
+    byline, byline_rev, role_word = _role_patterns(ctx.data.pattern("journalist_roles"))
+    for rm in role_word.finditer(text):
         window = text[max(0, rm.start() - 60) : rm.end() + 80]
-        for rx in (_BYLINE, _BYLINE_REV):
+        for rx in (byline, byline_rev):
             for bm in rx.finditer(window):
                 # The role word already says "news outlet", so a name shared by several outlets
                 # ("The Guardian") counts when it is the whole phrase.
@@ -275,9 +279,9 @@ def run(msg: Message, ctx: Context):
         outlets = {}
         for lk in msg.links:
             for url, dom in ((lk.href, lk.domain), (lk.final_url or "", registrable_domain(lk.final_host or ""))):
-                ent = data.entities.entity_for_domain(dom) if dom else None
-                if ent is not None and ent.kind == "outlet" and url.count("/") >= 4:
-                    outlets[ent.id] = ent
+                linked = data.entities.entity_for_domain(dom) if dom else None
+                if linked is not None and linked.kind == "outlet" and url.count("/") >= 4:
+                    outlets[linked.id] = linked
         unrelated = [e for e in outlets.values() if not (e.domains & ids)]
         if unrelated:
             names = ", ".join(e.name for e in unrelated[:3])

@@ -160,10 +160,6 @@ def _links(msg: Message, ctx: Context):
         yield Finding("SENDER_OWN_SITE", consistent)
 
 
-# Links every organisation's mail carries that say nothing about who sent it.
-_EVERYONES = frozenset({"apple.com", "google.com", "microsoft.com", "w3.org", "schema.org"})
-
-
 def _home_split(msg: Message, ctx: Context, dests: list[str], own: set[str]) -> tuple[str, list[str], list[str]] | None:
     """(sender's domain, link destinations on its own site, the others) for an organisation's
     HTML mail; None for people, hosted tenants and lists, whose links may go anywhere."""
@@ -184,8 +180,9 @@ def _home_split(msg: Message, ctx: Context, dests: list[str], own: set[str]) -> 
     label = fdom.split(".")[0].replace("-", "")
     home: list[str] = []
     elsewhere: list[str] = []
+    everyones = data.words("everyones_link_domains")  # links every organisation's mail carries
     for d in dests:
-        if not d or d in _EVERYONES:
+        if not d or d in everyones:
             continue
         ent = ents.entity_for_domain(d)
         if ent is not None and ent.category in ("social", "messaging"):

@@ -9,7 +9,6 @@ from lurelens.model import Finding, Message
 from lurelens.parse.identity import sender_domains
 from lurelens.parse.sending_domain import brand_own_sending_domain
 from lurelens.parse.urls import registrable_domain
-from lurelens.registry.entities import _COMMON_WORDS
 
 __all__ = ["CHECK", "SYMBOLS"]
 
@@ -33,9 +32,6 @@ _TECHNIQUE = {
     "subdomain": "LOOKALIKE_DOMAIN_SUBDOMAIN",
 }
 _SENDER_PLACES = frozenset({"From", "Reply-To", "Return-Path", "Sender", "DKIM d="})
-# Where a lookalike sits changes what it means: in the sender it is impersonation; in a link,
-# a lure; in a fetched resource, a beacon dressed up as the real site.
-_STRENGTH = {"From": 1.0, "Reply-To": 1.0, "Return-Path": 0.7, "Sender": 0.8, "DKIM d=": 0.8, "link": 0.7, "resource": 0.7}
 
 
 def _domains(msg: Message, ctx: Context, limited: list[Finding]) -> list[tuple[str, str]]:
@@ -61,18 +57,16 @@ def _domains(msg: Message, ctx: Context, limited: list[Finding]) -> list[tuple[s
     return out
 
 
-# A seen domain whose name is an ordinary word (online.com, media.net) is one letter away from
-# many brands (eonline.com); an edit-distance match on it says nothing.
-_ORDINARY_LABELS = frozenset(
-    """online media mail news web net home shop store bank group global digital info world today
-    daily live link links click email mailer service services support secure cloud app apps data
-    news24 web2 united unitedmedia""".split()
-)
-
-
 def run(msg: Message, ctx: Context):
     index = ctx.data.lookalikes
     own = sender_domains(msg)
+    # A seen domain whose name is an ordinary word (online.com) is one letter away from many brands
+    # (eonline.com), and a protected name that is a common word (Times) is matched by many others.
+    ordinary, common = ctx.data.words("ordinary_labels"), ctx.data.words("common_alias_words")
+    # Where a lookalike sits changes what it means (impersonation in the sender, a lure in a link,
+    # a disguised beacon in a fetched resource): a strength per place, from scores.toml.
+    strengths = ctx.strengths.get("lookalike", {})
+    default = strengths.get("default", 1.0)
     seen_hosts: set[str] = set()
     emitted: set[tuple[str, str]] = set()
     limited: list[Finding] = []
@@ -85,7 +79,7 @@ def run(msg: Message, ctx: Context):
             continue
         if m.technique in ("edit_distance", "combosquat", "tld_swap"):
             label = registrable_domain(host).split(".")[0]
-            if label in _ORDINARY_LABELS or m.imitates.split(".")[0] in _COMMON_WORDS:
+            if label in ordinary or m.imitates.split(".")[0] in common:
                 continue
             if m.technique == "tld_swap" and len(label) < 5:
                 continue  # three- and four-letter names are shared by unrelated organisations per country
@@ -106,7 +100,7 @@ def run(msg: Message, ctx: Context):
             continue
         emitted.add((symbol, m.imitates))
         yield Finding(symbol, f"{where} {m.domain} imitates {m.imitates} ({m.owner}): {m.detail}",
-                      strength=_STRENGTH.get(where, 0.8))
+                      strength=strengths.get(where, default))
     yield from limited
 
 

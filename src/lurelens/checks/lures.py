@@ -8,6 +8,7 @@ counts most together with the sender and link signals.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from lurelens.checks.base import Check, Context, Symbol, limits_of, text_limit_finding
 from lurelens.model import Finding, Message
@@ -29,12 +30,12 @@ SYMBOLS = (
 )
 
 _DECLARED = frozenset(sym.name for sym in SYMBOLS)
-# Opt-out wording of bulk mail, in the languages the lure phrases cover.
-_OPT_OUT = re.compile(
-    r"unsubscri|opt[- ]?out\b|abmelden|abbestellen|austragen|afmelden|uitschrijven|descadastr|"
-    r"d[ée]sabonner|d[ée]sinscri|darse de baja|darte de baja|cancelar (?:la |a )?(?:suscripci|subscri|inscri)|"
-    r"disiscriv|cancella(?:re)? (?:l'|la )?iscrizione",
-)
+
+
+@lru_cache(maxsize=8)
+def _opt_out(phrases: str) -> re.Pattern[str]:
+    """The opt-out wording of bulk mail (data/words/opt_out_phrases.txt), matched on lower-cased text."""
+    return re.compile(phrases)
 
 
 def run(msg: Message, ctx: Context):
@@ -50,7 +51,10 @@ def run(msg: Message, ctx: Context):
     pat, cats = data.lure_scanner
     found: dict[str, list[str]] = {}
     for m in pat.finditer(text):
-        cat = cats[int(m.lastgroup[1:])]
+        group = m.lastgroup  # every alternative is a named group (g<index>)
+        if group is None:
+            continue
+        cat = cats[int(group[1:])]
         phrases = found.setdefault(cat, [])
         phrase = m.group(0).strip()
         if phrase not in phrases and len(phrases) < 3:
@@ -65,7 +69,7 @@ def run(msg: Message, ctx: Context):
     body = msg.visible_text[:max_text]
     if (not msg.header("In-Reply-To") and not any(msg.header(h) for h in ("List-Unsubscribe", "List-Id"))
             and (msg.header("Precedence") or "").strip().lower() not in ("bulk", "list")
-            and _OPT_OUT.search(body.lower())):
+            and _opt_out(data.pattern("opt_out_phrases")).search(body.lower())):
         yield Finding("BULK_NO_LIST_UNSUBSCRIBE", "the text offers an opt-out; the headers have no List-Unsubscribe and no Precedence: bulk")
 
 

@@ -40,11 +40,6 @@ SYMBOLS = (
 
 _CONTROL = re.compile(r"[\x00\r\n]")
 _EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF\u2B50\u2705\u2B06\u2194-\u21FF]")
-# Domain labels and name words too common to tie a name to a domain.
-_GENERIC = frozenset(
-    "mail email e news info noreply no reply www send sender mailer mailing the and team support service "
-    "services online newsletter newsletters com net org co de br uk notifications notification alerts".split()
-)
 _DECORATED = re.compile(r"^\s{2,}|\s{2,}$|\.{2,}|^[\-~_.,]|[\-~_,(]$")
 _LABEL_SPLIT = re.compile(r"[.\-_]+")
 
@@ -72,15 +67,16 @@ def _org_marker(name: str, words: list[str], ctx: Context) -> str | None:
     return next((w for w in words if w in vocab), None)
 
 
-def _name_matches_sender(words: list[str], named: list, local: str, domain: str) -> bool:
+def _name_matches_sender(words: list[str], named: list, local: str, domain: str, generic: frozenset[str]) -> bool:
     """Whether a display name shares a word with the sender's domain or mailbox, or names
-    (``named``: entities found in it) an organisation whose registered domains include the sender's."""
+    (``named``: entities found in it) an organisation whose registered domains include the sender's.
+    ``generic``: words too common to tie a name to a domain (data/words/sender_generic_words.txt)."""
     labels = [x for x in _LABEL_SPLIT.split(domain.lower()) if x]
     squashed = "".join(labels)
     name_sq = "".join(words)
-    if any(len(w) >= 3 and w not in _GENERIC and w in squashed for w in words):
+    if any(len(w) >= 3 and w not in generic and w in squashed for w in words):
         return True
-    if any(len(x) >= 4 and x not in _GENERIC and x in name_sq for x in labels):
+    if any(len(x) >= 4 and x not in generic and x in name_sq for x in labels):
         return True
     loc = re.sub(r"[^a-z0-9]", "", local.lower())
     if len(loc) >= 3 and (loc in name_sq or name_sq in loc):
@@ -104,7 +100,7 @@ def _content_is_named_org(words: list[str], named: list, msg: Message, ctx: Cont
     own: set[str] = set()
     for e, _alias, _amb in named:
         own |= e.domains
-    keys = [w for w in words if len(w) >= 4 and w not in _GENERIC and w not in ctx.data.sender_name_words]
+    keys = [w for w in words if len(w) >= 4 and w not in ctx.data.words("sender_generic_words") and w not in ctx.data.sender_name_words]
     hits = sum(1 for d in doms if d in own or any(k in d.replace("-", "") for k in keys))
     return hits >= 0.4 * len(doms)
 
@@ -163,7 +159,7 @@ def _headers(msg: Message, ctx: Context):
     # (Mailchimp, Marketing Cloud) names a campaign, not a list of people.
     discussion = bool(msg.header("List-Id")) and bool(msg.header("List-Post"))
     if discussion:
-        yield Finding("MAILING_LIST", msg.header("List-Id")[:120])
+        yield Finding("MAILING_LIST", (msg.header("List-Id") or "")[:120])
     name = frm.display_name
     if name and "@" not in name and not discussion and not is_feed_gateway_local(frm.local):
         deco = _decoration(name)
@@ -172,7 +168,7 @@ def _headers(msg: Message, ctx: Context):
         words = normalize_name(name).split()
         marker = _org_marker(name, words, ctx) if words else None
         named = ctx.data.entities.find(" ".join(words), standalone=True) if marker and frm.domain else []
-        if (marker and frm.domain and not _name_matches_sender(words, named, frm.local, frm.domain)
+        if (marker and frm.domain and not _name_matches_sender(words, named, frm.local, frm.domain, ctx.data.words("sender_generic_words"))
                 and not _content_is_named_org(words, named, msg, ctx)):
             yield Finding("FROM_NAME_UNRELATED_ORG", f"'{name.strip()[:60]}' ({marker}) sent from {frm.domain}")
     if frm.domain:

@@ -109,7 +109,7 @@ class _Defuser:
         for node in reversed(t.css(_DROP)):
             src = node.attributes.get("src") or node.attributes.get("href")
             if src and is_remote(src):
-                self.rec(src, "frame" if node.tag in ("iframe", "frame", "portal", "fencedframe") else node.tag)
+                self.rec(src, "frame" if node.tag in ("iframe", "frame", "portal", "fencedframe") else (node.tag or ""))
                 if node.tag in ("iframe", "frame"):
                     node.insert_before(_new(t, "span", f"[embedded web page removed: {defang(src)[:120]}]",
                                             _NOTE_STYLE))
@@ -293,7 +293,8 @@ class _Defuser:
                 full = resolve(dest, self.base)
                 final = self.ctx.destination(full)
                 shown = final or full
-                where = f"{shown} (via {split_url(full).host})" if final and split_url(full) else shown
+                via = split_url(full) if final else None
+                where = f"{shown} (via {via.host})" if via else shown
                 text = " ".join(node.text(deep=True, separator=" ").split())
                 if mode == "visible":
                     if node.tag == "area":
@@ -308,7 +309,7 @@ class _Defuser:
                     node.insert_child(defang(text))
                     if mode == "defang" and text.rstrip("/") == full.rstrip("/"):
                         continue  # the text already is the (now defanged) destination
-                shown_d = defang(shown) + (f" (via {defang(split_url(full).host)})" if final and split_url(full) else "")
+                shown_d = defang(shown) + (f" (via {defang(via.host)})" if via else "")
                 note = (f" [{shown_d}]" if mode == "defang"
                         else f" [link disabled by lurelens; it led to {shown_d}]")
                 if node.tag == "area":
@@ -317,7 +318,10 @@ class _Defuser:
                     node.insert_after(_new(self.tree, "span", note, _NOTE_STYLE))
 
     def handlers(self) -> None:
-        for node in self.tree.root.traverse():
+        root = self.tree.root
+        if root is None:
+            return
+        for node in root.traverse():
             names = [n for n in node.attributes if n.lower().startswith("on")] if node.is_element_node else []
             for name in names:
                 del node.attrs[name]
@@ -340,7 +344,10 @@ class _Defuser:
 def _conditional_comments(tree: LexborHTMLParser) -> list[Any]:
     """``<!--[if mso]>...<![endif]-->`` blocks that can fetch: a comment to browsers, but Outlook's
     Word engine renders them (VML backgrounds, images)."""
-    return [n for n in tree.root.traverse(include_text=True)
+    root = tree.root
+    if root is None:
+        return []
+    return [n for n in root.traverse(include_text=True)
             if n.is_comment_node and (n.comment_content or "").lstrip().lower().startswith("[if")
             and _CC_FETCH.search(n.comment_content or "")]
 
@@ -377,7 +384,7 @@ def remote_references(html: str) -> list[str]:
     if _CONDITIONAL.search(html):
         found.extend(f"<!--{(n.comment_content or '')[:40]}" for n in _conditional_comments(tree))
     for node in tree.css("svg *, math *"):
-        for name, value in node.attributes.items():
-            if name.endswith("href") and node.tag != "a" and is_remote(value or ""):
-                found.append(value or "")
+        for attr, attr_value in node.attributes.items():
+            if attr.endswith("href") and node.tag != "a" and is_remote(attr_value or ""):
+                found.append(attr_value or "")
     return found

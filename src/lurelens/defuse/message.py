@@ -28,7 +28,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from lurelens import __version__ as _VERSION
 from lurelens.parse.headers import decode_bytes, parse_addresses
-from lurelens.parse.mime import recipient_addresses
+from lurelens.parse.mime import raw_header_pairs, recipient_addresses
 from lurelens.parse.redirects import decode_redirect
 from lurelens.parse.classify import UrlClassifier
 from lurelens.parse.urls import split_url
@@ -288,6 +288,8 @@ class _Generator(BytesGenerator):
     """Writes header fields as they were (the stdlib would re-fold every one of them), and bodies in
     one write instead of one per line."""
 
+    _NL: str  # the line separator the stdlib Generator sets in flatten() (not in typeshed)
+
     def _write_lines(self, lines: str) -> None:
         if lines:
             self.write(_ANY_NEWLINE.sub(self._NL, lines))
@@ -301,9 +303,10 @@ class _Generator(BytesGenerator):
 def _disable_receipts(msg: EmailMessage, report: DefuseReport) -> None:
     """Read-receipt requests also report an opening: renamed (value kept) so no client acts on them."""
     renamed = 0
-    for i, (name, value) in enumerate(msg._headers):  # compat32 keeps (name, value) pairs in order
+    pairs = raw_header_pairs(msg)  # the message's own list: renaming in place keeps the order
+    for i, (name, value) in enumerate(pairs):
         if name.strip().lower() in _RECEIPTS:
-            msg._headers[i] = (f"X-Lurelens-Disabled-{name.strip()}", value)
+            pairs[i] = (f"X-Lurelens-Disabled-{name.strip()}", value)
             renamed += 1
     if renamed:
         report.other["read-receipt requests disabled"] += renamed

@@ -219,8 +219,8 @@ def parse_rfc5322(value: str, tricks: list[tuple[str, str]] | None = None) -> tu
             if len(opens) != 1 or len(closes) != 1 or closes[0] < opens[0]:
                 error = error or "several or unbalanced angle brackets in one mailbox"
                 continue
-            o, c = opens[0], closes[0]
-            phrase, inner, after = core[:o], core[o + 1 : c], core[c + 1 :]
+            lt, gt = opens[0], closes[0]
+            phrase, inner, after = core[:lt], core[lt + 1 : gt], core[gt + 1 :]
             if after:
                 error = error or f"text after the angle address: {''.join(t[1] for t in after)[:60]!r}"
                 continue
@@ -235,7 +235,7 @@ def parse_rfc5322(value: str, tricks: list[tuple[str, str]] | None = None) -> tu
                 route = "".join(t[1] for t in inner[:rc])
                 inner = inner[rc + 1 :]
                 tricks.append(("route", f"route {route}: before the address"))
-            lo, hi = item.index(core[o]), item.index(core[c])
+            lo, hi = item.index(core[lt]), item.index(core[gt])
         else:
             phrase, inner, route = [], core, ""
             lo, hi = item.index(core[0]), item.index(core[-1])
@@ -280,7 +280,9 @@ def decode_everywhere(value: str, loose: bool = False) -> str:
 
 
 def _split_top_commas(value: str) -> list[str]:
-    out, buf, quoted, depth = [], [], False, 0
+    out: list[str] = []
+    buf: list[str] = []
+    quoted, depth = False, 0
     for c in value:
         if c == '"':
             quoted = not quoted
@@ -402,6 +404,7 @@ def read_author(
     if simple:
         # One plain mailbox: every reader agrees, no need to run four parsers over it.
         m = _SIMPLE.match(py_from[0].strip())
+        assert m is not None  # `simple` matched this same string
         addr = _clean(m.group(1) or m.group(2))
         addrs = [addr] if addr else []
         for reader in ("python-compat32", "python-default", "rfc5322", "display"):

@@ -216,7 +216,7 @@ def parse_sheet(css: str, info: SheetInfo | None = None, condition: str | None =
             kw = rule.lower_at_keyword
             prelude = tinycss2.serialize(rule.prelude).strip()
             if kw == "import":
-                urls: list[str] = []
+                urls = []
                 for tok in rule.prelude:
                     if tok.type == "string":
                         urls.append(tok.value)

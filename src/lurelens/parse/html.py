@@ -156,6 +156,7 @@ class _Walker:
         tiny = False
         if hidden is _AUTO:
             hidden = self.hidden(node) if node is not None else None
+        assert hidden is None or isinstance(hidden, str)  # a reason, None, or _AUTO (resolved above)
         if node is not None:
             if element in ("img", "input[type=image]", "svg:image"):
                 tiny = _is_tiny(node)

@@ -24,7 +24,7 @@ from lurelens.parse.headers import decode_bytes, decode_value, fix_8bit, parse_a
 from lurelens.parse.html import inventory
 from lurelens.parse.urls import split_url
 
-__all__ = ["Limits", "parse_message", "recipient_addresses"]
+__all__ = ["Limits", "parse_message", "raw_header_pairs", "recipient_addresses"]
 
 
 @dataclass(slots=True)
@@ -120,8 +120,15 @@ def parse_message(
     return m
 
 
+def raw_header_pairs(msg: EmailMessage) -> list[tuple[str, str]]:
+    """The (name, raw value) pairs of a compat32 message, in order and undecoded: the list the
+    ``email`` package keeps as ``_headers`` (``items()`` would decode 8-bit values into Header
+    objects). Typeshed does not declare the private attribute, hence ``getattr``."""
+    return getattr(msg, "_headers")
+
+
 def _headers(msg: EmailMessage, state: _State) -> list[tuple[str, str]]:
-    items = msg._headers  # compat32 keeps (name, raw value) pairs in order
+    items = raw_header_pairs(msg)
     if len(items) > state.limits.max_headers:
         state.hit("PARSE_LIMIT_HEADERS")
         items = items[: state.limits.max_headers]
@@ -172,8 +179,8 @@ def _build(msg: EmailMessage, state: _State, defects: list[Defect], depth: int, 
         return_path=return_path,
         subject=decode_value(subj_raw),
         subject_raw=subj_raw,
-        message_id=(values("Message-ID") or [None])[0],
-        date=(values("Date") or [None])[0],
+        message_id=next(iter(values("Message-ID")), None),
+        date=next(iter(values("Date")), None),
         parts=[],
         text="",
         html="",
@@ -285,11 +292,11 @@ def _payload_bytes(part: EmailMessage, defects: list[Defect], path: str) -> byte
     except Exception as exc:  # noqa: BLE001
         defects.append(Defect("undecodable_payload", f"{type(exc).__name__}", path))
         return b""
-    if data is None:
-        return b""
     if isinstance(data, str):
         return data.encode("utf-8", "surrogateescape")
-    return data
+    if isinstance(data, bytes):
+        return data
+    return b""  # None: nothing to decode (a multipart container)
 
 
 def _content_type(part: EmailMessage) -> str:

@@ -10,10 +10,6 @@ from lurelens.parse.urls import registrable_domain
 
 __all__ = ["authenticated_domains", "brand_own_sending_domain"]
 
-# Links every brand's mail carries that say nothing about who sent it ("follow us", app stores).
-_EVERYONES = frozenset({"apple.com", "google.com", "microsoft.com", "w3.org", "schema.org"})
-
-
 def authenticated_domains(msg: Message) -> set[str]:
     """Registrable domains the receiver authenticated for this message: the From domain when DMARC
     passed, and a passing DKIM signature's d=."""
@@ -43,6 +39,7 @@ def brand_own_sending_domain(msg: Message, data, domain: str, brand_domains: set
     if not rd or rd not in authenticated_domains(msg) or not brand_domains:
         return None
     to_brand = 0
+    everyones = data.words("everyones_link_domains")  # links every brand's mail carries ("follow us", app stores)
     links = [lk for lk in msg.links if lk.kind != "text"]
     for lk in links:
         if lk.kind == "form":
@@ -51,7 +48,7 @@ def brand_own_sending_domain(msg: Message, data, domain: str, brand_domains: set
         if lk.domain in brand_domains or (dests and dests[0] in brand_domains):
             to_brand += 1
             continue
-        if not lk.domain or lk.domain in _EVERYONES:
+        if not lk.domain or lk.domain in everyones:
             continue
         ent = data.entities.entity_for_domain(lk.domain)
         if ent is not None and ent.category in ("social", "messaging"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from functools import lru_cache
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -20,8 +21,11 @@ __all__ = [
     "UrlInfo",
     "decode_label",
     "has_known_suffix",
+    "host_labels",
+    "host_to_ascii",
     "is_ip_literal",
     "is_public_ip",
+    "normalise_host",
     "registrable_domain",
     "resolve",
     "split_url",
@@ -115,6 +119,61 @@ def decode_label(label: str) -> tuple[str, bool]:
     return label, False
 
 
+# Full stops other than "." that IDNA (UTS #46) maps to one.
+_IDNA_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
+_NO_PUNY: dict[int, str] = {}
+
+
+def normalise_host(host: str) -> str:
+    """The one host normaliser (the scan, the lookalike index and the indicator store use it): the
+    host name trimmed of whitespace and of leading and trailing dots, empty labels dropped, lower
+    case; a non-ASCII host first gets the mapping a browser applies before IDNA (UTS #46 maps
+    full-width and compatibility forms much as NFKC does: ｎｙｔｉｍｅｓ.com is nytimes.com; and the
+    ideographic full stops). ASCII stays ASCII; "" when nothing is left. Ports, user-info and
+    schemes are the caller's to remove; ``host_to_ascii`` and ``host_labels`` give its two forms."""
+    s = host.strip()
+    if not s.isascii():
+        s = unicodedata.normalize("NFKC", s.translate(_IDNA_DOTS)).translate(_IDNA_DOTS)
+    s = s.lower().strip(".")
+    if ".." in s:
+        s = ".".join(p for p in s.split(".") if p)
+    return s
+
+
+@lru_cache(maxsize=16384)
+def host_to_ascii(host: str) -> str | None:
+    """The normalised host as a browser looks it up: its A-label (``xn--``) form by IDNA 2008
+    (UTS #46), else by IDNA 2003; None when neither can encode it."""
+    s = normalise_host(host)
+    if s.isascii():
+        return s or None
+    try:
+        import idna
+
+        return idna.encode(s, uts46=True).decode("ascii")
+    except Exception:  # noqa: BLE001 - not encodable by IDNA 2008 (idna raises several kinds)
+        try:
+            return s.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
+
+
+def host_labels(host: str) -> tuple[tuple[str, ...], dict[int, str]]:
+    """The normalised host's labels in Unicode (``xn--`` labels decoded), and {label index: the
+    ``xn--`` form} for the labels that were written in punycode."""
+    s = normalise_host(host)
+    labels = s.split(".") if s else []
+    if "xn--" not in s:
+        return tuple(labels), _NO_PUNY
+    puny: dict[int, str] = {}
+    for i, lab in enumerate(labels):
+        dec, was = decode_label(lab)
+        if was:
+            puny[i] = lab
+            labels[i] = dec
+    return tuple(labels), puny
+
+
 class UrlInfo:
     __slots__ = ("url", "scheme", "host", "domain", "userinfo", "port", "path", "query")
 
@@ -184,15 +243,11 @@ def split_url(url: str) -> UrlInfo | None:
             host = host[: end + 1]
     elif ":" in host:
         host, _, port = host.partition(":")
-    host = unquote(host).strip().rstrip(".").lower()
+    host = normalise_host(unquote(host))
     if not host:
         return None
     if not _HOST_OK.match(host):
-        # Unicode host: browsers apply IDNA; keep the punycode form as the fetch target.
-        try:
-            import idna
-
-            host = idna.encode(host, uts46=True).decode("ascii")
-        except Exception:  # noqa: BLE001
-            host = host.encode("ascii", "backslashreplace").decode("ascii")
+        # Unicode host: browsers apply IDNA; keep the punycode form as the fetch target (and a
+        # host no IDNA can encode stays listed, escaped, rather than dropped).
+        host = host_to_ascii(host) or host.encode("ascii", "backslashreplace").decode("ascii")
     return UrlInfo(url, scheme, host, userinfo, port, parts.path, parts.query)

@@ -19,7 +19,7 @@ from typing import Any, Iterator
 
 from lurelens.errors import ConfigError
 
-__all__ = ["DataRegistry", "TrackerIndex", "overlay_dir"]
+__all__ = ["PATTERN_LISTS", "WORD_LISTS", "DataRegistry", "TrackerIndex", "load_ordered_lines", "overlay_dir"]
 
 
 def overlay_dir() -> Path | None:
@@ -31,7 +31,10 @@ def overlay_dir() -> Path | None:
 
 def _shipped(name: str) -> str | None:
     try:
-        return (resources.files("lurelens") / "data" / name).read_text(encoding="utf-8")
+        path = resources.files("lurelens") / "data"
+        for part in name.split("/"):  # words/x.txt: one step at a time (zip-safe)
+            path = path / part
+        return path.read_text(encoding="utf-8")
     except (FileNotFoundError, OSError):
         return None
 
@@ -59,6 +62,26 @@ def load_lines(name: str, extra_dir: Path | None = None) -> set[str]:
             if line:
                 items.add(line)
     return items
+
+
+def load_ordered_lines(name: str, extra_dir: Path | None = None) -> list[str]:
+    """The entries of a one-per-line list, lower-cased, in file order (shipped, then the overlay's),
+    each once: for vocabularies whose order matters (regular-expression alternatives)."""
+    items: dict[str, None] = {}
+    for _src, text in _texts(name, extra_dir):
+        for line in text.splitlines():
+            line = line.split("#", 1)[0].strip().lower()
+            if line:
+                items.setdefault(line)
+    return list(items)
+
+
+# Word lists under data/words/ (one entry a line, provenance in each file's header); an overlay's
+# words/<name>.txt extends the shipped list. WORD_LISTS are sets of words or domains; PATTERN_LISTS
+# are regular-expression alternatives, kept in file order and checked to compile.
+WORD_LISTS = ("lookalike_combo_words", "well_known_services", "common_alias_words", "ordinary_labels",
+              "sender_generic_words", "everyones_link_domains", "name_filler_words")
+PATTERN_LISTS = ("greeting_words", "generic_addressees", "journalist_roles", "opt_out_phrases")
 
 
 @contextmanager
@@ -206,7 +229,8 @@ class DataRegistry:
 
     # Every registry property, for load_all (and the test that it covers them all).
     REGISTRIES = ("trackers", "shorteners", "freemail", "redirectors", "free_hosting", "tenant_senders",
-                  "abused_tlds", "sender_name_words", "entities", "lookalikes", "lure_scanner")
+                  "abused_tlds", "sender_name_words", "vocabularies", "_word_sets", "_patterns", "entities",
+                  "lookalikes", "lure_scanner")
 
     def __init__(self, extra_dir: Path | str | None = None):
         if extra_dir == "auto":
@@ -298,6 +322,36 @@ class DataRegistry:
         return load_lines("sender_name_words.txt", self.extra_dir)
 
     @cached_property
+    def vocabularies(self) -> dict[str, tuple[str, ...]]:
+        """Every list under data/words/, with the overlay's words/ extending it, in file order."""
+        out: dict[str, tuple[str, ...]] = {}
+        for name in WORD_LISTS + PATTERN_LISTS:
+            out[name] = tuple(load_ordered_lines(f"words/{name}.txt", self.extra_dir))
+        for name in PATTERN_LISTS:
+            for alt in out[name]:
+                try:
+                    re.compile(alt)
+                except re.error as exc:
+                    raise ConfigError(f"words/{name}.txt: {alt!r} does not compile: {exc}") from exc
+        return out
+
+    @cached_property
+    def _word_sets(self) -> dict[str, frozenset[str]]:
+        return {name: frozenset(self.vocabularies[name]) for name in WORD_LISTS}
+
+    def words(self, name: str) -> frozenset[str]:
+        """A word list of data/words/ (``WORD_LISTS``) as a set, overlay included."""
+        return self._word_sets[name]
+
+    @cached_property
+    def _patterns(self) -> dict[str, str]:
+        return {name: "|".join(self.vocabularies[name]) for name in PATTERN_LISTS}
+
+    def pattern(self, name: str) -> str:
+        """A pattern list of data/words/ (``PATTERN_LISTS``) as one alternation ``a|b|...``, overlay included."""
+        return self._patterns[name]
+
+    @cached_property
     def entities(self):
         """News outlets, brands and protected names (lurelens.registry.entities.EntityIndex)."""
         from lurelens.registry.entities import EntityIndex
@@ -310,7 +364,8 @@ class DataRegistry:
         from lurelens.registry.lookalike import LookalikeIndex
 
         pairs = [(d, e.id) for e in self.entities.entities.values() for d in e.domains if d]
-        return LookalikeIndex(pairs)
+        return LookalikeIndex(pairs, combo_words=self.words("lookalike_combo_words"),
+                              well_known=self.words("well_known_services"))
 
     @cached_property
     def lure_scanner(self) -> tuple[re.Pattern[str], list[str]]:

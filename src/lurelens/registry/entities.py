@@ -23,16 +23,6 @@ if TYPE_CHECKING:
 __all__ = ["Entity", "EntityIndex", "normalize_name"]
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
-# Single words that are also registry aliases but mean something else far more often.
-_COMMON_WORDS = frozenset(
-    """next post mail times star sun news daily today world express mirror record guardian herald
-    tribune globe independent observer sentinel journal gazette chronicle telegraph standard voice
-    nation metro citizen reporter examiner courier dispatch press review bulletin leader advocate
-    messenger register republic union pioneer argus echo mercury eagle post-gazette free target chase
-    orange apple amazon meta square shell visa delta united national capital discover ally citizens
-    key fifth third first alert notice update team support service security account outlook teams
-    windows office zoom slack box drive live one prime""".split()
-)
 
 
 @lru_cache(maxsize=65536)
@@ -77,7 +67,10 @@ class _Alias:
 
 
 class EntityIndex:
-    def __init__(self, entities: Iterable[tuple[Entity, list[str], set[str]]]):
+    def __init__(self, entities: Iterable[tuple[Entity, list[str], set[str]]], common_words: Iterable[str] = ()):
+        """``common_words``: single words that are also aliases but mean something else far more
+        often (data/words/common_alias_words.txt): such an alias only counts standing alone."""
+        common = frozenset(common_words)
         self.entities: dict[str, Entity] = {}
         self.by_alias: dict[str, list[_Alias]] = {}
         self.by_domain: dict[str, Entity] = {}
@@ -92,7 +85,7 @@ class EntityIndex:
                     continue
                 amb = (
                     alias in ambiguous
-                    or norm in _COMMON_WORDS
+                    or norm in common
                     or (" " not in norm and len(norm) <= 3 and not alias.isupper())
                     or ent.tier >= 3
                 )
@@ -132,7 +125,7 @@ class EntityIndex:
                     items.append((Entity(p["id"], "protected", p["name"], doms, people=list(p.get("people", []))),
                                   list(p.get("aliases", [])) + list(p.get("people", [])), set(p.get("ambiguous_aliases", []))))
         with entries_of("news_outlets.json, brands.json or protected.json (an alias or name of the wrong type)"):
-            return cls(items)
+            return cls(items, data.words("common_alias_words"))
 
     def entity_for_domain(self, domain: str) -> Entity | None:
         return self.by_domain.get(registrable_domain(domain)) if domain else None

@@ -13,7 +13,7 @@ from typing import Iterable
 from rich.console import Console
 from rich.text import Text
 
-from lurelens.model import Message, Verdict
+from lurelens.model import Message, RemoteResource, Verdict
 from lurelens.model.leaks import LEARN_IP, LEARN_TIME, LEARN_UA, HostLeak
 
 __all__ = ["print_verdict", "print_error", "print_leaks", "verdict_lines", "plural", "cut"]
@@ -49,9 +49,9 @@ def print_error(console: Console, file: str | None, error: str) -> None:
     _emit(console, [(f"{file or '-'}: error {error}", "red")])
 
 
-def _fetches(msg: Message) -> list[tuple[str | None, object]]:
+def _fetches(msg: Message) -> list[tuple[str | None, RemoteResource]]:
     """(attached-message path or None, resource) for the message and the messages attached in it."""
-    out: list[tuple[str | None, object]] = []
+    out: list[tuple[str | None, RemoteResource]] = []
 
     def walk(m: Message, path: str | None) -> None:
         out.extend((path, r) for r in m.resources)
@@ -155,19 +155,19 @@ def verdict_lines(v: Verdict, verbose: bool = False, width: int = 80) -> list[Li
         rows = [["host", "kind", "hidden", "tracker", "recipient", "leaks", "in"]]
         full: list[str] = []
         seen: set[str] = set()
-        for path, r in fetches:
-            if r.url in seen:
+        for path, res in fetches:
+            if res.url in seen:
                 continue
-            seen.add(r.url)
+            seen.add(res.url)
             if len(rows) > limit:
                 break
-            rows.append([r.host, r.kind, (r.hidden_reason or "hidden") if r.hidden else "", r.tracker or "",
-                         r.recipient_token or "",
-                         "IP, device, time" + (", who" if r.recipient_token else ""),
+            rows.append([res.host, res.kind, (res.hidden_reason or "hidden") if res.hidden else "", res.tracker or "",
+                         res.recipient_token or "",
+                         "IP, device, time" + (", who" if res.recipient_token else ""),
                          f"attached {path}" if path else ""])
-            full.append(r.url)
+            full.append(res.url)
         if not any(r[-1] for r in rows[1:]):
-            rows = [r[:-1] for r in rows]  # no attached message: no "in" column
+            rows = [row[:-1] for row in rows]  # no attached message: no "in" column
         table = _table(rows)
         out.append((table[0], "bold"))
         for line, url in zip(table[1:], full):

@@ -48,6 +48,8 @@ class ScoringConfig:
     recon_excluded_by: Callable[[set[str], set[str]], bool] | None = None
     incomplete_groups: list[str] = field(default_factory=list)
     incomplete_symbols: list[str] = field(default_factory=list)
+    # [strengths.<check>]: a finding's strength by where its item sits (checks read it via Context)
+    strengths: dict[str, dict[str, float]] = field(default_factory=dict)
     source: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -94,6 +96,8 @@ def load_scoring(path: str | Path | None = None) -> ScoringConfig:
             recon_excluded_by=compile_expr(verdict["recon_excluded_by"])[0] if verdict.get("recon_excluded_by") else None,
             incomplete_groups=list(verdict.get("incomplete_groups", [])),
             incomplete_symbols=list(verdict.get("incomplete_symbols", [])),
+            strengths={check: {where: float(v) for where, v in table.items()}
+                       for check, table in doc.get("strengths", {}).items()},
             source=source,
             raw=doc,
         )
@@ -143,7 +147,7 @@ def score(findings: list[Finding], cfg: ScoringConfig, descriptions: dict[str, s
             syms.add(f.symbol)
         if weight * f.strength > 0:
             groups.add(f.group)
-    composite_findings = []
+    composite_findings: list[Finding] = []
     for c in cfg.composites:
         for scope, (syms, groups) in scopes.items():
             if not c.test(syms, groups):

@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from lurelens.errors import ConfigError
+
 __all__ = ["Expr", "ExprError", "compile_expr"]
 
 _TOKEN = re.compile(r"\s*(?:(group:[a-z_]+)|([A-Z][A-Z0-9_]*)|([&|!(),])|([1-9][0-9]*)\s+of\b)")
 
 
-class ExprError(ValueError):
+class ExprError(ConfigError, ValueError):
     pass
 
 

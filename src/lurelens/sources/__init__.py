@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Iterator
 
+from lurelens.errors import LurelensError
 from lurelens.sources._model import Item, Partition, Source
 from lurelens.sources.files import DirSource, FileSource, PathListSource, open_path
 from lurelens.sources.maildir import MaildirSource
@@ -34,7 +35,7 @@ __all__ = [
 ]
 
 
-class SourceError(ValueError):
+class SourceError(LurelensError, ValueError):
     """A source spec that cannot be opened at all (missing path, bad URL, IMAP login refused)."""
 
 

@@ -18,7 +18,7 @@ import sys
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from lurelens.sources import maildir
 from lurelens.sources._model import Item, Partition, register_reader
@@ -199,7 +199,8 @@ def _read_zip(source: str, path: str, pre: str, fh: BinaryIO) -> Iterator[Item]:
             loc = f"{zpre}{info.filename}"
             try:
                 with zf.open(info) as member:
-                    buffered = io.BufferedReader(member, 1 << 16)
+                    # a ZipExtFile (typed IO[bytes]) is a raw-enough stream: it has readinto()
+                    buffered = io.BufferedReader(cast(io.RawIOBase, member), 1 << 16)
                     if buffered.peek(5)[:5].startswith(b"From "):
                         yield from iter_mbox_stream(source, buffered, loc)
                         continue

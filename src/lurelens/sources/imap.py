@@ -14,6 +14,7 @@ import os
 import re
 import socket
 import ssl
+from itertools import groupby
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -114,9 +115,11 @@ def connect(target: ImapTarget, password: str | None) -> Iterator[tuple[imaplib.
         typ, data = conn.select(_quote_mailbox(_server_name(conn, target.folder)), readonly=True)
         if typ != "OK":
             raise FileNotFoundError(f"no such IMAP folder {target.folder!r}: {data[0]!r}")
-        exists = int(data[0]) if data and data[0] else 0
+        count = data[0] if data else None
+        exists = int(count) if isinstance(count, bytes) and count else 0
         uv = conn.untagged_responses.get("UIDVALIDITY") or [b"0"]
-        yield conn, int(uv[-1]), exists
+        last = uv[-1]
+        yield conn, int(last) if isinstance(last, bytes) else 0, exists
     finally:
         try:
             conn.logout()
@@ -130,13 +133,14 @@ def _server_name(conn: imaplib.IMAP4, folder: str) -> str:
     if "/" not in folder:
         return folder
     typ, data = conn.list('""', '""')
-    m = re.search(rb'\) (?:"(.)"|NIL)', data[0] or b"") if typ == "OK" and data else None
+    first = data[0] if typ == "OK" and data and isinstance(data[0], bytes) else None
+    m = re.search(rb'\) (?:"(.)"|NIL)', first) if first else None
     delim = m.group(1).decode() if m and m.group(1) else "/"
     return folder.replace("/", delim)
 
 
 def _search(conn: imaplib.IMAP4, criteria: str) -> list[int]:
-    typ, data = conn.uid("SEARCH", None, criteria)
+    typ, data = conn.uid("SEARCH", criteria)  # no charset argument (imaplib skips a None one anyway)
     if typ != "OK":
         raise imaplib.IMAP4.error(f"UID SEARCH failed: {data!r}")
     return [int(x) for x in b" ".join(d for d in data if d).split()]
@@ -188,18 +192,12 @@ class ImapSource:
             raise self._fail(exc) from None
         # Only an explicitly given password travels with the partitions (workers find env/.netrc themselves).
         options = (("password", _Secret(self._given)),) if self._given else ()
-        window: list[int] = []
-        current = None
-        for uid in uids + [None]:  # type: ignore[list-item]
-            w = None if uid is None else (uid - 1) // target
-            if window and w != current:
-                lo, hi = current * target + 1, (current + 1) * target
-                yield Partition(self.spec, "imap", f"uids:{lo}-{hi}", f"{uidvalidity}:{len(window)}:{window[-1]}",
-                                len(window), (self.target, uidvalidity, lo, hi), options)
-                window = []
-            if uid is not None:
-                window.append(uid)
-                current = w
+        # One partition per run of UIDs in the same window of ``target`` UIDs.
+        for w, run in groupby(uids, key=lambda uid: (uid - 1) // target):
+            window = list(run)
+            lo, hi = w * target + 1, (w + 1) * target
+            yield Partition(self.spec, "imap", f"uids:{lo}-{hi}", f"{uidvalidity}:{len(window)}:{window[-1]}",
+                            len(window), (self.target, uidvalidity, lo, hi), options)
 
     def total(self) -> int | None:
         try:

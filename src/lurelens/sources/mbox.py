@@ -180,7 +180,7 @@ def read_mbox_partition(part: Partition) -> Iterator[Item]:
             yield _item(part.source, f"{prefix}@{p}", fh.read(q - p), q == size, note)
 
 
-def open_stream(path: str, kind: str) -> BinaryIO:
+def open_stream(path: str, kind: str) -> io.BufferedIOBase:
     """A decompressing binary stream for a compressed file (read in chunks, never whole)."""
     if kind == "gzip":
         return gzip.open(path, "rb")
@@ -196,7 +196,7 @@ def open_stream(path: str, kind: str) -> BinaryIO:
     raise ValueError(kind)
 
 
-def iter_mbox_stream(source: str, fh: BinaryIO, prefix: str = "") -> Iterator[Item]:
+def iter_mbox_stream(source: str, fh: BinaryIO | io.BufferedIOBase, prefix: str = "") -> Iterator[Item]:
     """Split an mbox read from a (decompressing) stream in chunks; locators are offsets in the
     decompressed stream. Memory holds the current message and one chunk."""
     buf = b""

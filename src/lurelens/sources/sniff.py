@@ -147,14 +147,11 @@ def looks_like_mail(data: bytes) -> str | None:
 def _decompress(data: bytes, kind: str, limit: int) -> bytes:
     """Decompress at most ``limit`` + 1 bytes (so a bomb is detected, not materialised)."""
     if kind == "gzip":
-        d = zlib.decompressobj(wbits=47)  # gzip or zlib header
-        out = d.decompress(data, limit + 1)
+        out = zlib.decompressobj(wbits=47).decompress(data, limit + 1)  # gzip or zlib header
     elif kind == "xz":
-        d = lzma.LZMADecompressor()
-        out = d.decompress(data, max_length=limit + 1)
+        out = lzma.LZMADecompressor().decompress(data, max_length=limit + 1)
     elif kind == "bzip2":
-        d = bz2.BZ2Decompressor()
-        out = d.decompress(data, max_length=limit + 1)
+        out = bz2.BZ2Decompressor().decompress(data, max_length=limit + 1)
     else:  # zstd
         import zstandard  # optional extra: lurelens[hunt]
 

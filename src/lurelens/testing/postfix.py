@@ -235,6 +235,7 @@ class MilterProcess:
 
     def kill9(self) -> None:
         self.signal(signal.SIGKILL)
+        assert self.proc is not None  # signal() asserted it too
         self.proc.wait(10)
 
     def stop(self) -> None:
@@ -332,7 +333,8 @@ class Load:
                 with self.lock:
                     (self.refused if 400 <= exc.smtp_code < 500 else self.failed)[n] = f"{exc.smtp_code} {exc.smtp_error!r}"
                 try:
-                    smtp.rset()
+                    if smtp is not None:
+                        smtp.rset()
                 except (smtplib.SMTPException, OSError, AttributeError):
                     smtp = None
             except (smtplib.SMTPServerDisconnected, OSError) as exc:

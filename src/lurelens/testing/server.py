@@ -14,7 +14,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Self
+from typing import IO, Self
 
 __all__ = ["ApiServer", "free_port"]
 
@@ -39,7 +39,7 @@ class ApiServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
-        self._log_file = None
+        self._log_file: IO[bytes] | None = None
 
     def start(self) -> Self:
         self._log_file = open(self.log_path, "wb") if self.log_path else None  # noqa: SIM115 - lives as long as the server

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import ipaddress
 import re
 from dataclasses import dataclass
 
@@ -40,11 +41,14 @@ _MIN_PREFIX = {4: 8, 6: 16}
 
 _COMMENT = re.compile(r"\s#\s?|\s+#$")
 
+# What an indicator is indexed by: its normalised text, or the network of an IP or CIDR range.
+IndicatorKey = str | ipaddress.IPv4Network | ipaddress.IPv6Network
+
 
 @dataclass(slots=True)
 class _Entry:
     type: str
-    key: object  # normalised value: str, or an ip_network
+    key: IndicatorKey  # normalised value: str, or an ip_network
     indicator: str  # as shown in evidence (normalised, refanged)
     comment: str
     line: int
@@ -59,7 +63,7 @@ class _File:
     problems: list[str]
 
 
-def _normalise(kind: str, value: str) -> tuple[str, object, str] | None:
+def _normalise(kind: str, value: str) -> tuple[str, IndicatorKey, str] | None:
     """(type, key, shown indicator) or None when the value is not a valid indicator of that type."""
     if kind == "hash":
         low = refang(value).lower()

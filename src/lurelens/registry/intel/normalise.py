@@ -7,6 +7,8 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
+from lurelens.parse.urls import host_to_ascii, normalise_host
+
 __all__ = ["infer_type", "normalise_domain", "normalise_email", "normalise_url", "parse_ip", "parse_network", "refang",
            "url_key"]
 
@@ -36,23 +38,17 @@ def refang(value: str) -> str:
 
 
 def normalise_domain(value: str) -> str | None:
-    """Lowercase ASCII (IDNA) host name without trailing dot, or None when it is not one."""
-    v = refang(value).lower().rstrip(".")
+    """Lowercase ASCII (IDNA) host name without trailing dot, or None when it is not one
+    (lurelens.parse.urls.host_to_ascii, then a label check)."""
+    v = refang(value)
     if v.startswith("*."):
         v = v[2:]
-    v = v.lstrip(".")
-    if not v or len(v) > 253 or "/" in v or ":" in v or "@" in v or " " in v:
+    if not v or "/" in v or ":" in v or "@" in v or " " in v.strip():
         return None
-    if not v.isascii():
-        try:
-            import idna
-
-            v = idna.encode(v, uts46=True).decode("ascii")
-        except Exception:  # noqa: BLE001 - not encodable: not a host name
-            try:
-                v = v.encode("idna").decode("ascii")
-            except UnicodeError:
-                return None
+    ascii_host = host_to_ascii(v)
+    if not ascii_host or len(ascii_host) > 253:
+        return None
+    v = ascii_host
     labels = v.split(".")
     if len(labels) < 2 or not all(_LABEL.match(x) for x in labels):
         return None
@@ -106,7 +102,7 @@ def _split_host_port(netloc: str) -> tuple[str, str]:
 
 
 def _normalise_host(host: str) -> str | None:
-    host = host.strip().rstrip(".").lower()
+    host = normalise_host(host)
     if not host:
         return None
     ip = _parse_ip(host)
@@ -126,6 +122,8 @@ def _url_key(value: str) -> tuple[str, str, str] | None:
         else:
             v = "http://" + v
         m = _SCHEME.match(v)
+        if m is None:  # cannot happen once a scheme is prefixed; keeps the type narrow
+            return None
     scheme = m.group(1).lower()
     v = v.replace("\\", "/")
     try:

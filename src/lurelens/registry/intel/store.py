@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from lurelens.parse.urls import normalise_host
 from lurelens.registry.intel.formats import _File, parse_csv, parse_lines
 from lurelens.registry.intel.normalise import _parse_ip, _url_key, normalise_domain, normalise_email
 
@@ -46,20 +47,20 @@ class _Index:
             for e in f.entries:
                 hit = IntelHit(e.indicator, e.type, f.source, e.comment, e.line)
                 idx.count += 1
-                if e.type == "domain":
-                    idx.domains.setdefault(e.key, hit)
-                elif e.type == "ip":
-                    net = e.key
-                    if net.prefixlen == net.max_prefixlen:
-                        idx.ips.setdefault(net.network_address, hit)
+                key = e.key
+                if not isinstance(key, str):  # an IP address or range
+                    if key.prefixlen == key.max_prefixlen:
+                        idx.ips.setdefault(key.network_address, hit)
                     else:
-                        idx.nets.setdefault((net.version, net.prefixlen), {}).setdefault(int(net.network_address), hit)
+                        idx.nets.setdefault((key.version, key.prefixlen), {}).setdefault(int(key.network_address), hit)
+                elif e.type == "domain":
+                    idx.domains.setdefault(key, hit)
                 elif e.type == "url":
-                    idx.urls.setdefault(e.key, hit)
+                    idx.urls.setdefault(key, hit)
                 elif e.type == "email":
-                    idx.emails.setdefault(e.key, hit)
+                    idx.emails.setdefault(key, hit)
                 else:
-                    idx.hashes.setdefault(e.key, hit)
+                    idx.hashes.setdefault(key, hit)
         # Longest prefixes first, so the most specific range is reported.
         idx.nets = dict(sorted(idx.nets.items(), key=lambda kv: (kv[0][0], -kv[0][1])))
         return idx
@@ -260,7 +261,7 @@ class IntelStore:
         idx = self._current()
         if not idx.domains:
             return None
-        h = host.strip().rstrip(".").lower()
+        h = normalise_host(host)
         if not h.isascii():
             h = normalise_domain(h) or ""
         if not h or (h[-1].isdigit() or ":" in h) and _parse_ip(h) is not None:

@@ -107,7 +107,7 @@ def _osa_ops_full(src: str, dst: str) -> list[tuple[str, str, str, int]]:
         row = [i] * (lb + 1)
         a = src[i - 1]
         a2 = src[i - 2] if i > 1 else None
-        prev2 = d[i - 2] if i > 1 else None
+        prev2 = d[i - 2] if i > 1 else prev  # read only when a2 is set (i > 1)
         left = i
         for j in range(1, lb + 1):
             b = dst[j - 1]

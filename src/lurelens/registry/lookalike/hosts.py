@@ -4,16 +4,14 @@ their public suffix from the process's one Public Suffix List (walked label by l
 
 from __future__ import annotations
 
-import unicodedata
 from urllib.parse import urlsplit
 
 from publicsuffixlist import PublicSuffixList
 
-from lurelens.parse.urls import PSL, decode_label
+from lurelens.parse.urls import PSL, host_labels
 
 __all__ = ["public_suffix_len"]
 
-_IDNA_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
 
 
 def _psl() -> PublicSuffixList:
@@ -87,9 +85,6 @@ def _public_len(labels: tuple[str, ...]) -> int:
     return found_depth - 1
 
 
-_NO_PUNY: dict[int, str] = {}
-
-
 def _normalize(domain: str) -> tuple[tuple[str, ...], dict[int, str]] | None:
     """Lower-cased, IDNA-decoded labels of a host, and {label index: A-label} for xn-- ones."""
     norm = _normalize_host(domain)
@@ -97,7 +92,8 @@ def _normalize(domain: str) -> tuple[tuple[str, ...], dict[int, str]] | None:
 
 
 def _normalize_host(domain: str) -> tuple[tuple[str, ...], dict[int, str], str] | None:
-    """``_normalize`` plus the host, its labels joined by dots."""
+    """``_normalize`` plus the host, its labels joined by dots. A URL or ``user@host`` is cut to
+    its host; the rest is lurelens.parse.urls.normalise_host (the one host normaliser)."""
     s = domain.strip()
     if not s:
         return None
@@ -111,28 +107,10 @@ def _normalize_host(domain: str) -> tuple[tuple[str, ...], dict[int, str], str] 
         if not host:
             return None
         s = host
-    if not s.isascii():
-        # What a browser would look up: UTS #46 maps full-width and compatibility forms
-        # (ｎｙｔｉｍｅｓ.com is nytimes.com) much as NFKC does, which is far cheaper.
-        s = unicodedata.normalize("NFKC", s.translate(_IDNA_DOTS)).translate(_IDNA_DOTS)
-    s = s.lower().strip(".")
-    if not s:
+    labels, puny = host_labels(s)
+    if not labels or labels[-1].isdigit():  # nothing left, or an IPv4 literal
         return None
-    labels = s.split(".")
-    if "" in labels:
-        labels = [p for p in labels if p]
-        s = ".".join(labels)
-    if labels[-1].isdigit():  # IPv4 literal
-        return None
-    if "xn--" not in s:
-        return tuple(labels), _NO_PUNY, s
-    puny: dict[int, str] = {}
-    for i, lab in enumerate(labels):
-        dec, was = decode_label(lab)
-        if was:
-            puny[i] = lab
-            labels[i] = dec
-    return tuple(labels), puny, ".".join(labels)
+    return labels, puny, ".".join(labels)
 
 
 public_suffix_len = _public_len

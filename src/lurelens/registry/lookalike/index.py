@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from itertools import chain, combinations, islice
 from typing import Any, Iterable
 
+from lurelens.registry.data import load_ordered_lines
 from lurelens.registry.lookalike.confusables import _ascii_fold, _describe_chars, _scripts, skeleton
 from lurelens.registry.lookalike.distance import (
     _PREFIX,
@@ -32,46 +33,12 @@ TECHNIQUES = (
     "subdomain",
 )
 
-# Words stuck onto a brand in combosquats. Folded at index build time like everything else.
-COMBO_WORDS = frozenset(
-    """
-    news media press mail email online secure security login signin signon update updates
-    support alert alerts breaking daily world us uk usa eu intl international global live
-    today now tv radio web www app apps my the official info account accounts verify
-    verification auth sso portal service services help helpdesk desk team staff editor
-    editors editorial newsroom reporter reporters journal digital subscribe subscription
-    subscriptions com net org co hq group corp inc pr comms events survey cdn id pay billing
-    store shop jobs careers access center centre connect share docs document documents drive
-    file files cloud site webmail outlook office notice notification notifications
-    """.split()
-)
-
-# Registrable domains of big mail, web and hosting services. They are real services, never
-# lookalikes of a protected name however close (wordpress.com vs worldpress.org,
-# microsoftonline.com vs microsoft.com); only the subdomain trick is still looked for under
-# them. Add others by protecting them (a protected domain is legitimate by definition).
-WELL_KNOWN = frozenset(
-    """
-    google.com gmail.com googlemail.com googleapis.com gstatic.com googleusercontent.com
-    youtube.com youtu.be blogger.com blogspot.com doubleclick.net google-analytics.com
-    googletagmanager.com yahoo.com yahoo.co.jp ymail.com aol.com outlook.com hotmail.com
-    live.com msn.com microsoft.com microsoftonline.com office.com office365.com
-    sharepoint.com onedrive.com onmicrosoft.com windows.net azure.com bing.com skype.com
-    linkedin.com apple.com icloud.com me.com mac.com amazon.com amazonaws.com
-    cloudfront.net awstrack.me github.com githubusercontent.com gitlab.com bitbucket.org
-    wordpress.com wordpress.org wp.com medium.com substack.com tumblr.com wix.com
-    squarespace.com weebly.com godaddy.com cloudflare.com akamaihd.net akamai.net
-    fastly.net facebook.com fb.com instagram.com whatsapp.com messenger.com twitter.com
-    x.com t.co tiktok.com snapchat.com pinterest.com reddit.com wikipedia.org
-    wikimedia.org zoom.us slack.com dropbox.com box.com salesforce.com force.com
-    hubspot.com mailchimp.com list-manage.com mcusercontent.com sendgrid.net
-    mandrillapp.com mailgun.org sparkpostmail.com constantcontact.com zendesk.com
-    atlassian.com atlassian.net docusign.net docusign.com adobe.com paypal.com ebay.com
-    netflix.com spotify.com shopify.com stripe.com bit.ly tinyurl.com ow.ly buff.ly
-    lnkd.in proton.me protonmail.com gmx.com gmx.net web.de mail.ru yandex.ru yandex.com
-    qq.com 163.com zoho.com fastmail.com icloud-content.com archive.org
-    """.split()
-)
+# The shipped defaults (data/words/; a DataRegistry passes its own, overlay included): words stuck
+# onto a brand in combosquats, and registrable domains of big mail, web and hosting services, which
+# are real services and never lookalikes of a protected name however close (wordpress.com vs
+# worldpress.org); only the subdomain trick is still looked for under them.
+COMBO_WORDS = frozenset(load_ordered_lines("words/lookalike_combo_words.txt"))
+WELL_KNOWN = frozenset(load_ordered_lines("words/well_known_services.txt"))
 
 _CACHE_SIZE = 65536
 _CAND_CACHE_SIZE = 16384
@@ -139,7 +106,7 @@ class _Query:
     __slots__ = ("host", "labels", "puny", "rd_idx", "label", "suffix", "fold", "found",
                  "_chars", "_mixed", "log")
 
-    def __init__(self, host, labels, puny, rd_idx, suffix):
+    def __init__(self, host: str, labels: tuple[str, ...], puny: dict[int, str], rd_idx: int, suffix: str) -> None:
         self.host = host
         self.labels = labels
         self.puny = puny
@@ -205,8 +172,11 @@ class _Query:
 class LookalikeIndex:
     """Index of protected registrable domains; ``check(domain)`` names what a domain imitates."""
 
-    def __init__(self, protected: Iterable[tuple[str, str | None]]):
+    def __init__(self, protected: Iterable[tuple[str, str | None]], *, combo_words: Iterable[str] | None = None,
+                 well_known: Iterable[str] | None = None):
         psl = _psl()
+        self._well_known = frozenset(WELL_KNOWN if well_known is None else well_known)
+        combo = COMBO_WORDS if combo_words is None else combo_words
         self._domains: dict[str, _Entry] = {}
         self._by_fold: dict[str, list[_Entry]] = {}
         self._by_fold_domain: dict[str, list[_Entry]] = {}
@@ -246,7 +216,7 @@ class LookalikeIndex:
         self._label_counts = tuple(sorted(label_counts))
         self._domain_sizes = tuple(sorted({d.count(".") + 1 for d in self._domains}))
         self._fd_firsts = frozenset(key.split(".", 1)[0] for key in self._by_fold_domain)
-        self._words = frozenset(skeleton(w) for w in COMBO_WORDS)
+        self._words = frozenset(skeleton(w) for w in combo)
         self._word_lens = sorted({len(w) for w in self._words}, reverse=True)
         # Word lengths by a word's first / last two letters, longest first like _word_lens.
         self._word_lens_from: dict[str, list[int]] = {}
@@ -404,9 +374,10 @@ class LookalikeIndex:
             suffix = ".".join(labels[n - pub:]) if pub > 1 else labels[-1]
             rd_idx = n - pub - 1
         else:
-            suffix = _psl().publicsuffix(host)
-            if not suffix or suffix == host:
+            public = _psl().publicsuffix(host)
+            if not public or public == host:
                 return ()
+            suffix = public
             rd_idx = n - suffix.count(".") - 2
         rd = host if not rd_idx else ".".join(labels[rd_idx:])
         # One subdomain label (www., mail., ...) leaves nothing to find there when it is short
@@ -414,7 +385,7 @@ class LookalikeIndex:
         subs = rd_idx > 1 or (rd_idx == 1 and not (
             len(labels[0]) < 6 and labels[0].isascii()
             and _ascii_fold(labels[0]) not in self._fd_firsts))
-        well_known = rd in WELL_KNOWN
+        well_known = rd in self._well_known
         if well_known and not subs:
             return ()  # a well-known service: only the subdomain trick is looked for
         q = _Query(host, labels, puny, rd_idx, suffix)
@@ -459,7 +430,7 @@ class LookalikeIndex:
                 q.add(e, tech, q.chars() + q.where(e), 0, 0)
             elif len(e.label) >= 5:  # ASCII look-alikes are typos: none for short labels
                 q.add(e, "edit_distance",
-                      _judge_edit(e.label, label, e.fold, q.fold, 0) + q.where(e), 0, 3)
+                      (_judge_edit(e.label, label, e.fold, q.fold, 0) or "") + q.where(e), 0, 3)
 
     def _edit_distance(self, q: _Query) -> None:
         fold = q.fold
@@ -576,7 +547,7 @@ class LookalikeIndex:
                 i = 0
                 while i < len(suf):
                     r = suf[i]
-                    for k in lens_to.get(bare[r - 2:r] if r >= 2 else None, ()):
+                    for k in (lens_to.get(bare[r - 2:r], ()) if r >= 2 else ()):
                         if r - k > 0 and bare[r - k:r] in words and r - k not in suf:
                             suf.append(r - k)
                     i += 1
