@@ -187,9 +187,11 @@ def _props(item, index: int = 0) -> dict[int, tuple[int, bytes | None]]:
 
 
 def _text(prop: tuple[int, bytes | None] | None) -> str | None:
-    if prop is None or prop[1] is None:
+    if prop is None:
         return None
     vtype, raw = prop
+    if raw is None:
+        return None
     if vtype == _PT_UNICODE:
         return raw.decode("utf-16-le", "replace").rstrip("\x00")
     if vtype == _PT_STRING8:
