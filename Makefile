@@ -31,7 +31,7 @@ demo: $(STAMP)
 $(TEST_STAMP): $(BIN)/python pyproject.toml
 	@# lurelens[pst] (libpff-python) builds from source where PyPI has no wheel: compiler and headers first.
 	bash scripts/install-pst.sh build-deps $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test,render,auth,hunt,milter,serve,fit,campaigns,pst]'
+	$(BIN)/python -m pip install -q -e '.[test,render,auth,hunt,milter,serve,fit,campaigns,report,pst]'
 	@touch $@
 
 browser:

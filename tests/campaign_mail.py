@@ -123,16 +123,46 @@ def campaign_text(k: int) -> str:
     return " ".join(rnd.choice(own) for _ in range(220)).capitalize() + "."
 
 
-def lure_k(k: int, i: int, recipients: list[str] | None = None) -> bytes:
-    """Campaign k of many (for the benchmark): one outlet, one beacon host, rotating senders, subjects
-    and recipients, a per-recipient md5 or base64 token, the article text varying per message."""
+def _outlet_lure(k: int, i: int, recipients: list[str] | None, sender: str, subject: str, mid: str, text: str,
+                 pixel: str) -> bytes:
+    """One of many campaigns' lures: the outlet of campaign k, the i-th recipient in rotation, the
+    campaign's text greeting that recipient, a hidden pixel (``{token}`` in ``pixel`` gets theirs)."""
     rcpts = recipients or RECIPIENTS
     rcpt = rcpts[(i * 7 + k) % len(rcpts)]
     name, slug = OUTLETS[k % len(OUTLETS)]
-    token = hashlib.md5(rcpt.encode()).hexdigest() if k % 2 else base64.urlsafe_b64encode(rcpt.encode()).decode().rstrip("=")
-    return (MessageBuilder().header("From", f'"{name}" <{slug}{i}@{slug}-press{k}-{i % 7}.com>')
-            .header("To", rcpt).subject(f"{name}: request for comment {i * 31 % 997}")
-            .header("Message-ID", f"<k{k}.{i}@{slug}-press{k}.com>").header("Date", _date(i + k))
-            .html(f"<p>Dear {rcpt.split('@')[0].title()}, {campaign_text(k)} (story {i * 17 % 89})</p>"
-                  f'<img src="https://px{k}.beacon-relay{k}.net/o/{token}.gif" width="1" height="1" style="display:none">')
+    if "{md5}" in pixel:
+        token = hashlib.md5(rcpt.encode()).hexdigest() if k % 2 else base64.urlsafe_b64encode(rcpt.encode()).decode().rstrip("=")
+    else:
+        token = hashlib.sha1(rcpt.encode()).hexdigest()
+    fmt = {"name": name, "slug": slug, "k": k, "i": i}
+    return (MessageBuilder().header("From", f'"{name}" <{sender.format(**fmt)}>')
+            .header("To", rcpt).subject(subject.format(**fmt)).header("Message-ID", f"<{mid.format(**fmt)}>")
+            .header("Date", _date(i + k))
+            .html(f"<p>Dear {rcpt.split('@')[0].title()}, {text}</p>"
+                  f'<img src="{pixel.format(**fmt, md5=token, sha1=token)}" width="1" height="1" style="display:none">')
             .build())
+
+
+def lure_k(k: int, i: int, recipients: list[str] | None = None) -> bytes:
+    """Campaign k of many (for the benchmark): one outlet, one beacon host, rotating senders, subjects
+    and recipients, a per-recipient md5 or base64 token, the article text varying per message."""
+    return _outlet_lure(k, i, recipients, f"{{slug}}{i}@{{slug}}-press{k}-{i % 7}.com",
+                        f"{{name}}: request for comment {i * 31 % 997}", "k{k}.{i}@{slug}-press{k}.com",
+                        f"{campaign_text(k)} (story {i * 17 % 89})", "https://px{k}.beacon-relay{k}.net/o/{md5}.gif")
+
+
+def bag_text(seed: int, words: int = 150) -> str:
+    """A teaser drawn from the one shared vocabulary (``_WORDS``): every such text has the same word
+    distribution (TLSH saw two of them as near), but its own word sequence."""
+    import random
+
+    rnd = random.Random(seed)
+    return " ".join(rnd.choice(_WORDS) for _ in range(words))
+
+
+def lure_text_only(k: int, i: int, recipients: list[str] | None = None) -> bytes:
+    """Campaign k tied by its text alone: one outlet and one teaser (``bag_text(k)``, the shared
+    vocabulary), but a new sender domain and beacon host for every message."""
+    return _outlet_lure(k, i, recipients, "desk{i}@{slug}-news{k}x{i}.org", f"{{name}}: your view on story {i * 13 % 301}",
+                        "t{k}.{i}@{slug}-news{k}x{i}.org", f"{bag_text(k)} (ref {i})",
+                        "https://t{i}.pixel{k}x{i}.net/p/{sha1}.png")

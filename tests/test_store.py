@@ -50,9 +50,9 @@ def test_migrate_creates_schema_at_head_and_is_idempotent(store_url):
     with Store(store_url) as store:
         assert store.revision() is None
         store.migrate()
-        assert store.revision() == "0002"
+        assert store.revision() == "0003"
         store.migrate()  # a second open changes nothing
-        assert store.revision() == "0002"
+        assert store.revision() == "0003"
         assert store.count() == 0
 
 

@@ -869,7 +869,11 @@ def who_else(
         cid = next((c for c in (camps.of_message(i) for i in stored) if c), None)
         evidence: list = []
         if cid is None:
-            found = camps.match(report, list(features.get("recipients") or []), list(features.get("claimed") or []))
+            from lurelens.store.neardup import text_minhash
+
+            msg = verdict.message
+            found = camps.match(report, list(features.get("recipients") or []), list(features.get("claimed") or []),
+                                minhash=text_minhash(msg.visible_text or msg.text) if msg is not None else None)
             if found:
                 cid, evidence = found[0]["campaign"], found[0]["evidence"]
         s = camps.get(cid) if cid else None
@@ -954,6 +958,64 @@ def export(
     except OSError as exc:
         err.print(f"[red]error:[/red] cannot write {escape(str(output))}: {escape(exc.strerror or str(exc))}")
         raise typer.Exit(EXIT_ERROR)
+
+
+@app.command("report")
+def report_cmd(
+    db: str = typer.Option("lurelens.db", "--db", help="The store a hunt wrote."),
+    output: Path = typer.Option(..., "-o", "--output", help="The HTML file to write."),
+    title: str = typer.Option("lurelens campaign report", "--title", help="The report's title."),
+    detailed: int = typer.Option(25, "--detailed", help="Campaigns with a detail section (most threatening first)."),
+) -> None:
+    """Write the campaigns as one self-contained HTML report (no remote asset, no script): campaigns
+    ranked by threat, timeline, who was targeted, infrastructure graph, what opening leaked."""
+    try:
+        from lurelens.report.campaign_html import ReportLimits, build_report
+    except ImportError as exc:
+        Console(stderr=True).print(f"[red]error:[/red] the report needs the 'report' extra: pip install 'lurelens[report]' ({escape(str(exc))})")
+        raise typer.Exit(EXIT_ERROR)
+    err = Console(stderr=True, highlight=False)
+    store = _open_store(err, db, create=False)
+    bar = _report_progress(err)
+    try:
+        page = build_report(store, title=title, limits=ReportLimits(detailed=max(detailed, 0)),
+                            progress=bar.update if bar else None)
+    except Exception as exc:  # noqa: BLE001 - a store failure: one line, exit 2
+        err.print(f"[red]error:[/red] cannot build the report: {escape(type(exc).__name__)}: {escape(str(exc).splitlines()[0] if str(exc) else '')}")
+        raise typer.Exit(EXIT_ERROR)
+    finally:
+        if bar:
+            bar.stop()
+        store.close()
+    try:
+        output.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        err.print(f"[red]error:[/red] cannot write {escape(str(output))}: {escape(exc.strerror or str(exc))}")
+        raise typer.Exit(EXIT_ERROR)
+    err.print(f"wrote {escape(str(output))} ({len(page.encode()) / 1e6:.1f} MB)")
+
+
+class _ReportBar:
+    """The report's steps as a rich progress bar on standard error (transient)."""
+
+    def __init__(self, err: Console):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._p = Progress(TextColumn("report: {task.description}"), BarColumn(), MofNCompleteColumn(),
+                           TimeElapsedColumn(), console=err, transient=True)
+        self._task = self._p.add_task("", total=None)
+        self._p.start()
+
+    def update(self, step: str, done: int, total: int) -> None:
+        self._p.update(self._task, description=step, completed=done, total=total)
+
+    def stop(self) -> None:
+        self._p.stop()
+
+
+def _report_progress(err: Console) -> _ReportBar | None:
+    # Only on a terminal: nothing is written into a pipe or a log file.
+    return _ReportBar(err) if err.is_terminal else None
 
 
 @app.command()

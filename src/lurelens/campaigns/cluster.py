@@ -15,21 +15,29 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 
 from lurelens.campaigns.keys import KEY_LABELS, KeyMaker
 from lurelens.campaigns.schema import Campaign, CampaignKey, CampaignMember, NearDuplicate
+from lurelens.store.neardup import MinHashSig, jaccard
 from lurelens.store.rows import _date_utc
-from lurelens.store.schema import Claim, Recipient, StoredMessage
+from lurelens.store.schema import Claim, MinHashBand, Recipient, StoredMessage, TextMinHash
 from lurelens.store.store import SUSPICIOUS_LABELS, Store
 
-__all__ = ["Campaigns", "Updated", "DEFAULT_NEAR_DISTANCE", "campaign_id"]
+__all__ = ["Campaigns", "Updated", "DEFAULT_NEAR_DISTANCE", "DEFAULT_NEAR_JACCARD", "campaign_id"]
 
 # TLSH distance under which two texts claiming one identity are near-duplicates. One template with
 # the recipient's name swapped stays under 15 on a text of a few hundred words; different texts
 # over one vocabulary came as close as 53 in bench/campaigns.py. TLSH is noisy on short texts
 # (under ~1 KB), where MinHash over word shingles would do better (not implemented yet).
 DEFAULT_NEAR_DISTANCE = 50
+# Jaccard estimate (word 3-shingles, MinHash) at or above which two texts claiming one identity are
+# near-duplicates. One template with the recipient's name and a story number swapped stays above
+# 0.8 on a text of a hundred words; texts written apart share almost no 3-shingles (under 0.1).
+DEFAULT_NEAR_JACCARD = 0.7
+# Members kept per (band hash, group) as near-duplicate candidates: one campaign of thousands of
+# copies of one template is then compared a few times per message, not once per copy.
+_REPS = 16
 # Infrastructure kinds, most telling first: which one names a campaign.
 _NAME_ORDER = ("beacon-host", "tracker-template", "beacon-domain", "link-host", "link-domain",
                "reply-to-domain", "return-path-domain", "origin-ip")
@@ -73,6 +81,13 @@ def _tlsh_diff(a: str, b: str) -> int | None:
         return None
 
 
+def _near_text(method: str, distance: int, similarity: float | None) -> str:
+    """How close two texts are, as the evidence says it: "text Jaccard 0.91" or "text TLSH distance 12"."""
+    if method == "minhash" and similarity is not None:
+        return f"text Jaccard {similarity:.2f}"
+    return f"text TLSH distance {distance}"
+
+
 class _UnionFind:
     """Union-find over ids (message ids, or group labels while indexing)."""
 
@@ -101,6 +116,97 @@ def _chunks(items: Sequence[_T], n: int = _CHUNK) -> Iterable[Sequence[_T]]:
         yield items[i:i + n]
 
 
+# Indexed members read per LSH band hash (the earliest by id): a band that thousands of copies of
+# one template share yields a sample of them, not all, and the who-else query stays fast.
+_BUCKET = 64
+
+
+def _bucket_members(conn, hashes: Sequence[int]) -> list[tuple[int, int, str | None]]:
+    """(hash, message, campaign) of the earliest ``_BUCKET`` indexed members of each band hash."""
+    mb, cm = MinHashBand.__table__, CampaignMember.__table__
+    rn = func.row_number().over(partition_by=mb.c.hash, order_by=mb.c.message).label("rn")
+    inner = (select(mb.c.hash, mb.c.message, cm.c.campaign, rn).join(cm, cm.c.message == mb.c.message)
+             .where(mb.c.hash.in_(list(hashes)))).subquery()
+    q = select(inner.c.hash, inner.c.message, inner.c.campaign).where(inner.c.rn <= _BUCKET)
+    return [tuple(r) for r in conn.execute(q)]
+
+
+class _LshIndex:
+    """The MinHash signatures and LSH band buckets an :meth:`Campaigns.index` pass needs: the new
+    messages', and those of the indexed messages that share a band with them."""
+
+    def __init__(self) -> None:
+        self.sigs: dict[int, bytes] = {}
+        self.bands: dict[int, list[int]] = defaultdict(list)
+        self.claims: dict[int, set[str]] = {}
+        # band hash -> group label -> up to _REPS members (in id order)
+        self.reps: dict[int, dict[str, list[int]]] = defaultdict(dict)
+
+    @classmethod
+    def load(cls, conn, new_ids: Sequence[int]) -> "_LshIndex":
+        mb, tm, c = MinHashBand.__table__, TextMinHash.__table__, Claim.__table__
+        idx = cls()
+        for chunk in _chunks(new_ids):
+            for mid, sig in conn.execute(select(tm.c.message, tm.c.signature).where(tm.c.message.in_(chunk))):
+                idx.sigs[mid] = bytes(sig)
+            for mid, h in conn.execute(select(mb.c.message, mb.c.hash).where(mb.c.message.in_(chunk))
+                                       .order_by(mb.c.message, mb.c.band)):
+                idx.bands[mid].append(h)
+        hashes = sorted({h for v in idx.bands.values() for h in v})
+        rows: list[tuple[int, int, str | None]] = []
+        for chunk in _chunks(hashes):
+            rows.extend(_bucket_members(conn, chunk))
+        rows.sort(key=lambda r: (r[1], r[0]))
+        old = sorted({r[1] for r in rows})
+        for chunk in _chunks(old):
+            for mid, sig in conn.execute(select(tm.c.message, tm.c.signature).where(tm.c.message.in_(chunk))):
+                idx.sigs[mid] = bytes(sig)
+            for mid, ent in conn.execute(select(c.c.message, c.c.entity).where(c.c.message.in_(chunk))):
+                idx.claims.setdefault(mid, set()).add(ent)
+        for h, mid, camp in rows:
+            members = idx.reps[h].setdefault(f"c:{camp}" if camp else f"m:{mid}", [])
+            if len(members) < _REPS:
+                members.append(mid)
+        return idx
+
+    def has(self, mid: int) -> bool:
+        return mid in self.sigs
+
+    def matches(self, mid: int, claims: set[str], groups: _UnionFind,
+                threshold: float) -> dict[Any, tuple[float, int, str]]:
+        """{group: (Jaccard, member, shared claim)}: the most similar confirmed member of each group
+        that shares an LSH band with ``mid`` and one of its claimed identities."""
+        sig = self.sigs.get(mid)
+        if sig is None or not claims:
+            return {}
+        by_group: dict[Any, set[int]] = defaultdict(set)
+        for h in self.bands.get(mid, ()):
+            for label, members in self.reps.get(h, {}).items():
+                by_group[groups.find(label)].update(members)
+        best: dict[Any, tuple[float, int, str]] = {}
+        for g, cands in by_group.items():
+            for other in sorted(cands):
+                shared = claims & self.claims.get(other, set())
+                osig = self.sigs.get(other)
+                if other == mid or not shared or osig is None:
+                    continue
+                j = jaccard(sig, osig)
+                if j >= threshold and (g not in best or j > best[g][0]):
+                    best[g] = (j, other, min(shared))
+        return best
+
+    def add(self, mid: int, groups: _UnionFind, claims: set[str]) -> None:
+        """``mid`` is indexed: a candidate for the messages after it."""
+        self.claims[mid] = claims
+        if not claims:
+            return  # a near-duplicate needs a shared claimed identity: it can never be one
+        label = groups.find(f"m:{mid}")
+        for h in self.bands.get(mid, ()):
+            members = self.reps[h].setdefault(label, [])
+            if len(members) < _REPS:
+                members.append(mid)
+
+
 class Campaigns:
     """Campaigns in one hunt store.
 
@@ -110,11 +216,12 @@ class Campaigns:
     """
 
     def __init__(self, store: Store, *, data_dir: Path | str | None = None,
-                 near_distance: int = DEFAULT_NEAR_DISTANCE):
+                 near_distance: int = DEFAULT_NEAR_DISTANCE, near_jaccard: float = DEFAULT_NEAR_JACCARD):
         self.store = store
         self.engine = store.engine
         self.keymaker = KeyMaker(data_dir)
         self.near_distance = near_distance
+        self.near_jaccard = near_jaccard
 
     # -- indexing -------------------------------------------------------------------------------
 
@@ -139,8 +246,12 @@ class Campaigns:
         """Index the suspicious-or-worse messages not indexed yet: their keys and near-duplicate edges.
         Returns (messages indexed, near-duplicate pairs added)."""
         m, cm, c = StoredMessage.__table__, CampaignMember.__table__, Claim.__table__
+        tm = TextMinHash.__table__
         with self.engine.connect() as conn:
-            new = conn.execute(select(m.c.id, m.c.report, m.c.text_fingerprint)
+            # Only the parts of the stored verdict the keys are made of (the database extracts
+            # them): parsing whole verdicts was most of the cost of indexing a big hunt.
+            new = conn.execute(select(m.c.id, m.c.report["features"].label("features"),
+                                      m.c.report["remote_resources"].label("resources"), m.c.text_fingerprint)
                                .where(m.c.verdict.in_(SUSPICIOUS_LABELS), m.c.id.not_in(select(cm.c.message)))
                                .order_by(m.c.id)).all()
             if not new:
@@ -149,29 +260,48 @@ class Campaigns:
             recipients = self._recipients(conn, ids)
             claims = self._claims(conn, ids)
             wanted = sorted({e for v in claims.values() for e in v})
-            # The indexed messages that claim what the new ones claim: near-duplicate candidates.
-            # (id, fingerprint, group): the group is the campaign it is in, or the message itself.
-            known: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
+            # The indexed messages that claim what the new ones claim: TLSH candidates for a pair
+            # where one side has no MinHash signature (stored before migration 0003). (id,
+            # fingerprint, group, has a signature): the group is its campaign, or the message itself.
+            # Keyed by (entity, has a signature): a signed message is compared with unsigned ones only.
+            known: dict[tuple[str, bool], list[tuple[int, str, str]]] = defaultdict(list)
             for chunk in _chunks(wanted):
-                q = (select(c.c.entity, m.c.id, m.c.text_fingerprint, cm.c.campaign).join(m, m.c.id == c.c.message)
-                     .join(cm, cm.c.message == m.c.id)
+                q = (select(c.c.entity, m.c.id, m.c.text_fingerprint, cm.c.campaign, tm.c.message)
+                     .join(m, m.c.id == c.c.message).join(cm, cm.c.message == m.c.id)
+                     .outerjoin(tm, tm.c.message == m.c.id)
                      .where(c.c.entity.in_(chunk), m.c.text_fingerprint.is_not(None)).order_by(m.c.id))
-                for ent, mid, fp, camp in conn.execute(q):
-                    known[ent].append((mid, fp, f"c:{camp}" if camp else f"m:{mid}"))
+                for ent, mid, fp, camp, sig in conn.execute(q):
+                    known[(ent, sig is not None)].append((mid, fp, f"c:{camp}" if camp else f"m:{mid}"))
+            lsh = _LshIndex.load(conn, ids)
         keys: list[dict[str, Any]] = []
         near: dict[tuple[int, int], dict[str, Any]] = {}
         groups = _UnionFind()
         for row in new:
-            report = row.report if isinstance(row.report, dict) else {}
+            report = {"features": row.features if isinstance(row.features, dict) else {},
+                      "remote_resources": row.resources if isinstance(row.resources, list) else []}
             for kind, value in sorted(self.keymaker.keys(report, recipients.get(row.id, []))):
                 keys.append({"message": row.id, "kind": kind, "value": value})
+            mine = set(claims.get(row.id, []))
+            # MinHash: the earlier messages sharing an LSH band, confirmed by their Jaccard estimate
+            # and a shared claimed identity. One edge, to the most similar, per group it meets:
+            # enough to connect the components, and the stored edges grow with the messages, not
+            # their pairs.
+            for g, (j, other, claim) in sorted(lsh.matches(row.id, mine, groups, self.near_jaccard).items()):
+                a, b = min(other, row.id), max(other, row.id)
+                near.setdefault((a, b), {"a": a, "b": b, "claim": claim, "distance": round((1 - j) * 100),
+                                         "method": "minhash", "similarity": round(j, 4)})
+                groups.union(g, f"m:{row.id}")
+            lsh.add(row.id, groups, mine)
             fp = row.text_fingerprint
-            for ent in claims.get(row.id, []):
+            signed = lsh.has(row.id)
+            for ent in sorted(mine):
                 if fp:
-                    # One edge, to the closest near-duplicate, per group it meets: enough to connect
-                    # the components, and the stored edges grow with the messages, not their pairs.
+                    # TLSH only where one side has no signature (a store hunted before MinHash, or
+                    # a text too short for shingles): it sees texts with one word distribution as
+                    # near, which MinHash over word shingles does not.
                     best: dict[str, tuple[int, int]] = {}
-                    for other, ofp, label in known[ent]:
+                    others = known[(ent, False)] if signed else known[(ent, False)] + known[(ent, True)]
+                    for other, ofp, label in others:
                         d = _tlsh_diff(fp, ofp)
                         if d is not None and d <= self.near_distance:
                             g = groups.find(label)
@@ -179,9 +309,10 @@ class Campaigns:
                                 best[g] = (d, other)
                     for g, (d, other) in sorted(best.items()):
                         a, b = min(other, row.id), max(other, row.id)
-                        near.setdefault((a, b), {"a": a, "b": b, "claim": ent, "distance": d})
+                        near.setdefault((a, b), {"a": a, "b": b, "claim": ent, "distance": d, "method": "tlsh",
+                                                 "similarity": None})
                         groups.union(g, f"m:{row.id}")
-                    known[ent].append((row.id, fp, f"m:{row.id}"))
+                    known[(ent, signed)].append((row.id, fp, f"m:{row.id}"))
         with self.engine.begin() as conn:
             if keys:
                 conn.execute(self._insert(CampaignKey.__table__).on_conflict_do_nothing(), keys)
@@ -201,18 +332,29 @@ class Campaigns:
     # -- clustering -----------------------------------------------------------------------------
 
     def update(self) -> Updated:
-        """Index what is new, link every indexed message, and rewrite campaign ids and summaries."""
+        """Index what is new, link every indexed message, and rewrite campaign ids and summaries.
+        When nothing is new and every indexed message has its campaign, the stored campaigns are
+        what linking would give again (it is deterministic): they are kept as they are."""
         indexed, pairs = self.index()
         k, nd, cm = CampaignKey.__table__, NearDuplicate.__table__, CampaignMember.__table__
+        if not indexed:
+            t = Campaign.__table__
+            with self.engine.connect() as conn:
+                pending = conn.execute(select(cm.c.message).where(cm.c.campaign.is_(None)).limit(1)).first()
+                n = conn.execute(select(func.count()).select_from(t)).scalar_one() if pending is None else 0
+                if n:
+                    linked = conn.execute(select(func.count()).select_from(t).where(t.c.messages > 1)).scalar_one()
+                    return Updated(0, 0, n, linked)
         uf = _UnionFind()
         by_key: dict[tuple[str, str], list[int]] = defaultdict(list)
-        near_edges: list[tuple[int, int, str, int]] = []
+        near_edges: list[tuple[int, int, str, int, str, float | None]] = []
         with self.engine.connect() as conn:
             members = [r[0] for r in conn.execute(select(cm.c.message).order_by(cm.c.message))]
             for mid, kind, value in conn.execute(select(k.c.message, k.c.kind, k.c.value)
                                                  .order_by(k.c.kind, k.c.value, k.c.message)):
                 by_key[(kind, value)].append(mid)
-            near_edges = [tuple(r) for r in conn.execute(select(nd.c.a, nd.c.b, nd.c.claim, nd.c.distance)
+            near_edges = [tuple(r) for r in conn.execute(select(nd.c.a, nd.c.b, nd.c.claim, nd.c.distance,
+                                                                       nd.c.method, nd.c.similarity)
                                                            .order_by(nd.c.a, nd.c.b))]
         for mid in members:
             uf.find(mid)
@@ -220,7 +362,7 @@ class Campaigns:
         for ids in shared.values():
             for other in ids[1:]:
                 uf.union(ids[0], other)
-        for a, b, _claim, _d in near_edges:
+        for a, b, *_ in near_edges:
             uf.union(a, b)
         groups: dict[int, list[int]] = defaultdict(list)
         for mid in members:
@@ -250,7 +392,8 @@ class Campaigns:
         return names
 
     def _summaries(self, groups: list[list[int]], by_key: dict[tuple[str, str], list[int]],
-                   near_edges: list[tuple[int, int, str, int]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+                   near_edges: list[tuple[int, int, str, int, str, float | None]]
+                   ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         m = StoredMessage.__table__
         ids = sorted(i for g in groups for i in g)
         info: dict[int, dict[str, Any]] = {}
@@ -258,9 +401,10 @@ class Campaigns:
             for chunk in _chunks(ids):
                 for r in conn.execute(select(m.c.id, m.c.source, m.c.locator, m.c.sha256, m.c.verdict, m.c.score,
                                              m.c.date, m.c.subject, m.c.from_addr, m.c.from_name, m.c.origin_ip,
-                                             m.c.report).where(m.c.id.in_(chunk))):
-                    report = r.report if isinstance(r.report, dict) else {}
-                    feats = report.get("features") or {}
+                                             m.c.report["attack"].label("attack"),
+                                             m.c.report["features"].label("features")).where(m.c.id.in_(chunk))):
+                    report = {"attack": r.attack if isinstance(r.attack, list) else []}
+                    feats = r.features if isinstance(r.features, dict) else {}
                     info[r.id] = {"id": r.id, "source": r.source, "locator": r.locator, "sha256": r.sha256,
                                   "verdict": r.verdict, "score": r.score, "date": _utc(r.date), "subject": r.subject,
                                   "from": r.from_addr, "from_name": r.from_name, "origin_ip": r.origin_ip,
@@ -277,13 +421,21 @@ class Campaigns:
                 own[mid].append((kind, value))
                 if len(mids) > 1:
                     evidence[mid].append({"kind": kind, "value": value, "messages": len(mids)})
-        for a, b, claim, d in near_edges:
-            evidence[a].append({"kind": "near-duplicate", "value": f"text TLSH distance {d}, both claim {claim}", "with": b})
-            evidence[b].append({"kind": "near-duplicate", "value": f"text TLSH distance {d}, both claim {claim}", "with": a})
+        for a, b, claim, d, method, sim in near_edges:
+            value = f"{_near_text(method, d, sim)}, both claim {claim}"
+            evidence[a].append({"kind": "near-duplicate", "value": value, "with": b})
+            evidence[b].append({"kind": "near-duplicate", "value": value, "with": a})
         summaries: list[dict[str, Any]] = []
         member_rows: list[dict[str, Any]] = []
-        for group in groups:
-            s = self._summary(group, info, recipients, claims, evidence, own, near_edges)
+        # Each group's own near-duplicate edges (both ends are in one group): handing every group
+        # all the edges made the summaries quadratic in a big store.
+        group_of = {mid: k for k, group in enumerate(groups) for mid in group}
+        edges_of: dict[int, list[tuple[int, int, str, int, str, float | None]]] = defaultdict(list)
+        for edge in near_edges:
+            if edge[0] in group_of:
+                edges_of[group_of[edge[0]]].append(edge)
+        for k, group in enumerate(groups):
+            s = self._summary(group, info, recipients, claims, evidence, own, edges_of.get(k, []))
             summaries.append(s)
             for mid in group:
                 member_rows.append({"m_id": mid, "m_campaign": s["id"], "m_evidence": evidence.get(mid, [])})
@@ -293,7 +445,7 @@ class Campaigns:
     def _summary(self, group: list[int], info: dict[int, dict[str, Any]], recipients: dict[int, list[str]],
                  claims: dict[int, list[str]], evidence: dict[int, list[dict[str, Any]]],
                  own: dict[int, list[tuple[str, str]]],
-                 near_edges: list[tuple[int, int, str, int]]) -> dict[str, Any]:
+                 near_edges: list[tuple[int, int, str, int, str, float | None]]) -> dict[str, Any]:
         members = sorted((info[i] for i in group),
                          key=lambda x: (x["date"] or "9999", x["source"], x["locator"], x["sha256"]))
         first = members[0]
@@ -311,11 +463,15 @@ class Campaigns:
         why = [{"kind": kind, "label": KEY_LABELS[kind], "value": value, "messages": n}
                for kind in _NAME_ORDER for value, n in sorted(infra.get(kind, {}).items(), key=lambda kv: (-kv[1], kv[0]))
                if n > 1]
-        near = sorted((d, a, b, c) for a, b, c, d in near_edges if a in gset)
-        if near:
-            why.append({"kind": "near-duplicate", "label": "near-duplicate text with the same claimed identity",
-                        "value": f"{len(near)} pairs, text TLSH distance {near[0][0]}-{near[-1][0]}",
-                        "messages": len({x for _d, a, b, _c in near for x in (a, b)})})
+        for method in ("minhash", "tlsh"):
+            near = sorted((d, sim, a, b) for a, b, _c, d, meth, sim in near_edges if a in gset and meth == method)
+            if near:
+                lo, hi = near[-1], near[0]  # the largest distance is the least similar
+                span = (f"text Jaccard {lo[1]:.2f}-{hi[1]:.2f}" if method == "minhash"
+                        else f"text TLSH distance {hi[0]}-{lo[0]}")
+                why.append({"kind": "near-duplicate", "label": "near-duplicate text with the same claimed identity",
+                            "value": f"{len(near)} pairs, {span}",
+                            "messages": len({x for *_, a, b in near for x in (a, b)})})
         return {
             "id": cid,
             "name": self._name(claimed, infra, members),
@@ -363,15 +519,17 @@ class Campaigns:
         infrastructure, claimed, verdicts."""
         t = Campaign.__table__
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t.c.summary).where(t.c.messages >= min_messages)
+            # The row's columns and the summary's small parts only: a big campaign's summary lists
+            # thousands of messages, which a listing does not need.
+            rows = conn.execute(select(t.c.id, t.c.name, t.c.messages, t.c.recipients, t.c.first_seen, t.c.last_seen,
+                                       t.c.threat, t.c.summary["infrastructure"].label("infrastructure"),
+                                       t.c.summary["claimed"].label("claimed"), t.c.summary["verdicts"].label("verdicts"))
+                                .where(t.c.messages >= min_messages)
                                 .order_by(t.c.threat.desc(), t.c.messages.desc(), t.c.id)).all()
-        out = []
-        for (s,) in rows:
-            out.append({"id": s["id"], "name": s["name"], "messages": len(s["messages"]),
-                        "recipients": len(s["recipients"]), "first_seen": s["first_seen"], "last_seen": s["last_seen"],
-                        "infrastructure": s["infrastructure"], "claimed": [c["entity"] for c in s["claimed"]],
-                        "verdicts": s["verdicts"], "threat": s["threat"]})
-        return out
+        return [{"id": r.id, "name": r.name, "messages": r.messages, "recipients": r.recipients,
+                 "first_seen": r.first_seen, "last_seen": r.last_seen, "infrastructure": r.infrastructure,
+                 "claimed": [c["entity"] for c in r.claimed or []], "verdicts": r.verdicts, "threat": r.threat}
+                for r in rows]
 
     def get(self, cid: str) -> dict[str, Any] | None:
         """The full summary of one campaign (an id, or an unambiguous prefix of one)."""
@@ -393,27 +551,49 @@ class Campaigns:
         with self.engine.connect() as conn:
             return [r[0] for r in conn.execute(select(m.c.id).where(m.c.sha256 == sha256).order_by(m.c.id))]
 
-    def match(self, report: dict[str, Any], recipients: builtins.list[str], claims: Sequence[str] = ()) -> builtins.list[dict[str, Any]]:
+    def match(self, report: dict[str, Any], recipients: builtins.list[str], claims: Sequence[str] = (),
+              minhash: MinHashSig | None = None) -> builtins.list[dict[str, Any]]:
         """Campaigns a message that is not in the store would join, with the keys or near-duplicate
-        fingerprints it shares with their members: [{"campaign", "evidence"}], best match first."""
+        texts it shares with their members: [{"campaign", "evidence"}], best match first. ``minhash``
+        is the message's text signature (:func:`lurelens.store.neardup.text_minhash`): its LSH bands
+        find the candidates; without it, or for members stored without one, TLSH compares."""
         k, cm, c, m = CampaignKey.__table__, CampaignMember.__table__, Claim.__table__, StoredMessage.__table__
+        tm = TextMinHash.__table__
         keys = sorted(self.keymaker.keys(report, recipients))
         found: dict[str, list[dict[str, Any]]] = defaultdict(list)
         with self.engine.connect() as conn:
             for kind, value in keys:
-                q = (select(cm.c.campaign, k.c.message).join(cm, cm.c.message == k.c.message)
-                     .where(k.c.kind == kind, k.c.value == value).order_by(k.c.message))
-                hits = conn.execute(q).all()
-                for camp in sorted({h[0] for h in hits if h[0]}):
-                    found[camp].append({"kind": kind, "value": value,
-                                        "messages": sum(1 for h in hits if h[0] == camp)})
+                q = (select(cm.c.campaign, func.count()).join(cm, cm.c.message == k.c.message)
+                     .where(k.c.kind == kind, k.c.value == value, cm.c.campaign.is_not(None))
+                     .group_by(cm.c.campaign).order_by(cm.c.campaign))
+                for camp, n in conn.execute(q):
+                    found[camp].append({"kind": kind, "value": value, "messages": n})
+            near: dict[str, tuple[float, str]] = {}
+            if minhash is not None and claims:
+                cands = sorted({(mid, camp) for _h, mid, camp in _bucket_members(conn, minhash.bands) if camp})
+                camp_of = dict(cands)
+                q = (select(tm.c.message, tm.c.signature, c.c.entity).join(c, c.c.message == tm.c.message)
+                     .where(tm.c.message.in_([mid for mid, _c in cands]), c.c.entity.in_(list(claims)))
+                     .order_by(tm.c.message, c.c.entity))
+                for mid, sig, ent in conn.execute(q):
+                    camp = camp_of[mid]
+                    j = jaccard(minhash.signature, bytes(sig))
+                    if camp and j >= self.near_jaccard and (camp not in near or j > near[camp][0]):
+                        near[camp] = (j, ent)
+                for camp, (j, ent) in sorted(near.items()):
+                    found[camp].append({"kind": "near-duplicate", "value": f"text Jaccard {j:.2f}, both claim {ent}"})
             fp = (report.get("features") or {}).get("text_fingerprint")
             if fp and claims:
                 near_q = (select(cm.c.campaign, m.c.id, m.c.text_fingerprint, c.c.entity).join(m, m.c.id == c.c.message)
                      .join(cm, cm.c.message == m.c.id)
                      .where(c.c.entity.in_(list(claims)), m.c.text_fingerprint.is_not(None)).order_by(m.c.id))
+                if minhash is not None:
+                    # Members with a signature were compared above, by MinHash.
+                    near_q = near_q.outerjoin(tm, tm.c.message == m.c.id).where(tm.c.message.is_(None))
                 best: dict[str, tuple[int, str]] = {}
                 for camp, _mid, ofp, entity in conn.execute(near_q):
+                    if camp in near:
+                        continue
                     d = _tlsh_diff(fp, ofp)
                     if camp and d is not None and d <= self.near_distance and (camp not in best or d < best[camp][0]):
                         best[camp] = (d, entity)

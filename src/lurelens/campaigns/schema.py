@@ -27,13 +27,17 @@ class CampaignKey(Base):
 
 
 class NearDuplicate(Base):
-    """Two messages claiming the same identity whose text fingerprints (TLSH) are close (a < b)."""
+    """Two messages claiming the same identity whose texts are near-duplicates (a < b): by MinHash
+    (``method`` 'minhash', ``similarity`` the Jaccard estimate) or, for messages stored without a
+    signature, by TLSH (``method`` 'tlsh', ``distance``)."""
 
     __tablename__ = "campaign_near"
     a: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
     b: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
     claim: Mapped[str] = mapped_column(Text)
     distance: Mapped[int] = mapped_column(Integer)
+    method: Mapped[str] = mapped_column(String(8), server_default="tlsh")  # migration 0003
+    similarity: Mapped[float | None] = mapped_column(Float)
 
 
 class CampaignMember(Base):

@@ -131,7 +131,27 @@ def message_row(source: str, locator: str, sha256: str, size: int, verdict: Verd
         "hosts": [{"role": role, "host": _cut(h, 255), "domain": _cut(d, 255)} for (role, h), d in sorted(hosts.items())],
         "claims": [{"entity": _cut(e, 500)} for e in sorted(set(f["claimed"]))],
         "attachments": _attachments(msg),
+        **_minhash_rows(msg, verdict.label),
     }
+
+
+# Verdicts whose messages campaigns cluster (lurelens.store.store.SUSPICIOUS_LABELS, not imported:
+# the store imports this module). Only they get a MinHash signature: the rest never join a campaign.
+_CLUSTERED = ("suspicious", "phishing", "recon")
+
+
+def _minhash_rows(msg, label: str) -> dict[str, list[dict[str, Any]]]:
+    """The ``text_minhash`` and ``minhash_bands`` rows of a message (none for a message that is not
+    clustered, or whose visible text is too short to compare)."""
+    if msg is None or label not in _CLUSTERED:
+        return {}
+    from lurelens.store.neardup import text_minhash
+
+    sig = text_minhash(msg.visible_text or msg.text)
+    if sig is None:
+        return {}
+    sigs, bands = sig.rows()
+    return {"text_minhash": sigs, "minhash_bands": bands}
 
 
 def _attachments(msg) -> list[dict[str, Any]]:

@@ -10,11 +10,26 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "Run", "StoredMessage", "Recipient", "FindingRow", "HostRow", "Claim", "AttachmentRow", "PartitionState"]
+__all__ = ["Base", "Run", "StoredMessage", "Recipient", "FindingRow", "HostRow", "Claim", "AttachmentRow", "PartitionState",
+           "TextMinHash", "MinHashBand"]
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
 PK = BigInteger().with_variant(Integer(), "sqlite")
@@ -132,6 +147,27 @@ class AttachmentRow(Base):
     filename: Mapped[str | None] = mapped_column(Text)
     content_type: Mapped[str | None] = mapped_column(Text)
     size: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class TextMinHash(Base):
+    """The MinHash signature of a suspicious-or-worse message's visible text (lurelens.store.neardup):
+    ``NUM_PERM`` 32-bit values, compared to estimate the Jaccard similarity of two texts."""
+
+    __tablename__ = "text_minhash"
+    message: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
+    shingles: Mapped[int] = mapped_column(Integer)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class MinHashBand(Base):
+    """One LSH band hash of a message's signature: messages sharing a band hash are near-duplicate
+    candidates (the band number is part of the hash, so one index on ``hash`` finds them)."""
+
+    __tablename__ = "minhash_bands"
+    __table_args__ = (Index("ix_minhash_bands_hash", "hash", "message"),)
+    message: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
+    band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    hash: Mapped[int] = mapped_column(BigInteger)
 
 
 class PartitionState(Base):

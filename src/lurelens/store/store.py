@@ -29,10 +29,12 @@ from lurelens.store.schema import (
     Claim,
     FindingRow,
     HostRow,
+    MinHashBand,
     PartitionState,
     Recipient,
     Run,
     StoredMessage,
+    TextMinHash,
 )
 
 __all__ = ["Store", "Written", "normalize_url", "SUSPICIOUS_LABELS"]
@@ -47,6 +49,8 @@ _CHILDREN = (
     ("hosts", HostRow),
     ("claims", Claim),
     ("attachments", AttachmentRow),
+    ("text_minhash", TextMinHash),
+    ("minhash_bands", MinHashBand),
 )
 _MESSAGE_COLUMNS = [c.name for c in StoredMessage.__table__.columns if c.name not in ("id", "run_id", "scanned_at")]
 # Each side table's columns: "message" (the parent id) first, then what a row gives; autoincrement
