@@ -29,7 +29,9 @@ demo: $(STAMP)
 	$(BIN)/lurelens scan examples/apt31-style-lure.eml; test $$? -le 1
 
 $(TEST_STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install -q -e '.[test,render,auth,hunt,milter,serve,fit,campaigns,report]'
+	@# lurelens[pst] (libpff-python) builds from source where PyPI has no wheel: compiler and headers first.
+	bash scripts/install-pst.sh build-deps $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test,render,auth,hunt,milter,serve,fit,campaigns,report,pst]'
 	@touch $@
 
 browser:
@@ -52,6 +54,7 @@ postfix:
 test: $(TEST_STAMP) browser dovecot postgres postfix lint
 	bash scripts/install-knot.sh
 	bash scripts/install-rspamc.sh
+	bash scripts/install-pst.sh sample $(VENV)/test-data/pst
 	LURELENS_REQUIRE_BROWSER=1 LURELENS_REQUIRE_SERVICES=1 $(BIN)/python -m pytest -q -p no:cacheprovider
 
 # The authentication tests alone (a real Knot DNS server, Perl Mail::DKIM/Mail::SPF cross-checks).

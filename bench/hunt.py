@@ -11,7 +11,13 @@ SQLite and PostgreSQL.
 Each run is a fresh ``lurelens hunt ARCHIVE.mbox --db ... --json`` subprocess into an empty store.
 msg/s is messages read over the command's whole wall time (start-up, worker warm-up, planning and
 the last write included). CPU/msg adds the driver's own CPU (planning, receiving rows, writing)
-and the workers' scanning CPU, both from the hunt's --json summary. Peak RSS is sampled every
+and the workers' CPU, both from the hunt's --json summary, and is split into the time inside
+``Scanner.scan`` ("scan") and everything around it ("hunt": reading and splitting the archive,
+sha256, building and pickling rows in the workers, plus the driver's CPU); "driver" is the
+driver's part of that. "warm s" is the CPU the workers spent building their Scanner inside a task
+(Dask workers build it on their first task; the local pool's workers before theirs, uncounted),
+left out of the per-message figures. "1st s" is the wall time until the first partition was stored (start-up:
+indexing the archive, starting and warming the workers, the first partition's scan). Peak RSS is sampled every
 0.1 s over the driver, all its descendants and the Dask workers: the largest single process, and
 the largest total at one instant.
 The archives are kept under --workdir and reused when present (building 100,000 takes a while).
@@ -121,9 +127,13 @@ def run_one(archive: Path, db: str, mode: str, dask=None, partition_size: int = 
     s = json.loads(out)
     n = s["items_read"]
     driver_cpu_note = s["driver_cpu_s"]
+    per = 1000 / max(n, 1)
     return {"messages": n, "stored": s["stored"], "wall_s": wall, "msg_s": n / wall,
-            "cpu_ms_msg": (driver_cpu_note + s["worker_cpu_s"]) * 1000 / max(n, 1),
-            "driver_cpu_ms_msg": driver_cpu_note * 1000 / max(n, 1),
+            "cpu_ms_msg": (driver_cpu_note + s["worker_cpu_s"]) * per,
+            "scan_ms_msg": s["scan_cpu_s"] * per,
+            "hunt_ms_msg": (driver_cpu_note + s["worker_cpu_s"] - s["scan_cpu_s"]) * per,
+            "driver_cpu_ms_msg": driver_cpu_note * per, "first_s": s["first_result_s"] or 0.0,
+            "warm_s": s.get("warm_cpu_s", 0.0),
             "peak_single_mb": peak.single / 2**20, "peak_total_mb": peak.total / 2**20, "verdicts": s["verdicts"]}
 
 
@@ -148,9 +158,10 @@ def main() -> None:
             from lurelens.testing.services import TempDask
 
             dask = TempDask(2, logdir=str(a.workdir / "dask")).start()
+        print(f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC: {' '.join(sys.argv)}")
         print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-        print(f"{'messages':>9} {'mode':5} {'db':10} {'msg/s':>7} {'wall s':>7} {'CPU ms/msg':>10} "
-              f"{'driver ms/msg':>13} {'peak proc MB':>12} {'peak all MB':>11}")
+        print(f"{'messages':>9} {'mode':5} {'db':10} {'msg/s':>7} {'wall s':>7} {'1st s':>6} {'CPU ms/msg':>10} "
+              f"{'scan':>6} {'hunt':>6} {'driver':>6} {'warm s':>6} {'peak proc MB':>12} {'peak all MB':>11} {'load':>5}")
         for n in sizes:
             archive = a.workdir / f"mix-{n}.mbox"
             if not archive.exists():
@@ -168,9 +179,10 @@ def main() -> None:
                         db = pg.new_db()
                     r = run_one(archive, db, mode, dask if mode == "dask" else None, a.partition_size)
                     print(f"{r['messages']:9d} {mode:5} {dbkind:10} {r['msg_s']:7.0f} {r['wall_s']:7.1f} "
-                          f"{r['cpu_ms_msg']:10.2f} {r['driver_cpu_ms_msg']:13.2f} {r['peak_single_mb']:12.0f} "
-                          f"{r['peak_total_mb']:11.0f}", flush=True)
-        print(f"load average at end: {os.getloadavg()[0]:.1f}")
+                          f"{r['first_s']:6.1f} {r['cpu_ms_msg']:10.2f} {r['scan_ms_msg']:6.2f} {r['hunt_ms_msg']:6.2f} "
+                          f"{r['driver_cpu_ms_msg']:6.2f} {r['warm_s']:6.1f} {r['peak_single_mb']:12.0f} {r['peak_total_mb']:11.0f} "
+                          f"{os.getloadavg()[0]:5.1f}", flush=True)
+        print(f"load average at end: {os.getloadavg()[0]:.1f} ({time.strftime('%H:%M', time.gmtime())} UTC)")
     finally:
         if dask:
             dask.stop()

@@ -440,6 +440,17 @@ def test_outlook_msg_keeps_transport_headers_and_bodies(tmp_path):
     assert [a.get_filename() for a in m.iter_attachments()] == ["notes.txt"]
 
 
+def test_outlook_msg_reads_to_the_same_bytes_every_time(tmp_path):
+    # A resumed hunt finds a message by (source, locator, sha256): a random MIME boundary in the
+    # rebuilt body would make every read a new message and store it twice.
+    from msgfile import build_msg
+
+    p = _write(tmp_path / "a.msg", build_msg(subject="s", body="b", html="<p>h</p>",
+                                             attachments=(("n.txt", b"n", "text/plain"),)))
+    first, second = items(p)[0].data, items(p)[0].data
+    assert first == second and b"multipart/mixed" in first
+
+
 def test_outlook_msg_without_transport_headers_says_so(tmp_path):
     from msgfile import build_msg
 

@@ -15,6 +15,7 @@ import hashlib
 import itertools
 import multiprocessing
 import os
+import pickle
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
@@ -36,7 +37,10 @@ MAX_ATTEMPTS = 3
 
 @dataclass
 class PartitionResult:
-    """What a worker sends back for one partition: rows to store and counts, no message bytes."""
+    """What a worker sends back for one partition: rows to store and counts, no message bytes.
+
+    The worker pickles its rows itself (``packed``), so that cost is measured with the rest of its
+    CPU and what crosses to the driver (a pool pipe or Dask) is one bytes object, not a tree of dicts."""
 
     source: str
     key: str
@@ -45,8 +49,20 @@ class PartitionResult:
     items: int = 0  # everything read: messages, errors and skipped entries
     errors: int = 0
     skipped: int = 0
-    cpu_s: float = 0.0
+    cpu_s: float = 0.0  # the worker's CPU for this partition, everything included
+    scan_s: float = 0.0  # of which inside Scanner.scan
+    warm_s: float = 0.0  # besides: building this worker's Scanner (its first partition only)
     worker: str = ""
+    packed: bytes | None = None
+
+    def pack(self) -> PartitionResult:
+        self.packed, self.rows = pickle.dumps(self.rows, protocol=pickle.HIGHEST_PROTOCOL), []
+        return self
+
+    def unpacked_rows(self) -> list[dict[str, Any]]:
+        if self.packed is not None:
+            self.rows, self.packed = pickle.loads(self.packed), None
+        return self.rows
 
 
 def _scanner(settings: ScannerSettings):
@@ -68,6 +84,7 @@ def scan_partition(part, settings: ScannerSettings) -> PartitionResult:
     that fails part-way: those become error rows."""
     cpu0 = time.process_time()
     scanner = _scanner(settings)
+    warm = time.process_time() - cpu0  # building the Scanner: once per worker process (start-up)
     res = PartitionResult(part.source, part.key, part.fingerprint, [], worker=f"{os.uname().nodename}:{os.getpid()}")
     try:
         for item in part.read():
@@ -81,7 +98,9 @@ def scan_partition(part, settings: ScannerSettings) -> PartitionResult:
                 continue
             sha = hashlib.sha256(item.data).hexdigest()
             try:
+                t = time.process_time()
                 verdict = scanner.scan(item.data, file=item.locator)
+                res.scan_s += time.process_time() - t
                 res.rows.append(message_row(item.source, item.locator, sha, len(item.data), verdict))
             except Exception as exc:  # noqa: BLE001 - one message must not stop the hunt
                 res.errors += 1
@@ -91,7 +110,9 @@ def scan_partition(part, settings: ScannerSettings) -> PartitionResult:
         res.errors += 1
         res.rows.append(error_row(part.source, f"{part.key}#read-error", None,
                                   f"reading the partition stopped after {res.items} items: {type(exc).__name__}: {exc}"))
-    res.cpu_s = time.process_time() - cpu0
+    res.pack()
+    res.cpu_s = time.process_time() - cpu0 - warm
+    res.warm_s = warm
     return res
 
 
@@ -114,8 +135,13 @@ class HuntResult:
     verdicts: dict[str, int] = field(default_factory=dict)
     source_errors: list[dict[str, str]] = field(default_factory=list)
     elapsed_s: float = 0.0
-    worker_cpu_s: float = 0.0  # scanning CPU summed over the workers
+    worker_cpu_s: float = 0.0  # the workers' CPU summed: reading, scanning, building and pickling rows
+    scan_cpu_s: float = 0.0  # of which inside Scanner.scan (the rest is the hunt's own overhead)
+    warm_cpu_s: float = 0.0  # besides: building the Scanners (a Dask worker's first task; not
+    # counted for a local pool, whose workers build theirs before their first task)
     driver_cpu_s: float = 0.0  # this process: planning, receiving rows, writing the store
+    store_s: float = 0.0  # wall time of the store's writes (in the driver)
+    first_result_s: float | None = None  # from the start to the first partition stored (start-up)
     messages_per_s: float = 0.0
     mode: str = ""
 
@@ -225,7 +251,7 @@ def run_hunt(
         if first is not None:  # an unchanged archive starts no worker at all
             runner = _Dask(dask, settings) if dask else _Local(jobs, settings)
             try:
-                _execute(runner, itertools.chain([first], pending), store, run_id, out, labels, on_progress)
+                _execute(runner, itertools.chain([first], pending), store, run_id, out, labels, on_progress, t0)
             finally:
                 runner.close()
         state = "done"
@@ -236,6 +262,9 @@ def run_hunt(
         out.verdicts = dict(labels.most_common())
         out.elapsed_s = round(time.monotonic() - t0, 3)
         out.worker_cpu_s = round(out.worker_cpu_s, 3)
+        out.scan_cpu_s = round(out.scan_cpu_s, 3)
+        out.warm_cpu_s = round(out.warm_cpu_s, 3)
+        out.store_s = round(out.store_s, 3)
         out.driver_cpu_s = round(time.process_time() - cpu0, 3)
         out.messages_per_s = round(out.items_read / out.elapsed_s, 1) if out.elapsed_s else 0.0
         try:
@@ -287,7 +316,7 @@ def _pending(sources: list, store: Store, partition_size: int, out: HuntResult,
 
 
 def _execute(runner, parts: Iterator, store: Store, run_id: int, out: HuntResult, labels: Counter,
-             on_progress: Callable[[int], None] | None) -> None:
+             on_progress: Callable[[int], None] | None, t0: float) -> None:
     retry: deque = deque()  # (partition, attempt) to submit again
     inflight: dict[Any, tuple[Any, int]] = {}
     while True:
@@ -320,12 +349,16 @@ def _execute(runner, parts: Iterator, store: Store, run_id: int, out: HuntResult
                     f"scanning this partition failed {attempt} times ({type(exc).__name__}: {exc}); "
                     "its messages are not stored")], items=0, errors=1)
             _store(store, run_id, res, out, labels)
+            if out.first_result_s is None:
+                out.first_result_s = round(time.monotonic() - t0, 3)
             if on_progress:
                 on_progress(res.items)
 
 
 def _store(store: Store, run_id: int, res: PartitionResult, out: HuntResult, labels: Counter) -> None:
-    w = store.write(res.rows, run_id=run_id, partition=(res.source, res.key, res.fingerprint))
+    t = time.monotonic()
+    w = store.write(res.unpacked_rows(), run_id=run_id, partition=(res.source, res.key, res.fingerprint))
+    out.store_s += time.monotonic() - t
     out.partitions_scanned += 1
     out.items_read += res.items
     out.stored += w.stored
@@ -333,6 +366,8 @@ def _store(store: Store, run_id: int, res: PartitionResult, out: HuntResult, lab
     out.errors += res.errors
     out.skipped += res.skipped
     out.worker_cpu_s += res.cpu_s
+    out.scan_cpu_s += res.scan_s
+    out.warm_cpu_s += res.warm_s
     labels.update(w.labels)
     res.rows.clear()
 

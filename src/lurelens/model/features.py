@@ -5,7 +5,7 @@ structure. Computed once per message at enrich time (``Message.features``) and r
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 __all__ = ["ClusterFeatures"]
@@ -48,7 +48,12 @@ class ClusterFeatures:
     html_skeleton_fingerprint: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        # Field by field (not dataclasses.asdict, which deep-copies): called for every stored verdict.
+        out: dict[str, Any] = {}
+        for name in _FIELD_NAMES:
+            v = getattr(self, name)
+            out[name] = list(v) if isinstance(v, tuple) else v
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ClusterFeatures":
@@ -58,3 +63,6 @@ class ClusterFeatures:
                 v = d[f.name]
                 kw[f.name] = tuple(v) if isinstance(v, list) else v
         return cls(**kw)
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(ClusterFeatures))

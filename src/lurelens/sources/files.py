@@ -29,6 +29,7 @@ from lurelens.sources.mbox import (
     open_stream,
     split_mbox_bytes,
 )
+from lurelens.sources.pst import PST_MAGIC, pst_partitions, read_pst
 from lurelens.sources.sniff import MAX_MESSAGE_BYTES, NOT_MAIL, container_kind, sniff
 
 __all__ = ["DirSource", "FileSource", "PathListSource", "is_housekeeping", "open_path", "read_file_partition", "read_note_partition", "read_path", "read_paths_partition", "single_file_partitions", "walk"]
@@ -129,6 +130,9 @@ def _read_open_file(source: str, path: str, pre: str, fh: BinaryIO, st: os.stat_
         return
     if head.startswith(b"From ") and stat.S_ISREG(st.st_mode):
         yield from _read_mbox_file(source, path, pre)
+        return
+    if head.startswith(PST_MAGIC) and stat.S_ISREG(st.st_mode):
+        yield from read_pst(source, path, pre)
         return
     if st.st_size > MAX_MESSAGE_BYTES:
         yield Item(source, path, None, f"unreadable: larger than {MAX_MESSAGE_BYTES} bytes and not an mbox")
@@ -274,6 +278,9 @@ def single_file_partitions(source: str, path: str, target: int) -> Iterator[Part
     if head.startswith(b"From "):
         yield from mbox_partitions(source, path, target, locator_prefix="")
         return
+    if head.startswith(PST_MAGIC):
+        yield from pst_partitions(source, path, target)
+        return
     kind = container_kind(head)
     yield Partition(source, "file", "file", _file_fingerprint(path),
                     None if kind in ("gzip", "xz", "zstd", "bzip2", "zip") else 1, (path,))
@@ -367,10 +374,12 @@ def _tree_partitions(source: str, top: str, target: int, glob: str | None,
             except OSError:
                 head = b""
             kind = container_kind(head)
-            if head.startswith(b"From ") or kind in ("gzip", "xz", "zstd", "bzip2", "zip"):
+            if head.startswith((b"From ", PST_MAGIC)) or kind in ("gzip", "xz", "zstd", "bzip2", "zip"):
                 yield from flush()
                 if head.startswith(b"From "):
                     yield from mbox_partitions(item_source or source, path, target, locator_prefix=path)
+                elif head.startswith(PST_MAGIC):
+                    yield from pst_partitions(item_source or source, path, target, prefix=path, options=options)
                 else:
                     yield Partition(item_source or source, "paths", f"file:{path}", _file_fingerprint(path), None,
                                     ((item_source or source, path, True),), options)

@@ -47,7 +47,7 @@ _BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"7z\xbc\xaf\x27\x1c", "7-Zip archive"),
     (b"ustar", "tar archive"),
     (b"!<arch>", "ar archive"),
-    (b"!BDN", "Outlook .pst/.ost mail store (not supported: export it as mbox or .msg)"),
+    (b"!BDN", "Outlook .pst/.ost mail store (give the file itself as a source; needs lurelens[pst])"),
     (b"\x00\x00\x01\x00", "icon"),
     (b"wOFF", "web font"),
     (b"wOF2", "web font"),

@@ -63,16 +63,19 @@ def _recipient_kinds(msg, addresses: tuple[str, ...]) -> list[tuple[str, str]]:
     return sorted(pairs)
 
 
-def cluster_features(verdict: Verdict) -> dict[str, Any]:
+def cluster_features(verdict: Verdict, report: dict[str, Any] | None = None) -> dict[str, Any]:
     """The values a hunt stores for clustering and pivoting: the engine's ``ClusterFeatures``
     (``message.features``: hosts, domains, origin IP, claimed entities, attachment hashes, TLSH
-    fingerprints), plus ``recipient_kinds``, how each recipient was named."""
+    fingerprints), plus ``recipient_kinds``, how each recipient was named. ``report`` is the
+    verdict's ``to_dict()`` when the caller has it already (its ``features`` are reused)."""
     from lurelens.model.features import ClusterFeatures
 
     msg = verdict.message
-    features = getattr(msg, "features", None) or ClusterFeatures()
-    d = features.to_dict()
-    d["recipient_kinds"] = _recipient_kinds(msg, features.recipients)
+    d = dict(report["features"]) if report is not None and report.get("features") is not None else None
+    if d is None:
+        features = getattr(msg, "features", None) or ClusterFeatures()
+        d = features.to_dict()
+    d["recipient_kinds"] = _recipient_kinds(msg, tuple(d.get("recipients") or ()))
     return d
 
 
@@ -91,10 +94,11 @@ def _date_utc(date: str | None):
 def message_row(source: str, locator: str, sha256: str, size: int, verdict: Verdict) -> dict[str, Any]:
     """The row stored for a scanned message: columns, side-table rows and the full verdict JSON."""
     msg = verdict.message
-    f = cluster_features(verdict)
+    d = verdict.to_dict()  # once: its features are the stored clustering values too
+    f = cluster_features(verdict, d)
     # Serialised here, in the worker: a JSON string pickles and crosses processes far cheaper than
     # the nested dict, and the store writes it as it is.
-    report = _json(verdict.to_dict())
+    report = _json(d)
     frm = msg.from_[0] if msg is not None and msg.from_ else None
     hosts = {(role, h): registrable_domain(h) for role, key in (("fetch", "resource_hosts"), ("beacon", "beacon_hosts"),
                                                                 ("link", "link_hosts")) for h in f[key]}

@@ -53,6 +53,13 @@ _CHILDREN = (
     ("minhash_bands", MinHashBand),
 )
 _MESSAGE_COLUMNS = [c.name for c in StoredMessage.__table__.columns if c.name not in ("id", "run_id", "scanned_at")]
+# Each side table's columns: "message" (the parent id) first, then what a row gives; autoincrement
+# ids are left to the database.
+_CHILD_COLUMNS = {
+    name: ("message", *(c.name for c in model.__table__.columns if c.name != "message" and not
+                        (c.primary_key and c.autoincrement is True or c.name == "id")))
+    for name, model in _CHILDREN
+}
 
 
 @dataclass(frozen=True)
@@ -235,11 +242,21 @@ class Store:
             return set()
         pks = [ids.get((p["source"], p["locator"], p["sha256"])) for p in params]
         for name, model in _CHILDREN:
-            children = [_clean_values({**c, "message": pk})
+            # Side-table rows go straight to the driver's executemany as tuples: about a dozen a
+            # message, and SQLAlchemy's per-row parameter processing cost more than the inserts.
+            columns = _CHILD_COLUMNS[name]
+            children = [tuple(_clean_value(c.get(col)) for col in columns[1:]) + (pk,)
                         for r, pk in zip(rows, pks, strict=True) if pk is not None for c in r.get(name) or ()]
             if children:
-                conn.execute(self._insert(model.__table__).on_conflict_do_nothing(), children)
+                conn.exec_driver_sql(self._child_sql(model.__table__.name, columns), children)
         return {i for i, pk in enumerate(pks) if pk is not None}
+
+    def _child_sql(self, table: str, columns: tuple[str, ...]) -> str:
+        mark = "?" if self.dialect == "sqlite" else "%s"
+        order = (*columns[1:], columns[0])  # the parent id last, as the tuples above have it
+        names = ", ".join('"' + c + '"' for c in order)  # quoted: "group" is an SQL keyword
+        marks = ", ".join([mark] * len(order))
+        return f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING"
 
     def _mark_done(self, conn: Connection, partition: tuple[str, str, str], messages: int, run_id: int | None) -> None:
         source, key, fingerprint = partition
@@ -326,6 +343,12 @@ def _clean_values(d: dict[str, Any]) -> dict[str, Any]:
         if type(v) is str and not (v.isascii() and "\x00" not in v):
             d[k] = clean_text(v)
     return d
+
+
+def _clean_value(v: Any) -> Any:
+    if type(v) is str and not (v.isascii() and "\x00" not in v):
+        return clean_text(v)
+    return v
 
 
 def _hit(row) -> dict[str, Any]:
