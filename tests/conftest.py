@@ -151,6 +151,23 @@ def run_cli(_hermetic_data_dir):
 
 
 
+def text(body: str, subject: str = "Hello", sender: str | None = None) -> bytes:
+    """A plain-text message for the per-check symbol cases."""
+    from lurelens.testing import MessageBuilder
+
+    b = MessageBuilder().subject(subject).text(body)
+    if sender:
+        b.sender(sender)
+    return b.build()
+
+
+def html(body: str) -> bytes:
+    """An HTML-only message for the per-check symbol cases."""
+    from lurelens.testing import MessageBuilder
+
+    return MessageBuilder().html(body).build()
+
+
 def symbol_case_tests(module, cases):
     """The tests every check's case table gets: each declared symbol has a case, fires on the first
     message and stays quiet on the near miss. A case is (fires, near_miss, needs_list_overlay).

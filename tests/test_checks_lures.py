@@ -2,24 +2,9 @@
 
 from __future__ import annotations
 
-from conftest import symbol_case_tests
+from conftest import symbol_case_tests, text
 from lurelens.checks import lures
 from lurelens.testing import MessageBuilder, assert_fires, assert_quiet
-
-
-def text(body: str, subject: str = "Hello", sender: str | None = None) -> bytes:
-    b = MessageBuilder().subject(subject).text(body)
-    if sender:
-        b.sender(sender)
-    return b.build()
-
-
-def html(body: str) -> bytes:
-    return MessageBuilder().html(body).build()
-
-
-def link(href: str) -> bytes:
-    return MessageBuilder().text("x").html(f'<p>Hi Bob,</p><a href="{href}">the site</a>').build()
 
 
 CASES = {
