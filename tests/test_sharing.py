@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -475,3 +476,45 @@ def test_import_reader_never_raises_anything_else():
         assert res.indicators
 
     check()
+
+
+def test_import_skips_indicators_that_would_match_everything():
+    """A partner's bundle may carry values that would flag most mail here: public suffixes, free-mail
+    and shared-platform domains, loopback or private relays, wide ranges. They are skipped with a
+    reason; the specific ones beside them are kept."""
+    pattern = " OR ".join(f"[{t}:value = '{v}']" for t, v in [
+        ("domain-name", "co.uk"), ("domain-name", "github.io"), ("domain-name", "gmail.com"), ("domain-name", "cloudfront.net"),
+        ("ipv4-addr", "127.0.0.1"), ("ipv4-addr", "10.1.2.3"), ("ipv4-addr", "192.168.0.0/16"), ("ipv6-addr", "::1"),
+        ("ipv6-addr", "::ffff:10.0.0.1"), ("ipv4-addr", "45.0.0.0/8"),
+        ("domain-name", "lure.example"), ("domain-name", "d111.cloudfront.net"), ("ipv4-addr", "198.51.100.0/24")])
+    bundle = {"type": "bundle", "id": "bundle--w", "objects": [
+        {"type": "indicator", "spec_version": "2.1", "id": "indicator--w", "pattern_type": "stix", "pattern": pattern}]}
+    res = read_indicators(json.dumps(bundle).encode())
+    assert {(i.type, i.value) for i in res.indicators} == {
+        ("domain", "lure.example"), ("domain", "d111.cloudfront.net"), ("ip", "198.51.100.0/24")}
+    assert sum(n for k, n in res.skipped.items() if "would match too much" in k) == 10
+    ev = {"Event": {"info": "x", "uuid": "u", "Attribute": [{"type": "domain", "value": "com.au", "to_ids": True}]}}
+    with pytest.raises(IntelImportError, match="public suffix"):
+        read_indicators(json.dumps(ev).encode())
+
+
+@pytest.mark.parametrize("doc", [
+    {"type": "bundle", "id": "bundle--t", "objects": 5},
+    {"type": "indicator", "spec_version": "2.1", "objects": True},
+    {"Event": {"info": "x", "Attribute": 5}},
+    {"Event": {"info": "x", "Attribute": [], "Object": 5}},
+    {"Event": {"info": "x", "Attribute": [], "Object": [{"name": "o", "Attribute": 7}]}},
+    {"response": [{"Event": {"info": "x", "Object": [{"name": "o", "Attribute": {"a": 1}}]}}]},
+])
+def test_import_wrong_json_types_give_a_clear_error(doc):
+    with pytest.raises(IntelImportError):
+        read_indicators(json.dumps(doc).encode())
+
+
+def test_import_refuses_what_is_not_a_regular_file(tmp_path):
+    """A FIFO would block the import and /dev/zero would fill memory: both refused at once."""
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    for p in (fifo, Path("/dev/zero")):
+        r = cli("intel", "import", p, "--dir", tmp_path / "intel")
+        assert r.exit_code == 2 and "not a regular file" in r.stderr, r.stderr

@@ -525,7 +525,7 @@ def reverify(
 
     from lurelens.scanner import Scanner
 
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         from lurelens import auth
 
@@ -646,7 +646,7 @@ def hunt(
     """Scan whole archives in parallel and keep every verdict in a store; run it again to resume."""
     from lurelens.adapters.environment import settings_from_environment
 
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     if jobs < 1 or partition_size < 1:
         err.print("[red]error:[/red] -j and --partition-size must be at least 1")
         raise typer.Exit(EXIT_ERROR)
@@ -716,7 +716,7 @@ def hits(
     from lurelens.report.jsonout import dumps
     from lurelens.report.stored import print_hit_line
 
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     store = _open_store(err, db, create=False)
     out = _QuietPipeConsole(highlight=False, soft_wrap=True)
     n = 0
@@ -746,7 +746,7 @@ def show(
     from lurelens.report.jsonout import dumps
     from lurelens.report.stored import print_stored
 
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     store = _open_store(err, db, create=False)
     try:
         d = store.get(message)
@@ -796,7 +796,7 @@ def campaigns_cmd(
     from lurelens.report.campaigns import print_campaign_rows
     from lurelens.report.jsonout import dumps
 
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     store, camps = _campaigns(err, db)
     try:
         rows = camps.list(min_messages=min_messages)
@@ -818,7 +818,7 @@ def campaign_cmd(
     from lurelens.report.campaigns import print_campaign
     from lurelens.report.jsonout import dumps
 
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     store, camps = _campaigns(err, db)
     try:
         s = _campaign_or_exit(err, camps, campaign, db)
@@ -846,7 +846,7 @@ def who_else(
     from lurelens.report.jsonout import dumps
     from lurelens.scanner import Scanner
 
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         raw = read_input(message, max_bytes)
     except OSError as exc:
@@ -902,7 +902,7 @@ def watchlist(
     from lurelens.report.campaigns import watchlist_csv
     from lurelens.report.jsonout import dumps
 
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     if fmt not in ("csv", "json"):
         err.print("[red]error:[/red] --format is csv or json")
         raise typer.Exit(EXIT_ERROR)
@@ -931,7 +931,7 @@ def export(
     tracking-id objects, relationships, TLP and ATT&CK tags)."""
     from lurelens.report.jsonout import dumps
 
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     if fmt not in ("stix", "misp"):
         err.print(f"[red]error:[/red] --format {escape(fmt)} is not supported (stix or misp)")
         raise typer.Exit(EXIT_ERROR)
@@ -993,7 +993,7 @@ def intel_import(
     from lurelens.registry.intel_import import IntelImportError, import_file
     from lurelens.report.jsonout import dumps
 
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     if directory is None:
         dirs = [d for d in intel_dirs() if not d.is_file()]
         overlay = data_overlay_dir() or Path(os.path.expanduser("~/.config/lurelens/data.d"))
@@ -1022,9 +1022,9 @@ def report_cmd(
     try:
         from lurelens.report.campaign_html import ReportLimits, build_report
     except ImportError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] the report needs the 'report' extra: pip install 'lurelens[report]' ({escape(str(exc))})")
+        Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]error:[/red] the report needs the 'report' extra: pip install 'lurelens[report]' ({escape(str(exc))})")
         raise typer.Exit(EXIT_ERROR)
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     store = _open_store(err, db, create=False)
     bar = _report_progress(err)
     try:
@@ -1090,11 +1090,11 @@ def serve(
     try:
         from lurelens.adapters.api import ServeConfig, load_tokens, run_server
     except ImportError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {exc.name} is missing: pip install 'lurelens[serve]'")
+        Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]error:[/red] {exc.name} is missing: pip install 'lurelens[serve]'")
         raise typer.Exit(EXIT_ERROR)
     from lurelens.adapters.environment import settings_from_environment
 
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         auth_kw = _auth_options(verify_auth, dns_server, dns_timeout, None, None, None, 1, None)
         auth_kw.pop("auth_inputs", None)
@@ -1151,7 +1151,7 @@ def milter(
                                    verify_auth=verify_auth, dns_server=dns_server)
         run_milter(settings, cfg, socket, metrics)
     except (ValueError, LurelensError, ImportError, OSError) as exc:
-        Console(stderr=True, highlight=False).print(f"[red]error:[/red] {escape(str(exc))}")
+        Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_ERROR)
 
 
