@@ -1095,6 +1095,16 @@ def serve(
     from lurelens.adapters.environment import settings_from_environment
 
     err = Console(stderr=True, highlight=False, soft_wrap=True)
+    # Checked before the server starts: uvicorn would listen on "port 99999" or log an error and go on.
+    bad = next((msg for ok, msg in (
+        (0 <= port <= 65535, f"--port {port} is not a TCP port (0-65535)"),
+        (workers >= 1 and max_pending >= 1 and max_body >= 1, "--workers, --max-pending and --max-body must be at least 1"),
+        (request_timeout > 0 and dns_timeout > 0, "--request-timeout and --dns-timeout must be more than 0 seconds"),
+        (db is None or "://" in db or Path(db).expanduser().is_file(), f"no store at {db} (lurelens hunt --db {db} makes one)"),
+    ) if not ok), None)
+    if bad:
+        err.print(f"[red]error:[/red] {escape(bad)}")
+        raise typer.Exit(EXIT_ERROR)
     try:
         auth_kw = _auth_options(verify_auth, dns_server, dns_timeout, None, None, None, 1, None)
         auth_kw.pop("auth_inputs", None)
