@@ -56,6 +56,9 @@ def stores(tmp_path_factory):
     newer = make_hunt_db(d / "newer.db", [])
     with sqlite3.connect(newer) as conn:
         conn.execute("UPDATE alembic_version SET version_num = '0099_future'")
+    broken = make_hunt_db(d / "broken.db", [])
+    with sqlite3.connect(broken) as conn:  # at the newest revision, but a table is gone
+        conn.execute("DROP TABLE messages")
     (d / "corrupt.db").write_bytes(b"this is not a database" * 50)
     (d / "adir").mkdir()
     from lurelens.store import Store
@@ -72,6 +75,7 @@ def stores(tmp_path_factory):
     ("corrupt.db", "not a database"),
     ("adir", "cannot open the store"),
     ("newer.db", "newer than this lurelens reads"),
+    ("broken.db", "no such table"),
 ])
 @pytest.mark.parametrize("command", [
     ["hits"], ["show", "1"], ["campaigns"], ["campaign", "c-x"], ["report", "-o", "{out}"],
@@ -82,6 +86,22 @@ def test_a_bad_store_is_one_error_line(stores, tmp_path, store, expect, command)
     line = one_error_line(cli(*args, "--db", stores / store))
     assert expect in line
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("args, expect", [
+    (["hits", "--verdict", "recno"], "--verdict is one of"),
+    (["hits", "--limit", "-1"], "--limit must be at least 1"),
+    (["hits", "--limit", "0"], "--limit must be at least 1"),
+    (["show", "99999999999999999999"], "no message 99999999999999999999"),
+    (["show", "0"], "no message 0"),
+])
+def test_bad_arguments_to_hits_and_show(stores, args, expect):
+    assert expect in one_error_line(cli(*args, "--db", stores / "good.db"))
+
+
+def test_verdict_names_any_case(stores):
+    r = cli("hits", "--db", stores / "good.db", "--verdict", "RECON", "--verdict", "Phishing", "--json")
+    assert r.exit_code == 0 and len(r.stdout.splitlines()) == 3
 
 
 def test_unwritable_report_output(stores, tmp_path):

@@ -707,7 +707,7 @@ def hunt(
 @app.command()
 def hits(
     db: str = typer.Option("lurelens.db", "--db", help="The store a hunt wrote."),
-    verdict: List[str] = typer.Option([], "--verdict", help="Only these verdicts (repeatable): clean, tracked, suspicious, phishing, recon, error."),
+    verdict: List[str] = typer.Option([], "--verdict", help="Only these verdicts (repeatable): clean, incomplete, tracked, suspicious, phishing, recon, error."),
     all_: bool = typer.Option(False, "--all", help="Every stored message, whatever its verdict."),
     json_out: bool = typer.Option(False, "--json", help="One JSON object per message: the scan --json fields plus id, source, locator."),
     limit: Optional[int] = typer.Option(None, "--limit", help="At most this many, highest score first."),
@@ -716,7 +716,16 @@ def hits(
     from lurelens.report.jsonout import dumps
     from lurelens.report.stored import print_hit_line
 
+    from lurelens.model.verdict import LABELS
+
     err = Console(stderr=True, highlight=False, soft_wrap=True)
+    # A typo would otherwise list nothing and look like "no such hits"; --limit -1 would list all.
+    verdict = [v.lower() for v in verdict]
+    unknown = [v for v in verdict if v not in (*LABELS, "error")]
+    if unknown or (limit is not None and limit < 1):
+        err.print(f"[red]error:[/red] --verdict is one of {', '.join((*LABELS, 'error'))}" if unknown
+                  else "[red]error:[/red] --limit must be at least 1")
+        raise typer.Exit(EXIT_ERROR)
     store = _open_store(err, db, create=False)
     out = _QuietPipeConsole(highlight=False, soft_wrap=True)
     n = 0
@@ -730,6 +739,10 @@ def hits(
         sys.stdout.flush()
     except BrokenPipeError:
         _quiet_broken_pipe()
+    except Exception as exc:  # noqa: BLE001 - a store failure: one line, exit 2
+        err.print(f"[red]error:[/red] cannot read the store {escape(db)}: {escape(type(exc).__name__)}: "
+                  f"{escape(str(exc).splitlines()[0] if str(exc) else '')}")
+        raise typer.Exit(EXIT_ERROR)
     finally:
         store.close()
     if not json_out and err.is_terminal:
@@ -749,7 +762,12 @@ def show(
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     store = _open_store(err, db, create=False)
     try:
-        d = store.get(message)
+        # Ids are 64-bit integers: a larger number is no stored message (not a driver overflow).
+        d = store.get(message) if 0 < message < 2**63 else None
+    except Exception as exc:  # noqa: BLE001 - a store failure: one line, exit 2
+        err.print(f"[red]error:[/red] cannot read the store {escape(db)}: {escape(type(exc).__name__)}: "
+                  f"{escape(str(exc).splitlines()[0] if str(exc) else '')}")
+        raise typer.Exit(EXIT_ERROR)
     finally:
         store.close()
     if d is None:
