@@ -156,3 +156,13 @@ def test_report_of_a_store_of_unreadable_messages_says_so(stores, tmp_path):
     assert "base-uri 'none'; form-action 'none'" in page
     r = cli("report", "--db", stores / "empty.db", "-o", out)
     assert r.exit_code == 0 and "could not be scanned" not in out.read_text()
+
+
+def test_report_title_with_undecodable_bytes(stores, tmp_path):
+    """A title from argv holds a lone surrogate for each byte that is not UTF-8 (Python decodes argv
+    with surrogateescape): the page is still written, with a replacement mark."""
+    pytest.importorskip("matplotlib", reason="needs the report extra")
+    out = tmp_path / "t.html"
+    r = cli("report", "--db", stores / "empty.db", "-o", out, "--title", "Q3 \udcff hunt")
+    assert r.exit_code == 0, r.stderr
+    assert "<title>Q3 ? hunt</title>" in out.read_text(encoding="utf-8")

@@ -334,6 +334,8 @@ def build_report(store, *, title: str = "lurelens campaign report", limits: Repo
     from lurelens.campaigns import Campaigns
 
     tell = progress or (lambda _s, _d, _t: None)
+    # A title from a command line may carry undecodable bytes (lone surrogates): the page is UTF-8.
+    title = title.encode("utf-8", "replace").decode("utf-8")
     camps = Campaigns(store)
     tell("clustering", 0, 1)
     camps.update()
