@@ -26,7 +26,7 @@ from lurelens import ScannerSettings  # noqa: E402
 from lurelens.adapters.hunt import run_hunt  # noqa: E402
 from lurelens.campaigns import Campaigns  # noqa: E402
 from lurelens.campaigns.stix import TLP_LEVELS, pseudonym, stix_bundle  # noqa: E402
-from lurelens.registry.intel_import import IntelImportError, read_indicators, url_prefix  # noqa: E402
+from lurelens.registry.intel_import import IntelImportError, import_file, read_indicators, url_prefix  # noqa: E402
 from lurelens.store import Store  # noqa: E402
 
 N = 4
@@ -518,3 +518,22 @@ def test_import_refuses_what_is_not_a_regular_file(tmp_path):
     for p in (fifo, Path("/dev/zero")):
         r = cli("intel", "import", p, "--dir", tmp_path / "intel")
         assert r.exit_code == 2 and "not a regular file" in r.stderr, r.stderr
+
+
+def test_two_event_lists_sharing_their_first_events_get_two_files(tmp_path):
+    """A REST response of events [A, B, C] and another of [A, B, C, D]: the names of their files once
+    were the first 80 characters of the joined uuids, so the second import replaced the first."""
+    def event(uuid: str, host: str) -> dict:
+        return {"Event": {"info": uuid, "uuid": uuid, "Attribute": [{"type": "domain", "value": host, "to_ids": True}]}}
+
+    a, b, c, d = (f"5f0c{i}e6a-1c2d-4e5f-8a9b-0c1d2e3f4a5{i}" for i in range(4))
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    first.write_text(json.dumps({"response": [event(a, "a.example"), event(b, "b.example"), event(c, "c.example")]}))
+    second.write_text(json.dumps({"response": [event(a, "a.example"), event(b, "b.example"), event(c, "c.example"),
+                                               event(d, "d.example")]}))
+    intel = tmp_path / "intel"
+    r1, r2 = import_file(first, intel), import_file(second, intel)
+    assert r1.path != r2.path and len(list(intel.glob("*.csv"))) == 2
+    assert "c.example" in r1.path.read_text() and "d.example" in r2.path.read_text()
+    # The same list again replaces its own file.
+    assert import_file(first, intel).path == r1.path and len(list(intel.glob("*.csv"))) == 2

@@ -13,6 +13,7 @@ earlier import of the same source. Bad input raises :class:`IntelImportError`, n
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import ipaddress
 import json
@@ -451,8 +452,12 @@ def read_indicators(data: bytes, name: str = "the file") -> ImportResult:
 
 
 def _slug(source: str) -> str:
-    s = re.sub(r"[^A-Za-z0-9._-]+", "-", source).strip("-.")[:80]
-    return s or "import"
+    s = re.sub(r"[^A-Za-z0-9._-]+", "-", source).strip("-.")
+    if len(s) > 80 or s != source:
+        # Cut or changed: two sources (a list of events sharing their first uuids) must not get one
+        # name, or the second import would silently replace the first.
+        s = s[:64].strip("-.") + "-" + hashlib.sha256(source.encode("utf-8", "replace")).hexdigest()[:12]
+    return s.strip("-") or "import"
 
 
 def import_file(path: str | Path, directory: str | Path, *, name: str | None = None,
