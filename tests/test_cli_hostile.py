@@ -51,8 +51,8 @@ def hostile_lure(i: int) -> bytes:
 @pytest.fixture(scope="module")
 def stores(tmp_path_factory):
     d = tmp_path_factory.mktemp("stores")
-    good = make_hunt_db(d / "good.db", [(f"box.mbox:{i}", hostile_lure(i)) for i in range(3)])
-    empty = make_hunt_db(d / "empty.db", [])
+    make_hunt_db(d / "good.db", [(f"box.mbox:{i}", hostile_lure(i)) for i in range(3)])
+    make_hunt_db(d / "empty.db", [])
     newer = make_hunt_db(d / "newer.db", [])
     with sqlite3.connect(newer) as conn:
         conn.execute("UPDATE alembic_version SET version_num = '0099_future'")
