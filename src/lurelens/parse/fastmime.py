@@ -38,6 +38,8 @@ def parse_fast(raw: bytes) -> EmailMessage | None:
         return _part(text, 0, len(text), 0)
     except (_Unusual, RecursionError):
         return None
+    except Exception:  # noqa: BLE001 - e.g. a parameter the stdlib's helpers trip on: let it decide
+        return None
 
 
 def _part(text: str, start: int, end: int, depth: int, in_digest: bool = False) -> EmailMessage:
