@@ -254,3 +254,18 @@ def test_feedback_refuses_values_that_would_not_stay_one_entry(tmp_path, action,
     assert len(IntelStore([tmp_path / "iocs"], shipped=False)) == 0
     # The same kind of value without the trick is accepted (so the refusal is about the trick).
     fb.record(action, "sender@evil.example" if action.endswith("sender") else "evil.example")
+
+
+def test_feedback_with_undecodable_text_is_logged_with_its_action(tmp_path):
+    """JSON may carry a lone surrogate ("\\udcff"): it cannot be UTF-8. An action that changed a list
+    was once left without its log line (the write raised after the list was appended)."""
+    from lurelens.adapters.feedback import Feedback, FeedbackError
+
+    fb = Feedback(tmp_path)
+    fb.record("block_host", "x.example", note="seen \udcff twice", message={"subject": "s \udcff"})
+    with pytest.raises(FeedbackError):
+        fb.record("block_sender", "a\udcff@x.example")
+    (entry,) = fb.recent()
+    assert entry["value"] == "x.example" and entry["note"] == "seen ? twice" and entry["message"]["subject"] == "s \udcff"
+    (tmp_path / "feedback.jsonl").read_bytes().decode("utf-8")  # valid UTF-8
+    assert "a\udcff" not in (tmp_path / "iocs" / "lurelens-feedback.txt").read_text(errors="surrogateescape")

@@ -47,7 +47,8 @@ class FeedbackError(InputError, ValueError):
 # A value is written as one line of a list file: whitespace, a control character or "#" in it would
 # split it into other entries (a newline in an address's local part would add a line of its own) or
 # cut it at a comment.
-_NOT_IN_A_LINE = re.compile(r"[\s#\x00-\x1f\x7f]")
+# A lone surrogate (JSON "\\udcff") cannot be written as UTF-8 at all.
+_NOT_IN_A_LINE = re.compile(r"[\s#\x00-\x1f\x7f\ud800-\udfff]")
 
 
 def _domain(value: str) -> str | None:
@@ -83,7 +84,7 @@ def _host(value: str) -> tuple[str, str]:
 
 
 def _one_line(text: str | None, limit: int = 300) -> str:
-    return " ".join((text or "").split())[:limit]
+    return " ".join((text or "").split())[:limit].encode("utf-8", "replace").decode("utf-8")
 
 
 class Feedback:
@@ -142,8 +143,10 @@ class Feedback:
         with self._locked():
             if line is not None and target is not None:
                 entry["added"] = self._append_once(self.dir / target, entry["value"], line)
-            with open(self.log, "a", encoding="utf-8") as f:
-                f.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
+            # backslashreplace: a lone surrogate in ``message`` is written as its JSON escape, so the
+            # log line is always written once the list changed (never an action without its entry).
+            with open(self.log, "ab") as f:
+                f.write((json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8", "backslashreplace"))
         return entry
 
     @staticmethod
