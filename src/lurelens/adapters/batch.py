@@ -14,6 +14,7 @@ from rich.markup import escape
 
 from lurelens.model import Verdict
 from lurelens.model.verdict import LABELS, SEVERITY
+from lurelens.report.text import spreadsheet_cell
 
 __all__ = ["RunSummary", "CsvWriter", "Progress", "make_progress", "CSV_COLUMNS"]
 
@@ -91,11 +92,12 @@ class CsvWriter:
         hosts = " ".join(dict.fromkeys(r.host for r in msg.resources if r.host)) if msg is not None else ""
         symbols = " ".join(f.symbol for f in v.findings if f.score > 0)
         reason = v.reasons[1] if len(v.reasons) > 1 else (v.reasons[0] if v.reasons else "")
-        self._w.writerow([v.file or "-", v.label, f"{v.score:g}", "yes" if v.incomplete else "no", symbols,
-                          hosts, frm, msg.subject if msg is not None else "", reason, "; ".join(v.errors)])
+        c = spreadsheet_cell  # text from the message: never a formula in the analyst's spreadsheet
+        self._w.writerow([c(v.file or "-"), v.label, f"{v.score:g}", "yes" if v.incomplete else "no", symbols,
+                          hosts, c(frm), c((msg.subject or "") if msg is not None else ""), c(reason), c("; ".join(v.errors))])
 
     def error(self, name: str, problem: str) -> None:
-        self._w.writerow([name, "error", "0", "yes", "", "", "", "", "", problem])
+        self._w.writerow([spreadsheet_cell(name), "error", "0", "yes", "", "", "", "", "", spreadsheet_cell(problem)])
 
 
 class Progress:

@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from lurelens.report.text import printable_tree
+from lurelens.report.text import printable_tree, spreadsheet_cell
 
 __all__ = ["print_campaign_rows", "print_campaign", "print_who_else", "watchlist_csv", "WATCHLIST_FIELDS"]
 
@@ -82,5 +82,6 @@ def watchlist_csv(rows: list[dict[str, Any]]) -> str:
     w = csv.DictWriter(buf, fieldnames=WATCHLIST_FIELDS, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
     for r in rows:
-        w.writerow(r)
+        # Tokens, URLs and addresses come from hostile mail: never a formula in a spreadsheet.
+        w.writerow({k: spreadsheet_cell(v) if isinstance(v, str) else v for k, v in r.items()})
     return buf.getvalue()

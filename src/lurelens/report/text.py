@@ -16,7 +16,8 @@ from rich.text import Text
 from lurelens.model import Message, RemoteResource, Verdict
 from lurelens.model.leaks import LEARN_IP, LEARN_TIME, LEARN_UA, HostLeak
 
-__all__ = ["print_verdict", "print_error", "print_leaks", "verdict_lines", "plural", "cut", "printable", "printable_tree"]
+__all__ = ["print_verdict", "print_error", "print_leaks", "verdict_lines", "plural", "cut", "printable", "printable_tree",
+           "spreadsheet_cell"]
 
 _COLOR = {"clean": "green", "incomplete": "magenta", "tracked": "cyan", "suspicious": "yellow", "phishing": "red",
           "recon": "bold red"}
@@ -57,6 +58,13 @@ def printable_tree(value):
     if isinstance(value, list):
         return [printable_tree(v) for v in value]
     return value
+
+
+def spreadsheet_cell(text: str) -> str:
+    """A CSV cell a spreadsheet shows as text: one starting with ``= + - @`` (or a tab or CR) would be
+    run as a formula (``=HYPERLINK(...)`` in a hostile subject), so it gets a leading ``'``. A lone
+    character (``-`` for standard input) is no formula and stays as it is."""
+    return "'" + text if len(text) > 1 and text[0] in "=+-@\t\r" else text
 
 
 def _emit(console: Console, lines: Iterable[Line]) -> None:
