@@ -315,3 +315,47 @@ def test_grouped_opt_out_phrases_find_what_the_plain_alternation_finds(corpus_me
         assert _span(fast.search(text)) == want
         found += want is not None
     assert found > 500
+
+
+def test_standalone_word_equals_the_regex_search(corpus_messages):
+    from lurelens.checks.obfuscation import _standalone
+
+    pairs = []
+    for m in corpus_messages:
+        names = [m.subject.lower()] + [a.display_name.lower() for a in m.from_]
+        for rcpt in m.recipients[:5]:
+            local = rcpt.rpartition("@")[0].lower()
+            if len(local) >= 5:
+                pairs += [(n, local) for n in names] + [(n + " " + local, local) for n in names[:1]]
+    rnd = random.Random(37)
+    for _ in range(20000):
+        word = "".join(rnd.choice("ab.+-") for _ in range(rnd.randint(1, 4)))
+        pairs.append(("".join(rnd.choice(["ab", "a", "b", ".", "-", "_", " ", "é", "1", word]) for _ in range(rnd.randint(0, 10))), word))
+    hits = 0
+    for s, word in pairs:
+        m = re.search(rf"(?<![\w.\-]){re.escape(word)}(?![\w\-])", s)
+        assert _standalone(s, word) == (m.start() if m else -1), (s, word)
+        hits += m is not None
+    assert hits > 1000
+
+
+def test_compiled_composites_equal_the_tree_walk(corpus_messages, scanner):
+    import pickle
+
+    from lurelens.scoring.expr import Expr, _eval, compile_expr
+
+    cfg = scanner.scoring
+    exprs = [c.test for c in cfg.composites] + [cfg.recon_excluded_by]
+    exprs += [compile_expr(t)[0] for t in ("A & !B | C", "2 of (A, B & C, !D)", "!(A | group:x) & (B | C)",
+                                            "1 of (A)", "3 of (A, B, C)", "group:x & group:y")]
+    names = sorted({n for e in exprs if e is not None for n in re.findall(r"'([A-Z][A-Z0-9_]*)'", repr(e.tree))})
+    groups = sorted(cfg.groups) + ["x", "y"]
+    rnd = random.Random(41)
+    cases = [({f.symbol for f in scanner._run_checks(m, 1e18, None)}, set()) for m in corpus_messages[::25]]
+    cases += [(set(rnd.sample(names, rnd.randint(0, len(names)))), set(rnd.sample(groups, rnd.randint(0, 3))))
+              for _ in range(3000)]
+    for e in exprs:
+        assert pickle.loads(pickle.dumps(e)) == e
+        for syms, grps in cases:
+            assert e(syms, grps) is _eval(e.tree, syms, grps)
+    assert isinstance(exprs[0], Expr)

@@ -170,7 +170,7 @@ class _AnchorFinder(tuple):
         anchors = sorted({a for a, _n, _r in free_patterns if a}, key=lambda a: (-len(a), a))
         prefixes = {a: [b for b in anchors if a.startswith(b)] for a in anchors}
         by_anchor: dict[str, list[int]] = {}
-        always = []  # a pattern with no anchor is tried on every URL
+        always: list[int] = []  # a pattern with no anchor is tried on every URL
         for i, (a, _n, _r) in enumerate(free_patterns):
             (by_anchor.setdefault(a, []) if a else always).append(i)
         # Grouped by first character (registry/phrases.py dispatch): one test per letter at each place.
