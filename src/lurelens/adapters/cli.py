@@ -671,9 +671,11 @@ def hunt(
         def on_plan(total):  # noqa: F811 - set only with a terminal
             import time as _t
 
-            started[0] = _t.monotonic()
+            # Called when the hunt starts (total None) and again once the listing knows the total.
+            if not started[0]:
+                started[0] = _t.monotonic()
+                progress.start()
             progress.update(task, total=total)
-            progress.start()
 
         def on_progress(n):  # noqa: F811
             import time as _t

@@ -210,9 +210,10 @@ class Store:
             return {k: (fp, n) for k, fp, n in rows}
 
     def write(self, rows: Iterable[dict[str, Any]], *, run_id: int | None = None,
-              partition: tuple[str, str, str] | None = None) -> Written:
+              partition: tuple[str, str, str] | None = None, messages: int | None = None) -> Written:
         """Store rows (from :func:`lurelens.store.rows.message_row` / ``error_row``) in one transaction
-        and, when ``partition`` (source, key, fingerprint) is given, mark it done in the same one."""
+        and, when ``partition`` (source, key, fingerprint) is given, mark it done in the same one,
+        holding ``messages`` rows (default: these rows; more when its other slices were written before)."""
         # One order for every writer, so two transactions inserting overlapping keys cannot deadlock.
         rows = sorted(rows, key=lambda r: (r["source"], r["locator"], r["sha256"]))
         for attempt in range(8):
@@ -220,7 +221,7 @@ class Store:
                 with self.engine.begin() as conn:
                     new = self._write(conn, rows, run_id)
                     if partition is not None:
-                        self._mark_done(conn, partition, len(rows), run_id)
+                        self._mark_done(conn, partition, len(rows) if messages is None else messages, run_id)
                 labels = Counter(rows[i]["verdict"] for i in new)
                 return Written(len(new), len(rows) - len(new), dict(labels))
             except OperationalError as exc:
