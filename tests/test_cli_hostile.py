@@ -186,3 +186,8 @@ def test_csv_cells_from_mail_are_never_formulas(tmp_path):
                                                            "recipient": "@SUM(A1)", "url": "-x", "message": 3}]))))
     assert (rows[0]["token"], rows[0]["recipient"], rows[0]["url"], rows[0]["message"]) == ("'=1+2", "'@SUM(A1)", "'-x", "3")
     assert rows[0]["host"] == "px.example"  # plain values untouched
+
+
+def test_a_store_url_error_never_shows_the_password():
+    line = one_error_line(cli("hits", "--db", "postgresql://hunter:s3cret-pw@127.0.0.1:1/lurelens"))
+    assert "s3cret-pw" not in line and "hunter:***@127.0.0.1" in line

@@ -625,7 +625,15 @@ def _open_store(err: Console, db: str, *, create: bool):
     try:
         return Store(db).migrate()
     except Exception as exc:  # noqa: BLE001 - driver and server errors: one line, exit 2
-        err.print(f"[red]error:[/red] cannot open the store {escape(db)}: {escape(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}")
+        shown = db
+        if "://" in db:  # never the database password in a terminal or a cron log
+            try:
+                from sqlalchemy.engine import make_url
+
+                shown = make_url(db).render_as_string(hide_password=True)
+            except Exception:  # noqa: BLE001 - not a URL SQLAlchemy reads: say that much
+                shown = db.split("://", 1)[0] + "://..."
+        err.print(f"[red]error:[/red] cannot open the store {escape(shown)}: {escape(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}")
         raise typer.Exit(EXIT_ERROR)
 
 

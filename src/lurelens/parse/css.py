@@ -298,7 +298,7 @@ def _relevant_rules(css: str) -> str | None:
     while True:
         if at_rule is None:  # skip white space and comments to the rule's first token
             while True:
-                pos = _SKIP_WS.match(css, pos).end()
+                pos = _SKIP_WS.match(css, pos).end()  # type: ignore[union-attr]  # matches the empty string too
                 if css.startswith("/*", pos):
                     end = css.find("*/", pos + 2)
                     if end == -1:
@@ -343,7 +343,7 @@ def _relevant_rules(css: str) -> str | None:
         elif tok == "@":
             pass  # inside a rule: an at-keyword or a delimiter, nothing structural
         else:  # url( : a url token, or a function whose argument is quoted or plain
-            q = _SKIP_WS.match(css, pos).end()
+            q = _SKIP_WS.match(css, pos).end()  # type: ignore[union-attr]
             if q < n and css[q] in "\"'":
                 stack.append(")")  # a function block either way; the string is read next
             else:

@@ -446,7 +446,7 @@ def inventory(html: str, part: str = "", max_nodes: int = 200_000) -> HtmlInvent
     sheets, base, title, removed = _setup_nodes(tree)
     walker = _Walker(tree, part)
     inv = walker.run(sheets, base)
-    inv.title = title.text().strip()[:300] if title is not None else ""
+    inv.title = title.text().strip()[:300] if title is not None else ""  # type: ignore[attr-defined]
     for n in removed:
         n.decompose()
     inv.hidden_text_chars = _hidden_text(tree, walker)
