@@ -205,7 +205,8 @@ _RULE_PIECES = st.sampled_from([
     "/*", "*/", "url(", "URL( 'x' )", "url(a b)", "url(a{b)", "url(\"q\")", "@", "@x", "@-y", "@1", " ", "\r",
     "\f", "src(", "image-set(", "-url(", "1url(", "#url(", ".c{opacity:0}", "x{mso-hide:all}", "d{overflow:hidden;height:0}",
     "e{position:absolute;left:-999px}", "f{clip:rect(0,0,0,0)}", "g{transform:scale(0)}", "h{color:blue;}", "ſ", "İ",
-    "DISPLAY:NONE", "<!--", "-->", "\\", "\x00", "{}", "i{background:url('http://q.test/q.png')}"])
+    "DISPLAY:NONE", "<!--", "-->", "@keyframes k{from{opacity:0}}", "@-webkit-x", "@--v", "@MEDIA", "@supports(",
+    "@page{margin:0}", "@font-face{", "@é", "@_u", "@charset 'x';", "\\", "\x00", "{}", "i{background:url('http://q.test/q.png')}"])
 _css_rules = st.lists(_RULE_PIECES, max_size=30).map("".join)
 
 
@@ -225,9 +226,11 @@ def test_rule_split_changes_nothing(css):
 
 
 def test_rule_split_applies_and_drops_rules():
-    css = "p{color:red} .h{display:none} q{margin:0} i{background:url(http://x.test/i.png)} @media (x){r{color:red}}"
+    css = ("p{color:red} .h{display:none} q{margin:0} i{background:url(http://x.test/i.png)} @media (x){r{color:red}"
+           " .m{visibility:hidden}} @keyframes k{from{opacity:0}} @font-face{src:url(f.woff)} @-ms-viewport{width:1px}")
     kept = cssmod._relevant_rules(css)
-    assert kept == " .h{display:none} i{background:url(http://x.test/i.png)} @media (x){r{color:red}}"
+    assert kept == (" .h{display:none} i{background:url(http://x.test/i.png)} @media (x){"
+                    " .m{visibility:hidden}} @font-face{src:url(f.woff)}")
     assert cssmod._relevant_rules("a{b:c\\}") is None  # escapes: parsed whole
 
 
