@@ -267,3 +267,18 @@ def test_setup_query_equals_four_queries_on_generated_html(html):
     sheets, base, title, removed = htmlmod._setup_nodes(tree)
     p_sheets, p_base, p_title, p_removed = htmlmod._setup_nodes_plain(tree)
     assert (sheets, _ids([base, title]), _ids(removed)) == (p_sheets, _ids([p_base, p_title]), _ids(p_removed))
+
+
+_URL_TEXT = st.lists(st.sampled_from(list("\t\n\r \x00\x01\x0b\x0c\x0e\x0f\x1f/:.?#ah") + ["//", "http://", "x.test"]),
+                     max_size=25).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_URL_TEXT, st.sampled_from([None, "", "http://base.test/d/", "https://b.test"]))
+def test_clean_attr_url_and_resolve_equal_plain_forms(url, base):
+    from lurelens.parse import urls
+
+    plain = re.sub(r"[\t\n\r]", "", url).strip(" \x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f")
+    assert urls.clean_attr_url(url) == plain
+    assert urls.clean_attr_url(plain) == plain  # so resolve_clean may skip it
+    assert urls.resolve(url, base) == urls.resolve_clean(plain, base)
