@@ -25,7 +25,8 @@ SYMBOLS = (
     Symbol("LURE_EXTORTION", "The text claims the reader was hacked or filmed and demands payment"),
     Symbol("LURE_ADVANCE_FEE", "The text offers a share of a large sum, an inheritance or a deal to a stranger"),
     Symbol("LURE_ROMANCE", "The text dangles dates, lonely singles or sexual content, the bait of romance and adult scams"),
-    Symbol("LURE_CRYPTO", "The text is about crypto-currency balances, payouts, mining or wallets, the staple of investment scams"),
+    Symbol("LURE_CRYPTO", "The text claims crypto-currency is waiting: a balance or payout, coins earned, a withdrawal, cloud mining, a wallet to validate, guaranteed returns (investment and wallet-drainer scams)"),
+    Symbol("LURE_CRYPTO_TOPIC", "The text talks about crypto-currency (bitcoin, an exchange, a wallet) without claiming anything is owed: an exchange's newsletter does too"),
     Symbol("BULK_NO_LIST_UNSUBSCRIBE", "The text offers an opt-out as bulk mail does, but there is no List-Unsubscribe header, which legitimate bulk senders must send"),
 )
 
@@ -59,6 +60,8 @@ def run(msg: Message, ctx: Context):
         phrase = m.group(0).strip()
         if phrase not in phrases and len(phrases) < 3:
             phrases.append(phrase)
+    if "crypto" in found:
+        found.pop("crypto_topic", None)  # the claim says more than the topic words around it
     for cat, phrases in found.items():
         if f"LURE_{cat.upper()}" not in _DECLARED:
             continue  # an overlay category with no symbol of its own yet

@@ -26,6 +26,7 @@ SYMBOLS = (
     Symbol("FROM_FREEMAIL", "The sender uses a free-mail provider"),
     Symbol("REPLYTO_MISMATCH", "Replies go to a different domain than the sender's"),
     Symbol("REPLYTO_FREEMAIL", "Replies go to a free-mail address while the sender is not free mail"),
+    Symbol("REPLYTO_OTHER_FREEMAIL", "A free-mail sender asks for replies at another free-mail mailbox: the sending account is a throwaway, the answers go to the one the scammer reads"),
     Symbol("SENDER_MISMATCH", "The Sender header names a different domain than From"),
     Symbol("RETURN_PATH_MISMATCH", "Bounces go to a different domain than From"),
     Symbol("HEADER_ENCODED_TRICK", "An encoded word in Reply-To, Sender, To or Subject hides control characters or a second address"),
@@ -131,8 +132,14 @@ def _headers(msg: Message, ctx: Context):
     list_post = (msg.header("List-Post") or "").lower()
     # A list that rewrites From to its own address (DMARC mitigation) puts the author in Reply-To.
     list_rewrote_from = bool(list_post) and frm.addr.lower() in list_post
+    from_free = bool(fdom) and ctx.data.is_freemail(frm.domain)
     for rt in ([] if list_rewrote_from else msg.reply_to[:3]):
         rdom = registrable_domain(rt.domain) if rt.domain else ""
+        # The same mailbox name at a sibling provider (gmail.com / googlemail.com) is one person.
+        if (from_free and rdom and rt.local.lower() != frm.local.lower() and rt.addr.lower() not in list_post
+                and ctx.data.is_freemail(rt.domain)):
+            yield Finding("REPLYTO_OTHER_FREEMAIL", f"From {frm.addr}, Reply-To {rt.addr}")
+            break
         if rdom and fdom and rdom != fdom and rt.addr.lower() not in list_post:
             if ctx.data.is_freemail(rt.domain) and not ctx.data.is_freemail(frm.domain):
                 yield Finding("REPLYTO_FREEMAIL", f"From {frm.addr}, Reply-To {rt.addr}")
