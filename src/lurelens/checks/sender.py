@@ -199,9 +199,9 @@ _NO_VOWELS = re.compile(r"[bcdfghjklmnpqrstvwxz]{7}", re.I)
 
 
 def _random_local(local: str) -> bool:
-    """Mixed-case letter salad (xHtFjdALEqNMlfk), or one-case letters no language would spell,
-    seven consonants in a row (uqfkxgpz; SpamAssassin's FROM_LOCAL_NOVOWEL). CamelCase names
-    (JohnSmith) and names with a few consonants together (rwmcgwier) are not."""
+    """Mixed-case letter salad (xHtFjdALEqNMlfk), or letters no language would spell in any case,
+    seven consonants in a row (uqfkxgpz, dvgvKKB; SpamAssassin's FROM_LOCAL_NOVOWEL). CamelCase
+    names (JohnSmith) and names with a few consonants together (rwmcgwier) are not."""
     if not re.fullmatch(r"[A-Za-z0-9]{7,40}", local):
         return False
     letters = "".join(c for c in local if c.isalpha())
@@ -209,6 +209,10 @@ def _random_local(local: str) -> bool:
         return False
     if letters.islower() or letters.isupper():
         return bool(re.fullmatch(r"[A-Za-z]+[0-9]{0,4}", local)) and bool(_NO_VOWELS.search(letters))
+    # Seven consonants in a row spell no word in any case: 'xxLJGPm', 'dvgvKKB' (a camel-cased
+    # name such as 'FOXSportsFLASH' has at most five).
+    if _NO_VOWELS.search(letters):
+        return True
     if _CAMEL_WORDS.match(letters):
         return False
     return sum(1 for a, b in zip(letters, letters[1:]) if a.isupper() != b.isupper()) >= 3
