@@ -31,6 +31,8 @@ _DOUBLE = re.compile(r"\.(pdf|docx?|xlsx?|jpe?g|png|txt|zip)\s*\.[a-z0-9]{2,4}$"
 # Documents a lure is carried in (not inline images: a signature logo is not a document).
 _DOCUMENT = re.compile(r"\.(pdf|docx?|xlsx?|pptx?|odt|rtf|s?html?|svg|zip|rar|7z|iso|img)$", re.I)
 _TOKEN_SPLIT = re.compile(r"[^A-Za-z0-9]+")
+_CASE_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+")
+_VOWEL = re.compile(r"[aeiouAEIOU]")
 _IMAGE_EXT = ("jpg", "jpeg", "png", "gif", "bmp", "webp")
 _DOC_EXT = ("pdf", "doc", "docx", "xls", "xlsx")
 _BODY_EMPTY_WORDS = 20  # fewer words of text than this, beside a document, says nothing
@@ -39,8 +41,9 @@ _MAX_NAMED = 10  # attachments whose names are read (Limits bound the parts; thi
 
 def _random_token(tok: str) -> bool:
     """Letter salad such as 'pBDp08qj9IiC6' or 'ZwdLKpiPxvo68U5y1n': mixed case switching often,
-    as generators mint. People's names ('JohnSmith', 'McDonald'), camel-case words
-    ('InvoiceMarch'), shouting ('INVOICE2024'), hex and serial numbers are not."""
+    as generators mint, in which several case-words have no vowel. People's names ('JohnSmith',
+    'McDonald'), camel-case words ('InvoiceMarch'), shouting ('INVOICE2024'), hex and serial
+    numbers are not."""
     if len(tok) < 7:
         return False
     letters = [c for c in tok if c.isalpha()]
@@ -51,7 +54,11 @@ def _random_token(tok: str) -> bool:
         return False
     switches = sum(1 for a, b in zip(letters, letters[1:]) if a.isupper() != b.isupper())
     digits_inside = any(c.isdigit() for c in tok[1:-1]) and not tok[-4:].isdigit()
-    return switches >= 5 or (switches >= 3 and digits_inside)
+    if not (switches >= 5 or (switches >= 3 and digits_inside)):
+        return False
+    # Camel-cased words ('McDonaldsReceipt', 'TitanSpinsWinZone') have vowels in nearly every word.
+    words = _CASE_WORDS.findall("".join(letters))
+    return sum(1 for w in words if not _VOWEL.search(w)) >= 2
 
 
 def _type_mismatch(name: str, ctype: str) -> bool:

@@ -31,6 +31,7 @@ SYMBOLS = (
 )
 
 _DECLARED = frozenset(sym.name for sym in SYMBOLS)
+_UNDERSCORES = re.compile(r"_+")  # one space for a run: "Transfer__to__your__Bitcoin" reads as words
 
 
 @lru_cache(maxsize=8)
@@ -48,7 +49,7 @@ def run(msg: Message, ctx: Context):
     # Underscores stand in for spaces in filter-dodging subjects ("Transfer__to__your__Bitcoin").
     # Attachment names speak too ("Bitcoin_Transaction_0.7495_BTC.pdf").
     att_names = " ".join((a.filename or "") for a in msg.attachments[:10])
-    text = (msg.subject.replace("_", " ") + "\n" + re.sub(r"[_.]", " ", att_names) + "\n" + msg.visible_text[:lure_text]).lower()
+    text = (_UNDERSCORES.sub(" ", msg.subject) + "\n" + re.sub(r"[_.]", " ", att_names) + "\n" + msg.visible_text[:lure_text]).lower()
     pat, cats = data.lure_scanner
     found: dict[str, list[str]] = {}
     for m in pat.finditer(text):
