@@ -145,3 +145,19 @@ def test_lottery_winner_notices_are_prize_claims(scanner):
 
 def test_a_sum_in_pounds_is_an_advance_fee_sum(scanner):
     assert_fires(text("You have acquired the amount of £5millions pounds."), "LURE_ADVANCE_FEE", scanner)
+
+
+@pytest.mark.parametrize("claim, symbol", [
+    ("Today BONUS! 50% bonus at every deposit just today!", "LURE_PRIZE"),
+    ("Sichern Sie sich 250 EUR ohne Einzahlung und 100 Freispiele!", "LURE_PRIZE"),
+    ("Help Ukraine with BTC, ETH, USDT and other cryptocurrencies.", "LURE_CRYPTO"),
+    ("Your Bitcoin transaction is pending: the network is processing it.", "LURE_CRYPTO"),
+    ("TAKE FREE CRYPTO now", "LURE_CRYPTO"),
+])
+def test_casino_bonuses_and_crypto_asks_are_lures(claim, symbol, scanner):
+    assert_fires(text(claim), symbol, scanner)
+
+
+def test_a_merchant_accepting_crypto_claims_nothing(scanner):
+    v = scanner.scan(text("Good news: our shop now supports payments in crypto, and a deposit is refundable."))
+    assert not {"LURE_CRYPTO", "LURE_PRIZE"} & {f.symbol for f in v.findings}
