@@ -28,6 +28,7 @@ sys.path.insert(0, str(HERE.parent / "bench"))
 from common import DEFAULT_CORPUS  # noqa: E402
 from cv import HAM_SETS, PHISH_SETS, Record, assign_folds, cv_figures, extract, print_cv_table  # noqa: E402
 
+from lurelens.checks import author as author_check  # noqa: E402
 from lurelens.model import Finding  # noqa: E402
 from lurelens.scoring import ScoringConfig, load_scoring, score  # noqa: E402
 
@@ -56,9 +57,18 @@ HAND_GROUPS = {
     "engine": "engine problems are reported, never scored",
 }
 FLOOR_REASON = "floor symbol (From ambiguity): makes a message suspicious by rule, see docs/from-ambiguity.md"
+# The From-header ambiguities of checks/author.py. Chosen by the check that declares them, not by
+# weight: a pin "FROM_* weighing 3 or more" froze sender symbols a previous fit had raised past 3
+# (FROM_NAME_UNRELATED_ORG 3.77, fitted on all dev data), which then leaked into every CV fold.
+FROM_TRICKS = frozenset(s.name for s in author_check.SYMBOLS)
 FIT_COMPOSITES = {"FREEMAIL_LURE", "BEACON_UNRELATED_SENDER"}  # other composites are combination rules, hand-set for now
 MIN_SUPPORT = 15  # messages of the training data a symbol must fire on to be fitted
 UPPER, LOWER = 8.0, -4.0  # bounds of a threat weight and of a legitimacy weight
+# Lure language alone proves little (a bank's real notice says "verify", an exchange's says
+# "your balance is 0.5 BTC"): no lure phrase family may reach `suspicious` (4.0) on its own, even
+# at full strength, so the fit cannot turn one topic into a verdict (issue 14: LURE_CRYPTO had
+# been fitted to 4.81, then 5.87 once split, on a dev corpus without any legitimate crypto mail).
+LURE_UPPER = 3.9
 # Each set's share of the loss. The targets are asymmetric (phishing: at least 95% caught; hard ham:
 # at most 5% suspicious), and the threshold is then raised until the training folds meet the ham
 # targets, so phishing weighs 4x: at 1x each hard-ham message outweighed 17 phishing ones and the
@@ -141,7 +151,7 @@ def make_plan(cfg: ScoringConfig, support: dict[str, int]) -> Plan:
             pinned[name] = ERA_REASON
         elif groups.get(name) in HAND_GROUPS:
             pinned[name] = HAND_GROUPS[groups[name]]
-        elif name.startswith("FROM_") and w >= 3.0:
+        elif name in FROM_TRICKS:
             pinned[name] = "From-header trick (docs/from-ambiguity.md): too few dev messages"
         elif name in composites and name not in FIT_COMPOSITES:
             pinned[name] = "combination rule, hand-set (not fitted yet)"
@@ -151,7 +161,8 @@ def make_plan(cfg: ScoringConfig, support: dict[str, int]) -> Plan:
             pinned[name] = f"too few dev messages to fit ({support.get(name, 0)} < {MIN_SUPPORT})"
         else:
             fitted.append(name)
-            bounds.append((0.0, UPPER) if w > 0 else (LOWER, 0.0))
+            upper = LURE_UPPER if name.startswith("LURE_") else UPPER
+            bounds.append((0.0, upper) if w > 0 else (LOWER, 0.0))
     return Plan(fitted, bounds, pinned)
 
 
