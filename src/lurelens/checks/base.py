@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 
 from lurelens.model import Finding, Message
@@ -56,8 +57,10 @@ class Check:
     symbols: tuple[Symbol, ...]
     run: Callable[[Message, Context], Iterable[Finding]]
 
-    @property
+    @cached_property
     def symbol_names(self) -> frozenset[str]:
+        # Cached: the engine tests every finding against it (cached_property writes the instance
+        # dict directly, which a frozen dataclass allows).
         return frozenset(s.name for s in self.symbols)
 
 
