@@ -161,3 +161,20 @@ def test_casino_bonuses_and_crypto_asks_are_lures(claim, symbol, scanner):
 def test_a_merchant_accepting_crypto_claims_nothing(scanner):
     v = scanner.scan(text("Good news: our shop now supports payments in crypto, and a deposit is refundable."))
     assert not {"LURE_CRYPTO", "LURE_PRIZE"} & {f.symbol for f in v.findings}
+
+
+@pytest.mark.parametrize("bait", [
+    "Misschien ben jij precies degene die ik mis... Ja, ik ben soms eenzaam. Ontmoet mij nu.",
+    "Ben je nog steeds opzoek naar een spannende afspraak? Wel de lusten, niet de lasten van een vaste relatie, geen vaste relatie.",
+    "I am so lonely since my divorce. Meet me tonight.",
+])
+def test_romance_bait_in_dutch_and_english(bait, scanner):
+    assert_fires(text(bait), "LURE_ROMANCE", scanner)
+
+
+def test_a_friend_saying_meet_me_is_not_romance_bait(scanner):
+    assert_quiet(text("Lunch is at noon; meet me at the station, I'll be near the lonely pine by the bridge."), "LURE_ROMANCE", scanner)
+
+
+def test_portuguese_deposit_bonus(scanner):
+    assert_fires(text("Bônus de primeiro depósito para novos cadastros!"), "LURE_PRIZE", scanner)
