@@ -64,11 +64,14 @@ FROM_TRICKS = frozenset(s.name for s in author_check.SYMBOLS)
 FIT_COMPOSITES = {"FREEMAIL_LURE", "BEACON_UNRELATED_SENDER"}  # other composites are combination rules, hand-set for now
 MIN_SUPPORT = 15  # messages of the training data a symbol must fire on to be fitted
 UPPER, LOWER = 8.0, -4.0  # bounds of a threat weight and of a legitimacy weight
-# Lure language alone proves little (a bank's real notice says "verify", an exchange's says
-# "your balance is 0.5 BTC"): no lure phrase family may reach `suspicious` (4.0) on its own, even
-# at full strength, so the fit cannot turn one topic into a verdict (issue 14: LURE_CRYPTO had
-# been fitted to 4.81, then 5.87 once split, on a dev corpus without any legitimate crypto mail).
-LURE_UPPER = 3.9
+# One phrase family or one property of the From address proves little alone (a bank's real notice
+# says "verify", an exchange's says "your balance is 0.5 BTC", a small app sends its password resets
+# from its free hosting's address): none may reach `suspicious` (4.0) on its own, even at full
+# strength, so the fit cannot turn one topic or one kind of address into a verdict (issue 14:
+# LURE_CRYPTO had been fitted to 4.81, then 5.87 once split; FROM_FREE_HOSTING to 4.47, on a dev
+# corpus with no legitimate crypto mail and no legitimate mail from hosted apps).
+SINGLE_SIGN_UPPER = 3.9
+SINGLE_SIGN_PREFIXES = ("LURE_", "FROM_")  # From-header tricks are pinned, not fitted (FROM_TRICKS)
 # Each set's share of the loss. The targets are asymmetric (phishing: at least 95% caught; hard ham:
 # at most 5% suspicious), and the threshold is then raised until the training folds meet the ham
 # targets, so phishing weighs 4x: at 1x each hard-ham message outweighed 17 phishing ones and the
@@ -161,7 +164,7 @@ def make_plan(cfg: ScoringConfig, support: dict[str, int]) -> Plan:
             pinned[name] = f"too few dev messages to fit ({support.get(name, 0)} < {MIN_SUPPORT})"
         else:
             fitted.append(name)
-            upper = LURE_UPPER if name.startswith("LURE_") else UPPER
+            upper = SINGLE_SIGN_UPPER if name.startswith(SINGLE_SIGN_PREFIXES) else UPPER
             bounds.append((0.0, upper) if w > 0 else (LOWER, 0.0))
     return Plan(fitted, bounds, pinned)
 

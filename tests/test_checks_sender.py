@@ -222,3 +222,13 @@ def test_a_mixed_case_mailbox_of_consonants_is_random(scanner):
         assert_fires(text_msg("Hi.", sender=f"Offers <{loud}>"), "FROM_LOCAL_RANDOM", scanner)
     for quiet in ("FOXSportsFLASH@example.com", "DoNotUse@example.com", "ThosStew@example.com"):
         assert_quiet(text_msg("Hi.", sender=quiet), "FROM_LOCAL_RANDOM", scanner)
+
+
+def test_a_hosted_apps_password_reset_is_not_suspicious_alone(scanner):
+    """A small app sending its password resets from its hosting platform's default address: the
+    free-hosting sender is a sign, but one property of the address never decides alone (issue 14:
+    the fit's bound keeps FROM_FREE_HOSTING below `suspicious`)."""
+    raw = text_msg("Follow this link to reset the password of your MyShelf account. If you did not ask, ignore this.",
+                   subject="Reset your password for MyShelf", sender="MyShelf <noreply@myshelf-4f2a1.firebaseapp.com>")
+    v = assert_fires(raw, "FROM_FREE_HOSTING", scanner)
+    assert not v.suspicious_or_worse, [(f.symbol, f.score) for f in v.findings if f.score]
