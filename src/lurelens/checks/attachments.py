@@ -81,17 +81,16 @@ def run(msg: Message, ctx: Context):
             yield Finding("ATTACH_DOUBLE_EXTENSION", name)
         if _MACRO.search(name):
             yield Finding("ATTACH_MACRO_OFFICE", name)
-    named = [a for a in msg.attachments[:_MAX_NAMED] if a.filename and not a.inline]
-    for att in named:
-        stem = att.filename.rsplit(".", 1)[0]
-        if any(_random_token(t) for t in _TOKEN_SPLIT.split(stem)):
-            yield Finding("ATTACH_NAME_RANDOM", att.filename)
+    named = [(a.filename, a.content_type) for a in msg.attachments[:_MAX_NAMED] if a.filename and not a.inline]
+    for fname, _ctype in named:
+        if any(_random_token(t) for t in _TOKEN_SPLIT.split(fname.rsplit(".", 1)[0])):
+            yield Finding("ATTACH_NAME_RANDOM", fname)
             break
-    for att in named:
-        if _type_mismatch(att.filename, att.content_type):
-            yield Finding("ATTACH_TYPE_MISMATCH", f"{att.filename} declared {att.content_type}")
+    for fname, ctype in named:
+        if _type_mismatch(fname, ctype):
+            yield Finding("ATTACH_TYPE_MISMATCH", f"{fname} declared {ctype}")
             break
-    docs = [a.filename for a in named if _DOCUMENT.search(a.filename)]
+    docs = [fname for fname, _ctype in named if _DOCUMENT.search(fname)]
     words = len(msg.visible_text[:2000].split()) if docs else _BODY_EMPTY_WORDS  # a bounded prefix
     if words < _BODY_EMPTY_WORDS and not msg.nested:
         yield Finding("ATTACH_BODY_EMPTY", f"{words} words of text beside {docs[0]}")
