@@ -376,3 +376,24 @@ def test_compiled_composites_equal_the_tree_walk(corpus_messages, scanner):
         for syms, grps in cases:
             assert e(syms, grps) is _eval(e.tree, syms, grps)
     assert isinstance(exprs[0], Expr)
+
+
+def test_footer_cue_and_subject_prefix_pretests_equal_the_plain_searches(corpus_messages):
+    from lurelens.checks.impersonation import _FOOTER_CUE, _FOOTER_CUE_FAST, _SENTENCE_END, _SUBJECT_PREFIX
+
+    assert _FOOTER_CUE_FAST.prefix is not None
+    segs = [seg for m in corpus_messages for seg in _SENTENCE_END.split(m.visible_text[-400:])]
+    segs += ["Copyright 2024", "COPYRIGHT", "cOpYrIgHt", "ſubscribed", "(C) 2020", "You Received This", "newsletters", "©"]
+    cued = 0
+    for seg in segs:
+        want = _span(_FOOTER_CUE.search(seg))
+        assert _span(_FOOTER_CUE_FAST.search(seg)) == want, seg
+        cued += want is not None
+    assert cued > 500
+    rnd = random.Random(43)
+    subjects = [m.subject.lstrip()[:200] for m in corpus_messages]
+    subjects += ["".join(rnd.choice(["[", "]", "|", " ", "ab", ":", "x" * 30]) for _ in range(rnd.randint(0, 12))) for _ in range(20000)]
+    for head in subjects:
+        m = _SUBJECT_PREFIX.match(head)
+        if m is not None:  # the pre-test lets every match through
+            assert head[:1] == "[" or "|" in head[:81], head
