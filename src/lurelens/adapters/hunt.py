@@ -450,7 +450,7 @@ def _store(store: Store, run_id: int, res: PartitionResult, out: HuntResult, lab
     group.rows += len(rows)
     last = group.left == 0
     w = store.write(rows, run_id=run_id, partition=(res.source, res.key, res.fingerprint) if last else None,
-                    messages=group.rows)
+                    messages=group.rows, clean=True)
     out.store_s += time.monotonic() - t
     out.partitions_scanned += last
     out.items_read += res.items
