@@ -239,6 +239,19 @@ class Store:
                 time.sleep(0.05 * 2 ** attempt)
         raise AssertionError("unreachable")
 
+    def mark_done(self, partition: tuple[str, str, str], messages: int, run_id: int | None = None) -> None:
+        """Mark a partition (source, key, fingerprint) done, holding ``messages`` stored rows, once
+        every row of it was written (by :meth:`write` calls, e.g. from the hunt's workers)."""
+        for attempt in range(8):
+            try:
+                with self.engine.begin() as conn:
+                    self._mark_done(conn, partition, messages, run_id)
+                return
+            except OperationalError as exc:
+                if attempt == 7 or not _retryable(exc):
+                    raise
+                time.sleep(0.05 * 2 ** attempt)
+
     def _write(self, conn: Connection, rows: list[dict[str, Any]], run_id: int | None, clean: bool = False) -> set[int]:
         """Insert what is new; the indexes (in ``rows``) of the rows inserted."""
         if not rows:
