@@ -35,6 +35,8 @@ STAGES: list[tuple[str, str, str]] = [
     ("lurelens/parse/author.py", "read_author", "parse: author readings"),
     ("lurelens/parse/html.py", "inventory", "parse: HTML inventory"),
     ("lurelens/parse/css.py", "parse_sheet", "parse: style sheets"),
+    ("lurelens/parse/css.py", "_parse_simple", "parse: style sheets"),
+    ("lurelens/parse/css.py", "_parse_tokens", "parse: style sheets"),
     ("lurelens/parse/enrich.py", "enrich", "enrich: trackers, redirects"),
     ("lurelens/parse/features.py", "compute_features", "enrich: cluster features"),
     ("lurelens/scoring/engine.py", "score", "scoring"),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
 
 from lurelens.model import Finding, Message
 
@@ -13,8 +14,8 @@ if TYPE_CHECKING:
     from lurelens.registry.data import DataRegistry
     from lurelens.registry.intel import IntelStore
 
-__all__ = ["ADDR_IN_NAME", "LIMIT_SYMBOLS", "Check", "Context", "Symbol", "capped", "first_time", "limit_finding",
-           "known_domain", "limits_of", "sender_addresses", "text_limit_finding"]
+__all__ = ["ADDR_IN_NAME", "LIMIT_SYMBOLS", "CaseBlind", "Check", "Context", "Symbol", "capped", "first_time", "fold",
+           "limit_finding", "known_domain", "limits_of", "sender_addresses", "text_limit_finding"]
 
 
 # An address written into a display name ("service@paypal.com" <x@elsewhere>); group 1 is its domain.
@@ -56,8 +57,10 @@ class Check:
     symbols: tuple[Symbol, ...]
     run: Callable[[Message, Context], Iterable[Finding]]
 
-    @property
+    @cached_property
     def symbol_names(self) -> frozenset[str]:
+        # Cached: the engine tests every finding against it (cached_property writes the instance
+        # dict directly, which a frozen dataclass allows).
         return frozenset(s.name for s in self.symbols)
 
 
@@ -125,3 +128,95 @@ def sender_addresses(msg: Message) -> Iterable[tuple[str, str]]:
     if msg.return_path and "@" in msg.return_path:
         yield "Return-Path", msg.return_path.strip().strip("<>")
 
+
+
+def _canonical_letters() -> dict[int, int]:
+    """Lower-case letters the regex engine takes as one letter when ignoring case (ı and i, ſ and
+    s, ς and σ: the standard library's own table), each mapped to the smallest of its group."""
+    try:
+        from re._casefix import _EXTRA_CASES
+    except ImportError:  # pragma: no cover - a Python without the table: no pattern passes folded()
+        return {}
+    out: dict[int, int] = {}
+    for lo, others in _EXTRA_CASES.items():
+        group = {lo, *others}
+        for c in group:
+            if c != min(group):
+                out[c] = min(group)
+    return out
+
+
+_CANON = _canonical_letters()
+_CANON_CHARS = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_CANON)) + "]") if _CANON else None
+
+
+def fold(text: str) -> str:
+    """``text`` lower-cased the way the regex engine compares letters when it ignores case, with
+    every character kept in its place (same length; U+0130 İ, the one letter whose lower case is
+    two characters, is ``i`` as the engine reads it). A case-sensitive pattern of folded letters
+    matches ``fold(text)`` at the same places, with the same spans, as the same pattern with
+    ``re.IGNORECASE`` matches ``text``; that search is several times cheaper."""
+    if text.isascii():
+        return text.lower()
+    text = text.replace("\u0130", "i").lower()
+    if _CANON_CHARS is not None and _CANON_CHARS.search(text):
+        text = text.translate(_CANON)
+    return text
+
+
+_ESCAPE = re.compile(r"\\.")
+_RANGE = re.compile(r"\[[^\]]*[^\[]-[^\]]")  # a class with a range: its letters are not all spelt out
+
+
+def folded(pattern: str) -> bool:
+    """True when every letter ``pattern`` names outside its escapes is already folded, and it has
+    no negated class: compiled without ``re.IGNORECASE`` it then finds in ``fold(text)`` what it
+    finds in ``text`` with that flag."""
+    bare = _ESCAPE.sub("", pattern)
+    return ("[^" not in bare and "(?i" not in bare and not _RANGE.search(bare)
+            and fold(bare) == bare and not any(ord(c) in _CANON for c in bare))
+
+
+class CaseBlind:
+    """A case-insensitive pattern searched fast: ``prefix`` (the pattern's opening, written in
+    folded letters) is searched case-sensitively in the folded text, and the whole pattern is
+    tried only where it matches. Every match of ``full`` starts where ``prefix`` matches the folded
+    text, so the results are exactly ``full.search``/``full.finditer``'s. When ``prefix`` is not
+    folded (an overlay word in capitals) the plain search is used."""
+
+    def __init__(self, full: re.Pattern[str], prefix: str):
+        self.full = full
+        self.prefix = re.compile(prefix) if folded(prefix) else None
+
+    def search(self, text: str, folded_text: str | None = None) -> re.Match[str] | None:
+        if self.prefix is None:
+            return self.full.search(text)
+        low = fold(text) if folded_text is None else folded_text
+        pos, n = 0, len(text)
+        while pos <= n:
+            q = self.prefix.search(low, pos)
+            if q is None:
+                return None
+            m = self.full.match(text, q.start())
+            if m is not None:
+                return m
+            pos = q.start() + 1
+        return None
+
+    def finditer(self, text: str, folded_text: str | None = None) -> Iterator[re.Match[str]]:
+        """As ``full.finditer`` for a pattern that never matches the empty string."""
+        if self.prefix is None:
+            yield from self.full.finditer(text)
+            return
+        low = fold(text) if folded_text is None else folded_text
+        pos, n = 0, len(text)
+        while pos <= n:
+            q = self.prefix.search(low, pos)
+            if q is None:
+                return
+            m = self.full.match(text, q.start())
+            if m is None:
+                pos = q.start() + 1
+            else:
+                yield m
+                pos = m.end() if m.end() > m.start() else m.end() + 1

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 
 from lurelens.checks.base import Check, Context, Symbol, first_time, limits_of, sender_addresses, text_limit_finding
 from lurelens.model import Finding, Message
@@ -50,6 +51,17 @@ _RCV_HELO = re.compile(r"\bhelo[=\s]+([A-Za-z0-9_.-]+\.[A-Za-z0-9-]{2,})", re.I)
 _RCV_BRACKET = re.compile(r"\[(?:IPv6:)?([0-9A-Fa-f:.]{3,45})\]")
 _RCV_V4 = re.compile(r"(?<![\w.:-])(\d{1,3}(?:\.\d{1,3}){3})(?![\w.-])")
 _HOSTNAME = re.compile(r"^[a-z0-9_-]+(?:\.[a-z0-9_-]+)+$")
+# The same four host patterns for an ASCII header read lower-cased (what nearly every Received
+# header is): case-sensitive, and with the word boundary checked after the literal ("from(?<!\wfrom)"
+# is "\bfrom"), so the engine jumps from one "from" to the next instead of trying every position.
+_RCV_HOSTS_ASCII = (
+    re.compile(r"from(?<!\wfrom)\s+([^\s();\[\]]+)"),
+    re.compile(r"\(\s*([a-z0-9_.-]+\.[a-z0-9-]{2,})\.?\s+\["),
+    re.compile(r"helo(?<!\whelo)[=\s]+([a-z0-9_.-]+\.[a-z0-9-]{2,})"),
+    re.compile(r"by(?<!\wby)\s+([^\s();\[\]]+)"),
+)
+# _RCV_V4 with its look-behind after the first digit, so the engine jumps from digit to digit.
+_RCV_V4_FAST = re.compile(r"(\d(?<![\w.:-]\d)\d{0,2}(?:\.\d{1,3}){3})(?![\w.-])")
 
 
 def store_for(ctx: Context) -> IntelStore:
@@ -63,7 +75,10 @@ def _addr_domain(addr: str) -> str:
     return addr.rpartition("@")[2].strip().strip(">").lower() if "@" in addr else ""
 
 
+@lru_cache(maxsize=4096)
 def _ip(text: str):
+    # Cached: relays and hosts recur from message to message, and ipaddress parsing is slow;
+    # the address objects are immutable, so sharing them between scans and threads is safe.
     if not text or not (text[-1].isdigit() or ":" in text or text.endswith("]")):
         return None  # a host name, not an address literal
     try:
@@ -82,13 +97,18 @@ def received_hosts_and_ips(value: str) -> tuple[list[str], list]:
     """Host names and IP addresses a Received header names (the part before the date)."""
     head = value.rsplit(";", 1)[0] if ";" in value else value
     hosts: list[str] = []
-    for rx in (_RCV_FROM, _RCV_RDNS, _RCV_HELO, _RCV_BY):
-        for m in rx.finditer(head):
+    if head.isascii():
+        # Lower-cased ASCII read case-sensitively finds the same spans as the case-blind patterns.
+        text, patterns, v4 = head.lower(), _RCV_HOSTS_ASCII, _RCV_V4_FAST
+    else:
+        text, patterns, v4 = head, (_RCV_FROM, _RCV_RDNS, _RCV_HELO, _RCV_BY), _RCV_V4
+    for rx in patterns:
+        for m in rx.finditer(text):
             h = m.group(1).strip().rstrip(".").lower()
             if _HOSTNAME.match(h) and not h.replace(".", "").isdigit() and h not in hosts:
                 hosts.append(h)
     ips = []
-    for m in list(_RCV_BRACKET.finditer(head)) + list(_RCV_V4.finditer(head)):
+    for m in list(_RCV_BRACKET.finditer(head)) + list(v4.finditer(head)):
         ip = _ip(m.group(1))
         if ip is not None and ip not in ips:
             ips.append(ip)

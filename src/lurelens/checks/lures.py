@@ -48,13 +48,8 @@ def run(msg: Message, ctx: Context):
     # Attachment names speak too ("Bitcoin_Transaction_0.7495_BTC.pdf").
     att_names = " ".join((a.filename or "") for a in msg.attachments[:10])
     text = (msg.subject.replace("_", " ") + "\n" + re.sub(r"[_.]", " ", att_names) + "\n" + msg.visible_text[:lure_text]).lower()
-    pat, cats = data.lure_scanner
     found: dict[str, list[str]] = {}
-    for m in pat.finditer(text):
-        group = m.lastgroup  # every alternative is a named group (g<index>)
-        if group is None:
-            continue
-        cat = cats[int(group[1:])]
+    for cat, m in data.lure_scanner.finditer(text):
         phrases = found.setdefault(cat, [])
         phrase = m.group(0).strip()
         if phrase not in phrases and len(phrases) < 3:

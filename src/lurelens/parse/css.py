@@ -191,6 +191,7 @@ class SheetInfo:
 
 
 _FETCH_HINT = re.compile(r"url\(|@import|image-set|@font-face", re.I)
+_BRACE = re.compile(r"[{}]")
 _SIMPLE_HIDING = re.compile(
     r"(?:^|[}\s,])((?:[.#][A-Za-z_][\w\-]*|[A-Za-z][\w\-]*)(?:\s*,\s*(?:[.#][A-Za-z_][\w\-]*|[A-Za-z][\w\-]*))*)"
     r"\s*\{([^{}]*)\}"
@@ -210,15 +211,46 @@ def _strip_blocks(css: str, keyword: str) -> tuple[str, list[str]]:
             out.append(css[pos:])
             break
         preludes.append(css[i + len(keyword) : j].strip())
-        depth, k = 1, j + 1
-        while k < len(css) and depth:
-            c = css[k]
-            depth += c == "{"
-            depth -= c == "}"
-            k += 1
+        # The block ends after the brace that balances the one at j (or at the end of the text);
+        # jumping from brace to brace is what a character loop did, without the loop.
+        depth, k = 1, len(css)
+        for b in _BRACE.finditer(css, j + 1):
+            depth += 1 if b.group() == "{" else -1
+            if not depth:
+                k = b.end()
+                break
         out.append(css[pos:i])
         pos = k
     return "".join(out), preludes
+
+
+def _has_fetch_hint(css: str) -> bool:
+    """``_FETCH_HINT.search(css)``: plain substring tests on the lower-cased text when it is ASCII
+    (where ASCII case folding is all re.I does), the regex otherwise."""
+    if css.isascii():
+        low = css.lower()
+        return "url(" in low or "@import" in low or "image-set" in low or "@font-face" in low
+    return _FETCH_HINT.search(css) is not None
+
+
+def _parse_simple(css: str, info: SheetInfo) -> SheetInfo:
+    """A sheet that cannot fetch: its @media preludes and top-level simple hiding rules."""
+    css = re.sub(r"/\*.*?\*/", " ", css, flags=re.S)
+    top, medias = _strip_blocks(css, "@media")
+    info.media_queries.extend(medias)
+    # Only a block naming one of these words can hide; a sheet without any has no match to read.
+    if "none" in top or "hidden" in top or "opacity" in top or "mso-hide" in top:
+        for m in _SIMPLE_HIDING.finditer(top):
+            if "none" in m.group(2) or "hidden" in m.group(2) or "opacity" in m.group(2) or "mso-hide" in m.group(2):
+                decls = {}
+                for piece in m.group(2).lower().split(";"):
+                    name, sep, value = piece.partition(":")
+                    if sep:
+                        decls[name.strip()] = value.strip()
+                hidden = hiding_reason(decls)
+                if hidden:
+                    info.rules.append(SheetRule(m.group(1).strip(), [], hidden, None))
+    return info
 
 
 def parse_sheet(css: str, info: SheetInfo | None = None, condition: str | None = None, depth: int = 0,
@@ -230,21 +262,14 @@ def parse_sheet(css: str, info: SheetInfo | None = None, condition: str | None =
     inventory needs from them. A sheet that can fetch is tokenised in full.
     """
     info = info or SheetInfo()
-    if depth == 0 and isinstance(css, str) and not _FETCH_HINT.search(css):
-        css = re.sub(r"/\*.*?\*/", " ", css, flags=re.S)
-        top, medias = _strip_blocks(css, "@media")
-        info.media_queries.extend(medias)
-        for m in _SIMPLE_HIDING.finditer(top):
-            if "none" in m.group(2) or "hidden" in m.group(2) or "opacity" in m.group(2) or "mso-hide" in m.group(2):
-                decls = {}
-                for piece in m.group(2).lower().split(";"):
-                    name, sep, value = piece.partition(":")
-                    if sep:
-                        decls[name.strip()] = value.strip()
-                hidden = hiding_reason(decls)
-                if hidden:
-                    info.rules.append(SheetRule(m.group(1).strip(), [], hidden, None))
-        return info
+    if depth == 0 and isinstance(css, str) and not _has_fetch_hint(css):
+        return _parse_simple(css, info)
+    return _parse_tokens(css, info, condition, depth, cuts)
+
+
+def _parse_tokens(css, info: SheetInfo, condition: str | None = None, depth: int = 0,
+                  cuts: _Cuts | None = None) -> SheetInfo:
+    """The tokenised path of parse_sheet: a sheet (or an at-rule's block) that can fetch."""
     if depth > 8:
         return info
     if isinstance(css, str):
@@ -282,16 +307,17 @@ def parse_sheet(css: str, info: SheetInfo | None = None, condition: str | None =
                 cond = f"@{kw} {prelude}".strip()
                 if kw == "media":
                     info.media_queries.append(prelude)
-                parse_sheet(rule.content, info, cond if condition is None else f"{condition} and {cond}", depth + 1, cuts)
+                _parse_tokens(rule.content, info, cond if condition is None else f"{condition} and {cond}", depth + 1, cuts)
     return info
 
 
-# Mail from one template (a campaign, a newsletter) carries the same large style sheets message
-# after message. The fetches and hiding rules of a sheet depend on its text alone, so the result
-# of the tokenised path is kept per sheet text (keyed by a BLAKE2 digest, not the text: bounded
-# memory, and no crafted sheet can take another's entry), for the last _SHEET_CACHE_SIZE sheets.
-_SHEET_CACHE_SIZE = 256
-_SHEET_CACHE_MIN = 2048  # characters; a shorter sheet costs less to parse than to look up
+# Mail from one template (a campaign, a newsletter) carries the same style sheets message after
+# message: on the first 600 phishing_pot messages, 388 sheets are 160 distinct texts. The fetches
+# and hiding rules of a sheet depend on its text alone, so the result of either path is kept per
+# sheet text (keyed by a BLAKE2 digest, not the text: bounded memory, and no crafted sheet can take
+# another's entry), for the last _SHEET_CACHE_SIZE sheets.
+_SHEET_CACHE_SIZE = 1024
+_SHEET_CACHE_MIN = 256  # characters; a shorter sheet costs less to parse than to look up
 _sheet_cache: OrderedDict[bytes, SheetInfo] = OrderedDict()
 _sheet_lock = threading.Lock()
 
@@ -299,8 +325,9 @@ _sheet_lock = threading.Lock()
 def parse_sheet_cached(css: str, info: SheetInfo) -> SheetInfo:
     """``parse_sheet(css, info)``, reusing the result for a sheet seen recently. The cached
     entries are shared between messages: callers only read them."""
-    if len(css) < _SHEET_CACHE_MIN or not _FETCH_HINT.search(css):
-        return parse_sheet(css, info)
+    fetch = _has_fetch_hint(css)
+    if len(css) < _SHEET_CACHE_MIN:
+        return _parse_tokens(css, info) if fetch else _parse_simple(css, info)
     key = hashlib.blake2b(css.encode("utf-8", "surrogatepass"), digest_size=16).digest()
     with _sheet_lock:
         hit = _sheet_cache.get(key)
@@ -308,7 +335,7 @@ def parse_sheet_cached(css: str, info: SheetInfo) -> SheetInfo:
             _sheet_cache.move_to_end(key)
     if hit is None:
         try:
-            hit = parse_sheet(css)
+            hit = _parse_tokens(css, SheetInfo()) if fetch else _parse_simple(css, SheetInfo())
         except Exception:  # noqa: BLE001 - let the plain call leave what it read and raise
             return parse_sheet(css, info)
         with _sheet_lock:

@@ -14,12 +14,13 @@ cells that fetch nothing.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
 from lurelens.model import Link, RemoteResource
-from lurelens.parse.css import SheetInfo, hiding_reason, parse_inline_style, parse_sheet_cached, px
+from lurelens.parse.css import InlineStyle, SheetInfo, hiding_reason, parse_inline_style, parse_sheet_cached, px
 from lurelens.parse.srcset import srcset_candidates, srcset_urls
 from lurelens.parse.urls import clean_attr_url, resolve, scheme_of, split_url
 
@@ -62,7 +63,6 @@ _FETCH_LINK_RELS = {
     "dns-prefetch": "dns-prefetch",
     "preconnect": "preconnect",
 }
-_WS = re.compile(r"\s+")
 _AUTO = object()  # compute hiding from the element and its ancestors
 
 _SRCSET_DESC = re.compile(r"\s(\d+(?:\.\d+)?)([wx])\s*$", re.I)
@@ -90,6 +90,16 @@ class _Walker:
         self.class_hiding: dict[str, str] = {}  # ".name" / "#id" / "tag" -> reason
         self.base: str | None = None
         self.inv = HtmlInventory()
+        # Mail repeats the same style attribute on hundreds of cells: each distinct string is
+        # read once per document (the readings are only read afterwards, never changed).
+        self.styles: dict[str, InlineStyle] = {}
+        self.style_hiding: dict[str, str | None] = {}
+
+    def style(self, style: str) -> InlineStyle:
+        st = self.styles.get(style)
+        if st is None:
+            st = self.styles[style] = parse_inline_style(style)
+        return st
 
     # -- hiding ---------------------------------------------------------------------------------
     def own_hiding(self, node) -> str | None:
@@ -98,7 +108,10 @@ class _Walker:
             return "hidden attribute"
         style = attrs.get("style")
         if style:
-            reason = hiding_reason(parse_inline_style(style).decls)
+            if style in self.style_hiding:
+                reason = self.style_hiding[style]
+            else:
+                reason = self.style_hiding[style] = hiding_reason(self.style(style).decls)
             if reason:
                 return reason
         if self.class_hiding:
@@ -159,12 +172,12 @@ class _Walker:
         assert hidden is None or isinstance(hidden, str)  # a reason, None, or _AUTO (resolved above)
         if node is not None:
             if element in ("img", "input[type=image]", "svg:image"):
-                tiny = _is_tiny(node)
+                tiny = _is_tiny(node, self.style)
                 if tiny and hidden is None:
                     hidden = "tiny image (0-2 px)"
             elif kind in ("css-url", "background", "poster"):
                 # A background or poster on a 0-2 px element is a pixel by other means.
-                tiny = _is_tiny(node)
+                tiny = _is_tiny(node, self.style)
                 if tiny and hidden is None:
                     hidden = f"tiny element (0-2 px) carrying a {kind}"
         self.inv.resources.append(
@@ -259,7 +272,7 @@ class _Walker:
         attrs = node.attributes
         style = attrs.get("style")
         if style:
-            st = parse_inline_style(style)
+            st = self.style(style)
             for url in st.urls:
                 self.add(url, "css-url", f"{tag}[style]", node)
         bg = attrs.get("background")
@@ -327,7 +340,7 @@ class _Walker:
             return
         url = resolve(href, self.base)
         info = split_url(url)
-        text = _WS.sub(" ", node.text(deep=True, separator=" ")).strip() if tag != "form" else ""
+        text = " ".join(node.text(deep=True, separator=" ").split()) if tag != "form" else ""
         if not text and tag == "a":
             img = node.css_first("img[alt]")
             if img is not None:
@@ -344,13 +357,13 @@ class _Walker:
         )
 
 
-def _is_tiny(node) -> bool:
+def _is_tiny(node, style_of: Callable[[str], InlineStyle] = parse_inline_style) -> bool:
     attrs = node.attributes
     w = px(attrs.get("width"))
     h = px(attrs.get("height"))
     style = attrs.get("style")
     if style:
-        d = parse_inline_style(style).decls
+        d = style_of(style).decls
         w = px(d.get("width")) if d.get("width") else w
         h = px(d.get("height")) if d.get("height") else h
         if w is None and d.get("max-width"):
@@ -404,5 +417,6 @@ def inventory(html: str, part: str = "", max_nodes: int = 200_000) -> HtmlInvent
     inv.hidden_text_chars = _hidden_text(tree, walker)
     body = tree.body or tree.root
     text = body.text(deep=True, separator=" ") if body is not None else ""
-    inv.visible_text = _WS.sub(" ", text).strip()
+    # str.split() and re's \s agree on what is white space (str.isspace): one join, no regex.
+    inv.visible_text = " ".join(text.split())
     return inv

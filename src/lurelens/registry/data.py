@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from lurelens.errors import ConfigError
-from lurelens.registry.phrases import expand
+from lurelens.registry.phrases import PhraseScanner
 
 __all__ = ["PATTERN_LISTS", "WORD_LISTS", "DataRegistry", "TrackerIndex", "load_ordered_lines", "overlay_dir"]
 
@@ -377,28 +377,23 @@ class DataRegistry:
         return LocalLists(self.extra_dir)
 
     @cached_property
-    def lure_scanner(self) -> tuple[re.Pattern[str], list[str]]:
+    def lure_scanner(self) -> PhraseScanner:
         """Lure-language patterns of every category in one alternation matched on whole words of
-        lower-cased text (so patterns are written in lower case), a named group per category
-        (g0, g1, ...), and the category of each group: one pass over the text instead of one per
-        category. Where two categories' phrases overlap, the earlier category takes the words."""
+        lower-cased text (so patterns are written in lower case): one pass over the text instead of
+        one per category, yielding (category, match). Where two categories' phrases overlap, the
+        earlier category takes the words."""
         cats: dict[str, list[str]] = {}
         for _src, doc in load_json("lure_phrases.json", self.extra_dir):
             for cat, pats in doc.get("categories", {}).items():
                 cats.setdefault(cat, []).extend(pats)
-        # Leading optional or alternative groups distributed (registry/phrases.py): same matches, faster.
-        alternations = {cat: "|".join(f"(?:{a})" for p in pats for a in expand(p)) for cat, pats in cats.items()}
-        body = "|".join(f"(?P<g{i}>{alt})" for i, alt in enumerate(alternations.values()))
-        try:
-            # Matched against lower-cased text: case-insensitive matching of these long
-            # alternations costs twice as much in Python's re.
-            # A phrase ends at a word's end, and not inside a contraction: "you won't" has not won.
-            return re.compile(r"(?<!\w)(?:" + body + r")(?!\w|['’]t\b)"), list(alternations)
-        except re.error:
-            for cat, alt in alternations.items():  # name the category that breaks it
-                try:
-                    re.compile(alt)
-                except re.error as exc:
-                    raise ConfigError(f"lure phrase category {cat!r} does not compile: {exc}") from exc
-            raise
+        for cat, pats in cats.items():  # name the category that does not compile
+            try:
+                re.compile("|".join(f"(?:{p})" for p in pats))
+            except re.error as exc:
+                raise ConfigError(f"lure phrase category {cat!r} does not compile: {exc}") from exc
+        # Matched against lower-cased text: case-insensitive matching of these long alternations
+        # costs twice as much in Python's re. Leading optional or alternative groups distributed
+        # and phrases grouped by first letter (registry/phrases.py): same matches, faster.
+        # A phrase ends at a word's end, and not inside a contraction: "you won't" has not won.
+        return PhraseScanner(cats, r"(?<!\w)", r"(?!\w|['’]t\b)")
 

@@ -12,8 +12,9 @@ alternative makes it, is unchanged.
 from __future__ import annotations
 
 import re
+from typing import Iterator
 
-__all__ = ["expand"]
+__all__ = ["PhraseScanner", "dispatch", "expand"]
 
 _BACKREF = re.compile(r"\\[1-9]|\\g<|\(\?P=")
 
@@ -111,3 +112,136 @@ def _expand(p: str, budget: list[int]) -> list[str] | None:
             return None
         out += e
     return out
+
+
+def _first_chars(items) -> tuple[set[str] | None, bool]:
+    """(the characters a match of the parsed sequence ``items`` can start with, whether it can
+    match the empty string); None for the set where it is not a short, known list of characters."""
+    chars: set[str] = set()
+    for op, av in items:
+        name = str(op)
+        if name == "LITERAL":
+            return chars | {chr(av)}, False
+        if name == "IN":
+            for iop, iav in av:
+                iname = str(iop)
+                if iname == "LITERAL":
+                    chars.add(chr(iav))
+                elif iname == "RANGE" and iav[1] - iav[0] <= 64:
+                    chars.update(chr(c) for c in range(iav[0], iav[1] + 1))
+                elif iname == "CATEGORY" and str(iav) == "CATEGORY_DIGIT":
+                    chars.update("0123456789")
+                else:
+                    return None, False
+            return chars, False
+        if name in ("AT", "ASSERT", "ASSERT_NOT"):
+            continue  # zero-width: it only narrows what follows
+        if name == "SUBPATTERN":
+            _group, add_flags, del_flags, sub = av
+            if add_flags or del_flags:
+                return None, False
+            first, empty = _first_chars(sub.data)
+        elif name == "BRANCH":
+            first, empty = set(), False
+            for sub in av[1]:
+                f, e = _first_chars(sub.data)
+                if f is None:
+                    return None, False
+                first |= f
+                empty = empty or e
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            lo, _hi, sub = av
+            first, empty = _first_chars(sub.data)
+            empty = empty or lo == 0
+        else:
+            return None, False
+        if first is None:
+            return None, False
+        chars |= first
+        if not empty:
+            return chars, False
+    return chars, True
+
+
+def _unwrap(alt: str) -> list[str]:
+    """``alt`` with a leading one-alternative group opened (``(?:your )account`` is ``your
+    account``) and a leading class of plain letters spelt out (``[uú]ltimo`` is ``ultimo|último``;
+    one character matches one member only, so the order does not matter), so that it opens with a
+    letter; the same matches."""
+    if alt.startswith("(?:"):
+        end = _close(alt)
+        if end > 0 and alt[end + 1 : end + 2] not in ("?", "*", "+", "{"):
+            inner = alt[3:end]
+            parts = _split_top(inner)
+            if parts is not None and len(parts) == 1:
+                return _unwrap(inner + alt[end + 1 :])
+    elif alt.startswith("[") and not alt.startswith("[^"):
+        end = alt.find("]", 1)
+        members = alt[1:end]
+        if end > 1 and alt[end + 1 : end + 2] not in ("?", "*", "+", "{") and members.isalnum() \
+                and len(set(members)) == len(members):
+            return [c + alt[end + 1 :] for c in members]
+    return [alt]
+
+
+def dispatch(alternatives: list[str]) -> str | None:
+    """An alternation equivalent to ``(?:a0)|(?:a1)|...``, arranged so the engine rejects a
+    position in a few steps: alternatives that open with a letter are grouped under it
+    (``c(?:onfirm...|laim...)``), so at a word start only those of its first letter are tried, in
+    their order. Every match, and which alternative makes it, is unchanged: alternatives that may
+    start with the same character keep their relative order, and those that open with anything
+    else stay flat together with every alternative sharing a possible first character with them.
+    None when some alternative's first character cannot be told (or it may match nothing)."""
+    import re._parser as sre_parse  # the standard library's own parser: exact for any pattern
+
+    parsed = []
+    tainted: set[str] = set()
+    for alt in (u for a in alternatives for u in _unwrap(a)):
+        try:
+            items = sre_parse.parse(alt).data
+        except re.error:
+            return None
+        first, empty = _first_chars(items)
+        if first is None or empty:
+            return None
+        lead = alt[:1]
+        plain = bool(items) and str(items[0][0]) == "LITERAL" and lead.isalnum() and chr(items[0][1]) == lead
+        if not plain:
+            tainted |= first
+        parsed.append((alt, plain))
+    buckets: dict[str, list[str]] = {}
+    flat: list[str] = []
+    for alt, plain in parsed:
+        if plain and alt[0] not in tainted:
+            buckets.setdefault(alt[0], []).append(alt[1:])
+        else:
+            flat.append(alt)
+    parts = [f"{c}(?:" + "|".join(f"(?:{a})" for a in items) + ")" for c, items in buckets.items()]
+    parts += [f"(?:{a})" for a in flat]
+    return "|".join(parts)
+
+
+class PhraseScanner:
+    """Phrases of several categories found in one pass over a text: ``head``, then the first
+    alternative (categories in order, each's alternatives in order) that matches, then ``tail``.
+    The pass uses the letter-grouped alternation without groups; the category of each match (rare)
+    is the first category whose own pattern matches at its start: the same alternative, so the
+    same span."""
+
+    def __init__(self, categories: dict[str, list[str]], head: str, tail: str):
+        alts = {cat: [a for p in pats for a in expand(p)] for cat, pats in categories.items()}
+        plain = "|".join(f"(?:{a})" for al in alts.values() for a in al)
+        body = dispatch([a for al in alts.values() for a in al])
+        self.pattern = re.compile(head + "(?:" + (plain if body is None else body) + ")" + tail)
+        self.by_category = [(cat, re.compile(head + "(?:" + "|".join(f"(?:{a})" for a in al) + ")" + tail))
+                            for cat, al in alts.items() if al]
+
+    def finditer(self, text: str) -> Iterator[tuple[str, re.Match[str]]]:
+        """(category, match) for each phrase in ``text``, left to right, none overlapping."""
+        for m in self.pattern.finditer(text):
+            start = m.start()
+            for cat, rx in self.by_category:
+                cm = rx.match(text, start)
+                if cm is not None:
+                    yield cat, cm
+                    break
