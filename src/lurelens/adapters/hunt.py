@@ -289,7 +289,7 @@ def run_hunt(
         pending = _pending(planner, store, out, on_progress, plan)
         first = next(pending, None)
         if first is not None:  # an unchanged archive starts no worker at all
-            runner = _Dask(dask, settings) if dask else _Local(jobs, settings, _sink(store), run_id)
+            runner = _Dask(dask, settings) if dask else _Local(jobs, settings, _sink(store, jobs), run_id)
             try:
                 _execute(runner, itertools.chain([first], pending), store, run_id, out, labels, on_progress, t0, plan)
             finally:
@@ -501,11 +501,14 @@ def _store(store: Store, run_id: int, res: PartitionResult, out: HuntResult, lab
     res.rows.clear()
 
 
-def _sink(store: Store) -> str | None:
-    """The store's URL for local workers to write to, or None when they cannot open the same
-    database (an in-memory SQLite): then the driver writes."""
+def _sink(store: Store, jobs: int) -> str | None:
+    """The store's URL for local workers to write their rows to, or None for the driver to write
+    them: when a core is left over for the driver (fewer workers than cores, its writes then cost
+    the workers nothing), or when workers cannot open the same database (an in-memory SQLite)."""
     from sqlalchemy.engine import make_url
 
+    if jobs < (os.cpu_count() or 1):
+        return None
     url = make_url(store.url)
     if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
         return None
