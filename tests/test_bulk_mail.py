@@ -75,6 +75,7 @@ def test_the_senders_own_site_is_not_remote(symbol, template, scanner):
 @pytest.mark.parametrize("lure", [
     "<p>Your mining balance is 0.0213 BTC: withdraw your funds today.</p>",
     "<p>You have won! Claim your prize before Friday.</p>",
+    "<p>Lonely women near you want to flirt tonight: meet them now.</p>",
 ])
 def test_a_scams_lure_cancels_the_credit(lure, scanner):
     """An organisation's own-looking mail that pays out crypto or prizes gets no consistency credit;

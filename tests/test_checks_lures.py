@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from conftest import symbol_case_tests, text
 from lurelens.checks import lures
 from lurelens.testing import MessageBuilder, assert_fires, assert_quiet
@@ -27,6 +29,12 @@ CASES = {
     ),
     "LURE_CRYPTO": (
         text("Your Bitcoin withdrawal of funds is ready: confirm your wallet address."),
+        # An exchange's market news names coins and its exchange account, and claims nothing.
+        text("Bitcoin and Ethereum rose this week; log in to your exchange account to see the charts."),
+        False,
+    ),
+    "LURE_CRYPTO_TOPIC": (
+        text("Bitcoin and Ethereum rose this week; log in to your exchange account to see the charts."),
         text("The coin collection and the wallet you left are at the front desk."),
         False,
     ),
@@ -105,3 +113,68 @@ def test_a_contraction_does_not_complete_a_lure_phrase(scanner):
 def test_news_of_someone_winning_is_not_a_prize_claim(scanner):
     assert_quiet(text("The team has won the regional contest and has been selected for the finals."), "LURE_PRIZE", scanner)
     assert_fires(text("Your e-mail address has won 500,000 USD in our draw."), "LURE_PRIZE", scanner)
+
+
+@pytest.mark.parametrize("claim", [
+    "Your balance has been credited by +$1,733. Withdraw today.",
+    "Score released: +$189 in your account.",
+    "WITHDRAW FUNDS 120097 USDT",
+    "Yes! You earned 1.3 Bitcoin! Click to explore.",
+    "Join our cloud mining platform for guaranteed returns.",
+])
+def test_crypto_claims_are_lures(claim, scanner):
+    v = assert_fires(text(claim), "LURE_CRYPTO", scanner)
+    assert "LURE_CRYPTO_TOPIC" not in {f.symbol for f in v.findings}  # the claim says it all
+
+
+def test_an_exchanges_market_news_is_not_suspicious(scanner):
+    """Crypto talk with no claim (an exchange's or a fintech's newsletter) scores far below
+    `suspicious` on its own: the topic is not the scam (issue 14 review of LURE_CRYPTO)."""
+    raw = text("Weekly market update: Bitcoin, Ethereum, Solana and Tether. Bitcoin ETFs saw inflows; "
+               "our crypto exchange adds new altcoins. Read more on our blog.", subject="Your crypto market update")
+    v = assert_fires(raw, "LURE_CRYPTO_TOPIC", scanner)
+    assert "LURE_CRYPTO" not in {f.symbol for f in v.findings}
+    assert not v.suspicious_or_worse, v.findings
+
+
+def test_lottery_winner_notices_are_prize_claims(scanner):
+    assert_fires(text("You are among the 5 lucky selected winners of our online draw."), "LURE_PRIZE", scanner)
+    assert_fires(text("CONGRATULATIONS ON YOUR 2022 WINNING from the company."), "LURE_PRIZE", scanner)
+    assert_quiet(text("Meet the lucky dog who found his way home, and our winning team."), "LURE_PRIZE", scanner)
+
+
+def test_a_sum_in_pounds_is_an_advance_fee_sum(scanner):
+    assert_fires(text("You have acquired the amount of £5millions pounds."), "LURE_ADVANCE_FEE", scanner)
+
+
+@pytest.mark.parametrize("claim, symbol", [
+    ("Today BONUS! 50% bonus at every deposit just today!", "LURE_PRIZE"),
+    ("Sichern Sie sich 250 EUR ohne Einzahlung und 100 Freispiele!", "LURE_PRIZE"),
+    ("Help Ukraine with BTC, ETH, USDT and other cryptocurrencies.", "LURE_CRYPTO"),
+    ("Your Bitcoin transaction is pending: the network is processing it.", "LURE_CRYPTO"),
+    ("TAKE FREE CRYPTO now", "LURE_CRYPTO"),
+])
+def test_casino_bonuses_and_crypto_asks_are_lures(claim, symbol, scanner):
+    assert_fires(text(claim), symbol, scanner)
+
+
+def test_a_merchant_accepting_crypto_claims_nothing(scanner):
+    v = scanner.scan(text("Good news: our shop now supports payments in crypto, and a deposit is refundable."))
+    assert not {"LURE_CRYPTO", "LURE_PRIZE"} & {f.symbol for f in v.findings}
+
+
+@pytest.mark.parametrize("bait", [
+    "Misschien ben jij precies degene die ik mis... Ja, ik ben soms eenzaam. Ontmoet mij nu.",
+    "Ben je nog steeds opzoek naar een spannende afspraak? Wel de lusten, niet de lasten van een vaste relatie, geen vaste relatie.",
+    "I am so lonely since my divorce. Meet me tonight.",
+])
+def test_romance_bait_in_dutch_and_english(bait, scanner):
+    assert_fires(text(bait), "LURE_ROMANCE", scanner)
+
+
+def test_a_friend_saying_meet_me_is_not_romance_bait(scanner):
+    assert_quiet(text("Lunch is at noon; meet me at the station, I'll be near the lonely pine by the bridge."), "LURE_ROMANCE", scanner)
+
+
+def test_portuguese_deposit_bonus(scanner):
+    assert_fires(text("Bônus de primeiro depósito para novos cadastros!"), "LURE_PRIZE", scanner)

@@ -24,6 +24,11 @@ CASES = {
         text("Caf\u00e9 M\u00fcnchen: na\u00efve r\u00e9sum\u00e9 \u00e0 la carte."),
         False,
     ),
+    "TEXT_LOOKALIKE_LETTERS": (
+        text("Check the PDF we attached.", subject="[ lRS : Report ] - Your refund is ready"),
+        text("Check the PDF we attached.", subject="[ IRS : Report ] - Your refund is ready"),
+        False,
+    ),
     "HTML_HIDDEN_TEXT": (
         html('<p>Hi.</p><div style="display:none">' + "filler words to fool filters " * 20 + "</div>"),
         html('<p>Hi.</p><div style="display:none">Preview: your weekly digest</div><p>' + "Visible article text. " * 20 + "</p>"),
@@ -88,3 +93,19 @@ def test_spaced_digits_and_the_alphabet_are_not_spaced_words(scanner):
     for body in ("Hex digits: 0 1 2 3 4 5 6 7 8 9 a b c d e f", "Columns a b c d e f g h", "Scores 3 1 4 1 5 9 2 6"):
         assert_quiet(text(body), "TEXT_OBFUSCATED_UNICODE", scanner)
     assert_fires(text("Your P a y P a l account is locked."), "TEXT_OBFUSCATED_UNICODE", scanner)
+
+
+def test_ascii_lookalike_letters_in_names(scanner):
+    assert_fires(text("Hi.", sender='"Banco CentraI" <aviso@example.com>'), "TEXT_LOOKALIKE_LETTERS", scanner)
+    raw = MessageBuilder().text("Your order.").attach("lnvoice-Number002346234.docx", "application/msword", b"x").build()
+    assert_fires(raw, "TEXT_LOOKALIKE_LETTERS", scanner)
+    for subject in ("PONTOS lTAUCARD", "lnformation update"):
+        assert_fires(text("Hi.", subject=subject), "TEXT_LOOKALIKE_LETTERS", scanner)
+
+
+def test_ordinary_words_and_names_are_not_lookalikes(scanner):
+    for subject in ("Invoice for Ireland", "Linux lab: ln -s and lsof", "iPhone and iPad", "Henry VIII and Louis XIV",
+                    "Banco Central do Brasil", "lol OK", "WiFi setup"):
+        assert_quiet(text("Hi.", subject=subject), "TEXT_LOOKALIKE_LETTERS", scanner)
+    # PGP armour and host names in the body are not read.
+    assert_quiet(text("-----BEGIN PGP SIGNATURE-----\niD8DBQE9lEAAm lnksrv.example.com"), "TEXT_LOOKALIKE_LETTERS", scanner)

@@ -74,6 +74,11 @@ CASES = {
         msg(("Reply-To", "alice.desk@example.net")),  # a mismatch, but not free mail
         True,
     ),
+    "REPLYTO_OTHER_FREEMAIL": (
+        msg(("From", f"alice.winner@{FREE}"), ("Reply-To", f"claims.desk@{FREE}")),
+        msg(("From", f"alice@{FREE}"), ("Reply-To", f"Alice@{FREE}")),  # the same mailbox
+        True,
+    ),
     "SENDER_MISMATCH": (
         msg(("Sender", "bulk@example.net")),
         msg(("Sender", "bulk@mail.example.com")),
@@ -197,3 +202,33 @@ def test_a_mailbox_name_with_no_vowels_is_random(scanner):
     assert_fires(text_msg("Hi.", sender="Man Problems <uqfkxgpz@hotel.example.com>"), "FROM_LOCAL_RANDOM", scanner)
     for quiet in ("rwmcgwier@example.com", "schwartz@example.com", "jsmith2024@example.com"):
         assert_quiet(text_msg("Hi.", sender=quiet), "FROM_LOCAL_RANDOM", scanner)
+
+
+def test_replies_to_another_free_mail_mailbox(scanner):
+    """A throwaway free-mail sender with the scammer's inbox in Reply-To (issue 14), whether at the
+    same provider or another one; the same mailbox name at a sibling provider is one person."""
+    for rt in ("claims.office@outlook.com", "clcas655@gmail.com"):
+        v = assert_fires(msg(("From", "Carlos Casas <khadmau70@gmail.com>"), ("Reply-To", rt)), "REPLYTO_OTHER_FREEMAIL", scanner)
+        assert "REPLYTO_FREEMAIL" not in {f.symbol for f in v.findings}
+    assert_quiet(msg(("From", "Ann Lee <ann.lee@gmail.com>"), ("Reply-To", "ann.lee@googlemail.com")),
+                 "REPLYTO_OTHER_FREEMAIL", scanner)
+    # A company's sender is REPLYTO_FREEMAIL's case, not this one.
+    assert_quiet(msg(("From", "Ann Lee <ann@example.com>"), ("Reply-To", "ann.private@gmail.com")),
+                 "REPLYTO_OTHER_FREEMAIL", scanner)
+
+
+def test_a_mixed_case_mailbox_of_consonants_is_random(scanner):
+    for loud in ("xxLJGPm@eaux.example.com", "dvgvKKB@power.example.com", "dnVXGjxw@rare.example.com"):
+        assert_fires(text_msg("Hi.", sender=f"Offers <{loud}>"), "FROM_LOCAL_RANDOM", scanner)
+    for quiet in ("FOXSportsFLASH@example.com", "DoNotUse@example.com", "ThosStew@example.com"):
+        assert_quiet(text_msg("Hi.", sender=quiet), "FROM_LOCAL_RANDOM", scanner)
+
+
+def test_a_hosted_apps_password_reset_is_not_suspicious_alone(scanner):
+    """A small app sending its password resets from its hosting platform's default address: the
+    free-hosting sender is a sign, but one property of the address never decides alone (issue 14:
+    the fit's bound keeps FROM_FREE_HOSTING below `suspicious`)."""
+    raw = text_msg("Follow this link to reset the password of your MyShelf account. If you did not ask, ignore this.",
+                   subject="Reset your password for MyShelf", sender="MyShelf <noreply@myshelf-4f2a1.firebaseapp.com>")
+    v = assert_fires(raw, "FROM_FREE_HOSTING", scanner)
+    assert not v.suspicious_or_worse, [(f.symbol, f.score) for f in v.findings if f.score]

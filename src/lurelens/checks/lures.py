@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from lurelens.checks.base import Check, Context, Symbol, limits_of, text_limit_finding
 from lurelens.model import Finding, Message
+from lurelens.registry.phrases import grouped
 
 __all__ = ["CHECK", "SYMBOLS"]
 
@@ -25,17 +26,20 @@ SYMBOLS = (
     Symbol("LURE_EXTORTION", "The text claims the reader was hacked or filmed and demands payment"),
     Symbol("LURE_ADVANCE_FEE", "The text offers a share of a large sum, an inheritance or a deal to a stranger"),
     Symbol("LURE_ROMANCE", "The text dangles dates, lonely singles or sexual content, the bait of romance and adult scams"),
-    Symbol("LURE_CRYPTO", "The text is about crypto-currency balances, payouts, mining or wallets, the staple of investment scams"),
+    Symbol("LURE_CRYPTO", "The text claims crypto-currency is waiting: a balance or payout, coins earned, a withdrawal, cloud mining, a wallet to validate, guaranteed returns (investment and wallet-drainer scams)"),
+    Symbol("LURE_CRYPTO_TOPIC", "The text talks about crypto-currency (bitcoin, an exchange, a wallet) without claiming anything is owed: an exchange's newsletter does too"),
     Symbol("BULK_NO_LIST_UNSUBSCRIBE", "The text offers an opt-out as bulk mail does, but there is no List-Unsubscribe header, which legitimate bulk senders must send"),
 )
 
 _DECLARED = frozenset(sym.name for sym in SYMBOLS)
+_UNDERSCORES = re.compile(r"_+")  # one space for a run: "Transfer__to__your__Bitcoin" reads as words
 
 
 @lru_cache(maxsize=8)
 def _opt_out(phrases: str) -> re.Pattern[str]:
-    """The opt-out wording of bulk mail (data/words/opt_out_phrases.txt), matched on lower-cased text."""
-    return re.compile(phrases)
+    """The opt-out wording of bulk mail (data/words/opt_out_phrases.txt), matched on lower-cased
+    text; its phrases grouped by first letter (registry/phrases.py grouped: same matches)."""
+    return re.compile(grouped(phrases))
 
 
 def run(msg: Message, ctx: Context):
@@ -47,13 +51,15 @@ def run(msg: Message, ctx: Context):
     # Underscores stand in for spaces in filter-dodging subjects ("Transfer__to__your__Bitcoin").
     # Attachment names speak too ("Bitcoin_Transaction_0.7495_BTC.pdf").
     att_names = " ".join((a.filename or "") for a in msg.attachments[:10])
-    text = (msg.subject.replace("_", " ") + "\n" + re.sub(r"[_.]", " ", att_names) + "\n" + msg.visible_text[:lure_text]).lower()
+    text = (_UNDERSCORES.sub(" ", msg.subject) + "\n" + re.sub(r"[_.]", " ", att_names) + "\n" + msg.visible_text[:lure_text]).lower()
     found: dict[str, list[str]] = {}
     for cat, m in data.lure_scanner.finditer(text):
         phrases = found.setdefault(cat, [])
         phrase = m.group(0).strip()
         if phrase not in phrases and len(phrases) < 3:
             phrases.append(phrase)
+    if "crypto" in found:
+        found.pop("crypto_topic", None)  # the claim says more than the topic words around it
     for cat, phrases in found.items():
         if f"LURE_{cat.upper()}" not in _DECLARED:
             continue  # an overlay category with no symbol of its own yet

@@ -20,6 +20,7 @@ SYMBOLS = (
     Symbol("SUBJECT_HAS_RECIPIENT", "The subject or sender name repeats the recipient's address to look personal"),
     Symbol("SUBJECT_RANDOM_TOKEN", "The subject or sender name carries a random string, a trick to defeat filters"),
     Symbol("TEXT_OBFUSCATED_UNICODE", "Look-alike Unicode (math letters, invisible characters) disguises words"),
+    Symbol("TEXT_LOOKALIKE_LETTERS", "A lower-case l stands for a capital I, or a capital I for an l, in the subject, sender name or an attachment name ('lRS', 'Banco CentraI', 'lnvoice'): a word spelt to pass filters"),
 )
 
 _TOKEN = re.compile(r"(?<![\w@.])[A-Za-z0-9]{10,40}(?![\w@])")
@@ -34,6 +35,10 @@ _SPACED = re.compile(r"(?:(?<!\S)\w ){5,}\w(?!\S)")
 _SPACED_RUN = re.compile(r" \w \w \w \w \w")
 # Invisible characters that _INVISIBLE_IN_WORD counts (any but the soft hyphen): without one it cannot match.
 _INVISIBLE_NOT_SHY = re.compile("[" + INVISIBLE_CHARS.replace("\u00ad", "") + "]")
+# ASCII look-alikes in short header text: 'lRS'/'lTAUCARD' (l before capitals), 'lnvoice' (no word
+# starts with 'ln'), 'CentraI'/'PaypaI' (a capital I closing a lower-case word).
+# Not read in the body: PGP armour, base64 and host names there spell 'lEAA' and 'lnksrv'.
+_L_FOR_I = re.compile(r"(?<![A-Za-z])l[A-Z]{2,}(?![a-z])|(?<![A-Za-z])ln[a-z]{3,}|(?<![A-Za-z])[A-Z][a-z]{3,}I(?![A-Za-z])")
 
 
 def _spaced_word(text: str) -> str | None:
@@ -100,6 +105,23 @@ def _mixed_script_word(text: str) -> str | None:
 
 
 _CAMEL_OR_ACRONYMS = re.compile(r"^(?:[A-Z][a-z]+|[A-Z]{2,}s?(?![a-z]))+$")
+def _is_word(c: str) -> bool:
+    return c.isalnum() or c == "_"  # the regex engine's \w for str
+
+
+def _standalone(s: str, word: str) -> int:
+    r"""Where ``word`` first stands alone in ``s`` as ``(?<![\w.\-])word(?![\w\-])`` finds it, or
+    -1; by string search (a regex per recipient was compiled anew for almost every message)."""
+    i = s.find(word)
+    while i >= 0:
+        before = s[i - 1] if i else ""
+        after = s[i + len(word) : i + len(word) + 1]
+        if not (before and (_is_word(before) or before in ".-")) and not (after and (_is_word(after) or after == "-")):
+            return i
+        i = s.find(word, i + 1)
+    return -1
+
+
 def _in_brackets(s: str, start: int) -> bool:
     return s.rfind("[", 0, start) > s.rfind("]", 0, start)
 
@@ -121,8 +143,8 @@ def run(msg: Message, ctx: Context):
             if i and local == own_local:
                 continue  # the sender's name, copying their own other mailbox: "Craig" to craig@elsewhere
             sl = s.lower()
-            m = re.search(rf"(?<![\w.\-]){re.escape(local)}(?![\w\-])", sl) if len(local) >= 5 else None
-            if rcpt.lower() in sl or (m and not _in_brackets(sl, m.start())):
+            at = _standalone(sl, local) if len(local) >= 5 else -1
+            if rcpt.lower() in sl or (at >= 0 and not _in_brackets(sl, at)):
                 hit = s
                 break
         if hit:
@@ -134,6 +156,10 @@ def run(msg: Message, ctx: Context):
             yield Finding("SUBJECT_RANDOM_TOKEN", f"'{tok}' in '{s[:80]}'")
             break
     heads = msg.subject + " " + (frm.display_name if frm else "")
+    # Short texts (a subject, a name, ten attachment names): each bounded, so one search is cheap.
+    lookalike = _L_FOR_I.search(heads[:500] + " " + " ".join((a.filename or "")[:200] for a in msg.attachments[:10]))
+    if lookalike:
+        yield Finding("TEXT_LOOKALIKE_LETTERS", f"'{lookalike.group(0)}' in the subject, sender name or an attachment name")
     body_text = msg.visible_text[:max_text]
     # Tricks in the subject or sender name weigh fully (nobody's mail client writes them there);
     # tricks only in the body weigh less (pasted text, formulas and art can carry odd letters).

@@ -26,6 +26,7 @@ SYMBOLS = (
     Symbol("FROM_FREEMAIL", "The sender uses a free-mail provider"),
     Symbol("REPLYTO_MISMATCH", "Replies go to a different domain than the sender's"),
     Symbol("REPLYTO_FREEMAIL", "Replies go to a free-mail address while the sender is not free mail"),
+    Symbol("REPLYTO_OTHER_FREEMAIL", "A free-mail sender asks for replies at another free-mail mailbox: the sending account is a throwaway, the answers go to the one the scammer reads"),
     Symbol("SENDER_MISMATCH", "The Sender header names a different domain than From"),
     Symbol("RETURN_PATH_MISMATCH", "Bounces go to a different domain than From"),
     Symbol("HEADER_ENCODED_TRICK", "An encoded word in Reply-To, Sender, To or Subject hides control characters or a second address"),
@@ -107,7 +108,6 @@ def _content_is_named_org(words: list[str], named: list, msg: Message, ctx: Cont
 
 
 def _headers(msg: Message, ctx: Context):
-    from_headers = [v for k, v in msg.headers if k.lower() == "from"]
     if not msg.from_ or not any(a.addr for a in msg.from_):
         if msg.headers:
             yield Finding("FROM_MISSING", "no From address")
@@ -115,6 +115,7 @@ def _headers(msg: Message, ctx: Context):
     frm = next(a for a in msg.from_ if a.addr)
     fdom = registrable_domain(frm.domain) if frm.domain else ""
     if any(d.kind == "unquoted_specials_in_display_name" for d in msg.defects):
+        from_headers = [v for k, v in msg.headers if k.lower() == "from"]  # only here: every header lower-cased
         yield Finding("FROM_MALFORMED", from_headers[0][:120] if from_headers else "")
     m = ADDR_IN_NAME.search(frm.display_name)
     if m:
@@ -131,8 +132,14 @@ def _headers(msg: Message, ctx: Context):
     list_post = (msg.header("List-Post") or "").lower()
     # A list that rewrites From to its own address (DMARC mitigation) puts the author in Reply-To.
     list_rewrote_from = bool(list_post) and frm.addr.lower() in list_post
+    from_free = bool(fdom) and ctx.data.is_freemail(frm.domain)
     for rt in ([] if list_rewrote_from else msg.reply_to[:3]):
         rdom = registrable_domain(rt.domain) if rt.domain else ""
+        # The same mailbox name at a sibling provider (gmail.com / googlemail.com) is one person.
+        if (from_free and rdom and rt.local.lower() != frm.local.lower() and rt.addr.lower() not in list_post
+                and ctx.data.is_freemail(rt.domain)):
+            yield Finding("REPLYTO_OTHER_FREEMAIL", f"From {frm.addr}, Reply-To {rt.addr}")
+            break
         if rdom and fdom and rdom != fdom and rt.addr.lower() not in list_post:
             if ctx.data.is_freemail(rt.domain) and not ctx.data.is_freemail(frm.domain):
                 yield Finding("REPLYTO_FREEMAIL", f"From {frm.addr}, Reply-To {rt.addr}")
@@ -192,9 +199,9 @@ _NO_VOWELS = re.compile(r"[bcdfghjklmnpqrstvwxz]{7}", re.I)
 
 
 def _random_local(local: str) -> bool:
-    """Mixed-case letter salad (xHtFjdALEqNMlfk), or one-case letters no language would spell,
-    seven consonants in a row (uqfkxgpz; SpamAssassin's FROM_LOCAL_NOVOWEL). CamelCase names
-    (JohnSmith) and names with a few consonants together (rwmcgwier) are not."""
+    """Mixed-case letter salad (xHtFjdALEqNMlfk), or letters no language would spell in any case,
+    seven consonants in a row (uqfkxgpz, dvgvKKB; SpamAssassin's FROM_LOCAL_NOVOWEL). CamelCase
+    names (JohnSmith) and names with a few consonants together (rwmcgwier) are not."""
     if not re.fullmatch(r"[A-Za-z0-9]{7,40}", local):
         return False
     letters = "".join(c for c in local if c.isalpha())
@@ -202,6 +209,10 @@ def _random_local(local: str) -> bool:
         return False
     if letters.islower() or letters.isupper():
         return bool(re.fullmatch(r"[A-Za-z]+[0-9]{0,4}", local)) and bool(_NO_VOWELS.search(letters))
+    # Seven consonants in a row spell no word in any case: 'xxLJGPm', 'dvgvKKB' (a camel-cased
+    # name such as 'FOXSportsFLASH' has at most five).
+    if _NO_VOWELS.search(letters):
+        return True
     if _CAMEL_WORDS.match(letters):
         return False
     return sum(1 for a, b in zip(letters, letters[1:]) if a.isupper() != b.isupper()) >= 3
@@ -238,9 +249,11 @@ def _freemail_contact(msg: Message, ctx: Context):
     if len(msg.visible_text) > max_text:
         yield text_limit_finding("sender (free-mail contact)", max_text, len(msg.visible_text), "check_text_chars")
     body = msg.visible_text[:max_text]
-    known = {a.addr.lower() for a in msg.from_ + msg.reply_to + msg.to + msg.cc} | set(msg.recipients)
+    known: set[str] | None = None  # built at the first address found (most texts have none)
     for start, addr, domain in email_matches(body, 2):
         addr = addr.lower()
+        if known is None:
+            known = {a.addr.lower() for a in msg.from_ + msg.reply_to + msg.to + msg.cc} | set(msg.recipients)
         if addr in known or not data.is_freemail(domain.lower()):
             continue
         # Only an address the reader is asked to write to; quoted "X <x@gmail.com> wrote:" lines are not.

@@ -267,6 +267,145 @@ def parse_sheet(css: str, info: SheetInfo | None = None, condition: str | None =
     return _parse_tokens(css, info, condition, depth, cuts)
 
 
+# A style sheet that can fetch is mostly rules that neither fetch nor hide (colours, margins, fonts),
+# and tinycss2 reads a few hundred kilobytes per second. Each top-level rule parses on its own (the
+# tokenizer has no state between rules and the parser starts afresh after each), and a qualified
+# rule adds to SheetInfo only when it has a url()/src()/image-set() or a declaration that
+# hiding_reason reads, none of which can be written without one of these words (no escapes: a sheet
+# with a backslash is parsed whole). So the rules whose text has none of them are dropped before
+# tokenising; at-rules are always kept. The splitter follows tinycss2's tokenizer for what decides
+# where a rule ends (blocks, strings, comments, url tokens) and gives up, parsing the whole sheet,
+# on anything it does not model.
+_RULE_WORDS = ("url(", "src(", "image-set", "display", "visibility", "opacity", "mso-hide", "overflow",
+               "position", "clip", "transform")
+_SPLIT_STOP = re.compile(r"[{}()\[\];\"'@]|/\*|(?i:url)\(")
+_SPLIT_MIN = 1024  # characters; a shorter sheet is parsed whole
+_SKIP_WS = re.compile(r"[ \t\n\r\f]*")
+_CLOSERS = {"{": "}", "(": ")", "[": "]"}
+_URL_BODY_BAD = re.compile(r"[{}\[\]()\"']|/\*")
+
+
+def _relevant_rules(css: str) -> str | None:
+    """The text of the rules that can add to SheetInfo (see above), or None to parse all."""
+    if "\\" in css or "<!--" in css or "-->" in css or "\0" in css:
+        return None
+    try:
+        kept, _pos = _reduce_rules(css, 0, nested=False)
+    except _Unsure:
+        return None
+    return kept
+
+
+class _Unsure(Exception):
+    """The splitter met something it does not model: parse the whole sheet."""
+
+
+# At-rules parse_sheet reads: the fetching ones are kept whole, the grouping ones are kept with their
+# block reduced in turn; every other at-rule (@keyframes, @page, @charset, ...) adds nothing.
+_KEEP_AT = ("import", "font-face")
+_GROUP_AT = ("media", "supports", "document", "layer", "container")
+_AT_NAME = re.compile(r"(?:--|-?[A-Za-z_])[A-Za-z0-9_\-]*")
+
+
+def _skip_space(css: str, pos: int) -> int:
+    """Past white space and comments (tinycss2 skips both between rules)."""
+    n = len(css)
+    while True:
+        pos = _SKIP_WS.match(css, pos).end()
+        if not css.startswith("/*", pos):
+            return pos
+        end = css.find("*/", pos + 2)
+        if end == -1:
+            return n
+        pos = end + 2
+
+
+def _reduce_rules(css: str, pos: int, nested: bool) -> tuple[str, int]:
+    """The kept text of the rule list from ``pos``: to the end of the sheet, or in a block (nested)
+    to the '}' that closes it (the position returned is that '}', or the end)."""
+    n = len(css)
+    kept: list[str] = []
+    start = pos
+    while True:
+        pos = _skip_space(css, pos)
+        if pos >= n or (nested and css[pos] == "}"):
+            return "".join(kept), pos
+        at_name = None
+        if css[pos] == "@":
+            m = _AT_NAME.match(css, pos + 1)
+            if m is None or (m.end() < n and (css[m.end()] >= "\x80")):
+                raise _Unsure  # not a plain at-keyword
+            at_name = m.group().lower()
+            pos = m.end()
+        end, how = _rule_end(css, pos, at_name is not None, nested, stop_at_block=at_name in _GROUP_AT)
+        if how == "block":  # a grouping at-rule's block opens at ``end``: reduce what is inside
+            inner, close = _reduce_rules(css, end, nested=True)
+            if close >= n:  # the block runs to the end of the sheet
+                kept.append(css[start:end] + inner)
+                return "".join(kept), n
+            kept.append(css[start:end] + inner + "}")
+            pos = start = close + 1
+            continue
+        text = css[start:end]
+        if how != "end":  # cut short by the end of the sheet or of the enclosing block: kept as it is
+            kept.append(text)
+            return "".join(kept), end
+        if at_name is not None:
+            if at_name in _KEEP_AT:
+                kept.append(text)
+        elif any(w in text.lower() for w in _RULE_WORDS):
+            kept.append(text)
+        pos = start = end
+
+
+def _rule_end(css: str, pos: int, at_rule: bool, nested: bool, stop_at_block: bool) -> tuple[int, str]:
+    """Where the rule whose first token is at (or before) ``pos`` ends, following tinycss2: ("end",
+    after its '}' or, for an at-rule, its ';'), ("block", after the '{' of a grouping at-rule's
+    block), ("close", at the '}' closing the enclosing block) or ("eof", the end)."""
+    n = len(css)
+    stack: list[str] = []
+    while True:
+        m = _SPLIT_STOP.search(css, pos)
+        if m is None:
+            return n, "eof"
+        tok = m.group()
+        pos = m.end()
+        if tok in ("{", "(", "["):
+            if tok == "{" and stop_at_block and not stack:
+                return pos, "block"
+            stack.append(_CLOSERS[tok])
+        elif tok in ("}", ")", "]"):
+            if stack and stack[-1] == tok:
+                stack.pop()
+                if tok == "}" and not stack:
+                    return pos, "end"
+            elif tok == "}" and nested and not stack:
+                return pos - 1, "close"
+            # else: an unmatched closer is a parse error token inside the rule
+        elif tok == ";":
+            if at_rule and not stack:
+                return pos, "end"
+        elif tok in ('"', "'"):
+            end = pos
+            while end < n and css[end] not in (tok, "\n", "\r", "\f"):
+                end += 1
+            pos = end + 1 if end < n and css[end] == tok else end  # a bad string stops before the newline
+        elif tok == "/*":
+            end = css.find("*/", pos)
+            pos = n if end == -1 else end + 2
+        elif tok == "@":
+            pass  # inside a rule: an at-keyword or a delimiter, nothing structural
+        else:  # url( : a url token, or a function whose argument is quoted or plain
+            q = _SKIP_WS.match(css, pos).end()
+            if q < n and css[q] in "\"'":
+                stack.append(")")  # a function block either way; the string is read next
+            else:
+                close = css.find(")", pos)
+                if close == -1 or _URL_BODY_BAD.search(css, pos, close):
+                    raise _Unsure  # tokenised differently as a url token and as a function block
+                pos = close + 1
+
+
 def _parse_tokens(css, info: SheetInfo, condition: str | None = None, depth: int = 0,
                   cuts: _Cuts | None = None) -> SheetInfo:
     """The tokenised path of parse_sheet: a sheet (or an at-rule's block) that can fetch."""
@@ -274,6 +413,9 @@ def _parse_tokens(css, info: SheetInfo, condition: str | None = None, depth: int
         return info
     if isinstance(css, str):
         css, cuts = _cut_data_uris(css)
+        if depth == 0:
+            reduced = _relevant_rules(css) if len(css) >= _SPLIT_MIN else None
+            css = css if reduced is None else reduced
     restore = cuts.restore if cuts else (lambda s, lower=False: s)
     rules = tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True) if isinstance(css, str) else (
         tinycss2.parse_rule_list(css, skip_comments=True, skip_whitespace=True)

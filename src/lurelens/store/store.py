@@ -24,6 +24,7 @@ from sqlalchemy import Engine, create_engine, event, func, select, text, update
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
 
+from lurelens.errors import ConfigError
 from lurelens.store.rows import clean_text
 from lurelens.store.schema import (
     AttachmentRow,
@@ -153,10 +154,16 @@ class Store:
 
         cfg = Config()
         cfg.set_main_option("script_location", str(_MIGRATIONS))
-        head = ScriptDirectory.from_config(cfg).get_current_head()
+        script = ScriptDirectory.from_config(cfg)
+        head = script.get_current_head()
         with self.engine.connect() as conn:
-            if MigrationContext.configure(conn).get_current_revision() == head:
+            current = MigrationContext.configure(conn).get_current_revision()
+            if current == head:
                 return self
+        if current is not None and current not in {r.revision for r in script.walk_revisions()}:
+            # Alembic would say "Can't locate revision": a newer lurelens wrote this store.
+            raise ConfigError(f"the store's schema is revision {current}, newer than this lurelens reads "
+                              f"(up to {head}): upgrade lurelens to open it")
         with self.engine.begin() as conn:
             if self.dialect == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
