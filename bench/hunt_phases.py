@@ -5,6 +5,10 @@ the partition's rows (worker side) and unpickling them (driver side), and the st
 
     .venv/bin/python bench/hunt_phases.py ARCHIVE.mbox [--db PATH] [--limit N]
 
+In a hunt whose workers write their own rows (as many workers as cores) there is no pickle or
+unpickle step, and "write" is on the workers' clock; with a core to spare (or Dask) the driver
+unpickles and writes, as timed here.
+
 ARCHIVE is any mbox, e.g. one bench/hunt.py built (.bench-hunt/mix-10000.mbox). Figures are CPU
 milliseconds per message (``time.process_time``), one pass, so the first reads include the page
 cache being filled; ``lurelens hunt --json`` gives the same split (scan against the rest) for a
