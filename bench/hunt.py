@@ -137,6 +137,25 @@ def run_one(archive: Path, db: str, mode: str, dask=None, partition_size: int = 
             "peak_single_mb": peak.single / 2**20, "peak_total_mb": peak.total / 2**20, "verdicts": s["verdicts"]}
 
 
+def _ratios(results: dict[tuple[int, str, str], dict], sizes: list[int], dbs: list[str]) -> None:
+    """The targets' ratios from this run: -j 2 over -j 1 (target >= 1.8), Dask over -j 2 (>= 0.75),
+    and peak memory of the largest archive over the smallest (target <= 1.10)."""
+    for n in sizes:
+        for db in dbs:
+            j1, j2, dk = (results.get((n, m, db)) for m in ("j1", "j2", "dask"))
+            if j1 and j2:
+                print(f"{n} {db}: -j 2 / -j 1 = {j2['msg_s'] / j1['msg_s']:.2f}x (target >= 1.8)")
+            if j2 and dk:
+                print(f"{n} {db}: dask / -j 2 = {dk['msg_s'] / j2['msg_s']:.2f} (target >= 0.75)")
+    if len(sizes) > 1:
+        lo, hi = min(sizes), max(sizes)
+        for (n, mode, db), r in sorted(results.items()):
+            small = results.get((lo, mode, db))
+            if n == hi and small:
+                print(f"peak memory {hi} / {lo} ({mode}, {db}): {r['peak_total_mb'] / small['peak_total_mb']:.2f} "
+                      f"all processes, {r['peak_single_mb'] / small['peak_single_mb']:.2f} largest process (target <= 1.10)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
@@ -162,6 +181,7 @@ def main() -> None:
         print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         print(f"{'messages':>9} {'mode':5} {'db':10} {'msg/s':>7} {'wall s':>7} {'1st s':>6} {'CPU ms/msg':>10} "
               f"{'scan':>6} {'hunt':>6} {'driver':>6} {'warm s':>6} {'peak proc MB':>12} {'peak all MB':>11} {'load':>5}")
+        results: dict[tuple[int, str, str], dict] = {}
         for n in sizes:
             archive = a.workdir / f"mix-{n}.mbox"
             if not archive.exists():
@@ -178,11 +198,13 @@ def main() -> None:
                     else:
                         db = pg.new_db()
                     r = run_one(archive, db, mode, dask if mode == "dask" else None, a.partition_size)
+                    results[(n, mode, dbkind)] = r
                     print(f"{r['messages']:9d} {mode:5} {dbkind:10} {r['msg_s']:7.0f} {r['wall_s']:7.1f} "
                           f"{r['first_s']:6.1f} {r['cpu_ms_msg']:10.2f} {r['scan_ms_msg']:6.2f} {r['hunt_ms_msg']:6.2f} "
                           f"{r['driver_cpu_ms_msg']:6.2f} {r['warm_s']:6.1f} {r['peak_single_mb']:12.0f} {r['peak_total_mb']:11.0f} "
                           f"{os.getloadavg()[0]:5.1f}", flush=True)
         print(f"load average at end: {os.getloadavg()[0]:.1f} ({time.strftime('%H:%M', time.gmtime())} UTC)")
+        _ratios(results, sizes, dbs)
     finally:
         if dask:
             dask.stop()

@@ -225,3 +225,32 @@ def test_feedback_log_skips_unreadable_lines(tmp_path):
     assert "ip 203.0.113.9" in (tmp_path / "iocs" / "lurelens-feedback.txt").read_text()
     with pytest.raises(FeedbackError):
         fb.record("allow_host", "203.0.113.9")
+
+
+@pytest.mark.parametrize("action, value", [
+    # A newline (or tab, or other line break) in an address's local part would write entries of its
+    # own into the list files: here a block of all of gmail.com and an allow of nytimes.com.
+    ("block_sender", "x\ndomain\tgmail.com\n@evil.example"),
+    ("allow_sender", "x\nnytimes.com\n@evil.example"),
+    ("allow_sender", "x\u2028nytimes.com\u2028@evil.example"),
+    ("block_sender", "x\x00y@evil.example"),
+    ("allow_sender", "a#b@evil.example"),  # the list reader cuts the line at "#": it would never match
+    # Public suffixes would allow or block every domain under them.
+    ("block_host", "co.uk"),
+    ("allow_host", "github.io"),
+    ("allow_sender", "com.au"),
+    ("block_sender", "*.s3.amazonaws.com"),
+])
+def test_feedback_refuses_values_that_would_not_stay_one_entry(tmp_path, action, value):
+    from lurelens.adapters.feedback import Feedback, FeedbackError
+    from lurelens.registry.intel import IntelStore
+    from lurelens.registry.local import LocalLists
+
+    fb = Feedback(tmp_path)
+    with pytest.raises(FeedbackError):
+        fb.record(action, value)
+    lists = LocalLists(tmp_path)
+    assert not lists.senders and not lists.hosts
+    assert len(IntelStore([tmp_path / "iocs"], shipped=False)) == 0
+    # The same kind of value without the trick is accepted (so the refusal is about the trick).
+    fb.record(action, "sender@evil.example" if action.endswith("sender") else "evil.example")

@@ -244,3 +244,118 @@ def test_received_hosts_and_ips_equal_the_plain_form(corpus_messages):
         assert received_hosts_and_ips(v) == want, v
         named += bool(want[0])
     assert named > 1000
+
+
+def _plain_find(ix, text: str, standalone: bool = False, limit: int = 5):
+    """EntityIndex.find as first written: every word n-gram, longest first."""
+    from lurelens.registry.entities import normalize_name
+
+    norm = normalize_name(text[:400])
+    if not norm:
+        return []
+    words = norm.split()
+    out, seen = [], set()
+    for n in range(min(ix.max_words, len(words)), 0, -1):
+        for i in range(len(words) - n + 1):
+            gram = " ".join(words[i : i + n])
+            for a in ix.by_alias.get(gram, ()):
+                if a.entity.id in seen or (a.ambiguous and not (standalone and gram == norm)):
+                    continue
+                if a.caps and not re.search(rf"(?<![A-Za-z]){re.escape(a.caps)}(?![A-Za-z])", text):
+                    continue
+                seen.add(a.entity.id)
+                out.append((a.entity, gram, a.ambiguous))
+                if len(out) >= limit:
+                    return out
+    return out
+
+
+def test_entity_find_equals_the_plain_n_gram_loop(corpus_messages, scanner):
+    ix = scanner.data.entities
+    texts = []
+    for m in corpus_messages:
+        texts += [a.display_name for a in m.from_] + [m.subject, m.html_title, m.visible_text[:400], m.visible_text[-400:]]
+    texts += ["BB news", "The New York Times | Reuters", "Banco do Brasil BB", "ANN", "ann", "Next", "PayPal Amazon Apple Google Microsoft Netflix"]
+    found = 0
+    for t in texts:
+        for standalone in (False, True):
+            want = _plain_find(ix, t, standalone)
+            assert ix.find(t, standalone=standalone) == want, t
+            found += bool(want)
+    assert found > 1000
+
+
+def test_tracker_match_equals_the_plain_anchor_loop(corpus_messages, scanner):
+    tr = scanner.data.trackers
+    pairs = [(lk.href or "", lk.host or "") for m in corpus_messages for lk in m.links]
+    pairs += [(r.url, r.host or "") for m in corpus_messages for r in m.resources]
+    anchors = [a for a, _n, _r in tr.free_patterns]
+    rnd = random.Random(31)
+    for _ in range(5000):  # URLs made of anchors, overlapping and nested, in any case
+        path = "".join(rnd.choice(anchors + ["/", "x", "?", "=", "1"]) for _ in range(rnd.randint(1, 6)))
+        pairs.append(("https://example.com/" + (path.upper() if rnd.random() < 0.2 else path), "example.com"))
+    named = 0
+    for url, host in pairs:
+        want = tr.plain_match(url, host)
+        assert tr.match(url, host) == want, url
+        named += want is not None
+    assert named > 500
+
+
+def test_grouped_opt_out_phrases_find_what_the_plain_alternation_finds(corpus_messages, scanner):
+    from lurelens.checks.lures import _opt_out
+
+    phrases = scanner.data.pattern("opt_out_phrases")
+    plain, fast = re.compile(phrases), _opt_out(phrases)
+    assert fast.pattern != plain.pattern
+    found = 0
+    for msg in corpus_messages:
+        text = msg.visible_text[:20000].lower()
+        want = _span(plain.search(text))
+        assert _span(fast.search(text)) == want
+        found += want is not None
+    assert found > 500
+
+
+def test_standalone_word_equals_the_regex_search(corpus_messages):
+    from lurelens.checks.obfuscation import _standalone
+
+    pairs = []
+    for m in corpus_messages:
+        names = [m.subject.lower()] + [a.display_name.lower() for a in m.from_]
+        for rcpt in m.recipients[:5]:
+            local = rcpt.rpartition("@")[0].lower()
+            if len(local) >= 5:
+                pairs += [(n, local) for n in names] + [(n + " " + local, local) for n in names[:1]]
+    rnd = random.Random(37)
+    for _ in range(20000):
+        word = "".join(rnd.choice("ab.+-") for _ in range(rnd.randint(1, 4)))
+        pairs.append(("".join(rnd.choice(["ab", "a", "b", ".", "-", "_", " ", "é", "1", word]) for _ in range(rnd.randint(0, 10))), word))
+    hits = 0
+    for s, word in pairs:
+        m = re.search(rf"(?<![\w.\-]){re.escape(word)}(?![\w\-])", s)
+        assert _standalone(s, word) == (m.start() if m else -1), (s, word)
+        hits += m is not None
+    assert hits > 1000
+
+
+def test_compiled_composites_equal_the_tree_walk(corpus_messages, scanner):
+    import pickle
+
+    from lurelens.scoring.expr import Expr, _eval, compile_expr
+
+    cfg = scanner.scoring
+    exprs = [c.test for c in cfg.composites] + [cfg.recon_excluded_by]
+    exprs += [compile_expr(t)[0] for t in ("A & !B | C", "2 of (A, B & C, !D)", "!(A | group:x) & (B | C)",
+                                            "1 of (A)", "3 of (A, B, C)", "group:x & group:y")]
+    names = sorted({n for e in exprs if e is not None for n in re.findall(r"'([A-Z][A-Z0-9_]*)'", repr(e.tree))})
+    groups = sorted(cfg.groups) + ["x", "y"]
+    rnd = random.Random(41)
+    cases = [({f.symbol for f in scanner._run_checks(m, 1e18, None)}, set()) for m in corpus_messages[::25]]
+    cases += [(set(rnd.sample(names, rnd.randint(0, len(names)))), set(rnd.sample(groups, rnd.randint(0, 3))))
+              for _ in range(3000)]
+    for e in exprs:
+        assert pickle.loads(pickle.dumps(e)) == e
+        for syms, grps in cases:
+            assert e(syms, grps) is _eval(e.tree, syms, grps)
+    assert isinstance(exprs[0], Expr)

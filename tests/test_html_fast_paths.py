@@ -65,7 +65,12 @@ def _ref_parse_sheet(css: str, info: SheetInfo | None = None) -> SheetInfo:
                 if hidden:
                     info.rules.append(SheetRule(m.group(1).strip(), [], hidden, None))
         return info
-    return cssmod._parse_tokens(css, info)
+    saved = cssmod._SPLIT_MIN
+    cssmod._SPLIT_MIN = 1 << 62  # every sheet parsed whole
+    try:
+        return cssmod._parse_tokens(css, info)
+    finally:
+        cssmod._SPLIT_MIN = saved
 
 
 class _NeverStores(dict):
@@ -87,6 +92,7 @@ def _plain_forms():
 
     with pytest.MonkeyPatch.context() as m:
         m.setattr(htmlmod, "parse_sheet_cached", _ref_parse_sheet)
+        m.setattr(htmlmod, "_setup_nodes", htmlmod._setup_nodes_plain)
         m.setattr(htmlmod._Walker, "style", lambda self, s: parse_inline_style(s))
         m.setattr(htmlmod._Walker, "__init__", plain_init)
         yield
@@ -130,6 +136,20 @@ def test_inventory_same_as_plain_form_on_every_corpus_html_part(corpus_html):
         assert dataclasses.asdict(htmlmod.inventory(h, "1")) == want
 
 
+def _ids(nodes) -> list:
+    return [None if n is None else n.mem_id for n in nodes]
+
+
+def test_setup_query_same_as_four_queries_on_every_corpus_html_part(corpus_html):
+    for h in corpus_html:
+        tree = LexborHTMLParser(h)
+        sheets, base, title, removed = htmlmod._setup_nodes(tree)
+        p_sheets, p_base, p_title, p_removed = htmlmod._setup_nodes_plain(tree)
+        assert sheets == p_sheets
+        assert _ids([base, title]) == _ids([p_base, p_title])
+        assert _ids(removed) == _ids(p_removed)
+
+
 def test_style_sheets_same_as_plain_form_on_every_corpus_sheet(corpus_html):
     sheets = {n.text(deep=True) for h in corpus_html for n in LexborHTMLParser(h).css("style")}
     assert len(sheets) > 200
@@ -140,6 +160,8 @@ def test_style_sheets_same_as_plain_form_on_every_corpus_sheet(corpus_html):
         assert dataclasses.asdict(cssmod.parse_sheet(css)) == want
         assert dataclasses.asdict(cssmod.parse_sheet_cached(css, SheetInfo())) == want  # miss
         assert dataclasses.asdict(cssmod.parse_sheet_cached(css, SheetInfo())) == want  # hit
+        if cssmod._has_fetch_hint(css):
+            assert _tokens(css, 0) == want  # every rule split, whatever the sheet's length
 
 
 # -- generated input ---------------------------------------------------------------------------------
@@ -176,6 +198,39 @@ def test_parse_sheet_equals_plain_form(css):
     assert dataclasses.asdict(cssmod.parse_sheet_cached(padded, SheetInfo())) == want
 
 
+_RULE_PIECES = st.sampled_from([
+    ".a{color:red}", ".b{display:none}", "p{background:url(http://u.test/p.png)}", "@media (x){.m{color:red}}",
+    "@media (y){.n{background:url(http://n.test/n.png)}}", "@import url(http://i.test/i.css);", "@import 'q.css';",
+    "@font-face{src:url(f.woff)}", "a;b{visibility:hidden}", "}", "{", "(", ")", "[", "]", ";", "'", '"', "\n",
+    "/*", "*/", "url(", "URL( 'x' )", "url(a b)", "url(a{b)", "url(\"q\")", "@", "@x", "@-y", "@1", " ", "\r",
+    "\f", "src(", "image-set(", "-url(", "1url(", "#url(", ".c{opacity:0}", "x{mso-hide:all}", "d{overflow:hidden;height:0}",
+    "e{position:absolute;left:-999px}", "f{clip:rect(0,0,0,0)}", "g{transform:scale(0)}", "h{color:blue;}", "ſ", "İ",
+    "DISPLAY:NONE", "<!--", "-->", "\\", "\x00", "{}", "i{background:url('http://q.test/q.png')}"])
+_css_rules = st.lists(_RULE_PIECES, max_size=30).map("".join)
+
+
+def _tokens(css: str, split_min: int) -> dict:
+    saved = cssmod._SPLIT_MIN
+    cssmod._SPLIT_MIN = split_min
+    try:
+        return dataclasses.asdict(cssmod._parse_tokens(css, SheetInfo()))
+    finally:
+        cssmod._SPLIT_MIN = saved
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_css_rules)
+def test_rule_split_changes_nothing(css):
+    assert _tokens(css, 0) == _tokens(css, 1 << 62)
+
+
+def test_rule_split_applies_and_drops_rules():
+    css = "p{color:red} .h{display:none} q{margin:0} i{background:url(http://x.test/i.png)} @media (x){r{color:red}}"
+    kept = cssmod._relevant_rules(css)
+    assert kept == " .h{display:none} i{background:url(http://x.test/i.png)} @media (x){r{color:red}}"
+    assert cssmod._relevant_rules("a{b:c\\}") is None  # escapes: parsed whole
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=80))
 def test_whitespace_join_equals_regex(text):
@@ -186,7 +241,11 @@ _TAGS = ["<div>", "</div>", "<p style='display:none'>", "<span style=\"color:red
          "<img src='http://t.test/p.gif' width=1 height=1 style='width:1px'>", "<a href='http://l.test/'>",
          "</a>", "<style>.h{display:none} @media (x){.m{color:red}}</style>", "<td style='font-size:0'>",
          "<img src='http://i.test/a.png' style='width:1px;height:1px'>", "<div class=h>", "text", " \u00a0 ",
-         "<div style='background:url(http://b.test/b.png)'>", "<div hidden>", "<textarea>", "</textarea>"]
+         "<div style='background:url(http://b.test/b.png)'>", "<div hidden>", "<textarea>", "</textarea>",
+         "<base href='http://base.test/d/'>", "<base>", "<title>T</title>", "<TITLE>u", "<head>", "</head>",
+         "<svg><title>s</title><style>.x{display:none}</style><image href='i.png'/></svg>", "<math><style>",
+         "<template><style>.t{display:none}</style><img src='http://t.test/t'></template>", "<script>x</script>",
+         "<STYLE>.h{visibility:hidden}</STYLE>", "<noframes>nf</noframes>", "<a href='x'>", "<img src='r.gif'>"]
 
 
 @settings(max_examples=200, deadline=None)
@@ -196,3 +255,12 @@ def test_inventory_equals_plain_form_on_generated_html(html):
     with _plain_forms():
         plain = dataclasses.asdict(htmlmod.inventory(html, "1"))
     assert fast == plain
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_TAGS), max_size=40).map("".join))
+def test_setup_query_equals_four_queries_on_generated_html(html):
+    tree = LexborHTMLParser(html)
+    sheets, base, title, removed = htmlmod._setup_nodes(tree)
+    p_sheets, p_base, p_title, p_removed = htmlmod._setup_nodes_plain(tree)
+    assert (sheets, _ids([base, title]), _ids(removed)) == (p_sheets, _ids([p_base, p_title]), _ids(p_removed))

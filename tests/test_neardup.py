@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("sqlalchemy", reason="needs the hunt extra")
-pytest.importorskip("datasketch", reason="needs the hunt extra")
+pytest.importorskip("numpy", reason="needs the hunt extra")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -47,6 +47,33 @@ def test_signature_is_deterministic_and_near_texts_share_bands():
     c = text_minhash(bag_text(2))
     assert jaccard(a.signature, c.signature) < 0.2
     assert not set(a.bands) & set(c.bands)
+
+
+def test_signature_and_bands_are_datasketchs(corpus):
+    """Our numpy MinHash is datasketch's MinHash (affine32, seed 1) bit for bit, and the band layout
+    is its MinHashLSH's, on random texts of every size and on real message texts."""
+    import random
+
+    datasketch = pytest.importorskip("datasketch", reason="the reference implementation (test extra)")
+    from lurelens.store.neardup import _shingles, _signature
+
+    MinHash, MinHashLSH = datasketch.MinHash, datasketch.MinHashLSH
+
+    assert band_params() == tuple(MinHashLSH(threshold=0.5, num_perm=128).hashranges)
+    rng = random.Random(7)
+    words = ["".join(rng.choice("abcdefghijé中") for _ in range(rng.randint(1, 7))) for _ in range(400)]
+    texts = [" ".join(rng.choice(words) for _ in range(n)) for n in (3, 7, 50, 900, 9000)]
+    texts += [p.read_text("latin-1") for p in sorted((corpus / "phishing_pot").rglob("*.eml"))[:40]]
+    checked = 0
+    for text in texts:
+        sh = _shingles(text)
+        if not sh:
+            continue
+        m = MinHash(num_perm=128, seed=1)
+        m.update_batch(sorted(sh))
+        assert m.hashvalues.astype("<u4").tobytes() == _signature(sh).astype("<u4").tobytes()
+        checked += 1
+    assert checked >= 40
 
 
 def test_short_or_empty_text_has_no_signature():

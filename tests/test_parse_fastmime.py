@@ -126,14 +126,14 @@ def _entity(draw, depth: int = 0, eol: str | None = None, odd: bool | None = Non
         ct = f'multipart/{sub}; boundary={chr(34) if quoted else ""}{boundary}{chr(34) if quoted else ""}'
         body = draw(st.sampled_from(["", "preamble" + eol, eol, "--" + boundary + "x" + eol]))
         for _ in range(draw(st.integers(0, 3))):
-            delim = "--" + boundary + _pick(draw, odd, ["", " ", "\t "], ["x", "--"]) + eol
+            delim = _pick(draw, odd, [""], ["\r"]) + "--" + boundary + _pick(draw, odd, ["", " ", "\t "], ["x", "--", "\r"]) + eol
             body += delim * _pick(draw, odd, [1], [2, 0]) + draw(_entity(depth + 1, eol, odd)) + eol
         if _pick(draw, odd, [True], [False]):
             body += "--" + boundary + "--" + draw(st.sampled_from(["", eol, "  " + eol]))
             body += draw(st.sampled_from(["", "epilogue" + eol, eol, "--" + boundary + eol]))
         return draw(_headers(ct, eol, odd)) + _pick(draw, odd, [eol], ["", "x\n"]) + body
     ct = draw(st.one_of(st.none(), st.sampled_from(_CTYPES), st.sampled_from(_ODD_CTYPES) if odd else st.nothing()))
-    body = draw(st.text(alphabet="ab -=:\x80" + eol, max_size=40))
+    body = draw(st.text(alphabet="ab -=:\x80" + eol + ("\r" if odd else ""), max_size=40))
     return draw(_headers(ct, eol, odd)) + _pick(draw, odd, [eol], ["", " \n"]) + body
 
 
@@ -174,6 +174,20 @@ def test_well_formed_mail_takes_the_fast_path():
     for raw in (b"A: b\rC: d\r\n\r\nx", b"Content-Type: multipart/mixed; boundary=B\n\n--B\n",
                 b"Content-Type: message/rfc822\n\nFrom: x\n\ny", b"A: b\n", b" A: b\n\nx"):
         assert parse_fast(raw) is None, raw
+
+
+@pytest.mark.parametrize("raw", [
+    b"Content-Type: multipart/mixed; boundary=B\n\n--B\n\nx\r--B\n\ny\n--B--\n",  # delimiter after a bare CR
+    b"Content-Type: multipart/mixed; boundary=B\n\n--B\n\nx\r",  # no close; the last part ends in a bare CR
+    b"Content-Type: multipart/mixed; boundary=B\n\n--B\r\nA: b\r\n\r\nx\r\r\n--B--\r\n",
+    b"Content-Type: multipart/mixed; boundary=B\n\n--B \t\nA: b\n\nx\n--B--\r",  # close ended by a bare CR
+    b"A: b\r\r\nC: d\r\n\r\nbody\rwith\rbare\rCRs\r\n",
+    b"Content-Type: multipart/mixed; boundary=B\n\n--B\n\nx\n--B--\n--B\n\ny\n",  # a delimiter in the epilogue
+    b"Content-Type: multipart/mixed; boundary=\"B:\"\n\n--B:\nB: c\n\nx\n--B:--\n",
+    b"From x@y Tue Nov 10 08:00:00 2026\r\nA: b\r\n\r\nbody",
+])
+def test_tricky_line_ends_give_the_stdlib_tree(raw):
+    same_or_aside(raw)
 
 
 def test_deep_nesting_steps_aside():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from lurelens import ScannerSettings  # noqa: E402
 from lurelens.adapters.hunt import run_hunt  # noqa: E402
 from lurelens.campaigns import Campaigns  # noqa: E402
 from lurelens.campaigns.stix import TLP_LEVELS, pseudonym, stix_bundle  # noqa: E402
-from lurelens.registry.intel_import import IntelImportError, read_indicators, url_prefix  # noqa: E402
+from lurelens.registry.intel_import import IntelImportError, import_file, read_indicators, url_prefix  # noqa: E402
 from lurelens.store import Store  # noqa: E402
 
 N = 4
@@ -475,3 +476,64 @@ def test_import_reader_never_raises_anything_else():
         assert res.indicators
 
     check()
+
+
+def test_import_skips_indicators_that_would_match_everything():
+    """A partner's bundle may carry values that would flag most mail here: public suffixes, free-mail
+    and shared-platform domains, loopback or private relays, wide ranges. They are skipped with a
+    reason; the specific ones beside them are kept."""
+    pattern = " OR ".join(f"[{t}:value = '{v}']" for t, v in [
+        ("domain-name", "co.uk"), ("domain-name", "github.io"), ("domain-name", "gmail.com"), ("domain-name", "cloudfront.net"),
+        ("ipv4-addr", "127.0.0.1"), ("ipv4-addr", "10.1.2.3"), ("ipv4-addr", "192.168.0.0/16"), ("ipv6-addr", "::1"),
+        ("ipv6-addr", "::ffff:10.0.0.1"), ("ipv4-addr", "45.0.0.0/8"),
+        ("domain-name", "lure.example"), ("domain-name", "d111.cloudfront.net"), ("ipv4-addr", "198.51.100.0/24")])
+    bundle = {"type": "bundle", "id": "bundle--w", "objects": [
+        {"type": "indicator", "spec_version": "2.1", "id": "indicator--w", "pattern_type": "stix", "pattern": pattern}]}
+    res = read_indicators(json.dumps(bundle).encode())
+    assert {(i.type, i.value) for i in res.indicators} == {
+        ("domain", "lure.example"), ("domain", "d111.cloudfront.net"), ("ip", "198.51.100.0/24")}
+    assert sum(n for k, n in res.skipped.items() if "would match too much" in k) == 10
+    ev = {"Event": {"info": "x", "uuid": "u", "Attribute": [{"type": "domain", "value": "com.au", "to_ids": True}]}}
+    with pytest.raises(IntelImportError, match="public suffix"):
+        read_indicators(json.dumps(ev).encode())
+
+
+@pytest.mark.parametrize("doc", [
+    {"type": "bundle", "id": "bundle--t", "objects": 5},
+    {"type": "indicator", "spec_version": "2.1", "objects": True},
+    {"Event": {"info": "x", "Attribute": 5}},
+    {"Event": {"info": "x", "Attribute": [], "Object": 5}},
+    {"Event": {"info": "x", "Attribute": [], "Object": [{"name": "o", "Attribute": 7}]}},
+    {"response": [{"Event": {"info": "x", "Object": [{"name": "o", "Attribute": {"a": 1}}]}}]},
+])
+def test_import_wrong_json_types_give_a_clear_error(doc):
+    with pytest.raises(IntelImportError):
+        read_indicators(json.dumps(doc).encode())
+
+
+def test_import_refuses_what_is_not_a_regular_file(tmp_path):
+    """A FIFO would block the import and /dev/zero would fill memory: both refused at once."""
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    for p in (fifo, Path("/dev/zero")):
+        r = cli("intel", "import", p, "--dir", tmp_path / "intel")
+        assert r.exit_code == 2 and "not a regular file" in r.stderr, r.stderr
+
+
+def test_two_event_lists_sharing_their_first_events_get_two_files(tmp_path):
+    """A REST response of events [A, B, C] and another of [A, B, C, D]: the names of their files once
+    were the first 80 characters of the joined uuids, so the second import replaced the first."""
+    def event(uuid: str, host: str) -> dict:
+        return {"Event": {"info": uuid, "uuid": uuid, "Attribute": [{"type": "domain", "value": host, "to_ids": True}]}}
+
+    a, b, c, d = (f"5f0c{i}e6a-1c2d-4e5f-8a9b-0c1d2e3f4a5{i}" for i in range(4))
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    first.write_text(json.dumps({"response": [event(a, "a.example"), event(b, "b.example"), event(c, "c.example")]}))
+    second.write_text(json.dumps({"response": [event(a, "a.example"), event(b, "b.example"), event(c, "c.example"),
+                                               event(d, "d.example")]}))
+    intel = tmp_path / "intel"
+    r1, r2 = import_file(first, intel), import_file(second, intel)
+    assert r1.path != r2.path and len(list(intel.glob("*.csv"))) == 2
+    assert "c.example" in r1.path.read_text() and "d.example" in r2.path.read_text()
+    # The same list again replaces its own file.
+    assert import_file(first, intel).path == r1.path and len(list(intel.glob("*.csv"))) == 2

@@ -499,6 +499,60 @@ def test_glob_with_a_slash_matches_the_path_below_the_walked_directory(tmp_path)
     assert [it.data for it in got] == [msg(1)]
 
 
+def _same_items(a: list[Item], b: list[Item]) -> None:
+    assert [(i.source, i.locator, i.data, i.error) for i in a] == [(i.source, i.locator, i.data, i.error) for i in b]
+
+
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 25, 64])
+def test_slices_of_a_partition_read_exactly_its_items(tmp_path, n):
+    """A hunt's smaller tasks: an mbox partition's slices (cut where the listing recorded it) and a
+    directory partition's slices give the partition's items, in order, with the same key."""
+    messages = [msg(i, "From the start\n" * (i % 3)) for i in range(n)]
+    box = tmp_path / "m.mbox"
+    box.write_bytes(mbox(*messages) + b"From x Thu Jan  1 00:00:00 2026\nSubject: torn")  # a torn last one
+    d = tmp_path / "dir"
+    d.mkdir()
+    for i, m in enumerate(messages):
+        (d / f"{i:03d}.eml").write_bytes(m)
+    for spec, target in ((box, 10), (box, 1000), (d, 10), (d, 1000)):
+        parts = list(open_source(str(spec)).partitions(target))
+        assert parts
+        for part in parts:
+            cut = pickle.loads(pickle.dumps(part)).slices()
+            assert {(c.key, c.fingerprint, c.source) for c in cut} == {(part.key, part.fingerprint, part.source)}
+            assert sum(c.estimated_messages for c in cut) == part.estimated_messages
+            assert len(cut) <= 8
+            if target == 10:  # slices of about target/8 messages
+                assert len(cut) > 1 or part.estimated_messages < 4
+            whole = list(part.read())
+            _same_items([it for c in cut for it in c.read()], whole)
+            assert [it.note for c in cut for it in c.read()] == [it.note for it in whole]
+    assert items(box)[-1].error.startswith("torn last message")
+
+
+def test_an_mbox_is_listed_as_it_is_indexed(tmp_path, monkeypatch):
+    """The first partition of a large mbox is yielded before the rest of the file is read."""
+    from lurelens.sources import mbox as mbox_mod
+
+    p = tmp_path / "big.mbox"
+    p.write_bytes(mbox(*[msg(i, "x" * 2000) for i in range(400)]))
+    monkeypatch.setattr(mbox_mod, "_CHUNK", 4096)
+    reads = []
+    real = mbox_mod.scan_boundaries
+
+    def counting(fh, start, end):
+        for off in real(fh, start, end):
+            reads.append(fh.tell())
+            yield off
+
+    monkeypatch.setattr(mbox_mod, "scan_boundaries", counting)
+    parts = open_source(str(p)).partitions(10)
+    first = next(parts)
+    assert first.estimated_messages == 10 and reads[-1] < p.stat().st_size // 4
+    rest = list(parts)
+    assert sum(pt.estimated_messages for pt in [first, *rest]) == 400
+
+
 def test_total_of_an_mbox_then_partitions_index_it_once(tmp_path):
     p = tmp_path / "box"
     p.write_bytes(mbox(*[msg(i) for i in range(7)]))

@@ -163,3 +163,34 @@ def test_normalize_url():
     assert normalize_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalize_url("sqlite:///x.db") == "sqlite:///x.db"
     assert normalize_url("rel.db").startswith("sqlite:////")
+
+
+def test_stored_json_is_the_scan_json(corpus, scanner, monkeypatch):
+    """The verdict JSON a hunt stores (orjson where it can) is the ``scan --json`` object: equal once
+    parsed on real mail of every kind, and on hostile text (NUL, undecodable bytes), valid UTF-8 with
+    no NUL escape, the same as the json module's way writes it."""
+    import json
+
+    from lurelens.report.jsonout import dumps
+    from lurelens.store import rows
+
+    pytest.importorskip("orjson", reason="the fast path under test (hunt extra)")
+    files = [p for d in ("phishing_pot", "spamassassin/easy_ham", "spamassassin/spam", "newsletters/unspy")
+             for p in sorted((corpus / d).rglob("*"))[:40] if p.is_file() and not p.name.endswith(".md")]
+    hostile = (MessageBuilder().header("Subject", "nul \x00 here RAW").header("From", "Eve <eve@example.com>")
+               .text("body \x00").build()).replace(b"RAW", b"\xff\xfe") + b"\n\xff\xfe\xed"
+    checked = 0
+    for raw in [hostile, *(p.read_bytes() for p in files)]:
+        d = scanner.scan(raw).to_dict()
+        fast = rows._json(d)
+        fast.encode("utf-8")  # valid UTF-8: no lone surrogate
+        assert "\\u0000" not in fast
+        assert json.loads(fast) == json.loads(dumps(d).replace("\\u0000", "\\ufffd"))
+        with monkeypatch.context() as m:
+            m.setattr(rows, "orjson", None)
+            assert json.loads(rows._json(d)) == json.loads(fast)
+        checked += 1
+    assert checked > 100
+    # What orjson refuses goes the json module's way.
+    odd = {"big": 1 << 70, 3: "int key", "s": "\udcff"}
+    assert json.loads(rows._json(odd)) == {"big": 1 << 70, "3": "int key", "s": "\ufffd"}

@@ -525,7 +525,7 @@ def reverify(
 
     from lurelens.scanner import Scanner
 
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         from lurelens import auth
 
@@ -646,7 +646,7 @@ def hunt(
     """Scan whole archives in parallel and keep every verdict in a store; run it again to resume."""
     from lurelens.adapters.environment import settings_from_environment
 
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     if jobs < 1 or partition_size < 1:
         err.print("[red]error:[/red] -j and --partition-size must be at least 1")
         raise typer.Exit(EXIT_ERROR)
@@ -671,9 +671,11 @@ def hunt(
         def on_plan(total):  # noqa: F811 - set only with a terminal
             import time as _t
 
-            started[0] = _t.monotonic()
+            # Called when the hunt starts (total None) and again once the listing knows the total.
+            if not started[0]:
+                started[0] = _t.monotonic()
+                progress.start()
             progress.update(task, total=total)
-            progress.start()
 
         def on_progress(n):  # noqa: F811
             import time as _t
@@ -707,7 +709,7 @@ def hunt(
 @app.command()
 def hits(
     db: str = typer.Option("lurelens.db", "--db", help="The store a hunt wrote."),
-    verdict: List[str] = typer.Option([], "--verdict", help="Only these verdicts (repeatable): clean, tracked, suspicious, phishing, recon, error."),
+    verdict: List[str] = typer.Option([], "--verdict", help="Only these verdicts (repeatable): clean, incomplete, tracked, suspicious, phishing, recon, error."),
     all_: bool = typer.Option(False, "--all", help="Every stored message, whatever its verdict."),
     json_out: bool = typer.Option(False, "--json", help="One JSON object per message: the scan --json fields plus id, source, locator."),
     limit: Optional[int] = typer.Option(None, "--limit", help="At most this many, highest score first."),
@@ -716,7 +718,16 @@ def hits(
     from lurelens.report.jsonout import dumps
     from lurelens.report.stored import print_hit_line
 
-    err = Console(stderr=True, highlight=False)
+    from lurelens.model.verdict import LABELS
+
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    # A typo would otherwise list nothing and look like "no such hits"; --limit -1 would list all.
+    verdict = [v.lower() for v in verdict]
+    unknown = [v for v in verdict if v not in (*LABELS, "error")]
+    if unknown or (limit is not None and limit < 1):
+        err.print(f"[red]error:[/red] --verdict is one of {', '.join((*LABELS, 'error'))}" if unknown
+                  else "[red]error:[/red] --limit must be at least 1")
+        raise typer.Exit(EXIT_ERROR)
     store = _open_store(err, db, create=False)
     out = _QuietPipeConsole(highlight=False, soft_wrap=True)
     n = 0
@@ -730,6 +741,10 @@ def hits(
         sys.stdout.flush()
     except BrokenPipeError:
         _quiet_broken_pipe()
+    except Exception as exc:  # noqa: BLE001 - a store failure: one line, exit 2
+        err.print(f"[red]error:[/red] cannot read the store {escape(db)}: {escape(type(exc).__name__)}: "
+                  f"{escape(str(exc).splitlines()[0] if str(exc) else '')}")
+        raise typer.Exit(EXIT_ERROR)
     finally:
         store.close()
     if not json_out and err.is_terminal:
@@ -746,10 +761,15 @@ def show(
     from lurelens.report.jsonout import dumps
     from lurelens.report.stored import print_stored
 
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     store = _open_store(err, db, create=False)
     try:
-        d = store.get(message)
+        # Ids are 64-bit integers: a larger number is no stored message (not a driver overflow).
+        d = store.get(message) if 0 < message < 2**63 else None
+    except Exception as exc:  # noqa: BLE001 - a store failure: one line, exit 2
+        err.print(f"[red]error:[/red] cannot read the store {escape(db)}: {escape(type(exc).__name__)}: "
+                  f"{escape(str(exc).splitlines()[0] if str(exc) else '')}")
+        raise typer.Exit(EXIT_ERROR)
     finally:
         store.close()
     if d is None:
@@ -796,7 +816,7 @@ def campaigns_cmd(
     from lurelens.report.campaigns import print_campaign_rows
     from lurelens.report.jsonout import dumps
 
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     store, camps = _campaigns(err, db)
     try:
         rows = camps.list(min_messages=min_messages)
@@ -818,7 +838,7 @@ def campaign_cmd(
     from lurelens.report.campaigns import print_campaign
     from lurelens.report.jsonout import dumps
 
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     store, camps = _campaigns(err, db)
     try:
         s = _campaign_or_exit(err, camps, campaign, db)
@@ -846,7 +866,7 @@ def who_else(
     from lurelens.report.jsonout import dumps
     from lurelens.scanner import Scanner
 
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         raw = read_input(message, max_bytes)
     except OSError as exc:
@@ -902,7 +922,7 @@ def watchlist(
     from lurelens.report.campaigns import watchlist_csv
     from lurelens.report.jsonout import dumps
 
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     if fmt not in ("csv", "json"):
         err.print("[red]error:[/red] --format is csv or json")
         raise typer.Exit(EXIT_ERROR)
@@ -931,7 +951,7 @@ def export(
     tracking-id objects, relationships, TLP and ATT&CK tags)."""
     from lurelens.report.jsonout import dumps
 
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     if fmt not in ("stix", "misp"):
         err.print(f"[red]error:[/red] --format {escape(fmt)} is not supported (stix or misp)")
         raise typer.Exit(EXIT_ERROR)
@@ -993,7 +1013,7 @@ def intel_import(
     from lurelens.registry.intel_import import IntelImportError, import_file
     from lurelens.report.jsonout import dumps
 
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     if directory is None:
         dirs = [d for d in intel_dirs() if not d.is_file()]
         overlay = data_overlay_dir() or Path(os.path.expanduser("~/.config/lurelens/data.d"))
@@ -1022,9 +1042,9 @@ def report_cmd(
     try:
         from lurelens.report.campaign_html import ReportLimits, build_report
     except ImportError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] the report needs the 'report' extra: pip install 'lurelens[report]' ({escape(str(exc))})")
+        Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]error:[/red] the report needs the 'report' extra: pip install 'lurelens[report]' ({escape(str(exc))})")
         raise typer.Exit(EXIT_ERROR)
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     store = _open_store(err, db, create=False)
     bar = _report_progress(err)
     try:
@@ -1090,11 +1110,21 @@ def serve(
     try:
         from lurelens.adapters.api import ServeConfig, load_tokens, run_server
     except ImportError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {exc.name} is missing: pip install 'lurelens[serve]'")
+        Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]error:[/red] {exc.name} is missing: pip install 'lurelens[serve]'")
         raise typer.Exit(EXIT_ERROR)
     from lurelens.adapters.environment import settings_from_environment
 
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    # Checked before the server starts: uvicorn would listen on "port 99999" or log an error and go on.
+    bad = next((msg for ok, msg in (
+        (0 <= port <= 65535, f"--port {port} is not a TCP port (0-65535)"),
+        (workers >= 1 and max_pending >= 1 and max_body >= 1, "--workers, --max-pending and --max-body must be at least 1"),
+        (request_timeout > 0 and dns_timeout > 0, "--request-timeout and --dns-timeout must be more than 0 seconds"),
+        (db is None or "://" in db or Path(db).expanduser().is_file(), f"no store at {db} (lurelens hunt --db {db} makes one)"),
+    ) if not ok), None)
+    if bad:
+        err.print(f"[red]error:[/red] {escape(bad)}")
+        raise typer.Exit(EXIT_ERROR)
     try:
         auth_kw = _auth_options(verify_auth, dns_server, dns_timeout, None, None, None, 1, None)
         auth_kw.pop("auth_inputs", None)
@@ -1151,7 +1181,7 @@ def milter(
                                    verify_auth=verify_auth, dns_server=dns_server)
         run_milter(settings, cfg, socket, metrics)
     except (ValueError, LurelensError, ImportError, OSError) as exc:
-        Console(stderr=True, highlight=False).print(f"[red]error:[/red] {escape(str(exc))}")
+        Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_ERROR)
 
 

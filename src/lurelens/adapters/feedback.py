@@ -14,6 +14,7 @@ import fcntl
 import ipaddress
 import json
 import os
+import re
 from collections import deque
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from lurelens.errors import InputError
+from lurelens.parse.urls import PSL
 from lurelens.registry.intel import normalise_domain, normalise_email
 from lurelens.registry.local import ALLOWED_HOSTS, ALLOWED_SENDERS
 
@@ -42,14 +44,28 @@ class FeedbackError(InputError, ValueError):
     """The action or its value is not acceptable (the client's error)."""
 
 
+# A value is written as one line of a list file: whitespace, a control character or "#" in it would
+# split it into other entries (a newline in an address's local part would add a line of its own) or
+# cut it at a comment.
+_NOT_IN_A_LINE = re.compile(r"[\s#\x00-\x1f\x7f]")
+
+
+def _domain(value: str) -> str | None:
+    v = normalise_domain(value)
+    if v is not None and PSL.is_public(v):
+        # "co.uk" or "github.io" would allow or block every domain under it.
+        raise FeedbackError(f"{v} is a public suffix: name the host or the registered domain")
+    return v
+
+
 def _sender(value: str) -> tuple[str, str]:
     """(intel type, normalised value) of an address or a domain."""
     if "@" in value:
         v = normalise_email(value)
-        if v is None:
+        if v is None or _NOT_IN_A_LINE.search(v):
             raise FeedbackError(f"not an e-mail address: {value!r}")
         return "email", v
-    v = normalise_domain(value)
+    v = _domain(value)
     if v is None:
         raise FeedbackError(f"not an address or a domain: {value!r}")
     return "domain", v
@@ -60,7 +76,7 @@ def _host(value: str) -> tuple[str, str]:
         return "ip", str(ipaddress.ip_address(value.strip().strip("[]")))
     except ValueError:
         pass
-    v = normalise_domain(value)
+    v = _domain(value)
     if v is None:
         raise FeedbackError(f"not a host name or an IP address: {value!r}")
     return "domain", v

@@ -16,6 +16,7 @@ import itertools
 import multiprocessing
 import os
 import pickle
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
@@ -79,9 +80,9 @@ def _init_worker(settings: ScannerSettings) -> None:
     _scanner(settings)
 
 
-def scan_partition(part, settings: ScannerSettings) -> PartitionResult:
-    """Read and scan one partition (runs in a worker). Never raises for a bad message or a reader
-    that fails part-way: those become error rows."""
+def scan_partition(part, settings: ScannerSettings, piece: int | None = None) -> PartitionResult:
+    """Read and scan one partition, or its slice number ``piece`` (runs in a worker). Never raises
+    for a bad message or a reader that fails part-way: those become error rows."""
     cpu0 = time.process_time()
     scanner = _scanner(settings)
     warm = time.process_time() - cpu0  # building the Scanner: once per worker process (start-up)
@@ -108,7 +109,8 @@ def scan_partition(part, settings: ScannerSettings) -> PartitionResult:
                                           f"internal error while scanning: {type(exc).__name__}: {exc}", len(item.data)))
     except Exception as exc:  # noqa: BLE001 - a reader failing part-way: keep what was read, say so
         res.errors += 1
-        res.rows.append(error_row(part.source, f"{part.key}#read-error", None,
+        where = part.key if piece is None else f"{part.key}#{piece}"
+        res.rows.append(error_row(part.source, f"{where}#read-error", None,
                                   f"reading the partition stopped after {res.items} items: {type(exc).__name__}: {exc}"))
     res.pack()
     res.cpu_s = time.process_time() - cpu0 - warm
@@ -166,8 +168,8 @@ class _Local:
         return cf.ProcessPoolExecutor(self.jobs, mp_context=self.ctx, initializer=_init_worker,
                                       initargs=(self.settings,))
 
-    def submit(self, part):
-        return self.pool.submit(scan_partition, part, self.settings)
+    def submit(self, part, piece: int | None = None):
+        return self.pool.submit(scan_partition, part, self.settings, piece)
 
     def wait(self, futures):
         return cf.wait(futures, return_when=cf.FIRST_COMPLETED).done
@@ -196,9 +198,9 @@ class _Dask:
         threads = sum(self.client.nthreads().values()) or 1
         self.window = max(4, 2 * threads)
 
-    def submit(self, part):
+    def submit(self, part, piece: int | None = None):
         # pure=False: a partition re-read later may hold new messages, never reuse a cached result.
-        return self.client.submit(scan_partition, part, self.settings, pure=False, retries=2)
+        return self.client.submit(scan_partition, part, self.settings, piece, pure=False, retries=2)
 
     def wait(self, futures):
         from distributed import wait
@@ -227,8 +229,9 @@ def run_hunt(
     on_progress: Callable[[int], None] | None = None,
     opener: Callable[[str], Any] | None = None,
 ) -> HuntResult:
-    """Hunt ``specs`` into ``store``. ``on_plan(total)`` is called once the sources are open (their
-    total message count, or None), ``on_progress(n)`` as messages are done or found done already.
+    """Hunt ``specs`` into ``store``. ``on_plan(total)`` is called once the sources are open (with
+    None), and again with their total message count once listing them ends if every partition knew
+    its count; ``on_progress(n)`` as messages are done or found done already.
     ``opener(spec)`` opens a source (default: ``lurelens.sources.open_source`` with ``glob``)."""
     if opener is None:
         from lurelens.sources import open_source
@@ -242,18 +245,29 @@ def run_hunt(
                      mode=f"dask {dask}" if dask else f"local -j {jobs}")
     labels: Counter[str] = Counter()
     state = "failed"
+    planner = None
     try:
-        sources, total = _open_sources(specs, opener, out)
+        planner = _Planner(_open_sources(specs, opener, out), partition_size, out)
+        planner.start()
         if on_plan:
-            on_plan(total)
-        pending = _pending(sources, store, partition_size, out, on_progress)
+            on_plan(None)  # the total follows once the listing (which runs ahead of the scan) ends
+        planned = [False]
+
+        def plan() -> None:
+            if on_plan and not planned[0] and planner.finished:
+                planned[0] = True
+                if planner.total is not None:
+                    on_plan(planner.total)
+
+        pending = _pending(planner, store, out, on_progress, plan)
         first = next(pending, None)
         if first is not None:  # an unchanged archive starts no worker at all
             runner = _Dask(dask, settings) if dask else _Local(jobs, settings)
             try:
-                _execute(runner, itertools.chain([first], pending), store, run_id, out, labels, on_progress, t0)
+                _execute(runner, itertools.chain([first], pending), store, run_id, out, labels, on_progress, t0, plan)
             finally:
                 runner.close()
+        plan()
         state = "done"
     except KeyboardInterrupt:
         state = "interrupted"
@@ -272,94 +286,173 @@ def run_hunt(
         except Exception:  # noqa: BLE001 - the original error matters more than the bookkeeping
             if state == "done":
                 raise
+        finally:
+            if planner is not None:
+                planner.stop()
     return out
 
 
-def _open_sources(specs: list[str], open_source, out: HuntResult) -> tuple[list, int | None]:
-    """The sources that open, and their total message count when every one knows it."""
+def _open_sources(specs: list[str], open_source, out: HuntResult) -> list:
+    """The sources that open (a missing or unreadable one is reported and the rest hunted)."""
     sources: list = []
-    total: int | None = 0
     for spec in specs:
         try:
-            src = open_source(spec)
-            n = src.total()
+            sources.append((spec, open_source(spec)))
         except Exception as exc:  # noqa: BLE001 - a missing or unreadable source: say so, hunt the rest
             out.source_errors.append({"source": spec, "error": f"{type(exc).__name__}: {exc}"})
-            continue
-        sources.append((spec, src))
-        total = None if total is None or n is None else total + n
-    return sources, total
+    return sources
 
 
-def _pending(sources: list, store: Store, partition_size: int, out: HuntResult,
-             on_progress: Callable[[int], None] | None) -> Iterator:
-    """The partitions still to scan, lazily (the driver never holds a whole archive's list):
-    those the store has finished with the same fingerprint are counted and passed over."""
-    done_by_source: dict[str, dict[str, tuple[str, int]]] = {}
-    for spec, src in sources:
+class _Planner(threading.Thread):
+    """Lists the sources' partitions in a thread, ahead of the scan: the first partition of an mbox
+    is handed out while the rest of the file is still being indexed (the workers start at once),
+    and the total is known early for the progress bar. What is listed but not yet taken is bounded
+    (by the size of the partitions' descriptors), so a huge tree of files is never held whole."""
+
+    MAX_QUEUED = 200_000  # descriptor entries (a path of a 'paths' partition, an mbox range's fields)
+
+    def __init__(self, sources: list, partition_size: int, out: HuntResult):
+        super().__init__(name="lurelens-hunt-planner", daemon=True)
+        self.sources, self.partition_size, self.out = sources, partition_size, out
+        self.cv = threading.Condition()
+        self.queue: deque = deque()
+        self.weight = 0
+        self.total: int | None = 0
+        self.finished = self.stopped = False
+
+    def run(self) -> None:
         try:
-            for part in src.partitions(target=partition_size):
-                out.partitions_total += 1
-                done = done_by_source.get(part.source)
-                if done is None:
-                    done = done_by_source[part.source] = store.done_partitions(part.source)
-                prev = done.get(part.key)
-                if prev is not None and prev[0] == part.fingerprint:
-                    out.partitions_unchanged += 1
-                    out.messages_in_unchanged += prev[1]
-                    if on_progress:
-                        on_progress(prev[1])
-                    continue
-                yield part
-        except Exception as exc:  # noqa: BLE001 - a source failing while listed: keep what was listed
-            out.source_errors.append({"source": spec, "error": f"{type(exc).__name__}: {exc}"})
+            for spec, src in self.sources:
+                try:
+                    for part in src.partitions(target=self.partition_size):
+                        w = len(getattr(part, "params", ())) + 1
+                        with self.cv:
+                            while self.weight > self.MAX_QUEUED and not self.stopped:
+                                self.cv.wait()
+                            if self.stopped:
+                                return
+                            self.queue.append(part)
+                            self.weight += w
+                            n = part.estimated_messages
+                            self.total = None if self.total is None or n is None else self.total + n
+                            self.cv.notify_all()
+                except Exception as exc:  # noqa: BLE001 - a source failing while listed: keep what was listed
+                    self.out.source_errors.append({"source": spec, "error": f"{type(exc).__name__}: {exc}"})
+        finally:
+            with self.cv:
+                self.finished = True
+                self.cv.notify_all()
+
+    def __iter__(self) -> Iterator:
+        while True:
+            with self.cv:
+                while not self.queue and not self.finished:
+                    self.cv.wait()
+                if not self.queue:
+                    return
+                part = self.queue.popleft()
+                self.weight -= len(getattr(part, "params", ())) + 1
+                self.cv.notify_all()
+            yield part
+
+    def stop(self) -> None:
+        with self.cv:
+            self.stopped = True
+            self.cv.notify_all()
+
+
+def _pending(planner: _Planner, store: Store, out: HuntResult,
+             on_progress: Callable[[int], None] | None, plan: Callable[[], None]) -> Iterator:
+    """The partitions still to scan, lazily: those the store has finished with the same fingerprint
+    are counted and passed over."""
+    done_by_source: dict[str, dict[str, tuple[str, int]]] = {}
+    for part in planner:
+        plan()
+        out.partitions_total += 1
+        done = done_by_source.get(part.source)
+        if done is None:
+            done = done_by_source[part.source] = store.done_partitions(part.source)
+        prev = done.get(part.key)
+        if prev is not None and prev[0] == part.fingerprint:
+            out.partitions_unchanged += 1
+            out.messages_in_unchanged += prev[1]
+            if on_progress:
+                on_progress(prev[1])
+            continue
+        yield part
+
+
+@dataclass
+class _Group:
+    """A partition handed out as slices: it is marked done with its last slice's write."""
+
+    part: Any
+    left: int
+    rows: int = 0
+
+
+def _tasks(part) -> list:
+    """The tasks of a partition: its slices where its kind can be cut (smaller tasks keep every
+    worker busy to the end of a hunt), else the partition itself."""
+    slices = getattr(part, "slices", None)
+    return slices() if slices is not None else [part]
 
 
 def _execute(runner, parts: Iterator, store: Store, run_id: int, out: HuntResult, labels: Counter,
-             on_progress: Callable[[int], None] | None, t0: float) -> None:
-    retry: deque = deque()  # (partition, attempt) to submit again
-    inflight: dict[Any, tuple[Any, int]] = {}
+             on_progress: Callable[[int], None] | None, t0: float, plan: Callable[[], None]) -> None:
+    todo: deque = deque()  # (task, its group, piece, attempt): to submit
+    inflight: dict[Any, tuple[Any, _Group, int, int]] = {}
     while True:
         while len(inflight) < runner.window:
-            if retry:
-                part, attempt = retry.popleft()
-            else:
-                part, attempt = next(parts, None), 1
+            if not todo:
+                part = next(parts, None)
                 if part is None:
                     break
-            inflight[runner.submit(part)] = (part, attempt)
+                tasks = _tasks(part)
+                group = _Group(part, len(tasks))
+                todo.extend((t, group, i if len(tasks) > 1 else None, 1) for i, t in enumerate(tasks))
+            task, group, piece, attempt = todo.popleft()
+            inflight[runner.submit(task, piece)] = (task, group, piece, attempt)
+        plan()
         if not inflight:
             return
         for fut in runner.wait(list(inflight)):
             if fut not in inflight:  # already put back with its broken pool
                 continue
-            part, attempt = inflight.pop(fut)
+            task, group, piece, attempt = inflight.pop(fut)
             try:
                 res: PartitionResult = fut.result()
             except Exception as exc:  # noqa: BLE001 - a worker died or the task failed
                 if runner.lost(exc) and isinstance(runner, _Local):
-                    # Every partition in flight on a broken local pool is lost with it.
-                    retry.extend(inflight.values())
+                    # Every task in flight on a broken local pool is lost with it.
+                    todo.extendleft(inflight.values())
                     inflight.clear()
                 if attempt < MAX_ATTEMPTS:
-                    retry.append((part, attempt + 1))
+                    todo.appendleft((task, group, piece, attempt + 1))
                     continue
-                res = PartitionResult(part.source, part.key, part.fingerprint, [error_row(
-                    part.source, f"{part.key}#failed", None,
+                where = group.part.key if piece is None else f"{group.part.key}#{piece}"
+                res = PartitionResult(task.source, task.key, task.fingerprint, [error_row(
+                    task.source, f"{where}#failed", None,
                     f"scanning this partition failed {attempt} times ({type(exc).__name__}: {exc}); "
                     "its messages are not stored")], items=0, errors=1)
-            _store(store, run_id, res, out, labels)
+            group.left -= 1
+            _store(store, run_id, res, out, labels, group)
             if out.first_result_s is None:
                 out.first_result_s = round(time.monotonic() - t0, 3)
             if on_progress:
                 on_progress(res.items)
 
 
-def _store(store: Store, run_id: int, res: PartitionResult, out: HuntResult, labels: Counter) -> None:
+def _store(store: Store, run_id: int, res: PartitionResult, out: HuntResult, labels: Counter, group: _Group) -> None:
+    """Write one task's rows; the write of a partition's last task marks the partition done."""
     t = time.monotonic()
-    w = store.write(res.unpacked_rows(), run_id=run_id, partition=(res.source, res.key, res.fingerprint))
+    rows = res.unpacked_rows()
+    group.rows += len(rows)
+    last = group.left == 0
+    w = store.write(rows, run_id=run_id, partition=(res.source, res.key, res.fingerprint) if last else None,
+                    messages=group.rows)
     out.store_s += time.monotonic() - t
-    out.partitions_scanned += 1
+    out.partitions_scanned += last
     out.items_read += res.items
     out.stored += w.stored
     out.already_stored += w.already

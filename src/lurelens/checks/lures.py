@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from lurelens.checks.base import Check, Context, Symbol, limits_of, text_limit_finding
 from lurelens.model import Finding, Message
+from lurelens.registry.phrases import grouped
 
 __all__ = ["CHECK", "SYMBOLS"]
 
@@ -36,8 +37,9 @@ _UNDERSCORES = re.compile(r"_+")  # one space for a run: "Transfer__to__your__Bi
 
 @lru_cache(maxsize=8)
 def _opt_out(phrases: str) -> re.Pattern[str]:
-    """The opt-out wording of bulk mail (data/words/opt_out_phrases.txt), matched on lower-cased text."""
-    return re.compile(phrases)
+    """The opt-out wording of bulk mail (data/words/opt_out_phrases.txt), matched on lower-cased
+    text; its phrases grouped by first letter (registry/phrases.py grouped: same matches)."""
+    return re.compile(grouped(phrases))
 
 
 def run(msg: Message, ctx: Context):

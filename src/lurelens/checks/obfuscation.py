@@ -105,6 +105,23 @@ def _mixed_script_word(text: str) -> str | None:
 
 
 _CAMEL_OR_ACRONYMS = re.compile(r"^(?:[A-Z][a-z]+|[A-Z]{2,}s?(?![a-z]))+$")
+def _is_word(c: str) -> bool:
+    return c.isalnum() or c == "_"  # the regex engine's \w for str
+
+
+def _standalone(s: str, word: str) -> int:
+    r"""Where ``word`` first stands alone in ``s`` as ``(?<![\w.\-])word(?![\w\-])`` finds it, or
+    -1; by string search (a regex per recipient was compiled anew for almost every message)."""
+    i = s.find(word)
+    while i >= 0:
+        before = s[i - 1] if i else ""
+        after = s[i + len(word) : i + len(word) + 1]
+        if not (before and (_is_word(before) or before in ".-")) and not (after and (_is_word(after) or after == "-")):
+            return i
+        i = s.find(word, i + 1)
+    return -1
+
+
 def _in_brackets(s: str, start: int) -> bool:
     return s.rfind("[", 0, start) > s.rfind("]", 0, start)
 
@@ -126,8 +143,8 @@ def run(msg: Message, ctx: Context):
             if i and local == own_local:
                 continue  # the sender's name, copying their own other mailbox: "Craig" to craig@elsewhere
             sl = s.lower()
-            m = re.search(rf"(?<![\w.\-]){re.escape(local)}(?![\w\-])", sl) if len(local) >= 5 else None
-            if rcpt.lower() in sl or (m and not _in_brackets(sl, m.start())):
+            at = _standalone(sl, local) if len(local) >= 5 else -1
+            if rcpt.lower() in sl or (at >= 0 and not _in_brackets(sl, at)):
                 hit = s
                 break
         if hit:

@@ -108,7 +108,6 @@ def _content_is_named_org(words: list[str], named: list, msg: Message, ctx: Cont
 
 
 def _headers(msg: Message, ctx: Context):
-    from_headers = [v for k, v in msg.headers if k.lower() == "from"]
     if not msg.from_ or not any(a.addr for a in msg.from_):
         if msg.headers:
             yield Finding("FROM_MISSING", "no From address")
@@ -116,6 +115,7 @@ def _headers(msg: Message, ctx: Context):
     frm = next(a for a in msg.from_ if a.addr)
     fdom = registrable_domain(frm.domain) if frm.domain else ""
     if any(d.kind == "unquoted_specials_in_display_name" for d in msg.defects):
+        from_headers = [v for k, v in msg.headers if k.lower() == "from"]  # only here: every header lower-cased
         yield Finding("FROM_MALFORMED", from_headers[0][:120] if from_headers else "")
     m = ADDR_IN_NAME.search(frm.display_name)
     if m:
@@ -249,9 +249,11 @@ def _freemail_contact(msg: Message, ctx: Context):
     if len(msg.visible_text) > max_text:
         yield text_limit_finding("sender (free-mail contact)", max_text, len(msg.visible_text), "check_text_chars")
     body = msg.visible_text[:max_text]
-    known = {a.addr.lower() for a in msg.from_ + msg.reply_to + msg.to + msg.cc} | set(msg.recipients)
+    known: set[str] | None = None  # built at the first address found (most texts have none)
     for start, addr, domain in email_matches(body, 2):
         addr = addr.lower()
+        if known is None:
+            known = {a.addr.lower() for a in msg.from_ + msg.reply_to + msg.to + msg.cc} | set(msg.recipients)
         if addr in known or not data.is_freemail(domain.lower()):
             continue
         # Only an address the reader is asked to write to; quoted "X <x@gmail.com> wrote:" lines are not.

@@ -267,6 +267,101 @@ def parse_sheet(css: str, info: SheetInfo | None = None, condition: str | None =
     return _parse_tokens(css, info, condition, depth, cuts)
 
 
+# A style sheet that can fetch is mostly rules that neither fetch nor hide (colours, margins, fonts),
+# and tinycss2 reads a few hundred kilobytes per second. Each top-level rule parses on its own (the
+# tokenizer has no state between rules and the parser starts afresh after each), and a qualified
+# rule adds to SheetInfo only when it has a url()/src()/image-set() or a declaration that
+# hiding_reason reads, none of which can be written without one of these words (no escapes: a sheet
+# with a backslash is parsed whole). So the rules whose text has none of them are dropped before
+# tokenising; at-rules are always kept. The splitter follows tinycss2's tokenizer for what decides
+# where a rule ends (blocks, strings, comments, url tokens) and gives up, parsing the whole sheet,
+# on anything it does not model.
+_RULE_WORDS = ("url(", "src(", "image-set", "display", "visibility", "opacity", "mso-hide", "overflow",
+               "position", "clip", "transform")
+_SPLIT_STOP = re.compile(r"[{}()\[\];\"'@]|/\*|(?i:url)\(")
+_SPLIT_MIN = 1024  # characters; a shorter sheet is parsed whole
+_SKIP_WS = re.compile(r"[ \t\n\r\f]*")
+_CLOSERS = {"{": "}", "(": ")", "[": "]"}
+_URL_BODY_BAD = re.compile(r"[{}\[\]()\"']|/\*")
+
+
+def _relevant_rules(css: str) -> str | None:
+    """The text of the top-level rules that can add to SheetInfo (see above), or None to parse all."""
+    if "\\" in css or "<!--" in css or "-->" in css or "\0" in css:
+        return None
+    kept: list[str] = []
+    n = len(css)
+    start = 0  # where the current rule's text begins (after the previous rule)
+    pos = 0
+    stack: list[str] = []
+    at_rule: bool | None = None  # None: the current rule has not begun
+    while True:
+        if at_rule is None:  # skip white space and comments to the rule's first token
+            while True:
+                pos = _SKIP_WS.match(css, pos).end()
+                if css.startswith("/*", pos):
+                    end = css.find("*/", pos + 2)
+                    if end == -1:
+                        pos = n
+                        break
+                    pos = end + 2
+                    continue
+                break
+            if pos >= n:
+                break
+            if css[pos] == "@":
+                if pos + 1 >= n or not ("a" <= css[pos + 1].lower() <= "z"):
+                    return None  # '@' not followed by a plain at-keyword
+                at_rule = True
+                pos += 1
+            else:
+                at_rule = False
+        m = _SPLIT_STOP.search(css, pos)
+        if m is None:
+            pos = n
+            break
+        tok = m.group()
+        pos = m.end()
+        ended = False
+        if tok in ("{", "(", "["):
+            stack.append(_CLOSERS[tok])
+        elif tok in ("}", ")", "]"):
+            if stack and stack[-1] == tok:
+                stack.pop()
+                ended = tok == "}" and not stack
+            # else: an unmatched closer is a parse error token inside the rule
+        elif tok == ";":
+            ended = at_rule and not stack
+        elif tok in ('"', "'"):
+            end = pos
+            while end < n and css[end] not in (tok, "\n", "\r", "\f"):
+                end += 1
+            pos = end + 1 if end < n and css[end] == tok else end  # a bad string stops before the newline
+        elif tok == "/*":
+            end = css.find("*/", pos)
+            pos = n if end == -1 else end + 2
+        elif tok == "@":
+            pass  # inside a rule: an at-keyword or a delimiter, nothing structural
+        else:  # url( : a url token, or a function whose argument is quoted or plain
+            q = _SKIP_WS.match(css, pos).end()
+            if q < n and css[q] in "\"'":
+                stack.append(")")  # a function block either way; the string is read next
+            else:
+                close = css.find(")", pos)
+                if close == -1 or _URL_BODY_BAD.search(css, pos, close):
+                    return None  # tokenised differently as a url token and as a function block
+                pos = close + 1
+        if ended:
+            text = css[start:pos]
+            if at_rule or any(w in text.lower() for w in _RULE_WORDS):
+                kept.append(text)
+            start = pos
+            at_rule = None
+    if start < n:
+        kept.append(css[start:])  # an unterminated rule: kept as it is
+    return "".join(kept)
+
+
 def _parse_tokens(css, info: SheetInfo, condition: str | None = None, depth: int = 0,
                   cuts: _Cuts | None = None) -> SheetInfo:
     """The tokenised path of parse_sheet: a sheet (or an at-rule's block) that can fetch."""
@@ -274,6 +369,9 @@ def _parse_tokens(css, info: SheetInfo, condition: str | None = None, depth: int
         return info
     if isinstance(css, str):
         css, cuts = _cut_data_uris(css)
+        if depth == 0:
+            reduced = _relevant_rules(css) if len(css) >= _SPLIT_MIN else None
+            css = css if reduced is None else reduced
     restore = cuts.restore if cuts else (lambda s, lower=False: s)
     rules = tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True) if isinstance(css, str) else (
         tinycss2.parse_rule_list(css, skip_comments=True, skip_whitespace=True)

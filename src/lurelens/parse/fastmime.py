@@ -19,8 +19,9 @@ __all__ = ["parse_fast"]
 # One header field: a name of printable ASCII without ":" (the stdlib's headerRE, at least one
 # character), its first line, and its continuation lines (starting with a space or a tab).
 _FIELD = re.compile(r"([\041-\071\073-\176]+):([^\n]*\n(?:[ \t][^\n]*\n)*)")
+_BLOCK = re.compile(r"(?:[\041-\071\073-\176]+:[^\n]*\n(?:[ \t][^\n]*\n)*)*")
 # What may follow "--boundary" on a delimiter line: "--" for the close delimiter, then blanks.
-_TAIL = re.compile(r"(--)?[ \t]*(\r\n|\n|\Z)")
+_TAIL = re.compile(r"(--)?[ \t]*(\r\n|\n|\r|\Z)")
 _MAX_DEPTH = 20  # deeper nesting goes to the stdlib (and its RecursionError handling)
 _COMPAT32 = policy.compat32
 
@@ -32,8 +33,8 @@ class _Unusual(Exception):
 def parse_fast(raw: bytes) -> EmailMessage | None:
     """The compat32 tree of ``raw``, or None when the message needs the stdlib parser."""
     text = raw.decode("ascii", "surrogateescape")  # what BytesParser does first
-    if "\r" in text and text.count("\r") != text.count("\r\n"):
-        return None  # a bare CR ends a line for the stdlib: not worth following here
+    # A bare CR ends a line for the stdlib. It matters only where lines matter: header blocks and
+    # delimiter lines, which are checked for it (in a leaf's body it changes nothing).
     try:
         return _part(text, 0, len(text), 0)
     except (_Unusual, RecursionError):
@@ -56,25 +57,28 @@ def _part(text: str, start: int, end: int, depth: int, in_digest: bool = False) 
             raise _Unusual
         msg._unixfrom = text[pos : nl - 1 if text[nl - 1] == "\r" else nl]  # type: ignore[attr-defined]
         pos = nl + 1
-    headers = msg._headers  # type: ignore[attr-defined]
-    match = _FIELD.match
-    while True:
-        if pos >= end:
-            raise _Unusual  # no blank line after the header block
-        c = text[pos]
-        if c == "\n":
-            pos += 1
-            break
-        if c == "\r":  # "\r\n": every CR is followed by LF here
-            pos += 2
-            break
-        m = match(text, pos, end)
-        if m is None:
-            raise _Unusual  # no blank line, a continuation first, "From " later, odd names...
-        # compat32's header_source_parse: the value after the colon, left-stripped of blanks,
-        # with its folding kept and the final line end dropped.
-        headers.append((m.group(1), m.group(2).lstrip(" \t").rstrip("\r\n")))
-        pos = m.end()
+    # The header block ends at the first empty line ("\n" or "\r\n").
+    if text.startswith("\n", pos, end):
+        block_end, body = pos, pos + 1
+    elif text.startswith("\r\n", pos, end):
+        block_end, body = pos, pos + 2
+    else:
+        crlf = text.find("\n\r\n", pos, end)
+        lf = text.find("\n\n", pos, end if crlf == -1 else crlf + 1)
+        i = lf if lf != -1 else crlf
+        if i == -1:
+            raise _Unusual  # no empty line: the stdlib reads the headers up to the end
+        block_end, body = i + 1, i + (2 if lf != -1 else 3)
+        # Every line before it a field or a continuation line, else the stdlib ends the headers
+        # earlier (and records a defect): a continuation first, "From " later, odd names...
+        if _BLOCK.fullmatch(text, pos, block_end) is None:
+            raise _Unusual
+    if text.count("\r", start, body) != text.count("\r\n", start, body):
+        raise _Unusual  # a bare CR ends a line for the stdlib
+    # compat32's header_source_parse: the value after the colon, left-stripped of blanks, with
+    # its folding kept and the final line end dropped.
+    msg._headers = [(n, v.lstrip(" \t").rstrip("\r\n")) for n, v in _FIELD.findall(text, pos, block_end)]  # type: ignore[attr-defined]
+    pos = body
 
     ctype = msg.get_content_type()
     maintype = ctype.partition("/")[0]
@@ -96,10 +100,14 @@ def _delimiters(text: str, start: int, end: int, sep: str):
     """(line start, line end, is close) of each delimiter line in text[start:end]."""
     tail = _TAIL.match
     n = len(sep)
+    if text.find("\r" + sep, start, end) != -1:
+        raise _Unusual  # "--boundary" after a bare CR: a delimiter line to the stdlib
     i = start if text.startswith(sep, start, end) else text.find("\n" + sep, start, end)
     while i != -1:
         line = i if i == start and text.startswith(sep, start, end) else i + 1
         m = tail(text, line + n, end)
+        if m is not None and m.group(2) == "\r":
+            raise _Unusual  # a delimiter line ended by a bare CR
         if m is not None and (m.group(2) or m.end() == len(text)):
             yield line, m.end(), bool(m.group(1)), bool(m.group(2))
         i = text.find("\n" + sep, line + n, end)
@@ -158,6 +166,6 @@ def _child(text: str, start: int, end: int, depth: int, digest: bool) -> EmailMe
 def _chop(s: str) -> str:
     if s.endswith("\r\n"):
         return s[:-2]
-    if s.endswith("\n"):
+    if s.endswith(("\n", "\r")):
         return s[:-1]
     return s

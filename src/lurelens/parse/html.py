@@ -196,9 +196,9 @@ class _Walker:
         )
 
     # -- the walk -------------------------------------------------------------------------------
-    def run(self, sheets_text: list[str]) -> HtmlInventory:
+    def run(self, sheets_text: list[str], base) -> HtmlInventory:
+        """The walk, given the document's style sheet texts and its first ``base[href]`` node (or None)."""
         tree = self.tree
-        base = tree.css_first("base[href]")
         if base is not None:
             href = base.attributes.get("href") or ""
             if split_url(resolve(href, None)):
@@ -404,15 +404,50 @@ def _hidden_text(tree: LexborHTMLParser, walker: _Walker) -> int:
     return total
 
 
+# Each selector query walks the whole tree (about as long as parsing a small message), so the
+# nodes the inventory reads before its walk are found in one query and told apart by tag: these
+# type selectors match disjoint tags, so a node's tag says which one it matched.
+_SETUP_SELECTOR = "style, base[href], title, script, template, head"
+_REMOVED_TAGS = ("style", "script", "template", "head")
+
+
+def _setup_nodes(tree: LexborHTMLParser) -> tuple[list[str], object, object, list]:
+    """(style sheet texts, the first base[href], the first title, the nodes whose text is not shown),
+    as ``css("style")``, ``css_first("base[href]")``, ``css_first("title")`` and
+    ``css("style, script, template, head")`` give them, from one query."""
+    sheets, base, title, removed = [], None, None, []
+    for n in tree.css(_SETUP_SELECTOR):
+        tag = n.tag
+        if tag == "style":
+            sheets.append(n.text(deep=True))
+            removed.append(n)
+        elif tag == "base":
+            if base is None:
+                base = n
+        elif tag == "title":
+            if title is None:
+                title = n
+        elif tag in _REMOVED_TAGS:
+            removed.append(n)
+        else:  # a tag we cannot attribute to one selector: ask each query on its own
+            return _setup_nodes_plain(tree)
+    return sheets, base, title, removed
+
+
+def _setup_nodes_plain(tree: LexborHTMLParser) -> tuple[list[str], object, object, list]:
+    """_setup_nodes by four queries (the general form, and its reference in the tests)."""
+    sheets = [n.text(deep=True) for n in tree.css("style")]
+    return sheets, tree.css_first("base[href]"), tree.css_first("title"), tree.css(", ".join(_REMOVED_TAGS))
+
+
 def inventory(html: str, part: str = "", max_nodes: int = 200_000) -> HtmlInventory:
     """Walk one HTML document."""
     tree = LexborHTMLParser(html)
-    sheets = [n.text(deep=True) for n in tree.css("style")]
+    sheets, base, title, removed = _setup_nodes(tree)
     walker = _Walker(tree, part)
-    inv = walker.run(sheets)
-    title = tree.css_first("title")
+    inv = walker.run(sheets, base)
     inv.title = title.text().strip()[:300] if title is not None else ""
-    for n in tree.css("style, script, template, head"):
+    for n in removed:
         n.decompose()
     inv.hidden_text_chars = _hidden_text(tree, walker)
     body = tree.body or tree.root

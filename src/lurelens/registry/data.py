@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from lurelens.errors import ConfigError
-from lurelens.registry.phrases import PhraseScanner
+from lurelens.registry.phrases import PhraseScanner, dispatch
 
 __all__ = ["PATTERN_LISTS", "WORD_LISTS", "DataRegistry", "TrackerIndex", "load_ordered_lines", "overlay_dir"]
 
@@ -158,6 +158,41 @@ def _literal_anchor(pattern: str) -> str:
     return max(best, cur, key=len).lower()
 
 
+class _AnchorFinder(tuple):
+    """Which host-free tracker patterns' anchors occur in a lower-cased URL, by one regex search
+    per occurrence instead of a substring test per pattern: the anchors, longest first, in one
+    alternation; where several start at one place the search reports the longest, and every
+    anchor that is a prefix of it (so also starts there) counts as found.
+    (regex, anchor -> the anchors it starts with, anchor -> pattern indexes, free_patterns, always)."""
+
+    @classmethod
+    def build(cls, free_patterns: list[tuple[str, str, re.Pattern[str]]]) -> "_AnchorFinder":
+        anchors = sorted({a for a, _n, _r in free_patterns if a}, key=lambda a: (-len(a), a))
+        prefixes = {a: [b for b in anchors if a.startswith(b)] for a in anchors}
+        by_anchor: dict[str, list[int]] = {}
+        always: list[int] = []  # a pattern with no anchor is tried on every URL
+        for i, (a, _n, _r) in enumerate(free_patterns):
+            (by_anchor.setdefault(a, []) if a else always).append(i)
+        # Grouped by first character (registry/phrases.py dispatch): one test per letter at each place.
+        body = "|".join(re.escape(a) for a in anchors)
+        rx = re.compile(dispatch([re.escape(a) for a in anchors]) or body) if anchors else None
+        return cls((rx, prefixes, by_anchor, free_patterns, always))
+
+    def candidates(self, low: str) -> list[int]:
+        """Indexes of the patterns whose anchor is in ``low`` (or that have none), in list order."""
+        rx, prefixes, by_anchor, _free, always = self
+        if rx is None:
+            return always
+        found: set[str] = set()
+        pos = 0
+        while (m := rx.search(low, pos)) is not None:
+            found.update(prefixes[m.group(0)])
+            pos = m.start() + 1
+        if not found:
+            return always
+        return sorted([i for a in found for i in by_anchor[a]] + always)
+
+
 @dataclass
 class TrackerIndex:
     """Tracker vendors matched against URLs.
@@ -173,6 +208,8 @@ class TrackerIndex:
     spacer_allow: re.Pattern[str] | None = None
     # vendor -> query parameters that identify the recipient (Mailchimp: e=, not the account's u=)
     recipient_params: dict[str, list[str]] = field(default_factory=dict)
+    # Built on first use from free_patterns (rebuilt if that list is replaced).
+    _anchors: "_AnchorFinder | None" = field(default=None, repr=False, compare=False)
 
     @classmethod
     def build(cls, docs: list[tuple[str, dict[str, Any]]]) -> "TrackerIndex":
@@ -204,6 +241,22 @@ class TrackerIndex:
         return idx
 
     def match(self, url: str, host: str) -> str | None:
+        for suffix in _host_suffixes(host):
+            for name, rx in self.host_patterns.get(suffix, ()):
+                if rx.search(url):
+                    return name
+        low = url.lower()
+        finder = self._anchors
+        if finder is None or finder[3] is not self.free_patterns:
+            finder = self._anchors = _AnchorFinder.build(self.free_patterns)
+        for i in finder.candidates(low):
+            _anchor, name, rx = self.free_patterns[i]
+            if rx.search(url):
+                return name
+        return None
+
+    def plain_match(self, url: str, host: str) -> str | None:
+        """:meth:`match` as first written (every anchor tested with ``in``): what the tests compare it with."""
         for suffix in _host_suffixes(host):
             for name, rx in self.host_patterns.get(suffix, ()):
                 if rx.search(url):

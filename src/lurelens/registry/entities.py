@@ -64,6 +64,7 @@ class _Alias:
     entity: Entity
     ambiguous: bool  # only counts where the name stands alone (a whole display name)
     caps: str = ""  # a short all-capitals alias ("ANN", "BB"): must appear in capitals ("Ann" is a name)
+    caps_rx: "re.Pattern[str] | None" = None  # that alias standing alone, compiled once
 
 
 class EntityIndex:
@@ -75,6 +76,9 @@ class EntityIndex:
         self.by_alias: dict[str, list[_Alias]] = {}
         self.by_domain: dict[str, Entity] = {}
         self.max_words = 1
+        # First word of each alias -> the most words an alias starting with it has: find() builds
+        # only the word n-grams that can name something (most words start no alias).
+        self.first_words: dict[str, int] = {}
         for ent, aliases, ambiguous in entities:
             self.entities[ent.id] = ent
             for d in ent.domains:
@@ -90,8 +94,12 @@ class EntityIndex:
                     or ent.tier >= 3
                 )
                 caps = alias if alias.isupper() and alias.isascii() and len(alias) <= 4 else ""
-                self.by_alias.setdefault(norm, []).append(_Alias(ent, amb, caps))
-                self.max_words = max(self.max_words, min(6, norm.count(" ") + 1))
+                caps_rx = re.compile(rf"(?<![A-Za-z]){re.escape(caps)}(?![A-Za-z])") if caps else None
+                self.by_alias.setdefault(norm, []).append(_Alias(ent, amb, caps, caps_rx))
+                n_words = norm.count(" ") + 1
+                self.max_words = max(self.max_words, min(6, n_words))
+                first = norm.split(" ", 1)[0]
+                self.first_words[first] = max(self.first_words.get(first, 0), n_words)
 
     @classmethod
     def from_data(cls, data: "DataRegistry") -> "EntityIndex":
@@ -142,20 +150,24 @@ class EntityIndex:
         words = norm.split()
         out: list[tuple[Entity, str, bool]] = []
         seen: set[str] = set()
-        for n in range(min(self.max_words, len(words)), 0, -1):
-            for i in range(len(words) - n + 1):
-                gram = " ".join(words[i : i + n])
-                for a in self.by_alias.get(gram, ()):
-                    if a.entity.id in seen:
-                        continue
-                    if a.ambiguous and not (standalone and gram == norm):
-                        continue
-                    if a.caps and not re.search(rf"(?<![A-Za-z]){re.escape(a.caps)}(?![A-Za-z])", text):
-                        continue
-                    seen.add(a.entity.id)
-                    out.append((a.entity, gram, a.ambiguous))
-                    if len(out) >= limit:
-                        return out
+        # The n-grams that can be aliases (they start with an alias's first word and are no longer
+        # than its longest), in the order of the plain loop: longest first, then left to right.
+        first_words, top, count = self.first_words, min(self.max_words, len(words)), len(words)
+        grams = sorted((-n, i) for i, w in enumerate(words) if w in first_words
+                       for n in range(1, min(top, first_words[w], count - i) + 1))
+        for neg_n, i in grams:
+            gram = " ".join(words[i : i - neg_n])
+            for a in self.by_alias.get(gram, ()):
+                if a.entity.id in seen:
+                    continue
+                if a.ambiguous and not (standalone and gram == norm):
+                    continue
+                if a.caps_rx is not None and not a.caps_rx.search(text):
+                    continue
+                seen.add(a.entity.id)
+                out.append((a.entity, gram, a.ambiguous))
+                if len(out) >= limit:
+                    return out
         return out
 
 

@@ -13,18 +13,23 @@ earlier import of the same source. Bad input raises :class:`IntelImportError`, n
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import ipaddress
 import json
 import os
 import re
+import stat
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
 from lurelens.errors import InputError
+from lurelens.parse.urls import PSL
+from lurelens.registry.data import load_lines
 from lurelens.registry.intel import IntelStore, normalise_domain, normalise_email, normalise_url, refang
 
 __all__ = ["IntelImportError", "Imported", "ImportResult", "read_indicators", "import_file", "url_prefix",
@@ -71,15 +76,40 @@ class ImportResult:
 
 _HASH_LEN = {32: "md5", 40: "sha1", 64: "sha256"}
 _HEX = re.compile(r"^[0-9a-f]+$")
+# Addresses every mail path carries (loopback, private and carrier NAT relays, link-local, multicast,
+# reserved): listed, they would match the Received headers of almost every message. Documentation
+# ranges (192.0.2.0/24 ...) are not here: they stand for public addresses in examples and tests.
+_LOCAL_NETS = tuple(ipaddress.ip_network(n) for n in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16",
+    "224.0.0.0/4", "240.0.0.0/4", "::/127", "fc00::/7", "fe80::/10", "ff00::/8"))
+# An imported range is someone else's judgement applied to every message here: no broader than this.
+_IMPORT_MIN_PREFIX = {4: 16, 6: 32}
+
+
+class _TooBroad(ValueError):
+    """A valid value that would match far more than one attacker's infrastructure (the reason)."""
+
+
+@lru_cache(maxsize=1)
+def _shared_domains() -> frozenset[str]:
+    """Domains thousands of unrelated senders share (free mail, shared platforms, shorteners): as a
+    domain indicator each would flag every message from or linking to it."""
+    return frozenset(load_lines("freemail.txt") | load_lines("shared_platforms.txt") | load_lines("shorteners.txt"))
 
 
 def _value(kind: str, raw: str) -> str | None:
-    """The normalised form of ``raw`` as an intel indicator of ``kind``, or None when it is not one."""
+    """The normalised form of ``raw`` as an intel indicator of ``kind``, or None when it is not one
+    (:class:`_TooBroad` when it is one that would match everything)."""
     raw = raw.strip()
     if not raw:
         return None
     if kind == "domain":
-        return normalise_domain(raw)
+        d = normalise_domain(raw)
+        if d is not None and PSL.is_public(d):
+            raise _TooBroad("domain that is a public suffix (co.uk, github.io)")
+        if d is not None and d in _shared_domains():
+            raise _TooBroad("domain shared by unrelated senders (free mail, CDN, ESP, shortener)")
+        return d
     if kind == "url":
         return normalise_url(raw)
     if kind == "email":
@@ -93,6 +123,12 @@ def _value(kind: str, raw: str) -> str | None:
         # The intel store refuses ranges broader than /8 (IPv4) and /16 (IPv6): so do we, with a reason.
         if net.prefixlen < (8 if net.version == 4 else 16):
             return None
+        if net.prefixlen < _IMPORT_MIN_PREFIX[net.version]:
+            raise _TooBroad(f"IP range broader than /{_IMPORT_MIN_PREFIX[net.version]}")
+        if net.version == 6 and net.network_address.ipv4_mapped is not None:
+            net = ipaddress.ip_network(net.network_address.ipv4_mapped)
+        if any(net.overlaps(n) for n in _LOCAL_NETS if n.version == net.version):
+            raise _TooBroad("loopback, private or reserved IP address")
         return str(net.network_address) if net.prefixlen == net.max_prefixlen else str(net)
     if kind in ("md5", "sha1", "sha256"):
         h = refang(raw).lower()
@@ -322,10 +358,10 @@ def _from_misp(events: list[dict[str, Any]]) -> ImportResult:
     found: list[tuple[str, str, str]] = []
     for ev in events:
         label = f"MISP event {ev.get('uuid', '?')}: {str(ev.get('info', ''))[:80]}"
-        attrs: list[tuple[dict[str, Any], str]] = [(a, "") for a in ev.get("Attribute") or [] if isinstance(a, dict)]
-        for obj in ev.get("Object") or []:
+        attrs: list[tuple[dict[str, Any], str]] = [(a, "") for a in _list(ev.get("Attribute")) if isinstance(a, dict)]
+        for obj in _list(ev.get("Object")):
             if isinstance(obj, dict) and not _true(obj.get("deleted")):
-                attrs += [(a, str(obj.get("name") or "")) for a in obj.get("Attribute") or [] if isinstance(a, dict)]
+                attrs += [(a, str(obj.get("name") or "")) for a in _list(obj.get("Attribute")) if isinstance(a, dict)]
         for a, obj_name in attrs:
             typ, val = str(a.get("type") or ""), a.get("value")
             if _true(a.get("deleted")):
@@ -350,6 +386,11 @@ def _from_misp(events: list[dict[str, Any]]) -> ImportResult:
     return res
 
 
+def _list(v: Any) -> list[Any]:
+    """``v`` when it is a JSON array, else nothing (a hostile file puts a number where a list goes)."""
+    return v if isinstance(v, list) else []
+
+
 def _true(v: Any) -> bool:
     return v is True or (isinstance(v, (int, str)) and str(v).lower() in ("1", "true"))
 
@@ -359,7 +400,11 @@ def _true(v: Any) -> bool:
 def _collect(res: ImportResult, found: Iterable[tuple[str, str, str]]) -> None:
     seen: set[tuple[str, str]] = set()
     for kind, raw, what in found:
-        v = _value(kind, raw)
+        try:
+            v = _value(kind, raw)
+        except _TooBroad as why:
+            res.skipped[f"{why} (would match too much)"] += 1
+            continue
         if v is None:
             res.skipped[f"invalid {kind} value"] += 1
             continue
@@ -385,16 +430,21 @@ def read_indicators(data: bytes, name: str = "the file") -> ImportResult:
     except (json.JSONDecodeError, RecursionError) as exc:
         raise IntelImportError(f"{name} is not JSON: {exc}") from None
     if _looks_stix(doc):
-        spec = {o.get("spec_version") for o in (doc.get("objects") or [] if isinstance(doc, dict) else doc)
-                if isinstance(o, dict)} - {None}
+        spec = {str(o.get("spec_version")) for o in (_list(doc.get("objects")) if isinstance(doc, dict) else doc)
+                if isinstance(o, dict) and o.get("spec_version") is not None}
         if spec and not spec & {"2.1"}:
             raise IntelImportError(f"{name} is STIX {', '.join(sorted(map(str, spec)))}; only STIX 2.1 is read")
-        res = _from_stix(doc)
+        reader, what = (lambda: _from_stix(doc)), "STIX bundle"
     else:
         events = _misp_events(doc)
         if not events:
             raise IntelImportError(f"{name} is neither a STIX 2.1 bundle nor a MISP event JSON")
-        res = _from_misp(events)
+        reader, what = (lambda: _from_misp(events)), "MISP event"
+    try:
+        res = reader()
+    except (TypeError, AttributeError, KeyError) as exc:
+        # A value of a type the format never has, in a place not checked one by one: the file's fault.
+        raise IntelImportError(f"{name}: a {what} with a malformed field ({type(exc).__name__}: {exc})") from None
     if not res.indicators:
         why = "; ".join(f"{r} ({n})" for r, n in res.skipped.most_common(5)) or "it holds none"
         raise IntelImportError(f"{name}: no indicator that can be matched ({why})")
@@ -402,8 +452,12 @@ def read_indicators(data: bytes, name: str = "the file") -> ImportResult:
 
 
 def _slug(source: str) -> str:
-    s = re.sub(r"[^A-Za-z0-9._-]+", "-", source).strip("-.")[:80]
-    return s or "import"
+    s = re.sub(r"[^A-Za-z0-9._-]+", "-", source).strip("-.")
+    if len(s) > 80 or s != source:
+        # Cut or changed: two sources (a list of events sharing their first uuids) must not get one
+        # name, or the second import would silently replace the first.
+        s = s[:64].strip("-.") + "-" + hashlib.sha256(source.encode("utf-8", "replace")).hexdigest()[:12]
+    return s.strip("-") or "import"
 
 
 def import_file(path: str | Path, directory: str | Path, *, name: str | None = None,
@@ -415,10 +469,18 @@ def import_file(path: str | Path, directory: str | Path, *, name: str | None = N
         raise IntelImportError(f"--name {name!r} must be a plain file name")
     p = Path(path)
     try:
-        size = p.stat().st_size
-        if size > max_bytes:
-            raise IntelImportError(f"{p} is {size:,} bytes, more than the {max_bytes:,} an import reads")
-        data = p.read_bytes()
+        st = p.stat()
+        if stat.S_ISDIR(st.st_mode):
+            raise IntelImportError(f"cannot read {p}: Is a directory")
+        if not stat.S_ISREG(st.st_mode):
+            # A FIFO would block and /dev/zero never ends: only a file that has a size is read.
+            raise IntelImportError(f"cannot read {p}: not a regular file")
+        if st.st_size > max_bytes:
+            raise IntelImportError(f"{p} is {st.st_size:,} bytes, more than the {max_bytes:,} an import reads")
+        with p.open("rb") as fh:
+            data = fh.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise IntelImportError(f"{p} grew past the {max_bytes:,} bytes an import reads")
     except OSError as exc:
         raise IntelImportError(f"cannot read {p}: {exc.strerror or exc}") from None
     res = read_indicators(data, str(p))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-__all__ = ["PhraseScanner", "dispatch", "expand"]
+__all__ = ["PhraseScanner", "dispatch", "expand", "grouped"]
 
 _BACKREF = re.compile(r"\\[1-9]|\\g<|\(\?P=")
 
@@ -184,6 +184,9 @@ def _unwrap(alt: str) -> list[str]:
     return [alt]
 
 
+_SYNTAX = frozenset(".^$*+?{}[]\\|()# \t\n\r\f\v")
+
+
 def dispatch(alternatives: list[str]) -> str | None:
     """An alternation equivalent to ``(?:a0)|(?:a1)|...``, arranged so the engine rejects a
     position in a few steps: alternatives that open with a letter are grouped under it
@@ -204,19 +207,23 @@ def dispatch(alternatives: list[str]) -> str | None:
         first, empty = _first_chars(items)
         if first is None or empty:
             return None
-        lead = alt[:1]
-        plain = bool(items) and str(items[0][0]) == "LITERAL" and lead.isalnum() and chr(items[0][1]) == lead
+        # The opening literal as written: a letter or plain sign, or an escaped sign ("\\-").
+        lead, width = alt[:1], 1
+        if lead == "\\" and alt[1:2] and not alt[1].isalnum():
+            lead, width = alt[1], 2
+        plain = (bool(items) and str(items[0][0]) == "LITERAL" and chr(items[0][1]) == lead
+                 and (width == 2 or lead.isalnum() or lead not in _SYNTAX))
         if not plain:
             tainted |= first
-        parsed.append((alt, plain))
+        parsed.append((alt, lead if plain else "", width))
     buckets: dict[str, list[str]] = {}
     flat: list[str] = []
-    for alt, plain in parsed:
-        if plain and alt[0] not in tainted:
-            buckets.setdefault(alt[0], []).append(alt[1:])
+    for alt, lead, width in parsed:
+        if lead and lead not in tainted:
+            buckets.setdefault(lead, []).append(alt[width:])
         else:
             flat.append(alt)
-    parts = [f"{c}(?:" + "|".join(f"(?:{a})" for a in items) + ")" for c, items in buckets.items()]
+    parts = [f"{re.escape(c)}(?:" + "|".join(f"(?:{a})" for a in items) + ")" for c, items in buckets.items()]
     parts += [f"(?:{a})" for a in flat]
     return "|".join(parts)
 
@@ -245,3 +252,14 @@ class PhraseScanner:
                 if cm is not None:
                     yield cat, cm
                     break
+
+
+def grouped(pattern: str) -> str:
+    """The alternation ``pattern`` rearranged by :func:`dispatch` (leading groups distributed by
+    :func:`expand`, then alternatives grouped by first letter): the same matches, found faster;
+    ``pattern`` itself when that cannot be done."""
+    alts = _split_top(pattern)
+    if alts is None:
+        return pattern
+    body = dispatch([a for p in alts for a in expand(p)])
+    return pattern if body is None else body

@@ -22,7 +22,8 @@ from sqlalchemy import select
 
 __all__ = ["ReportLimits", "build_report", "campaign_leaks"]
 
-_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+# default-src does not cover <base> or form targets: both closed too.
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 _PALETTE = ("#b2182b", "#ef8a62", "#2166ac", "#67a9cf", "#1b7837", "#7fbf7b", "#762a83", "#af8dc3",
             "#8c510a", "#d8b365", "#01665e", "#5ab4ac", "#555555")
 
@@ -333,6 +334,8 @@ def build_report(store, *, title: str = "lurelens campaign report", limits: Repo
     from lurelens.campaigns import Campaigns
 
     tell = progress or (lambda _s, _d, _t: None)
+    # A title from a command line may carry undecodable bytes (lone surrogates): the page is UTF-8.
+    title = title.encode("utf-8", "replace").decode("utf-8")
     camps = Campaigns(store)
     tell("clustering", 0, 1)
     camps.update()
@@ -368,6 +371,8 @@ def build_report(store, *, title: str = "lurelens campaign report", limits: Repo
     recipients = len({r for s in summaries.values() for r in s["recipients"]})
     domains = Counter(d for s in summaries.values() for d in s["recipient_domains"])
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    # Never silent about what was not scanned: "0 hits" over unreadable messages is not "all clean".
+    unscanned = store.count(verdict="error")
     out = ["<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
            f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -379,7 +384,10 @@ def build_report(store, *, title: str = "lurelens campaign report", limits: Repo
            f"<div><b>{total_hits}</b>hits (suspicious or worse)</div>",
            f"<div><b>{len(rows) - len(linked)}</b>lone hits</div>",
            f"<div><b>{recipients}</b>recipients targeted (top {len(summaries)} campaigns)</div>",
-           f"<div><b>{len(domains)}</b>recipient domains</div></div>",
+           f"<div><b>{len(domains)}</b>recipient domains</div>",
+           (f"<div><b>{unscanned}</b>messages could not be scanned (lurelens hits --verdict error)</div>"
+            if unscanned else ""),
+           "</div>",
            "<h2>Campaigns ranked by threat</h2>"]
     table = ranked[: limits.table_rows]
     out.append(_table(("#", "campaign", "id", "threat", "messages", "recipients", "first seen", "last seen", "claims",
@@ -389,6 +397,8 @@ def build_report(store, *, title: str = "lurelens campaign report", limits: Repo
                         ", ".join(r["infrastructure"].get("beacon_hosts", [])[:3]),
                         ", ".join(f"{k} {v}" for k, v in r["verdicts"].items())) for i, r in enumerate(table)],
                       {0, 3, 4, 5}))
+    if not table:
+        out.append('<p class="muted">No campaign: no stored message is suspicious or worse.</p>')
     out.append(_more(len(table), len(ranked), "campaigns", "lurelens campaigns --db ... --json lists them all"))
     for name, svg in charts:
         out.append(f"<h2>{_e(name)}</h2>")

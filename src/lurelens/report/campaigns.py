@@ -10,6 +10,8 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from lurelens.report.text import printable_tree
+
 __all__ = ["print_campaign_rows", "print_campaign", "print_who_else", "watchlist_csv", "WATCHLIST_FIELDS"]
 
 WATCHLIST_FIELDS = ["campaign", "host", "template", "token", "encoding", "recipient", "message", "url"]
@@ -21,6 +23,7 @@ def _verdicts(v: dict[str, int]) -> str:
 
 
 def print_campaign_rows(console: Console, rows: list[dict[str, Any]]) -> None:
+    rows = printable_tree(rows)  # names and subjects come from hostile mail
     for r in rows:
         console.print(f"[bold]{r['id']}[/bold]  {r['messages']:>5} msg  {r['recipients']:>5} rcpt  "
                       f"{(r['first_seen'] or '?')[:10]} .. {(r['last_seen'] or '?')[:10]}  {escape(r['name'])}  "
@@ -28,6 +31,7 @@ def print_campaign_rows(console: Console, rows: list[dict[str, Any]]) -> None:
 
 
 def print_campaign(console: Console, s: dict[str, Any]) -> None:
+    s = printable_tree(s)  # names and subjects come from hostile mail
     console.rule(f"[bold]{s['id']}[/bold] {escape(s['name'])}")
     console.print(f"{len(s['messages'])} messages to {len(s['recipients'])} recipients, "
                   f"{s['first_seen'] or '?'} .. {s['last_seen'] or '?'}; {escape(_verdicts(s['verdicts']))}")
@@ -56,6 +60,7 @@ def print_campaign(console: Console, s: dict[str, Any]) -> None:
 
 
 def print_who_else(console: Console, d: dict[str, Any]) -> None:
+    d = printable_tree(d)  # names and subjects come from hostile mail
     if d["campaign"] is None:
         console.print(f"{escape(d['file'])}: {d['verdict']}; in no known campaign")
         return

@@ -8,6 +8,8 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from lurelens.report.text import printable_tree
+
 __all__ = ["print_stored", "print_hit_line"]
 
 _COLOURS = {"clean": "green", "tracked": "cyan", "suspicious": "yellow", "phishing": "red", "recon": "bold red",
@@ -23,6 +25,7 @@ def _addr(a: dict[str, Any] | None) -> str:
 
 
 def print_hit_line(console: Console, d: dict[str, Any]) -> None:
+    d = printable_tree(d)  # stored values come from hostile mail: no control character reaches the terminal
     label = d.get("verdict", "?")
     sender = d.get("sender") or {}
     frm = _addr((sender.get("from") or [None])[0])
@@ -34,6 +37,7 @@ def print_hit_line(console: Console, d: dict[str, Any]) -> None:
 
 
 def print_stored(console: Console, d: dict[str, Any]) -> None:
+    d = printable_tree(d)
     label = d.get("verdict", "?")
     console.rule(f"[bold]#{d['id']}[/bold] {escape(str(d.get('source')))} {escape(str(d.get('locator')))}")
     console.print(f"[{_COLOURS.get(label, 'white')}]{label.upper()}[/]  score {d.get('score')}"

@@ -16,7 +16,7 @@ from rich.text import Text
 from lurelens.model import Message, RemoteResource, Verdict
 from lurelens.model.leaks import LEARN_IP, LEARN_TIME, LEARN_UA, HostLeak
 
-__all__ = ["print_verdict", "print_error", "print_leaks", "verdict_lines", "plural", "cut"]
+__all__ = ["print_verdict", "print_error", "print_leaks", "verdict_lines", "plural", "cut", "printable", "printable_tree"]
 
 _COLOR = {"clean": "green", "incomplete": "magenta", "tracked": "cyan", "suspicious": "yellow", "phishing": "red",
           "recon": "bold red"}
@@ -37,12 +37,34 @@ def cut(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + ELLIPSIS
 
 
+# C0 and C1 control characters (but tab) and DEL, shown as \xNN: from a hostile header or name they
+# would reach the analyst's terminal as escape sequences (clear the screen, retitle the window, write
+# the clipboard) or break a one-line report into several.
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), *range(0x0A, 0x20), 0x7F, *range(0x80, 0xA0))}
+
+
+def printable(text: str) -> str:
+    """``text`` with its control characters written as ``\\xNN`` (inert on any terminal)."""
+    return text.translate(_CONTROLS)
+
+
+def printable_tree(value):
+    """A JSON-like value (a stored report) with :func:`printable` applied to every string in it."""
+    if isinstance(value, str):
+        return value.translate(_CONTROLS)
+    if isinstance(value, dict):
+        return {k: printable_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [printable_tree(v) for v in value]
+    return value
+
+
 def _emit(console: Console, lines: Iterable[Line]) -> None:
     if console.is_terminal:
         for text, style in lines:
-            console.print(Text(text, style=style), soft_wrap=True)
+            console.print(Text(text.translate(_CONTROLS), style=style), soft_wrap=True)
     else:
-        console.file.write("".join(text + "\n" for text, _ in lines))
+        console.file.write("".join(text.translate(_CONTROLS) + "\n" for text, _ in lines))
 
 
 def print_error(console: Console, file: str | None, error: str) -> None:

@@ -53,6 +53,18 @@ class ScoringConfig:
     source: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def table(self) -> dict[str, tuple[str, tuple[str, ...], float, bool]]:
+        """Per symbol, read once: (group, ATT&CK ids, weight, weight is zero). Built again when
+        ``symbols`` is replaced (scripts/fit_weights.py copies a config with new weights so)."""
+        cached = self.__dict__.get("_table")
+        if cached is None or cached[0] is not self.symbols:
+            cached = (self.symbols, {name: (sym.get("group", "other"), tuple(sym.get("attack", [])),
+                                            float(sym.get("weight", 0.0)), sym.get("weight", 0) == 0)
+                                     for name, sym in self.symbols.items()})
+            self.__dict__["_table"] = cached
+        return cached[1]
+
 
 def load_scoring(path: str | Path | None = None) -> ScoringConfig:
     try:
@@ -109,14 +121,18 @@ def load_scoring(path: str | Path | None = None) -> ScoringConfig:
     return cfg
 
 
+_UNSCORED: tuple[str, tuple[str, ...], float, bool] = ("other", (), 0.0, True)  # a symbol the scoring file does not list
+
+
 def score(findings: list[Finding], cfg: ScoringConfig, descriptions: dict[str, str]) -> Verdict:
     best: dict[str, Finding] = {}
+    table = cfg.table
     for f in findings:
-        sym = cfg.symbols.get(f.symbol, {})
-        f.group = sym.get("group", "other")
-        f.attack = list(sym.get("attack", []))
+        group, attack_ids, weight, _zero = table.get(f.symbol, _UNSCORED)
+        f.group = group
+        f.attack = list(attack_ids)
         f.description = descriptions.get(f.symbol, f.description)
-        raw = float(sym.get("weight", 0.0)) * f.strength
+        raw = weight * f.strength
         if f.nested:
             raw *= cfg.nested_factor
         f.score = raw
@@ -132,7 +148,7 @@ def score(findings: list[Finding], cfg: ScoringConfig, descriptions: dict[str, s
     for f in best.values():
         if f.score > 0:
             group_totals[f.group] = group_totals.get(f.group, 0.0) + f.score
-    present = {s for s, f in best.items() if f.score != 0 or cfg.symbols.get(s, {}).get("weight", 0) == 0}
+    present = {s for s, f in best.items() if f.score != 0 or table.get(s, _UNSCORED)[3]}
     present_groups = {g for g, t in group_totals.items() if t > 0}
 
     # Composites are tested per message: the outer message's own findings, then each attached
@@ -141,7 +157,7 @@ def score(findings: list[Finding], cfg: ScoringConfig, descriptions: dict[str, s
     # for an attached message it is attributed to it and weighs nested_factor.
     scopes: dict[str | None, tuple[set[str], set[str]]] = {None: (set(), set())}
     for f in findings:
-        weight = float(cfg.symbols.get(f.symbol, {}).get("weight", 0.0))
+        weight = table.get(f.symbol, _UNSCORED)[2]
         syms, groups = scopes.setdefault(f.nested, (set(), set()))
         if weight * f.strength != 0 or weight == 0:
             syms.add(f.symbol)

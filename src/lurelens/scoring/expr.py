@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import Callable
 
 from lurelens.errors import ConfigError
 
@@ -126,11 +126,54 @@ def _eval(node: tuple, s: set[str], g: set[str]) -> bool:
     return sum(1 for item in node[2] if _eval(item, s, g)) >= node[1]
 
 
-@dataclass(frozen=True, slots=True)
-class Expr:
-    """A compiled composite expression: a predicate over (symbols present, groups present)."""
+def _source(node: tuple) -> str:
+    """The Python expression over ``s`` (symbols) and ``g`` (groups) that ``_eval`` computes for ``node``."""
+    op = node[0]
+    if op == "sym":
+        return f"({node[1]!r} in s)"
+    if op == "group":
+        return f"({node[1]!r} in g)"
+    if op == "not":
+        return f"(not {_source(node[1])})"
+    if op in ("and", "or"):
+        return f"({_source(node[1])} {op} {_source(node[2])})"
+    # "atleast": each item is a bool, so their sum counts the true ones
+    return "((" + " + ".join(_source(item) for item in node[2]) + f") >= {int(node[1])})"
 
-    tree: tuple
+
+def _compiled(tree: tuple) -> Callable[[set[str], set[str]], bool]:
+    """``tree`` as one Python function (Python's own compiler, once per expression): a composite is
+    tested on every message, and walking the tree cost several calls per node. Names are the
+    tokenizer's (``[A-Z][A-Z0-9_]*``, ``[a-z_]+``), quoted with repr. The tree walk where the
+    expression is too deep for the compiler."""
+    try:
+        fn = eval(compile("lambda s, g: " + _source(tree), "<composite>", "eval"), {"__builtins__": {}})  # noqa: S307
+    except (RecursionError, MemoryError, SyntaxError):
+        return lambda s, g: _eval(tree, s, g)
+    return fn  # type: ignore[no-any-return]
+
+
+class Expr:
+    """A compiled composite expression: a predicate over (symbols present, groups present).
+    It pickles as its tree (a compiled function would not) and compiles again when loaded."""
+
+    __slots__ = ("tree", "_fn")
+
+    def __init__(self, tree: tuple):
+        self.tree = tree
+        self._fn = _compiled(tree)
 
     def __call__(self, symbols: set[str], groups: set[str]) -> bool:
-        return _eval(self.tree, symbols, groups)
+        return self._fn(symbols, groups)
+
+    def __reduce__(self):
+        return (Expr, (self.tree,))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Expr) and other.tree == self.tree
+
+    def __hash__(self) -> int:
+        return hash(self.tree)
+
+    def __repr__(self) -> str:
+        return f"Expr(tree={self.tree!r})"

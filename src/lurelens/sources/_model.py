@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Item", "Partition", "Source", "register_reader"]
+__all__ = ["Item", "Partition", "Source", "register_reader", "register_slicer"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +53,18 @@ def register_reader(kind: str):
     return deco
 
 
+# kind -> function(partition) -> its slices, for the kinds that can be cut without reading again.
+_SLICERS: dict[str, Callable[[Partition], list[Partition]]] = {}
+
+
+def register_slicer(kind: str):
+    def deco(fn: Callable[[Partition], list[Partition]]):
+        _SLICERS[kind] = fn
+        return fn
+
+    return deco
+
+
 @dataclass(frozen=True)
 class Partition:
     """A picklable descriptor of a chunk of a source (about ``target`` messages).
@@ -79,6 +91,16 @@ class Partition:
             yield Item(self.source, self.key, None, f"unreadable: no reader for partition kind {self.kind!r}")
             return
         yield from reader(self)
+
+    def slices(self) -> list[Partition]:
+        """This partition cut into smaller tasks (same source, key and fingerprint; a handful, from
+        what the listing recorded, never by reading the source again): read in order, they give
+        exactly this partition's items. ``[self]`` for a kind that cannot be cut (a compressed
+        stream, an IMAP window) or a partition too small to cut."""
+        from lurelens import sources  # noqa: F401 - importing the package registers every slicer
+
+        slicer = _SLICERS.get(self.kind)
+        return slicer(self) if slicer is not None else [self]
 
     def option(self, name: str, default=None):
         return dict(self.options).get(name, default)

@@ -17,14 +17,15 @@ import stat
 import sys
 import zipfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import BinaryIO, cast
 
 from lurelens.sources import maildir
-from lurelens.sources._model import Item, Partition, register_reader
+from lurelens.sources._model import Item, Partition, register_reader, register_slicer
 from lurelens.sources.mbox import (
     COMPRESSED_SUFFIXES,
     iter_mbox_stream,
+    SLICES,
     mbox_partitions,
     open_stream,
     split_mbox_bytes,
@@ -226,6 +227,17 @@ def read_paths_partition(part: Partition) -> Iterator[Item]:
     """params: ((source, path, walked), ...)."""
     for source, path, walked in part.params:
         yield from read_path(source, path, walked=walked, prefix=path)
+
+
+@register_slicer("paths")
+def slice_paths_partition(part: Partition) -> list[Partition]:
+    """A list of files cut into about ``SLICES`` shorter lists."""
+    n = len(part.params)
+    step = max(1, -(-n // SLICES))
+    if n <= 1:
+        return [part]
+    return [replace(part, estimated_messages=None if part.estimated_messages is None else len(part.params[i:i + step]),
+                    params=part.params[i:i + step]) for i in range(0, n, step)]
 
 
 @register_reader("file")

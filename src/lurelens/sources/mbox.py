@@ -18,12 +18,13 @@ import lzma
 import os
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import BinaryIO
 
-from lurelens.sources._model import Item, Partition, register_reader
+from lurelens.sources._model import Item, Partition, register_reader, register_slicer
 from lurelens.sources.sniff import MAX_MESSAGE_BYTES, sniff
 
-__all__ = ["iter_boundaries", "iter_mbox_stream", "mbox_partitions", "message_bytes", "open_stream", "read_mbox_partition", "scan_boundaries", "split_mbox_bytes"]
+__all__ = ["iter_boundaries", "iter_mbox_stream", "mbox_partitions", "message_bytes", "open_stream", "read_mbox_partition", "scan_boundaries", "slice_mbox_partition", "split_mbox_bytes"]
 
 _FROM = re.compile(rb"^From ", re.MULTILINE)
 _STRICT = re.compile(rb"From \S+ +(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) +(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct"
@@ -133,30 +134,56 @@ def _fingerprint(fh: BinaryIO, start: int, end: int) -> str:
     return h.hexdigest()
 
 
+# A partition also records where every SLICES-th part of it starts, so that a hunt can hand out
+# smaller tasks than a partition (lurelens.sources.split_partition) without indexing it again.
+SLICES = 8
+
+
 def mbox_partitions(source: str, path: str, target: int, locator_prefix: str = "",
                     options: tuple = ()) -> Iterator[Partition]:
-    """Byte-range partitions of about ``target`` messages each, from one streaming scan of the file.
-    The boundaries fall at multiples of ``target`` messages, so keys stay stable when mail is appended
-    (only the last partition changes)."""
-    with open(path, "rb") as fh:
+    """Byte-range partitions of about ``target`` messages each, yielded as a streaming scan of the file
+    finds them (a hunt starts on the first while the rest is indexed). The boundaries fall at
+    multiples of ``target`` messages, so keys stay stable when mail is appended (only the last
+    partition changes). Only the last partition knows the file's message count (its notes say
+    "message k of N"; the others "message k")."""
+    step = max(1, -(-target // SLICES))  # messages per slice
+    with open(path, "rb") as fh, open(path, "rb") as fp:
         size = os.fstat(fh.fileno()).st_size
-        ranges: list[tuple[int, int, int, int]] = []  # (start, end, first index, count): one per partition
         index = first = start = 0
+        cuts: list[tuple[int, int]] = []  # (offset, message index) where each slice after the first starts
+
+        def part(end: int, total: int | None) -> Partition:
+            key = f"{locator_prefix}:bytes:{start}-{end}" if locator_prefix else f"bytes:{start}-{end}"
+            return Partition(source, "mbox", key, _fingerprint(fp, start, end), index - first,
+                             (path, start, end, first, total, locator_prefix, tuple(cuts)), options)
+
         for p in scan_boundaries(fh, 0, size):
             if index and index % target == 0:
-                ranges.append((start, p, first, index - first))
-                first, start = index, p
+                yield part(p, None)
+                first, start, cuts = index, p, []
+            elif index > first and (index - first) % step == 0:
+                cuts.append((p, index))
             index += 1
         if index:
-            ranges.append((start, size, first, index - first))
-        for s, e, f, n in ranges:
-            yield Partition(source, "mbox", f"{locator_prefix}:bytes:{s}-{e}" if locator_prefix else f"bytes:{s}-{e}", _fingerprint(fh, s, e), n,
-                            (path, s, e, f, index, locator_prefix), options)
+            yield part(size, index)
+
+
+@register_slicer("mbox")
+def slice_mbox_partition(part: Partition) -> list[Partition]:
+    """The slices of a partition (same key and fingerprint, narrower byte ranges): read one after
+    the other they give exactly the partition's items."""
+    path, start, end, first, total, prefix, *rest = part.params
+    cuts = rest[0] if rest else ()
+    if not cuts:
+        return [part]
+    bounds = [(start, first), *cuts, (end, first + (part.estimated_messages or 0))]
+    return [replace(part, estimated_messages=bounds[i + 1][1] - f, params=(path, s, bounds[i + 1][0], f, total, prefix, ()))
+            for i, (s, f) in enumerate(bounds[:-1])]
 
 
 @register_reader("mbox")
 def read_mbox_partition(part: Partition) -> Iterator[Item]:
-    path, start, end, first, total, prefix = part.params
+    path, start, end, first, total, prefix, *_cuts = part.params
     try:
         fh = open(path, "rb")  # noqa: SIM115 - closed by the with below; open errors become items
     except OSError as exc:
@@ -172,7 +199,7 @@ def read_mbox_partition(part: Partition) -> Iterator[Item]:
         bounds = list(scan_boundaries(fh, start, end))
         for i, p in enumerate(bounds):
             q = bounds[i + 1] if i + 1 < len(bounds) else end
-            note = f"mbox: message {first + i + 1} of {total}"
+            note = f"mbox: message {first + i + 1}" + (f" of {total}" if total is not None else "")
             if q - p > MAX_MESSAGE_BYTES + _LOOKAHEAD:
                 yield Item(part.source, f"{prefix}@{p}", None, f"unreadable: message larger than {MAX_MESSAGE_BYTES} bytes", note)
                 continue

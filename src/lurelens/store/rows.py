@@ -36,8 +36,27 @@ def _cut(s: str | None, n: int = _MAX_TEXT) -> str | None:
     return clean_text(s[:n]) if s else s
 
 
+try:  # lurelens[hunt]: the verdict JSON of every stored row, about ten times faster than json
+    import orjson
+except ImportError:  # pragma: no cover - the plain json module writes the same JSON
+    orjson = None  # type: ignore[assignment]
+# What orjson writes natively but json would pass to default=str: left to default=str as well.
+_ORJSON_OPTIONS = (orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS) if orjson else 0
+
+
 def _json(d: dict[str, Any]) -> str:
-    text = clean_text(dumps(d))
+    """The verdict as JSON text: the same JSON as ``report.jsonout.dumps`` (the ``scan --json``
+    object), valid UTF-8, without NUL escapes (PostgreSQL refuses them). orjson writes it when it can;
+    what orjson refuses (lone surrogates from undecodable bytes, integers beyond 64 bits, non-string
+    keys) goes the json module's way."""
+    text = None
+    if orjson is not None:
+        try:
+            text = orjson.dumps(d, default=str, option=_ORJSON_OPTIONS).decode("utf-8")
+        except TypeError:  # orjson.JSONEncodeError is a TypeError
+            text = None
+    if text is None:
+        text = clean_text(dumps(d))
     return _JSON_NUL.sub(r"\1\\ufffd", text) if "\\u0000" in text else text
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import Engine, create_engine, event, func, select, text, update
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
 
+from lurelens.errors import ConfigError
 from lurelens.store.rows import clean_text
 from lurelens.store.schema import (
     AttachmentRow,
@@ -142,10 +143,16 @@ class Store:
 
         cfg = Config()
         cfg.set_main_option("script_location", str(_MIGRATIONS))
-        head = ScriptDirectory.from_config(cfg).get_current_head()
+        script = ScriptDirectory.from_config(cfg)
+        head = script.get_current_head()
         with self.engine.connect() as conn:
-            if MigrationContext.configure(conn).get_current_revision() == head:
+            current = MigrationContext.configure(conn).get_current_revision()
+            if current == head:
                 return self
+        if current is not None and current not in {r.revision for r in script.walk_revisions()}:
+            # Alembic would say "Can't locate revision": a newer lurelens wrote this store.
+            raise ConfigError(f"the store's schema is revision {current}, newer than this lurelens reads "
+                              f"(up to {head}): upgrade lurelens to open it")
         with self.engine.begin() as conn:
             if self.dialect == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
@@ -203,9 +210,10 @@ class Store:
             return {k: (fp, n) for k, fp, n in rows}
 
     def write(self, rows: Iterable[dict[str, Any]], *, run_id: int | None = None,
-              partition: tuple[str, str, str] | None = None) -> Written:
+              partition: tuple[str, str, str] | None = None, messages: int | None = None) -> Written:
         """Store rows (from :func:`lurelens.store.rows.message_row` / ``error_row``) in one transaction
-        and, when ``partition`` (source, key, fingerprint) is given, mark it done in the same one."""
+        and, when ``partition`` (source, key, fingerprint) is given, mark it done in the same one,
+        holding ``messages`` rows (default: these rows; more when its other slices were written before)."""
         # One order for every writer, so two transactions inserting overlapping keys cannot deadlock.
         rows = sorted(rows, key=lambda r: (r["source"], r["locator"], r["sha256"]))
         for attempt in range(8):
@@ -213,7 +221,7 @@ class Store:
                 with self.engine.begin() as conn:
                     new = self._write(conn, rows, run_id)
                     if partition is not None:
-                        self._mark_done(conn, partition, len(rows), run_id)
+                        self._mark_done(conn, partition, len(rows) if messages is None else messages, run_id)
                 labels = Counter(rows[i]["verdict"] for i in new)
                 return Written(len(new), len(rows) - len(new), dict(labels))
             except OperationalError as exc:

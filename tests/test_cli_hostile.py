@@ -1,0 +1,168 @@
+"""The store and sharing commands (``hits``, ``show``, ``campaigns``, ``report``, ``export``, ``serve``)
+on first contact with bad arguments and hostile data: a missing, corrupt, newer or directory store,
+an unwritable output and out-of-range options each give one ``error:`` line and exit 2, never a
+traceback; control characters from a hostile message never reach the analyst's terminal; a report
+over a store of unreadable messages says so instead of looking all clean."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+import pytest
+from conftest import make_hunt_db
+
+from lurelens.testing import MessageBuilder
+
+pytest.importorskip("sqlalchemy", reason="needs the hunt extra")
+
+# ESC, BEL and the 8-bit CSI: what a terminal would act on.
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
+HOSTILE_FROM = "Evil\x1b[31mRED\x1b]0;TITLE\x07\x9b2J"
+HOSTILE_SUBJECT = "hi \x1b[2J\x1b]52;c;cm0gLXJmIH4=\x07 cleared"
+
+
+def cli(*args):
+    from typer.testing import CliRunner
+
+    from lurelens.adapters.cli import app
+
+    r = CliRunner().invoke(app, [str(a) for a in args])
+    assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
+    return r
+
+
+def one_error_line(r) -> str:
+    assert r.exit_code == 2, (r.exit_code, r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in r.stderr, r.stderr
+    return lines[0]
+
+
+def hostile_lure(i: int) -> bytes:
+    return (MessageBuilder().header("From", f'"{HOSTILE_FROM}" <desk{i}@news-desk.example>')
+            .header("To", f"r{i}@corp.example").subject(HOSTILE_SUBJECT)
+            .header("Date", f"Mon, {i + 1} Dec 2026 10:00:00 +0000")
+            .html('<p>Reuters exclusive: read the story</p>'
+                  f'<img src="https://px.evil-metrics.example/o/{i}abcdef0123.gif" width="1" height="1" style="display:none">')
+            .build())
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory):
+    d = tmp_path_factory.mktemp("stores")
+    make_hunt_db(d / "good.db", [(f"box.mbox:{i}", hostile_lure(i)) for i in range(3)])
+    make_hunt_db(d / "empty.db", [])
+    newer = make_hunt_db(d / "newer.db", [])
+    with sqlite3.connect(newer) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0099_future'")
+    broken = make_hunt_db(d / "broken.db", [])
+    with sqlite3.connect(broken) as conn:  # at the newest revision, but a table is gone
+        conn.execute("DROP TABLE messages")
+    (d / "corrupt.db").write_bytes(b"this is not a database" * 50)
+    (d / "adir").mkdir()
+    from lurelens.store import Store
+    from lurelens.store.rows import error_row
+
+    errors = make_hunt_db(d / "errors.db", [])
+    with Store(str(errors)) as st:
+        st.write([error_row("box.mbox", f"box.mbox:{i}", None, "unreadable\nsecond line", 10) for i in range(3)])
+    return d
+
+
+@pytest.mark.parametrize("store, expect", [
+    ("missing.db", "no store at"),
+    ("corrupt.db", "not a database"),
+    ("adir", "cannot open the store"),
+    ("newer.db", "newer than this lurelens reads"),
+    ("broken.db", "no such table"),
+])
+@pytest.mark.parametrize("command", [
+    ["hits"], ["show", "1"], ["campaigns"], ["campaign", "c-x"], ["report", "-o", "{out}"],
+    ["export", "--campaign", "c-x", "--pseudonym-key", "k", "-o", "{out}"],
+])
+def test_a_bad_store_is_one_error_line(stores, tmp_path, store, expect, command):
+    args = [a.replace("{out}", str(tmp_path / "out")) for a in command]
+    line = one_error_line(cli(*args, "--db", stores / store))
+    assert expect in line
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("args, expect", [
+    (["hits", "--verdict", "recno"], "--verdict is one of"),
+    (["hits", "--limit", "-1"], "--limit must be at least 1"),
+    (["hits", "--limit", "0"], "--limit must be at least 1"),
+    (["show", "99999999999999999999"], "no message 99999999999999999999"),
+    (["show", "0"], "no message 0"),
+])
+def test_bad_arguments_to_hits_and_show(stores, args, expect):
+    assert expect in one_error_line(cli(*args, "--db", stores / "good.db"))
+
+
+def test_verdict_names_any_case(stores):
+    r = cli("hits", "--db", stores / "good.db", "--verdict", "RECON", "--verdict", "Phishing", "--json")
+    assert r.exit_code == 0 and len(r.stdout.splitlines()) == 3
+
+
+def test_unwritable_report_output(stores, tmp_path):
+    for out, why in ((stores / "adir", "Is a directory"), (tmp_path / "no" / "such" / "dir.html", "No such file")):
+        assert why in one_error_line(cli("report", "--db", stores / "empty.db", "-o", out))
+
+
+@pytest.mark.parametrize("args, expect", [
+    (["--port", "99999"], "not a TCP port"),
+    (["--port", "-1"], "not a TCP port"),
+    (["--workers", "0"], "at least 1"),
+    (["--max-pending", "0"], "at least 1"),
+    (["--request-timeout", "0"], "more than 0"),
+    (["--db", "{missing}"], "no store at"),
+])
+def test_serve_refuses_bad_options_before_starting(tmp_path, monkeypatch, args, expect):
+    api = pytest.importorskip("lurelens.adapters.api", reason="needs the serve extra")
+
+    def started(*_a, **_k):  # a regression fails here instead of serving forever
+        raise AssertionError("the server was started")
+
+    monkeypatch.setattr(api, "run_server", started)
+    args = [a.replace("{missing}", str(tmp_path / "missing.db")) for a in args]
+    assert expect in one_error_line(cli("serve", *args))
+
+
+def test_control_characters_never_reach_the_terminal(stores, tmp_path):
+    eml = tmp_path / "lure.eml"
+    eml.write_bytes(hostile_lure(0))
+    outputs = {
+        "scan": cli("scan", eml),
+        "hits": cli("hits", "--db", stores / "good.db"),
+        "show": cli("show", "1", "--db", stores / "good.db"),
+        "campaigns": cli("campaigns", "--db", stores / "good.db"),
+    }
+    for name, r in outputs.items():
+        assert r.exit_code in (0, 1), (name, r.stderr)
+        assert not CONTROL.search(r.stdout), (name, repr(r.stdout[:400]))
+    # Shown, not dropped: the analyst sees that the header carried an escape sequence.
+    assert "\\x1b[2J" in outputs["scan"].stdout and "\\x1b[2J" in outputs["show"].stdout
+    assert "hi \\x1b[2J" in outputs["hits"].stdout
+
+
+def test_report_of_a_store_of_unreadable_messages_says_so(stores, tmp_path):
+    pytest.importorskip("matplotlib", reason="needs the report extra")
+    out = tmp_path / "r.html"
+    r = cli("report", "--db", stores / "errors.db", "-o", out)
+    assert r.exit_code == 0, r.stderr
+    page = out.read_text()
+    assert "<b>3</b>messages could not be scanned" in page
+    assert "No campaign: no stored message is suspicious or worse." in page
+    assert "base-uri 'none'; form-action 'none'" in page
+    r = cli("report", "--db", stores / "empty.db", "-o", out)
+    assert r.exit_code == 0 and "could not be scanned" not in out.read_text()
+
+
+def test_report_title_with_undecodable_bytes(stores, tmp_path):
+    """A title from argv holds a lone surrogate for each byte that is not UTF-8 (Python decodes argv
+    with surrogateescape): the page is still written, with a replacement mark."""
+    pytest.importorskip("matplotlib", reason="needs the report extra")
+    out = tmp_path / "t.html"
+    r = cli("report", "--db", stores / "empty.db", "-o", out, "--title", "Q3 \udcff hunt")
+    assert r.exit_code == 0, r.stderr
+    assert "<title>Q3 ? hunt</title>" in out.read_text(encoding="utf-8")
