@@ -205,7 +205,8 @@ _RULE_PIECES = st.sampled_from([
     "/*", "*/", "url(", "URL( 'x' )", "url(a b)", "url(a{b)", "url(\"q\")", "@", "@x", "@-y", "@1", " ", "\r",
     "\f", "src(", "image-set(", "-url(", "1url(", "#url(", ".c{opacity:0}", "x{mso-hide:all}", "d{overflow:hidden;height:0}",
     "e{position:absolute;left:-999px}", "f{clip:rect(0,0,0,0)}", "g{transform:scale(0)}", "h{color:blue;}", "ſ", "İ",
-    "DISPLAY:NONE", "<!--", "-->", "\\", "\x00", "{}", "i{background:url('http://q.test/q.png')}"])
+    "DISPLAY:NONE", "<!--", "-->", "@keyframes k{from{opacity:0}}", "@-webkit-x", "@--v", "@MEDIA", "@supports(",
+    "@page{margin:0}", "@font-face{", "@é", "@_u", "@charset 'x';", "\\", "\x00", "{}", "i{background:url('http://q.test/q.png')}"])
 _css_rules = st.lists(_RULE_PIECES, max_size=30).map("".join)
 
 
@@ -225,9 +226,11 @@ def test_rule_split_changes_nothing(css):
 
 
 def test_rule_split_applies_and_drops_rules():
-    css = "p{color:red} .h{display:none} q{margin:0} i{background:url(http://x.test/i.png)} @media (x){r{color:red}}"
+    css = ("p{color:red} .h{display:none} q{margin:0} i{background:url(http://x.test/i.png)} @media (x){r{color:red}"
+           " .m{visibility:hidden}} @keyframes k{from{opacity:0}} @font-face{src:url(f.woff)} @-ms-viewport{width:1px}")
     kept = cssmod._relevant_rules(css)
-    assert kept == " .h{display:none} i{background:url(http://x.test/i.png)} @media (x){r{color:red}}"
+    assert kept == (" .h{display:none} i{background:url(http://x.test/i.png)} @media (x){"
+                    " .m{visibility:hidden}} @font-face{src:url(f.woff)}")
     assert cssmod._relevant_rules("a{b:c\\}") is None  # escapes: parsed whole
 
 
@@ -264,3 +267,18 @@ def test_setup_query_equals_four_queries_on_generated_html(html):
     sheets, base, title, removed = htmlmod._setup_nodes(tree)
     p_sheets, p_base, p_title, p_removed = htmlmod._setup_nodes_plain(tree)
     assert (sheets, _ids([base, title]), _ids(removed)) == (p_sheets, _ids([p_base, p_title]), _ids(p_removed))
+
+
+_URL_TEXT = st.lists(st.sampled_from(list("\t\n\r \x00\x01\x0b\x0c\x0e\x0f\x1f/:.?#ah") + ["//", "http://", "x.test"]),
+                     max_size=25).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_URL_TEXT, st.sampled_from([None, "", "http://base.test/d/", "https://b.test"]))
+def test_clean_attr_url_and_resolve_equal_plain_forms(url, base):
+    from lurelens.parse import urls
+
+    plain = re.sub(r"[\t\n\r]", "", url).strip(" \x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f")
+    assert urls.clean_attr_url(url) == plain
+    assert urls.clean_attr_url(plain) == plain  # so resolve_clean may skip it
+    assert urls.resolve(url, base) == urls.resolve_clean(plain, base)

@@ -286,52 +286,105 @@ _URL_BODY_BAD = re.compile(r"[{}\[\]()\"']|/\*")
 
 
 def _relevant_rules(css: str) -> str | None:
-    """The text of the top-level rules that can add to SheetInfo (see above), or None to parse all."""
+    """The text of the rules that can add to SheetInfo (see above), or None to parse all."""
     if "\\" in css or "<!--" in css or "-->" in css or "\0" in css:
         return None
-    kept: list[str] = []
+    try:
+        kept, _pos = _reduce_rules(css, 0, nested=False)
+    except _Unsure:
+        return None
+    return kept
+
+
+class _Unsure(Exception):
+    """The splitter met something it does not model: parse the whole sheet."""
+
+
+# At-rules parse_sheet reads: the fetching ones are kept whole, the grouping ones are kept with their
+# block reduced in turn; every other at-rule (@keyframes, @page, @charset, ...) adds nothing.
+_KEEP_AT = ("import", "font-face")
+_GROUP_AT = ("media", "supports", "document", "layer", "container")
+_AT_NAME = re.compile(r"(?:--|-?[A-Za-z_])[A-Za-z0-9_\-]*")
+
+
+def _skip_space(css: str, pos: int) -> int:
+    """Past white space and comments (tinycss2 skips both between rules)."""
     n = len(css)
-    start = 0  # where the current rule's text begins (after the previous rule)
-    pos = 0
-    stack: list[str] = []
-    at_rule: bool | None = None  # None: the current rule has not begun
     while True:
-        if at_rule is None:  # skip white space and comments to the rule's first token
-            while True:
-                pos = _SKIP_WS.match(css, pos).end()
-                if css.startswith("/*", pos):
-                    end = css.find("*/", pos + 2)
-                    if end == -1:
-                        pos = n
-                        break
-                    pos = end + 2
-                    continue
-                break
-            if pos >= n:
-                break
-            if css[pos] == "@":
-                if pos + 1 >= n or not ("a" <= css[pos + 1].lower() <= "z"):
-                    return None  # '@' not followed by a plain at-keyword
-                at_rule = True
-                pos += 1
-            else:
-                at_rule = False
+        pos = _SKIP_WS.match(css, pos).end()
+        if not css.startswith("/*", pos):
+            return pos
+        end = css.find("*/", pos + 2)
+        if end == -1:
+            return n
+        pos = end + 2
+
+
+def _reduce_rules(css: str, pos: int, nested: bool) -> tuple[str, int]:
+    """The kept text of the rule list from ``pos``: to the end of the sheet, or in a block (nested)
+    to the '}' that closes it (the position returned is that '}', or the end)."""
+    n = len(css)
+    kept: list[str] = []
+    start = pos
+    while True:
+        pos = _skip_space(css, pos)
+        if pos >= n or (nested and css[pos] == "}"):
+            return "".join(kept), pos
+        at_name = None
+        if css[pos] == "@":
+            m = _AT_NAME.match(css, pos + 1)
+            if m is None or (m.end() < n and (css[m.end()] >= "\x80")):
+                raise _Unsure  # not a plain at-keyword
+            at_name = m.group().lower()
+            pos = m.end()
+        end, how = _rule_end(css, pos, at_name is not None, nested, stop_at_block=at_name in _GROUP_AT)
+        if how == "block":  # a grouping at-rule's block opens at ``end``: reduce what is inside
+            inner, close = _reduce_rules(css, end, nested=True)
+            if close >= n:  # the block runs to the end of the sheet
+                kept.append(css[start:end] + inner)
+                return "".join(kept), n
+            kept.append(css[start:end] + inner + "}")
+            pos = start = close + 1
+            continue
+        text = css[start:end]
+        if how != "end":  # cut short by the end of the sheet or of the enclosing block: kept as it is
+            kept.append(text)
+            return "".join(kept), end
+        if at_name is not None:
+            if at_name in _KEEP_AT:
+                kept.append(text)
+        elif any(w in text.lower() for w in _RULE_WORDS):
+            kept.append(text)
+        pos = start = end
+
+
+def _rule_end(css: str, pos: int, at_rule: bool, nested: bool, stop_at_block: bool) -> tuple[int, str]:
+    """Where the rule whose first token is at (or before) ``pos`` ends, following tinycss2: ("end",
+    after its '}' or, for an at-rule, its ';'), ("block", after the '{' of a grouping at-rule's
+    block), ("close", at the '}' closing the enclosing block) or ("eof", the end)."""
+    n = len(css)
+    stack: list[str] = []
+    while True:
         m = _SPLIT_STOP.search(css, pos)
         if m is None:
-            pos = n
-            break
+            return n, "eof"
         tok = m.group()
         pos = m.end()
-        ended = False
         if tok in ("{", "(", "["):
+            if tok == "{" and stop_at_block and not stack:
+                return pos, "block"
             stack.append(_CLOSERS[tok])
         elif tok in ("}", ")", "]"):
             if stack and stack[-1] == tok:
                 stack.pop()
-                ended = tok == "}" and not stack
+                if tok == "}" and not stack:
+                    return pos, "end"
+            elif tok == "}" and nested and not stack:
+                return pos - 1, "close"
             # else: an unmatched closer is a parse error token inside the rule
         elif tok == ";":
-            ended = at_rule and not stack
+            if at_rule and not stack:
+                return pos, "end"
         elif tok in ('"', "'"):
             end = pos
             while end < n and css[end] not in (tok, "\n", "\r", "\f"):
@@ -349,17 +402,8 @@ def _relevant_rules(css: str) -> str | None:
             else:
                 close = css.find(")", pos)
                 if close == -1 or _URL_BODY_BAD.search(css, pos, close):
-                    return None  # tokenised differently as a url token and as a function block
+                    raise _Unsure  # tokenised differently as a url token and as a function block
                 pos = close + 1
-        if ended:
-            text = css[start:pos]
-            if at_rule or any(w in text.lower() for w in _RULE_WORDS):
-                kept.append(text)
-            start = pos
-            at_rule = None
-    if start < n:
-        kept.append(css[start:])  # an unterminated rule: kept as it is
-    return "".join(kept)
 
 
 def _parse_tokens(css, info: SheetInfo, condition: str | None = None, depth: int = 0,

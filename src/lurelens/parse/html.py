@@ -22,7 +22,7 @@ from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 from lurelens.model import Link, RemoteResource
 from lurelens.parse.css import InlineStyle, SheetInfo, hiding_reason, parse_inline_style, parse_sheet_cached, px
 from lurelens.parse.srcset import srcset_candidates, srcset_urls
-from lurelens.parse.urls import clean_attr_url, resolve, scheme_of, split_url
+from lurelens.parse.urls import clean_attr_url, resolve, resolve_clean, scheme_of, split_url
 
 __all__ = ["HtmlInventory", "inventory"]
 
@@ -153,11 +153,12 @@ class _Walker:
             hidden: object = _AUTO) -> None:
         if not url:
             return
-        if self.base is None and clean_attr_url(url).startswith("//") and condition is None:
+        url = clean_attr_url(url)
+        if self.base is None and url.startswith("//") and condition is None:
             # With no base a browser resolves "//host/x" against the document's own scheme:
             # nothing for a message opened as about:blank or mailbox:, https in most webmail.
             condition = "protocol-relative URL: fetched only by clients that resolve it as https"
-        url = resolve(url, self.base)
+        url = resolve_clean(url, self.base)
         scheme = scheme_of(url)
         if scheme in _LOCAL_SCHEMES:
             if scheme == "":

@@ -28,6 +28,7 @@ __all__ = [
     "normalise_host",
     "registrable_domain",
     "resolve",
+    "resolve_clean",
     "split_url",
     "to_unicode_host",
 ]
@@ -190,11 +191,17 @@ class UrlInfo:
 
 def clean_attr_url(value: str) -> str:
     """Normalise a URL attribute as the HTML spec does before parsing it."""
-    return _STRIP_INNER.sub("", value).strip(" \x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f")
+    if "\t" in value or "\n" in value or "\r" in value:  # rare: the substitution only when it has work
+        value = _STRIP_INNER.sub("", value)
+    return value.strip(" \x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f")
 
 
 def resolve(url: str, base: str | None) -> str:
-    url = clean_attr_url(url)
+    return resolve_clean(clean_attr_url(url), base)
+
+
+def resolve_clean(url: str, base: str | None) -> str:
+    """``resolve`` of a URL already passed through ``clean_attr_url`` (which changes it no further)."""
     if base and not _has_scheme(url):
         try:
             return urljoin(base, url)
