@@ -16,7 +16,8 @@ and the workers' CPU, both from the hunt's --json summary, and is split into the
 sha256, building and pickling rows in the workers, plus the driver's CPU); "driver" is the
 driver's part of that. "warm s" is the CPU the workers spent building their Scanner inside a task
 (Dask workers build it on their first task; the local pool's workers before theirs, uncounted),
-left out of the per-message figures. "1st s" is the wall time until the first partition was stored (start-up:
+left out of the per-message figures. "busy" is the share of the command's wall time the workers
+spent inside tasks (1.00: never idle; start-up, waiting for work and the tail are the rest). "1st s" is the wall time until the first partition was stored (start-up:
 indexing the archive, starting and warming the workers, the first partition's scan). Peak RSS is sampled every
 0.1 s over the driver, all its descendants and the Dask workers: the largest single process, and
 the largest total at one instant.
@@ -134,6 +135,7 @@ def run_one(archive: Path, db: str, mode: str, dask=None, partition_size: int = 
             "hunt_ms_msg": (driver_cpu_note + s["worker_cpu_s"] - s["scan_cpu_s"]) * per,
             "driver_cpu_ms_msg": driver_cpu_note * per, "first_s": s["first_result_s"] or 0.0,
             "warm_s": s.get("warm_cpu_s", 0.0),
+            "busy": s.get("worker_busy_s", 0.0) / (wall * (2 if mode in ("j2", "dask") else 1)),
             "peak_single_mb": peak.single / 2**20, "peak_total_mb": peak.total / 2**20, "verdicts": s["verdicts"]}
 
 
@@ -180,7 +182,7 @@ def main() -> None:
         print(f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC: {' '.join(sys.argv)}")
         print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         print(f"{'messages':>9} {'mode':5} {'db':10} {'msg/s':>7} {'wall s':>7} {'1st s':>6} {'CPU ms/msg':>10} "
-              f"{'scan':>6} {'hunt':>6} {'driver':>6} {'warm s':>6} {'peak proc MB':>12} {'peak all MB':>11} {'load':>5}")
+              f"{'scan':>6} {'hunt':>6} {'driver':>6} {'warm s':>6} {'busy':>5} {'peak proc MB':>12} {'peak all MB':>11} {'load':>5}")
         results: dict[tuple[int, str, str], dict] = {}
         for n in sizes:
             archive = a.workdir / f"mix-{n}.mbox"
@@ -201,7 +203,7 @@ def main() -> None:
                     results[(n, mode, dbkind)] = r
                     print(f"{r['messages']:9d} {mode:5} {dbkind:10} {r['msg_s']:7.0f} {r['wall_s']:7.1f} "
                           f"{r['first_s']:6.1f} {r['cpu_ms_msg']:10.2f} {r['scan_ms_msg']:6.2f} {r['hunt_ms_msg']:6.2f} "
-                          f"{r['driver_cpu_ms_msg']:6.2f} {r['warm_s']:6.1f} {r['peak_single_mb']:12.0f} {r['peak_total_mb']:11.0f} "
+                          f"{r['driver_cpu_ms_msg']:6.2f} {r['warm_s']:6.1f} {r['busy']:5.2f} {r['peak_single_mb']:12.0f} {r['peak_total_mb']:11.0f} "
                           f"{os.getloadavg()[0]:5.1f}", flush=True)
         print(f"load average at end: {os.getloadavg()[0]:.1f} ({time.strftime('%H:%M', time.gmtime())} UTC)")
         _ratios(results, sizes, dbs)

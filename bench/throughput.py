@@ -7,7 +7,8 @@ message, and peak memory (RSS high-water mark of this process).
     .venv/bin/python bench/throughput.py --vs-rspamd ../shared/corpus/phishing_pot --limit 600
 
 --vs-rspamd DIR scores the same files with rspamd (../shared/peers, started by its
-start_peers.sh) and with lurelens in one run, and prints CPU per message for both and the ratio.
+start_peers.sh) and with lurelens in one run, alternating for --rounds rounds (default 3), and
+prints CPU per message for both in each round and the median ratio.
 
 Files are read into memory first, so the figures are the scanner's alone, not the disk's.
 """
@@ -18,6 +19,7 @@ import argparse
 import importlib.util
 import json
 import resource
+import statistics
 import subprocess
 import tempfile
 import sys
@@ -33,8 +35,23 @@ from lurelens import Scanner  # noqa: E402
 PEERS = Path(__file__).resolve().parent.parent.parent / "shared" / "peers"
 
 
-def vs_rspamd(root: Path, limit: int | None, peers: Path) -> int:
-    """CPU per message of rspamd's workers and of this process on the same files, one run."""
+def _rspamd_cpu(sp_path: Path, root: Path, limit: int | None) -> tuple[dict | None, str]:
+    """One scoring of the files by rspamd: (its run's meta, or None; what went wrong)."""
+    with tempfile.TemporaryDirectory(prefix="lurelens-vs-rspamd-") as out:
+        cmd = [sys.executable, str(sp_path), str(root), "--peers", "rspamd", "--set", "vs",
+               "--out", out, "--quiet"] + (["--limit", str(limit)] if limit is not None else [])
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        metas = [json.loads(p.read_text()) for p in Path(out).glob("*.meta.json")]
+        meta = next((m for m in metas if m.get("peer") == "rspamd"), None)
+        if proc.returncode != 0 or meta is None or not meta.get("peer_cpu_ms_per_msg"):
+            return None, (proc.stderr or proc.stdout)[-800:]
+        return meta, ""
+
+
+def vs_rspamd(root: Path, limit: int | None, peers: Path, rounds: int = 3) -> int:
+    """CPU per message of rspamd's workers and of this process on the same files, in alternating
+    rounds (rspamd, lurelens, rspamd, ...), so a change of load on a shared machine slows both
+    alike; each round's ratio is printed and the median is the figure."""
     spec = importlib.util.spec_from_file_location("score_peers", peers / "score_peers.py")
     if spec is None or spec.loader is None or not (peers / "score_peers.py").is_file():
         print(f"no {peers / 'score_peers.py'}: set --peers", file=sys.stderr)
@@ -46,29 +63,31 @@ def vs_rspamd(root: Path, limit: int | None, peers: Path) -> int:
     if not files:
         print(f"no messages under {root}", file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory(prefix="lurelens-vs-rspamd-") as out:
-        cmd = [sys.executable, str(peers / "score_peers.py"), str(root), "--peers", "rspamd", "--set", "vs",
-               "--out", out, "--quiet"] + (["--limit", str(limit)] if limit is not None else [])
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        metas = [json.loads(p.read_text()) for p in Path(out).glob("*.meta.json")]
-        meta = next((m for m in metas if m.get("peer") == "rspamd"), None)
-        if proc.returncode != 0 or meta is None or not meta.get("peer_cpu_ms_per_msg"):
-            print("rspamd did not score the files (is it running? ../shared/peers/start_peers.sh --status):\n"
-                  + (proc.stderr or proc.stdout)[-800:], file=sys.stderr)
-            return 1
     datas = [f.read_bytes() for f in files]
     scanner = Scanner().warm()
-    c0, w0 = time.process_time(), time.perf_counter()
-    for d in datas:
-        scanner.scan(d)
-    cpu = (time.process_time() - c0) * 1000 / len(datas)
-    wall = (time.perf_counter() - w0) * 1000 / len(datas)
-    r_cpu = float(meta["peer_cpu_ms_per_msg"])
-    print(f"{len(datas)} messages from {root}")
-    print(f"rspamd {meta.get('peer_version', '?')}: {r_cpu:.2f} ms CPU/msg (its worker processes; "
-          f"{meta.get('errors', 0)} errors, flagged {meta.get('flagged')})")
-    print(f"lurelens: {cpu:.2f} ms CPU/msg in one process ({wall:.2f} ms wall/msg)")
-    print(f"ratio lurelens / rspamd: {cpu / r_cpu:.2f}")
+    scanner.scan(datas[0])
+    print(f"{len(datas)} messages from {root}, {rounds} alternating rounds")
+    ratios = []
+    version = "?"
+    for r in range(1, rounds + 1):
+        meta, problem = _rspamd_cpu(peers / "score_peers.py", root, limit)
+        if meta is None:
+            print("rspamd did not score the files (is it running? sudo ../shared/peers/start_peers.sh "
+                  "--status):\n" + problem, file=sys.stderr)
+            return 1
+        version = meta.get("peer_version", "?")
+        c0, w0 = time.process_time(), time.perf_counter()
+        for d in datas:
+            scanner.scan(d)
+        cpu = (time.process_time() - c0) * 1000 / len(datas)
+        wall = (time.perf_counter() - w0) * 1000 / len(datas)
+        r_cpu = float(meta["peer_cpu_ms_per_msg"])
+        ratios.append(cpu / r_cpu)
+        print(f"round {r}: rspamd {version} {r_cpu:.2f} ms CPU/msg (its worker processes; "
+              f"{meta.get('errors', 0)} errors, flagged {meta.get('flagged')}); lurelens {cpu:.2f} ms CPU/msg "
+              f"in one process ({wall:.2f} ms wall/msg); ratio {cpu / r_cpu:.2f}")
+    print(f"ratio lurelens / rspamd: {statistics.median(ratios):.2f} (median of {rounds}; "
+          f"range {min(ratios):.2f}-{max(ratios):.2f})")
     return 0
 
 
@@ -80,9 +99,10 @@ def main() -> None:
     ap.add_argument("--vs-rspamd", type=Path, metavar="DIR", help="CPU per message beside rspamd on DIR's files")
     ap.add_argument("--limit", type=int, default=None, help="with --vs-rspamd: the first N files (sorted)")
     ap.add_argument("--peers", type=Path, default=PEERS, help="the peers folder (score_peers.py)")
+    ap.add_argument("--rounds", type=int, default=3, help="with --vs-rspamd: alternating rounds (median ratio)")
     a = ap.parse_args()
     if a.vs_rspamd:
-        sys.exit(vs_rspamd(a.vs_rspamd, a.limit, a.peers))
+        sys.exit(vs_rspamd(a.vs_rspamd, a.limit, a.peers, max(1, a.rounds)))
     scanner = Scanner()
     scanner.scan(b"From: warm@example.com\r\n\r\nwarm up the lazy data lists\r\n")
     print(f"{'set':14} {'messages':>8} {'msg/s':>8} {'CPU ms/msg':>10} {'wall ms/msg':>11} {'MB/s':>6}")

@@ -285,6 +285,23 @@ def test_entity_find_equals_the_plain_n_gram_loop(corpus_messages, scanner):
     assert found > 1000
 
 
+def _plain_tracker_match(tr, url: str, host: str) -> str | None:
+    """TrackerIndex.match as first written: every host-free pattern's anchor tested with ``in``."""
+    from lurelens.registry.data import _host_suffixes
+
+    for suffix in _host_suffixes(host):
+        for name, rx in tr.host_patterns.get(suffix, ()):
+            if rx.search(url):
+                return name
+    low = url.lower()
+    for anchor, name, rx in tr.free_patterns:
+        if anchor and anchor not in low:
+            continue
+        if rx.search(url):
+            return name
+    return None
+
+
 def test_tracker_match_equals_the_plain_anchor_loop(corpus_messages, scanner):
     tr = scanner.data.trackers
     pairs = [(lk.href or "", lk.host or "") for m in corpus_messages for lk in m.links]
@@ -296,7 +313,7 @@ def test_tracker_match_equals_the_plain_anchor_loop(corpus_messages, scanner):
         pairs.append(("https://example.com/" + (path.upper() if rnd.random() < 0.2 else path), "example.com"))
     named = 0
     for url, host in pairs:
-        want = tr.plain_match(url, host)
+        want = _plain_tracker_match(tr, url, host)
         assert tr.match(url, host) == want, url
         named += want is not None
     assert named > 500
@@ -359,3 +376,24 @@ def test_compiled_composites_equal_the_tree_walk(corpus_messages, scanner):
         for syms, grps in cases:
             assert e(syms, grps) is _eval(e.tree, syms, grps)
     assert isinstance(exprs[0], Expr)
+
+
+def test_footer_cue_and_subject_prefix_pretests_equal_the_plain_searches(corpus_messages):
+    from lurelens.checks.impersonation import _FOOTER_CUE, _FOOTER_CUE_FAST, _SENTENCE_END, _SUBJECT_PREFIX
+
+    assert _FOOTER_CUE_FAST.prefix is not None
+    segs = [seg for m in corpus_messages for seg in _SENTENCE_END.split(m.visible_text[-400:])]
+    segs += ["Copyright 2024", "COPYRIGHT", "cOpYrIgHt", "ſubscribed", "(C) 2020", "You Received This", "newsletters", "©"]
+    cued = 0
+    for seg in segs:
+        want = _span(_FOOTER_CUE.search(seg))
+        assert _span(_FOOTER_CUE_FAST.search(seg)) == want, seg
+        cued += want is not None
+    assert cued > 500
+    rnd = random.Random(43)
+    subjects = [m.subject.lstrip()[:200] for m in corpus_messages]
+    subjects += ["".join(rnd.choice(["[", "]", "|", " ", "ab", ":", "x" * 30]) for _ in range(rnd.randint(0, 12))) for _ in range(20000)]
+    for head in subjects:
+        m = _SUBJECT_PREFIX.match(head)
+        if m is not None:  # the pre-test lets every match through
+            assert head[:1] == "[" or "|" in head[:81], head

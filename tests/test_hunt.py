@@ -283,3 +283,33 @@ def test_a_dead_local_worker_loses_no_message(tmp_path):
                      opener=lambda spec: _DyingSource(open_source(spec), marker))
     assert os.path.exists(marker) and r.stored == 80 and r.errors == 0
     assert_each_once(str(tmp_path / "h.db"), msgs)
+
+
+def test_a_partition_is_done_only_with_its_last_slice(tmp_path):
+    """A partition handed out as slices: each slice's rows are written as it ends (here by the
+    worker itself, in any order) and the partition is marked done, with all its messages, only
+    with the last one, so a hunt killed in between scans the whole partition again."""
+    from collections import Counter
+
+    from lurelens.adapters import hunt as h
+    from lurelens.settings import ScannerSettings
+    from lurelens.sources import open_source
+
+    msgs = messages(40, seed=5)
+    write_mbox(tmp_path / "a.mbox", msgs)
+    with Store(str(tmp_path / "h.db")).migrate() as store:
+        (part,) = open_source(str(tmp_path / "a.mbox")).partitions(40)
+        slices = part.slices()
+        assert len(slices) == 8
+        run = store.begin_run([str(tmp_path / "a.mbox")], {})
+        out = h.HuntResult(run=run, db="", sources=[])
+        group = h._Group(part, len(slices))
+        for i, sl in reversed(list(enumerate(slices))):
+            res = h.scan_partition(sl, ScannerSettings(), i, sink=store.url, run_id=run)
+            assert res.written is not None and res.rows == [] and res.packed is None  # no rows shipped
+            group.left -= 1
+            h._store(store, run, res, out, Counter(), group)
+            done = store.done_partitions(part.source)
+            assert (part.key in done) == (i == 0)
+        assert done[part.key] == (part.fingerprint, 40) and out.stored == 40 and out.partitions_scanned == 1
+    assert_each_once(str(tmp_path / "h.db"), msgs)

@@ -26,6 +26,7 @@ from typing import Any
 from lurelens.settings import ScannerSettings
 from lurelens.store import Store
 from lurelens.store.rows import error_row, message_row
+from lurelens.store.store import Written
 
 __all__ = ["HuntResult", "PartitionResult", "scan_partition", "run_hunt", "summary_text"]
 
@@ -53,8 +54,11 @@ class PartitionResult:
     cpu_s: float = 0.0  # the worker's CPU for this partition, everything included
     scan_s: float = 0.0  # of which inside Scanner.scan
     warm_s: float = 0.0  # besides: building this worker's Scanner (its first partition only)
+    wall_s: float = 0.0  # the task's wall time in the worker (busy time, to tell idle workers)
     worker: str = ""
     packed: bytes | None = None
+    # Set when the worker wrote its rows to the store itself (a local pool): (stored, already, labels).
+    written: tuple[int, int, dict[str, int]] | None = None
 
     def pack(self) -> PartitionResult:
         self.packed, self.rows = pickle.dumps(self.rows, protocol=pickle.HIGHEST_PROTOCOL), []
@@ -80,10 +84,24 @@ def _init_worker(settings: ScannerSettings) -> None:
     _scanner(settings)
 
 
-def scan_partition(part, settings: ScannerSettings, piece: int | None = None) -> PartitionResult:
+# Stores opened in this worker process, by URL (local pool workers write their rows themselves).
+_STORES: dict[str, Store] = {}
+
+
+def _worker_store(url: str) -> Store:
+    store = _STORES.get(url)
+    if store is None:
+        store = _STORES[url] = Store(url)
+    return store
+
+
+def scan_partition(part, settings: ScannerSettings, piece: int | None = None,
+                   sink: str | None = None, run_id: int | None = None) -> PartitionResult:
     """Read and scan one partition, or its slice number ``piece`` (runs in a worker). Never raises
-    for a bad message or a reader that fails part-way: those become error rows."""
-    cpu0 = time.process_time()
+    for a bad message or a reader that fails part-way: those become error rows. With ``sink`` (the
+    store's URL), the worker writes the rows itself in one transaction and sends back only counts;
+    without, it sends the rows back for the driver to write (a Dask worker may not reach the store)."""
+    cpu0, wall0 = time.process_time(), time.monotonic()
     scanner = _scanner(settings)
     warm = time.process_time() - cpu0  # building the Scanner: once per worker process (start-up)
     res = PartitionResult(part.source, part.key, part.fingerprint, [], worker=f"{os.uname().nodename}:{os.getpid()}")
@@ -112,9 +130,14 @@ def scan_partition(part, settings: ScannerSettings, piece: int | None = None) ->
         where = part.key if piece is None else f"{part.key}#{piece}"
         res.rows.append(error_row(part.source, f"{where}#read-error", None,
                                   f"reading the partition stopped after {res.items} items: {type(exc).__name__}: {exc}"))
-    res.pack()
+    if sink is not None:
+        w = _worker_store(sink).write(res.rows, run_id=run_id, clean=True)
+        res.written, res.rows = (w.stored, w.already, w.labels), []
+    else:
+        res.pack()
     res.cpu_s = time.process_time() - cpu0 - warm
     res.warm_s = warm
+    res.wall_s = time.monotonic() - wall0
     return res
 
 
@@ -141,6 +164,8 @@ class HuntResult:
     scan_cpu_s: float = 0.0  # of which inside Scanner.scan (the rest is the hunt's own overhead)
     warm_cpu_s: float = 0.0  # besides: building the Scanners (a Dask worker's first task; not
     # counted for a local pool, whose workers build theirs before their first task)
+    worker_busy_s: float = 0.0  # the workers' wall time inside tasks, summed: over workers x elapsed_s
+    # it is how busy they were kept (start-up, waiting for work and the last task's tail are the rest)
     driver_cpu_s: float = 0.0  # this process: planning, receiving rows, writing the store
     store_s: float = 0.0  # wall time of the store's writes (in the driver)
     first_result_s: float | None = None  # from the start to the first partition stored (start-up)
@@ -155,8 +180,10 @@ class _Local:
     """Worker processes on this machine. A worker that dies (killed, out of memory) breaks the pool:
     it is rebuilt and the partitions that were in flight are submitted again."""
 
-    def __init__(self, jobs: int, settings: ScannerSettings):
-        self.jobs, self.settings = jobs, settings
+    def __init__(self, jobs: int, settings: ScannerSettings, sink: str | None = None, run_id: int | None = None):
+        # sink: the store's URL when the workers write their rows themselves (the driver then only
+        # marks partitions done): no rows cross a pipe, and the driver takes no CPU from the workers.
+        self.jobs, self.settings, self.sink, self.run_id = jobs, settings, sink, run_id
         # forkserver: workers start from a clean, small server process rather than a copy of a
         # driver that may hold a database connection and threads (rich's refresh thread).
         methods = multiprocessing.get_all_start_methods()
@@ -169,7 +196,7 @@ class _Local:
                                       initargs=(self.settings,))
 
     def submit(self, part, piece: int | None = None):
-        return self.pool.submit(scan_partition, part, self.settings, piece)
+        return self.pool.submit(scan_partition, part, self.settings, piece, self.sink, self.run_id)
 
     def wait(self, futures):
         return cf.wait(futures, return_when=cf.FIRST_COMPLETED).done
@@ -262,7 +289,7 @@ def run_hunt(
         pending = _pending(planner, store, out, on_progress, plan)
         first = next(pending, None)
         if first is not None:  # an unchanged archive starts no worker at all
-            runner = _Dask(dask, settings) if dask else _Local(jobs, settings)
+            runner = _Dask(dask, settings) if dask else _Local(jobs, settings, _sink(store, jobs), run_id)
             try:
                 _execute(runner, itertools.chain([first], pending), store, run_id, out, labels, on_progress, t0, plan)
             finally:
@@ -278,6 +305,7 @@ def run_hunt(
         out.worker_cpu_s = round(out.worker_cpu_s, 3)
         out.scan_cpu_s = round(out.scan_cpu_s, 3)
         out.warm_cpu_s = round(out.warm_cpu_s, 3)
+        out.worker_busy_s = round(out.worker_busy_s, 3)
         out.store_s = round(out.store_s, 3)
         out.driver_cpu_s = round(time.process_time() - cpu0, 3)
         out.messages_per_s = round(out.items_read / out.elapsed_s, 1) if out.elapsed_s else 0.0
@@ -446,11 +474,18 @@ def _execute(runner, parts: Iterator, store: Store, run_id: int, out: HuntResult
 def _store(store: Store, run_id: int, res: PartitionResult, out: HuntResult, labels: Counter, group: _Group) -> None:
     """Write one task's rows; the write of a partition's last task marks the partition done."""
     t = time.monotonic()
-    rows = res.unpacked_rows()
-    group.rows += len(rows)
     last = group.left == 0
-    w = store.write(rows, run_id=run_id, partition=(res.source, res.key, res.fingerprint) if last else None,
-                    messages=group.rows)
+    partition = (res.source, res.key, res.fingerprint) if last else None
+    if res.written is not None:  # the worker wrote its rows: count them, mark the partition done
+        stored, already, new_labels = res.written
+        group.rows += stored + already
+        if partition is not None:
+            store.mark_done(partition, group.rows, run_id)
+        w = Written(stored, already, new_labels)
+    else:
+        rows = res.unpacked_rows()
+        group.rows += len(rows)
+        w = store.write(rows, run_id=run_id, partition=partition, messages=group.rows, clean=True)
     out.store_s += time.monotonic() - t
     out.partitions_scanned += last
     out.items_read += res.items
@@ -461,8 +496,23 @@ def _store(store: Store, run_id: int, res: PartitionResult, out: HuntResult, lab
     out.worker_cpu_s += res.cpu_s
     out.scan_cpu_s += res.scan_s
     out.warm_cpu_s += res.warm_s
+    out.worker_busy_s += res.wall_s
     labels.update(w.labels)
     res.rows.clear()
+
+
+def _sink(store: Store, jobs: int) -> str | None:
+    """The store's URL for local workers to write their rows to, or None for the driver to write
+    them: when a core is left over for the driver (fewer workers than cores, its writes then cost
+    the workers nothing), or when workers cannot open the same database (an in-memory SQLite)."""
+    from sqlalchemy.engine import make_url
+
+    if jobs < (os.cpu_count() or 1):
+        return None
+    url = make_url(store.url)
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return None
+    return store.url
 
 
 def _settings_dict(settings: ScannerSettings) -> dict[str, Any]:

@@ -282,6 +282,11 @@ _SPLIT_STOP = re.compile(r"[{}()\[\];\"'@]|/\*|(?i:url)\(")
 _SPLIT_MIN = 1024  # characters; a shorter sheet is parsed whole
 _SKIP_WS = re.compile(r"[ \t\n\r\f]*")
 _CLOSERS = {"{": "}", "(": ")", "[": "]"}
+
+
+def _ws_end(css: str, pos: int) -> int:
+    m = _SKIP_WS.match(css, pos)  # always matches (possibly nothing)
+    return m.end() if m else pos
 _URL_BODY_BAD = re.compile(r"[{}\[\]()\"']|/\*")
 
 
@@ -311,7 +316,7 @@ def _skip_space(css: str, pos: int) -> int:
     """Past white space and comments (tinycss2 skips both between rules)."""
     n = len(css)
     while True:
-        pos = _SKIP_WS.match(css, pos).end()
+        pos = _ws_end(css, pos)
         if not css.startswith("/*", pos):
             return pos
         end = css.find("*/", pos + 2)
@@ -396,7 +401,7 @@ def _rule_end(css: str, pos: int, at_rule: bool, nested: bool, stop_at_block: bo
         elif tok == "@":
             pass  # inside a rule: an at-keyword or a delimiter, nothing structural
         else:  # url( : a url token, or a function whose argument is quoted or plain
-            q = _SKIP_WS.match(css, pos).end()
+            q = _ws_end(css, pos)
             if q < n and css[q] in "\"'":
                 stack.append(")")  # a function block either way; the string is read next
             else:

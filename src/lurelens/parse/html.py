@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass, field
 
 from selectolax.lexbor import LexborHTMLParser, SelectolaxError
@@ -412,7 +413,7 @@ _SETUP_SELECTOR = "style, base[href], title, script, template, head"
 _REMOVED_TAGS = ("style", "script", "template", "head")
 
 
-def _setup_nodes(tree: LexborHTMLParser) -> tuple[list[str], object, object, list]:
+def _setup_nodes(tree: LexborHTMLParser) -> tuple[list[str], Any, Any, list]:
     """(style sheet texts, the first base[href], the first title, the nodes whose text is not shown),
     as ``css("style")``, ``css_first("base[href]")``, ``css_first("title")`` and
     ``css("style, script, template, head")`` give them, from one query."""
@@ -435,7 +436,7 @@ def _setup_nodes(tree: LexborHTMLParser) -> tuple[list[str], object, object, lis
     return sheets, base, title, removed
 
 
-def _setup_nodes_plain(tree: LexborHTMLParser) -> tuple[list[str], object, object, list]:
+def _setup_nodes_plain(tree: LexborHTMLParser) -> tuple[list[str], Any, Any, list]:
     """_setup_nodes by four queries (the general form, and its reference in the tests)."""
     sheets = [n.text(deep=True) for n in tree.css("style")]
     return sheets, tree.css_first("base[href]"), tree.css_first("title"), tree.css(", ".join(_REMOVED_TAGS))

@@ -9,6 +9,7 @@ exactly once, and marks the partition done in the same transaction."""
 from __future__ import annotations
 
 import json
+import operator
 import os
 import socket
 import time
@@ -61,6 +62,16 @@ _CHILD_COLUMNS = {
                         (c.primary_key and c.autoincrement is True or c.name == "id")))
     for name, model in _CHILDREN
 }
+
+
+
+def _getter(columns: tuple[str, ...]):
+    get = operator.itemgetter(*columns)
+    return get if len(columns) > 1 else (lambda d: (get(d),))
+
+
+# A side-table row's values in column order, as one tuple.
+_CHILD_GETTERS = {name: _getter(columns[1:]) for name, columns in _CHILD_COLUMNS.items()}
 
 
 @dataclass(frozen=True)
@@ -210,16 +221,19 @@ class Store:
             return {k: (fp, n) for k, fp, n in rows}
 
     def write(self, rows: Iterable[dict[str, Any]], *, run_id: int | None = None,
-              partition: tuple[str, str, str] | None = None, messages: int | None = None) -> Written:
+              partition: tuple[str, str, str] | None = None, messages: int | None = None,
+              clean: bool = False) -> Written:
         """Store rows (from :func:`lurelens.store.rows.message_row` / ``error_row``) in one transaction
         and, when ``partition`` (source, key, fingerprint) is given, mark it done in the same one,
-        holding ``messages`` rows (default: these rows; more when its other slices were written before)."""
+        holding ``messages`` rows (default: these rows; more when its other slices were written before).
+        ``clean=True`` says every row came from ``message_row``/``error_row`` as they are, whose text
+        is clean already (a hunt's rows): the pass that makes text acceptable is skipped."""
         # One order for every writer, so two transactions inserting overlapping keys cannot deadlock.
         rows = sorted(rows, key=lambda r: (r["source"], r["locator"], r["sha256"]))
         for attempt in range(8):
             try:
                 with self.engine.begin() as conn:
-                    new = self._write(conn, rows, run_id)
+                    new = self._write(conn, rows, run_id, clean)
                     if partition is not None:
                         self._mark_done(conn, partition, len(rows) if messages is None else messages, run_id)
                 labels = Counter(rows[i]["verdict"] for i in new)
@@ -232,7 +246,20 @@ class Store:
                 time.sleep(0.05 * 2 ** attempt)
         raise AssertionError("unreachable")
 
-    def _write(self, conn: Connection, rows: list[dict[str, Any]], run_id: int | None) -> set[int]:
+    def mark_done(self, partition: tuple[str, str, str], messages: int, run_id: int | None = None) -> None:
+        """Mark a partition (source, key, fingerprint) done, holding ``messages`` stored rows, once
+        every row of it was written (by :meth:`write` calls, e.g. from the hunt's workers)."""
+        for attempt in range(8):
+            try:
+                with self.engine.begin() as conn:
+                    self._mark_done(conn, partition, messages, run_id)
+                return
+            except OperationalError as exc:
+                if attempt == 7 or not _retryable(exc):
+                    raise
+                time.sleep(0.05 * 2 ** attempt)
+
+    def _write(self, conn: Connection, rows: list[dict[str, Any]], run_id: int | None, clean: bool = False) -> set[int]:
         """Insert what is new; the indexes (in ``rows``) of the rows inserted."""
         if not rows:
             return set()
@@ -240,7 +267,8 @@ class Store:
         now = _now()
         params = [{**{c: r.get(c) for c in _MESSAGE_COLUMNS}, "run_id": run_id, "scanned_at": now} for r in rows]
         for p in params:
-            _clean_values(p)
+            if not clean:
+                _clean_values(p)
             if isinstance(p["report"], str):
                 p["report"] = _RawJSON(p["report"])
         stmt = self._insert(m).on_conflict_do_nothing(index_elements=["source", "locator", "sha256"]).returning(
@@ -253,8 +281,19 @@ class Store:
             # Side-table rows go straight to the driver's executemany as tuples: about a dozen a
             # message, and SQLAlchemy's per-row parameter processing cost more than the inserts.
             columns = _CHILD_COLUMNS[name]
-            children = [tuple(_clean_value(c.get(col)) for col in columns[1:]) + (pk,)
-                        for r, pk in zip(rows, pks, strict=True) if pk is not None for c in r.get(name) or ()]
+            get = _CHILD_GETTERS[name]
+            children = []
+            for r, pk in zip(rows, pks, strict=True):
+                if pk is None:
+                    continue
+                for c in r.get(name) or ():
+                    try:
+                        values = get(c)
+                    except KeyError:  # a row built by another caller may leave a column out
+                        values = tuple(c.get(col) for col in columns[1:])
+                    if not clean:
+                        values = tuple(map(_clean_value, values))
+                    children.append((*values, pk))
             if children:
                 conn.exec_driver_sql(self._child_sql(model.__table__.name, columns), children)
         return {i for i, pk in enumerate(pks) if pk is not None}
