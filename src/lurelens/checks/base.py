@@ -189,22 +189,12 @@ class CaseBlind:
         self.prefix = re.compile(prefix) if folded(prefix) else None
 
     def search(self, text: str, folded_text: str | None = None) -> re.Match[str] | None:
-        if self.prefix is None:
-            return self.full.search(text)
-        low = fold(text) if folded_text is None else folded_text
-        pos, n = 0, len(text)
-        while pos <= n:
-            q = self.prefix.search(low, pos)
-            if q is None:
-                return None
-            m = self.full.match(text, q.start())
-            if m is not None:
-                return m
-            pos = q.start() + 1
-        return None
+        """As ``full.search``: the first match (the walk of :meth:`finditer` stops there)."""
+        return next(self.finditer(text, folded_text), None)
 
     def finditer(self, text: str, folded_text: str | None = None) -> Iterator[re.Match[str]]:
-        """As ``full.finditer`` for a pattern that never matches the empty string."""
+        """As ``full.finditer`` for a pattern that never matches the empty string (the first
+        match is ``full.search``'s for any pattern)."""
         if self.prefix is None:
             yield from self.full.finditer(text)
             return
