@@ -313,3 +313,24 @@ def test_a_partition_is_done_only_with_its_last_slice(tmp_path):
             assert (part.key in done) == (i == 0)
         assert done[part.key] == (part.fingerprint, 40) and out.stored == 40 and out.partitions_scanned == 1
     assert_each_once(str(tmp_path / "h.db"), msgs)
+
+
+def test_a_pool_broken_between_submits_hands_back_a_failed_task():
+    # A worker that dies after one submit and before the next breaks the pool for the next
+    # submit: that one must come back as a failed task (which _execute resubmits on a new pool),
+    # not raise out of the hunt (seen once in CI as a BrokenProcessPool traceback).
+    import concurrent.futures as cf
+    from lurelens.adapters.hunt import _Local
+    from lurelens.settings import ScannerSettings
+
+    runner = _Local(1, ScannerSettings())
+    try:
+        dead = runner.pool.submit(os._exit, 1)
+        with pytest.raises(cf.process.BrokenProcessPool):
+            dead.result(timeout=60)
+        fut = runner.submit(None)
+        assert fut.done() and isinstance(fut.exception(), cf.process.BrokenProcessPool)
+        assert runner.lost(fut.exception())  # a new pool takes the work again
+        assert runner.pool.submit(int, "7").result(timeout=60) == 7
+    finally:
+        runner.close()

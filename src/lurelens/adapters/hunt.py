@@ -196,7 +196,15 @@ class _Local:
                                       initargs=(self.settings,))
 
     def submit(self, part, piece: int | None = None):
-        return self.pool.submit(scan_partition, part, self.settings, piece, self.sink, self.run_id)
+        try:
+            return self.pool.submit(scan_partition, part, self.settings, piece, self.sink, self.run_id)
+        except cf.process.BrokenProcessPool as exc:
+            # A worker died since the last submit: the pool refuses new work at once. Handed back as
+            # a failed task, it takes the same path as the tasks in flight on that pool (``lost``:
+            # a new pool, every task submitted again), instead of ending the hunt with a traceback.
+            fut: cf.Future = cf.Future()
+            fut.set_exception(exc)
+            return fut
 
     def wait(self, futures):
         return cf.wait(futures, return_when=cf.FIRST_COMPLETED).done
