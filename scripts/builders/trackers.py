@@ -20,6 +20,39 @@ PATTERN_FIXES = {
     "/o/(w){10,}/(w){10,}": "/o/(\\w){10,}/(\\w){10,}",
 }
 
+# Host-free patterns (no literal host: they run on every URL) reviewed by hand. A generic path
+# shape there credits an attacker's own beacon server to a marketing vendor, which removes
+# TRACKER_UNLISTED_BEACON, the sign of that server. Until session 4 these nine never ran (their
+# pre-filter anchor came from inside a character class or an optional group); fixing the anchor
+# alone let Epsilon's "/O/<word>" claim Klaviyo's and Mailgun's pixels and any "/o/..." beacon.
+# Each decision and its reason goes to meta.reviewed_host_free_patterns.
+FREE_PATTERN_REVIEW: dict[tuple[str, str], tuple[str, str]] = {
+    ("Epsilon", "/O/[a-z0-9_]+/[a-z0-9_]+"): (
+        "dropped", "any '/o/<word>/<word>' path on any host: not Epsilon's alone (Klaviyo's and Mailgun's "
+        "pixels, an attacker's /o/<id> beacon match it); Epsilon's hosts keep their own patterns"),
+    ("Epsilon", "/O/[a-z0-9_-]+"): (
+        "dropped", "any '/o/<word>' path on any host: not Epsilon's alone (see the other /O/ pattern)"),
+    ("Sailthru", "/img/[a-z0-9_.]+/[a-z0-9_][a-z0-9_][a-z0-9_][a-z0-9_][a-z0-9_][a-z0-9_][a-z0-9_][a-z0-9_].gif"): (
+        "dropped", "'/img/<dir>/<8 chars>.gif' is an ordinary image path (/img/icons/facebook.gif); "
+        "Sailthru tracks on customer link domains, so it cannot be tied to a host; sailthru.com/trk kept"),
+    ("Sendy", "/t/[a-zA-Z0-9_]+/[a-zA-Z0-9_]"): (
+        "dropped", "Sendy is self-hosted (no vendor host) and '/t/<a>/<b>' is a common path shape: "
+        "a Sendy install on an attacker's server is an unlisted beacon, not a known vendor"),
+    ("beehiiv", "/ss/o/[a-zA-Z0-9_.]+/[a-z0-9][a-z0-9][a-z0-9]/[a-zA-Z0-9_.-]+/ho.gif"): (
+        "moved:SendGrid", "'/ss/o/<token>/<3 chars>/<token>/ho.gif' is SendGrid's open pixel on a branded "
+        "link domain (SendGrid's own entry lists sendgrid.net/ss/o and ablink.<customer>/ss/o/); beehiiv "
+        "and Optimove are SendGrid senders, so the pixel names SendGrid"),
+    ("Optimove", "/ss/o/[a-zA-Z0-9_.-]+/[a-z0-9][a-z0-9][a-z0-9]/[a-zA-Z0-9_]+/ho.gif"): (
+        "moved:SendGrid", "the same SendGrid open-pixel shape as beehiiv's (see there)"),
+    ("Iterable", "/s/eo/[a-zA-Z0-9_-]+/[a-zA-Z0-9]+/[0-9][0-9]"): (
+        "kept", "'/s/eo/' (e-mail open) with two tokens and a two-digit field on the sender's link domain"),
+    ("Mailjet", "/oo/[a-z0-9]+/[a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9]/e.gif"): (
+        "kept", "open pixel '/oo/<message id>/<8 chars>/e.gif' (on mjt.lu subdomains or a custom tracking domain)"),
+    ("Ongage", "/\\?x[ou]l=.+&(amp;)?eih="): (
+        "kept", "Ongage's tracking URLs sit at the tracking domain's root with x-prefixed query "
+        "parameters (xol/xul ... eih); anchor 'eih=' (was 'amp;', from the optional group)"),
+}
+
 # ObjC/ICU regex constructs Python's re does not understand -> Python equivalents.
 def icu_to_python(p: str) -> str:
     # \Q...\E literal quoting
@@ -201,6 +234,8 @@ def build_trackers(corpus: Path, rep: Report):
 
     # host index
     n_pat = n_idx = 0
+    reviewed: list[dict[str, str]] = []
+    moves: list[tuple[str, str]] = []
     for v in vendors.values():
         hosts = set()
         free = []
@@ -216,8 +251,26 @@ def build_trackers(corpus: Path, rep: Report):
                 n_idx += 1
             else:
                 free.append(p)
+        for p in list(free):
+            decision = FREE_PATTERN_REVIEW.get((v["name"], p))
+            if decision is None:
+                continue
+            reviewed.append({"vendor": v["name"], "pattern": p, "decision": decision[0], "reason": decision[1]})
+            if decision[0] != "kept":
+                free.remove(p)
+                v["patterns"].remove(p)
+                if decision[0].startswith("moved:"):
+                    moves.append((decision[0][len("moved:"):], p))
+                else:
+                    n_pat -= 1
         v["hosts"] = sorted(hosts)
         v["host_free_patterns"] = free
+    for target, p in moves:  # credited to the vendor whose pixel it is; still host-free
+        vendors[target]["patterns"].append(p)
+        vendors[target]["host_free_patterns"].append(p)
+    stale = set(FREE_PATTERN_REVIEW) - {(r["vendor"], r["pattern"]) for r in reviewed}
+    if stale:  # the upstream list changed: review again rather than silently ship the pattern
+        raise SystemExit(f"FREE_PATTERN_REVIEW names patterns that are not host-free in the source: {sorted(stale)}")
     empty = sorted(n for n, v in vendors.items() if not v["patterns"])
     out_vendors = sorted((v for v in vendors.values() if v["patterns"]), key=lambda v: (v["name"].casefold(), v["name"]))
     for v in out_vendors:
@@ -270,6 +323,7 @@ def build_trackers(corpus: Path, rep: Report):
             "pattern_fixes": fixed,
             "converted_from_icu": converted,
             "dropped_patterns": dropped,
+            "reviewed_host_free_patterns": reviewed,
             "vendors_without_patterns_dropped": empty,
             "jannikarndt_hosts_dropped": ja_dropped,
             "jannikarndt_hosts_already_present": ja_dupes,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+import re._constants as _sre  # the parsed-regex opcodes, for _literal_anchor
+import re._parser as _sre_parse
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -114,9 +116,6 @@ def _host_suffixes(host: str):
         yield ".".join(parts[i:])
 
 
-_META = set(".^$*+?{}[]\\|()")
-
-
 def _parent_in(host: str, table: set[str]) -> str | None:
     """The longest proper parent suffix of ``host`` listed in ``table`` (x.web.app -> web.app, a.sa.com -> sa.com)."""
     parts = host.lower().split(".")
@@ -127,35 +126,45 @@ def _parent_in(host: str, table: set[str]) -> str | None:
     return None
 
 
-def _literal_anchor(pattern: str) -> str:
-    """The longest run of plain characters a regex requires, lowercased ('' if none is safe).
+# A host-free pattern's pre-filter anchor must be at least this long; a shorter required literal
+# ("/t", "gif" is fine) would let nearly every URL through, so such a pattern runs on every URL.
+MIN_ANCHOR = 3
+_REPEATS = {_sre.MAX_REPEAT, _sre.MIN_REPEAT} | ({_sre.POSSESSIVE_REPEAT} if hasattr(_sre, "POSSESSIVE_REPEAT") else set())
 
-    Used as a substring pre-filter so most URLs never reach the regex engine. Runs before a
-    quantifier or inside an alternation are not required, so a pattern with "|" gets no anchor.
+
+def _required_runs(items, runs: list[str], cur: list[str]) -> list[str]:
+    """Walk a parsed regex sequence: every run of literal characters that any match must contain
+    consecutively goes to ``runs``; returns the run still open at the end of ``items``."""
+    for op, av in items:
+        if op is _sre.LITERAL:
+            cur.append(chr(av))
+        elif op is _sre.SUBPATTERN:  # a plain group: its content is required, in sequence
+            cur = _required_runs(av[-1], runs, cur)
+        elif op is _sre.AT:  # ^ $ \b: zero-width, the characters either side stay adjacent
+            continue
+        elif op in _REPEATS and av[0] >= 1:  # x+ / x{2,}: the item's own runs occur at least once
+            runs.append("".join(cur))
+            runs.append("".join(_required_runs(av[2], runs, [])))
+            cur = []
+        else:  # a class, ".", an alternation, an optional or repeated-maybe-zero item, a look-around
+            runs.append("".join(cur))
+            cur = []
+    return cur
+
+
+def _literal_anchor(pattern: str) -> str:
+    """The longest run of literal characters every match of ``pattern`` contains, lowercased, or
+    '' if it has none of at least ``MIN_ANCHOR`` characters (the pattern then runs on every URL).
+
+    Used as a substring pre-filter so most URLs never reach the regex engine. Read from the parsed
+    regex, so text inside a character class, an alternation, an optional group or a repetition that
+    may be zero is never taken: an anchor a match need not contain would stop the pattern ever
+    running.
     """
-    if "|" in pattern:
-        return ""
-    best, cur, i = "", "", 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\" and i + 1 < len(pattern):
-            nxt = pattern[i + 1]
-            if nxt in _META or nxt in "/-.:=&%#@!~,'\"":
-                cur += nxt
-                i += 2
-                continue
-            best, cur = max(best, cur, key=len), ""
-            i += 2
-            continue
-        if ch in _META:
-            if ch in "*?{" and cur:
-                cur = cur[:-1]  # the previous character is optional or repeated
-            best, cur = max(best, cur, key=len), ""
-            i += 1
-            continue
-        cur += ch
-        i += 1
-    return max(best, cur, key=len).lower()
+    runs: list[str] = []
+    runs.append("".join(_required_runs(_sre_parse.parse(pattern, re.I), runs, [])))
+    best = max(runs, key=len)
+    return best.lower() if len(best) >= MIN_ANCHOR else ""
 
 
 class _AnchorFinder(tuple):
@@ -250,7 +259,9 @@ class TrackerIndex:
         finder = self._anchors
         if finder is None or finder[3] is not self.free_patterns:
             finder = self._anchors = _AnchorFinder.build(self.free_patterns)
-        for i in finder.candidates(low):
+        # Under IGNORECASE "s" also matches "ſ" and "k" the Kelvin sign, which lower() keeps: a URL
+        # with non-ASCII characters skips the pre-filter rather than miss a vendor.
+        for i in finder.candidates(low) if low.isascii() else range(len(self.free_patterns)):
             _anchor, name, rx = self.free_patterns[i]
             if rx.search(url):
                 return name
