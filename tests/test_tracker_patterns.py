@@ -88,7 +88,8 @@ def test_review_covers_the_patterns_that_never_ran():
     reviewed = {(r["vendor"], r["decision"]) for r in _shipped()["meta"]["reviewed_host_free_patterns"]}
     assert {v for v, _d in reviewed} == {"beehiiv", "Epsilon", "Iterable", "Mailjet", "Ongage", "Optimove",
                                           "Sailthru", "Sendy"}
-    assert ("Sendy", "dropped") in reviewed and ("Mailjet", "kept") in reviewed
+    assert ("Sendy", "dropped") in reviewed and ("Iterable", "kept") in reviewed
+    assert ("beehiiv", "moved:SendGrid") in reviewed
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +105,8 @@ def _host(url: str) -> str:
 # tracks on the sender's own domain.
 FIRING = {
     "https://x1b2c.mjt.lu/oo/BAAAAC3pGzEAAAAAAAAAAbZ7QmQAAAAAAAIAAAAA/4f9a2c1e/e.gif": "Mailjet",
+    # the token is base64url: '-' and '_' (the published pattern left them out and missed real pixels)
+    "https://x1b2c.mjt.lu/oo/AXkAAB3pGzEAAchq-_4AAWUvPpkAAYC_d-wAnxi/0c3e5a7b/e.gif": "Mailjet",
     "https://links.example-shop.com/s/eo/Zk3mQ-r9_xT/AbC123xyz/18": "Iterable",
     "https://track.example-shop.com/?xol=MTIzNDU2Nzg5&amp;eih=a1b2c3d4": "Ongage",
     "https://track.example-shop.com/?xul=Zm9vYmFy&eih=a1b2c3d4": "Ongage",
@@ -124,6 +127,7 @@ NEAR_MISS = [
     "https://news-update.example.net/t/abc/def",  # was Sendy's shape
     "https://www.example.org/img/icons/facebook.gif",  # was Sailthru's shape
     "https://news-update.example.net/oo/abc/e.gif",  # Mailjet needs the 8-character field
+    "https://news-update.example.net/oo/abc/12345678/e-gif",
     "https://news-update.example.net/s/eo/abc",  # Iterable needs two tokens and two digits
     "https://news-update.example.net/?xol=abc",  # Ongage needs eih=
     "https://news-update.example.net/ss/o/abc/ho.gif",

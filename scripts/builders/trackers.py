@@ -25,7 +25,9 @@ PATTERN_FIXES = {
 # TRACKER_UNLISTED_BEACON, the sign of that server. Until session 4 these nine never ran (their
 # pre-filter anchor came from inside a character class or an optional group); fixing the anchor
 # alone let Epsilon's "/O/<word>" claim Klaviyo's and Mailgun's pixels and any "/o/..." beacon.
-# Each decision and its reason goes to meta.reviewed_host_free_patterns.
+# Decisions: kept, dropped, moved:<vendor> (the pixel is that vendor's), replaced:<pattern> (the
+# published regex misses the vendor's real URLs). Each, with its reason, goes to
+# meta.reviewed_host_free_patterns.
 FREE_PATTERN_REVIEW: dict[tuple[str, str], tuple[str, str]] = {
     ("Epsilon", "/O/[a-z0-9_]+/[a-z0-9_]+"): (
         "dropped", "any '/o/<word>/<word>' path on any host: not Epsilon's alone (Klaviyo's and Mailgun's "
@@ -47,7 +49,9 @@ FREE_PATTERN_REVIEW: dict[tuple[str, str], tuple[str, str]] = {
     ("Iterable", "/s/eo/[a-zA-Z0-9_-]+/[a-zA-Z0-9]+/[0-9][0-9]"): (
         "kept", "'/s/eo/' (e-mail open) with two tokens and a two-digit field on the sender's link domain"),
     ("Mailjet", "/oo/[a-z0-9]+/[a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9]/e.gif"): (
-        "kept", "open pixel '/oo/<message id>/<8 chars>/e.gif' (on mjt.lu subdomains or a custom tracking domain)"),
+        "replaced:/oo/[a-z0-9_-]+/[a-z0-9]{8}/e\\.gif",
+        "open pixel '/oo/<message token>/<8 chars>/e.gif' on <id>.mjt.lu; the token is base64url, so it "
+        "holds '-' and '_', which the published class left out (a real Mailjet pixel did not match)"),
     ("Ongage", "/\\?x[ou]l=.+&(amp;)?eih="): (
         "kept", "Ongage's tracking URLs sit at the tracking domain's root with x-prefixed query "
         "parameters (xol/xul ... eih); anchor 'eih=' (was 'amp;', from the optional group)"),
@@ -261,11 +265,13 @@ def build_trackers(corpus: Path, rep: Report):
                 v["patterns"].remove(p)
                 if decision[0].startswith("moved:"):
                     moves.append((decision[0][len("moved:"):], p))
+                elif decision[0].startswith("replaced:"):
+                    moves.append((v["name"], decision[0][len("replaced:"):]))
                 else:
                     n_pat -= 1
         v["hosts"] = sorted(hosts)
         v["host_free_patterns"] = free
-    for target, p in moves:  # credited to the vendor whose pixel it is; still host-free
+    for target, p in moves:  # the vendor whose pixel it is, or the corrected pattern; still host-free
         vendors[target]["patterns"].append(p)
         vendors[target]["host_free_patterns"].append(p)
     stale = set(FREE_PATTERN_REVIEW) - {(r["vendor"], r["pattern"]) for r in reviewed}
