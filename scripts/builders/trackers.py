@@ -25,7 +25,7 @@ PATTERN_FIXES = {
 # TRACKER_UNLISTED_BEACON, the sign of that server. Until session 4 these nine never ran (their
 # pre-filter anchor came from inside a character class or an optional group); fixing the anchor
 # alone let Epsilon's "/O/<word>" claim Klaviyo's and Mailgun's pixels and any "/o/..." beacon.
-# Decisions: kept, dropped, moved:<vendor> (the pixel is that vendor's), replaced:<pattern> (the
+# Decisions: kept, dropped, host_gated (run only on the vendor's hosts), moved:<vendor> (the pixel is that vendor's), replaced:<pattern> (the
 # published regex misses the vendor's real URLs). Each, with its reason, goes to
 # meta.reviewed_host_free_patterns.
 FREE_PATTERN_REVIEW: dict[tuple[str, str], tuple[str, str]] = {
@@ -55,6 +55,21 @@ FREE_PATTERN_REVIEW: dict[tuple[str, str], tuple[str, str]] = {
     ("Ongage", "/\\?x[ou]l=.+&(amp;)?eih="): (
         "kept", "Ongage's tracking URLs sit at the tracking domain's root with x-prefixed query "
         "parameters (xol/xul ... eih); anchor 'eih=' (was 'amp;', from the optional group)"),
+    # Second pass: patterns that did run, and credited other senders' (or a phishing site's) URLs in
+    # the dev corpus to the vendor.
+    ("Aurea", "/1.gif"): (
+        "dropped", "any '/1.gif' (or '/1xgif') on any host: a list server's own /do/.../1.gif pixel was named Aurea"),
+    ("Pepipost", "[A-Z][A-Z][A-Z][A-Z][A-Z][A-Z][A-Z][A-Z][A-Z]\\?id="): (
+        "dropped", "any nine letters before '?id=' (case-blind): 'OTServlet?id=' of another sender and "
+        "a phishing site's 'unsubscribe?id=' were named Pepipost"),
+    ("Zoho", "/open.gif"): (
+        "host_gated", "any '/open.gif' on any host (a Rails 'ahoy' pixel, a list server's bcast/open.gif were "
+        "named Zoho); runs only on Zoho's hosts (maillist-manage.com, zohoinsights-crm.com)"),
+    ("FreshMail", "/o/(\\w){10,}/(\\w){10,}"): (
+        "dropped", "'/o/<10+ word chars>/<10+ word chars>' on any host is what an attacker's own open beacon "
+        "looks like ('/o/<recipient id>/<campaign id>'); FreshMail's 'mail.<...>.pl/o/' is kept"),
+    ("Alida", ".png1"): (
+        "dropped", "any character then 'png1' anywhere in a URL ('logopng1', 'x.png100'): not a shape of its own"),
 }
 
 # ObjC/ICU regex constructs Python's re does not understand -> Python equivalents.
@@ -260,7 +275,12 @@ def build_trackers(corpus: Path, rep: Report):
             if decision is None:
                 continue
             reviewed.append({"vendor": v["name"], "pattern": p, "decision": decision[0], "reason": decision[1]})
-            if decision[0] != "kept":
+            if decision[0] == "host_gated":  # the vendor's own hosts only (it must have some)
+                if not hosts:
+                    raise SystemExit(f"FREE_PATTERN_REVIEW: {v['name']} has no hosts to gate {p!r} on")
+                free.remove(p)
+                n_idx += 1
+            elif decision[0] != "kept":
                 free.remove(p)
                 v["patterns"].remove(p)
                 if decision[0].startswith("moved:"):
