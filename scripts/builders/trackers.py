@@ -47,7 +47,8 @@ FREE_PATTERN_REVIEW: dict[tuple[str, str], tuple[str, str]] = {
     ("Optimove", "/ss/o/[a-zA-Z0-9_.-]+/[a-z0-9][a-z0-9][a-z0-9]/[a-zA-Z0-9_]+/ho.gif"): (
         "moved:SendGrid", "the same SendGrid open-pixel shape as beehiiv's (see there)"),
     ("Iterable", "/s/eo/[a-zA-Z0-9_-]+/[a-zA-Z0-9]+/[0-9][0-9]"): (
-        "kept", "'/s/eo/' (e-mail open) with two tokens and a two-digit field on the sender's link domain"),
+        "kept", "'/s/eo/' (e-mail open) with two tokens and a two-digit field on the sender's link domain "
+        "(links.email.<brand>.com, as ad-block lists name Iterable's)"),
     ("Mailjet", "/oo/[a-z0-9]+/[a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9]/e.gif"): (
         "replaced:/oo/[a-z0-9_-]+/[a-z0-9]{8}/e\\.gif",
         "open pixel '/oo/<message token>/<8 chars>/e.gif' on <id>.mjt.lu; the token is base64url, so it "
