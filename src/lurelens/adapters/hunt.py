@@ -114,6 +114,8 @@ def prestart(settings: ScannerSettings) -> None:
     os.environ[ENV] = base64.b64encode(pickle.dumps(settings)).decode("ascii")
     try:
         forkserver.ensure_running()
+    except Exception:  # noqa: BLE001 - only a head start: the pool starts it, or says why it cannot
+        pass
     finally:
         os.environ.pop(ENV, None)  # the server has its copy; nothing else of this process needs it
 
