@@ -191,3 +191,42 @@ def test_csv_cells_from_mail_are_never_formulas(tmp_path):
 def test_a_store_url_error_never_shows_the_password():
     line = one_error_line(cli("hits", "--db", "postgresql://hunter:s3cret-pw@127.0.0.1:1/lurelens"))
     assert "s3cret-pw" not in line and "hunter:***@127.0.0.1" in line
+
+
+# Bidirectional controls: U+202E (right-to-left override) makes "fdp.exe" read "exe.pdf" on a terminal.
+BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+ARABIC, HEBREW = "\u0645\u0631\u062d\u0628\u0627", "\u05e9\u05dc\u05d5\u05dd"  # ordinary right-to-left words
+
+
+def bidi_lure() -> bytes:
+    return (MessageBuilder().header("From", f'"Invoice \u202efdp.exe {ARABIC}" <desk@news-desk.example>')
+            .header("To", "r@corp.example").subject(f"{HEBREW} \u2067x\u2069 \u200fnote \u061c\u202aend\u202c")
+            .html('<p>read the story</p><img src="https://px.evil-metrics.example/o/abcdef0123.gif" width="1" height="1" style="display:none">')
+            .build())
+
+
+def test_bidi_controls_are_shown_escaped_in_text_and_csv(tmp_path):
+    import csv
+    import io
+    import json
+
+    eml = tmp_path / "bidi.eml"
+    eml.write_bytes(bidi_lure())
+    db = make_hunt_db(tmp_path / "bidi.db", [("box.mbox:0", bidi_lure())])
+    outputs = {"scan": cli("scan", eml), "csv": cli("scan", "--format", "csv", eml),
+               "hits": cli("hits", "--db", db), "show": cli("show", "1", "--db", db)}
+    for name, r in outputs.items():
+        assert r.exit_code in (0, 1), (name, r.stderr)
+        assert not BIDI.search(r.stdout), (name, repr(r.stdout[:600]))
+    # Shown, not dropped, and ordinary Arabic and Hebrew text is left as it is.
+    for name in ("scan", "show"):
+        assert f"Invoice \\u202efdp.exe {ARABIC}" in outputs[name].stdout, name
+        assert f"{HEBREW} \\u2067x\\u2069 \\u200fnote \\u061c\\u202aend\\u202c" in outputs[name].stdout, name
+    assert f"{HEBREW} \\u2067x" in outputs["hits"].stdout
+    (row,) = list(csv.DictReader(io.StringIO(outputs["csv"].stdout)))
+    assert row["subject"] == f"{HEBREW} \\u2067x\\u2069 \\u200fnote \\u061c\\u202aend\\u202c"
+    # JSON is data: the real characters, as the message has them.
+    (obj,) = [json.loads(line) for line in cli("scan", "--json", eml).stdout.splitlines()]
+    assert obj["sender"]["subject"] == f"{HEBREW} \u2067x\u2069 \u200fnote \u061c\u202aend\u202c"
+    hit = json.loads(cli("hits", "--db", db, "--json").stdout.splitlines()[0])
+    assert hit["sender"]["subject"] == obj["sender"]["subject"] and "\u202efdp.exe" in hit["sender"]["from"][0]["name"]
