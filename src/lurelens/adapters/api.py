@@ -38,7 +38,7 @@ from pydantic import BaseModel, Field
 from lurelens import Limits, Scanner, ScannerSettings, __version__
 from lurelens.model import Verdict
 
-__all__ = ["CONFIG_ENV", "ServeConfig", "app_from_env", "check_bind", "create_app", "load_tokens", "verdict_headers"]
+__all__ = ["CONFIG_ENV", "ServeConfig", "app_from_env", "check_bind", "check_listen", "create_app", "load_tokens", "verdict_headers"]
 
 log = logging.getLogger("lurelens.api")
 
@@ -127,6 +127,39 @@ def check_bind(host: str, tokens: tuple[str, ...]) -> str | None:
         pass
     return (f"refusing to listen on {host} without API tokens: give --tokens-file or {TOKENS_ENV}, "
             "or listen on a loopback address")
+
+
+def check_listen(host: str, port: int) -> str | None:
+    """Why the server cannot listen on ``host:port`` (None: it can), found before uvicorn starts by
+    binding each address the host resolves to, as asyncio does (SO_REUSEADDR, an address family
+    this machine lacks skipped), and letting go at once: a port in use is then one error line, not
+    uvicorn's log and exit 1. A process that takes the port in between still meets uvicorn's."""
+    import errno
+    import socket
+
+    shown = f"[{host.strip('[]')}]:{port}" if ":" in host else f"{host}:{port}"
+
+    def why(exc: OSError) -> str:
+        text = exc.strerror or str(exc)
+        return f"cannot listen on {shown}: {text[:1].lower()}{text[1:]}"
+
+    try:
+        infos = socket.getaddrinfo(host.strip("[]") or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError as exc:
+        return why(exc)
+    errors: list[OSError] = []
+    for family, kind, proto, _name, addr in dict.fromkeys(infos):
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                sock.bind(addr)
+            except OSError as exc:
+                if exc.errno != errno.EADDRNOTAVAIL:
+                    return why(exc)
+                errors.append(exc)
+    return why(errors[0]) if errors and len(errors) == len(dict.fromkeys(infos)) else None
 
 
 def verdict_headers(verdict: Verdict) -> dict[str, str]:
@@ -918,7 +951,7 @@ def run_server(config: ServeConfig, host: str, port: int, workers: int = 1, log_
 
     import uvicorn
 
-    problem = check_bind(host, config.tokens)
+    problem = check_bind(host, config.tokens) or check_listen(host, port)
     if problem:
         raise ValueError(problem)
     os.environ[CONFIG_ENV] = config.to_json()
