@@ -916,10 +916,13 @@ def _add_feedback_routes(app: FastAPI, config: ServeConfig, authorize: Callable[
 
     @app.get("/v1/feedback", dependencies=[Depends(authorize)], tags=["feedback"], responses={409: no_overlay[409]})
     async def list_feedback(limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> Response:
-        """The latest analyst actions, newest first (the tail of ``feedback.jsonl``)."""
+        """The latest analyst actions, newest first (the tail of ``feedback.jsonl``), and ``skipped``:
+        one problem per log line that could not be read (not JSON, longer than 1 MiB)."""
         fb = feedback_or_409()
-        rows = await asyncio.get_running_loop().run_in_executor(None, fb.recent, limit)
-        return _json({"feedback": rows})
+        rows, skipped = await asyncio.get_running_loop().run_in_executor(None, fb.read, limit)
+        for problem in skipped:
+            log.warning("%s", problem)
+        return _json({"feedback": rows, "skipped": skipped})
 
 
 def _json_bytes(d: dict[str, Any]) -> bytes:
