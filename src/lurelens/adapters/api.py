@@ -133,7 +133,7 @@ def check_listen(host: str, port: int) -> str | None:
     """Why the server cannot listen on ``host:port`` (None: it can), found before uvicorn starts by
     binding each address the host resolves to, as asyncio does (SO_REUSEADDR, an address family
     this machine lacks skipped), and letting go at once: a port in use is then one error line, not
-    uvicorn's log and exit 1. A process that takes the port in between still meets uvicorn's."""
+    uvicorn's log and its own exit status. A process that takes the port in between still meets uvicorn's."""
     import errno
     import socket
 
