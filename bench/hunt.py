@@ -31,6 +31,7 @@ import json
 import os
 import random
 import re
+import statistics
 import subprocess
 import sys
 import threading
@@ -139,23 +140,31 @@ def run_one(archive: Path, db: str, mode: str, dask=None, partition_size: int = 
             "peak_single_mb": peak.single / 2**20, "peak_total_mb": peak.total / 2**20, "verdicts": s["verdicts"]}
 
 
-def _ratios(results: dict[tuple[int, str, str], dict], sizes: list[int], dbs: list[str]) -> None:
+def _ratios(results: dict[tuple[int, str, str], list[dict]], sizes: list[int], dbs: list[str]) -> None:
     """The targets' ratios from this run: -j 2 over -j 1 (target >= 1.8), Dask over -j 2 (>= 0.75),
-    and peak memory of the largest archive over the smallest (target <= 1.10)."""
+    and peak memory of the largest archive over the smallest (target <= 1.10). With several rounds,
+    each round's ratio (its modes ran one after the other, under the same load) and their median."""
+    def ratio(name: str, a: list[dict], b: list[dict], target: str) -> None:
+        rs = [x["msg_s"] / y["msg_s"] for x, y in zip(a, b)]
+        each = f" (rounds: {', '.join(f'{r:.2f}' for r in rs)})" if len(rs) > 1 else ""
+        print(f"{name} = {statistics.median(rs):.2f}x{each} (target {target})")
+
     for n in sizes:
         for db in dbs:
             j1, j2, dk = (results.get((n, m, db)) for m in ("j1", "j2", "dask"))
             if j1 and j2:
-                print(f"{n} {db}: -j 2 / -j 1 = {j2['msg_s'] / j1['msg_s']:.2f}x (target >= 1.8)")
+                ratio(f"{n} {db}: -j 2 / -j 1", j2, j1, ">= 1.8")
             if j2 and dk:
-                print(f"{n} {db}: dask / -j 2 = {dk['msg_s'] / j2['msg_s']:.2f} (target >= 0.75)")
+                ratio(f"{n} {db}: dask / -j 2", dk, j2, ">= 0.75")
     if len(sizes) > 1:
         lo, hi = min(sizes), max(sizes)
-        for (n, mode, db), r in sorted(results.items()):
+        for (n, mode, db), rs in sorted(results.items()):
             small = results.get((lo, mode, db))
             if n == hi and small:
-                print(f"peak memory {hi} / {lo} ({mode}, {db}): {r['peak_total_mb'] / small['peak_total_mb']:.2f} "
-                      f"all processes, {r['peak_single_mb'] / small['peak_single_mb']:.2f} largest process (target <= 1.10)")
+                big_total, big_single = max(r["peak_total_mb"] for r in rs), max(r["peak_single_mb"] for r in rs)
+                lo_total, lo_single = max(r["peak_total_mb"] for r in small), max(r["peak_single_mb"] for r in small)
+                print(f"peak memory {hi} / {lo} ({mode}, {db}): {big_total / lo_total:.2f} "
+                      f"all processes, {big_single / lo_single:.2f} largest process (target <= 1.10)")
 
 
 def main() -> None:
@@ -166,6 +175,9 @@ def main() -> None:
     ap.add_argument("--db", action="append", choices=["sqlite", "postgresql"], help="repeatable; default both")
     ap.add_argument("--workdir", type=Path, default=REPO / ".bench-hunt", help="archives and SQLite files")
     ap.add_argument("--partition-size", type=int, default=1000)
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="run every mode this many times, the modes one after the other in each round, and give "
+                         "each round's ratios and their median (load from other work slows a round's modes alike)")
     a = ap.parse_args()
     sizes, modes, dbs = a.size or [10_000, 100_000], a.mode or ["j1", "j2", "dask"], a.db or ["sqlite", "postgresql"]
     a.workdir.mkdir(parents=True, exist_ok=True)
@@ -190,7 +202,7 @@ def main() -> None:
                 t = time.perf_counter()
                 build_archive(a.corpus, n, archive)
                 print(f"(built {archive} in {time.perf_counter() - t:.0f} s, {archive.stat().st_size / 2**20:.0f} MB)")
-            for mode in modes:
+            for mode in [m for _ in range(max(1, a.rounds)) for m in modes]:
                 for dbkind in dbs:
                     if dbkind == "sqlite":
                         path = a.workdir / f"bench-{n}-{mode}.db"
@@ -200,7 +212,7 @@ def main() -> None:
                     else:
                         db = pg.new_db()
                     r = run_one(archive, db, mode, dask if mode == "dask" else None, a.partition_size)
-                    results[(n, mode, dbkind)] = r
+                    results.setdefault((n, mode, dbkind), []).append(r)
                     print(f"{r['messages']:9d} {mode:5} {dbkind:10} {r['msg_s']:7.0f} {r['wall_s']:7.1f} "
                           f"{r['first_s']:6.1f} {r['cpu_ms_msg']:10.2f} {r['scan_ms_msg']:6.2f} {r['hunt_ms_msg']:6.2f} "
                           f"{r['driver_cpu_ms_msg']:6.2f} {r['warm_s']:6.1f} {r['busy']:5.2f} {r['peak_single_mb']:12.0f} {r['peak_total_mb']:11.0f} "

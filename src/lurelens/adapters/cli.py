@@ -678,13 +678,15 @@ def hunt(
     if jobs < 1 or partition_size < 1:
         err.print("[red]error:[/red] -j and --partition-size must be at least 1")
         raise typer.Exit(EXIT_ERROR)
-    store = _open_store(err, db, create=True)
-    from lurelens.adapters.hunt import run_hunt, summary_text
+    from lurelens.adapters.hunt import prestart, run_hunt, summary_text
 
     # The same overlay and indicators as scan, resolved here so that every worker uses them.
     settings = settings_from_environment(limits=Limits(max_bytes=max_bytes, timeout=timeout),
                                          scoring_file=str(scoring) if scoring else None,
                                          trusted_authserv_ids=tuple(authserv_id))
+    if dask is None:
+        prestart(settings)  # the workers' start-up runs while the store is opened
+    store = _open_store(err, db, create=True)
     progress = None
     on_plan = on_progress = None
     if err.is_terminal and not json_out:

@@ -3,8 +3,10 @@
 The driver lists each source's partitions (picklable descriptors, about a thousand messages each),
 skips those the store has finished with an unchanged fingerprint, and hands the rest to workers:
 local processes (``-j N``) or an existing Dask cluster (``--dask ADDRESS``). A worker reads its
-partition itself, scans with a Scanner it builds once per process, and sends back compact rows,
-never message bytes; the driver writes each partition's rows and marks it done in one transaction.
+partition itself and scans with a Scanner built once per process (local workers are forked from a
+server that built it); a local worker writes its rows to the store itself, a Dask worker sends back
+compact rows (never message bytes) for the driver to write; a partition is marked done once every
+slice of it is written.
 Because the store's identity key makes a second write of a row a no-op, anything interrupted (the
 driver killed, a worker dead, a Dask task re-run) is simply scanned again."""
 
@@ -28,7 +30,7 @@ from lurelens.store import Store
 from lurelens.store.rows import error_row, message_row
 from lurelens.store.store import Written
 
-__all__ = ["HuntResult", "PartitionResult", "scan_partition", "run_hunt", "summary_text"]
+__all__ = ["HuntResult", "PartitionResult", "prestart", "scan_partition", "run_hunt", "summary_text"]
 
 # Scanners built in this process, by settings (their repr: Limits is not hashable): a pool worker
 # or a Dask worker builds one per settings once and reuses it for every partition it is given.
@@ -82,6 +84,40 @@ def _scanner(settings: ScannerSettings):
 
 def _init_worker(settings: ScannerSettings) -> None:
     _scanner(settings)
+
+
+def _start_method() -> str:
+    # forkserver: workers start from a clean, small server process rather than a copy of a driver
+    # that may hold a database connection and threads (rich's refresh thread).
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def prestart(settings: ScannerSettings) -> None:
+    """Start the local workers' fork server now, in the background, and have it import the hunt and
+    build and warm the Scanner of ``settings`` once: every worker is then forked warm, at once. Called
+    as early as possible (the CLI calls it before opening the store), so that this start-up runs while
+    the driver opens the store and lists the first partition; the pool calls it too. Does nothing
+    where there is no fork server, or when it runs already (its Scanner may then be of other
+    settings: a worker then builds its own, as it would without this)."""
+    if _start_method() != "forkserver":
+        return
+    import base64
+
+    from multiprocessing import forkserver
+
+    from lurelens.adapters._hunt_warm import ENV
+
+    server = forkserver._forkserver  # type: ignore[attr-defined]
+    if getattr(server, "_forkserver_pid", None) is not None:
+        return
+    forkserver.set_forkserver_preload(["__main__", "lurelens.adapters._hunt_warm"])
+    os.environ[ENV] = base64.b64encode(pickle.dumps(settings)).decode("ascii")
+    try:
+        forkserver.ensure_running()
+    except Exception:  # noqa: BLE001 - only a head start: the pool starts it, or says why it cannot
+        pass
+    finally:
+        os.environ.pop(ENV, None)  # the server has its copy; nothing else of this process needs it
 
 
 # Stores opened in this worker process, by URL (local pool workers write their rows themselves).
@@ -184,10 +220,8 @@ class _Local:
         # sink: the store's URL when the workers write their rows themselves (the driver then only
         # marks partitions done): no rows cross a pipe, and the driver takes no CPU from the workers.
         self.jobs, self.settings, self.sink, self.run_id = jobs, settings, sink, run_id
-        # forkserver: workers start from a clean, small server process rather than a copy of a
-        # driver that may hold a database connection and threads (rich's refresh thread).
-        methods = multiprocessing.get_all_start_methods()
-        self.ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        self.ctx = multiprocessing.get_context(_start_method())
+        prestart(settings)
         self.pool = self._new_pool()
         self.window = 2 * jobs
 
@@ -297,7 +331,7 @@ def run_hunt(
         pending = _pending(planner, store, out, on_progress, plan)
         first = next(pending, None)
         if first is not None:  # an unchanged archive starts no worker at all
-            runner = _Dask(dask, settings) if dask else _Local(jobs, settings, _sink(store, jobs), run_id)
+            runner = _Dask(dask, settings) if dask else _Local(jobs, settings, _sink(store), run_id)
             try:
                 _execute(runner, itertools.chain([first], pending), store, run_id, out, labels, on_progress, t0, plan)
             finally:
@@ -509,14 +543,14 @@ def _store(store: Store, run_id: int, res: PartitionResult, out: HuntResult, lab
     res.rows.clear()
 
 
-def _sink(store: Store, jobs: int) -> str | None:
+def _sink(store: Store) -> str | None:
     """The store's URL for local workers to write their rows to, or None for the driver to write
-    them: when a core is left over for the driver (fewer workers than cores, its writes then cost
-    the workers nothing), or when workers cannot open the same database (an in-memory SQLite)."""
+    them (when workers cannot open the same database: an in-memory SQLite). Workers write for every
+    ``-j``, so ``-j N`` is N processes' work and the driver stays out of it: with ``-j 1`` on a
+    machine with a core to spare, the driver could write on that core and the hunt would be faster,
+    but it would then use more than the one core asked for."""
     from sqlalchemy.engine import make_url
 
-    if jobs < (os.cpu_count() or 1):
-        return None
     url = make_url(store.url)
     if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
         return None
