@@ -171,13 +171,21 @@ def test_hunt_into_postgresql(tmp_path, postgres_server):
     assert_each_once(url, msgs)
 
 
-def _wait_for(pred, timeout: float, what: str) -> None:
+def _wait_for(pred, timeout: float, what: str, every: float = 0.2) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if pred():
             return
-        time.sleep(0.2)
+        time.sleep(every)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def _group_gone(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    return False
 
 
 def _count(db: str) -> int:
@@ -185,6 +193,14 @@ def _count(db: str) -> int:
         with Store(db) as store:
             return store.count() if store.revision() else 0
     except Exception:  # noqa: BLE001 - the database may not exist yet
+        return 0
+
+
+def _partitions_done(db: str) -> int:
+    try:
+        with Store(db) as store, store.engine.connect() as conn:
+            return conn.exec_driver_sql("SELECT count(*) FROM partitions WHERE state = 'done'").scalar() or 0
+    except Exception:  # noqa: BLE001 - the database or its tables may not exist yet
         return 0
 
 
@@ -197,10 +213,15 @@ def test_kill_9_then_the_same_command_stores_each_message_once(tmp_path):
     proc = subprocess.Popen(cmd, cwd=str(REPO), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             start_new_session=True)
     try:
-        _wait_for(lambda: _count(db) >= 200 or proc.poll() is not None, 180, "the first rows")
+        # Killed once a partition is marked done (so the re-run has one to pass over), polled often:
+        # the whole hunt takes a couple of seconds once its workers are up.
+        _wait_for(lambda: _partitions_done(db) >= 1 or proc.poll() is not None, 180, "a partition done", every=0.02)
         assert proc.poll() is None, "the hunt ended before it could be killed"
         os.killpg(proc.pid, signal.SIGKILL)  # the driver and its workers, mid-write perhaps
         proc.wait(30)
+        # The workers too (children of the fork server, not of the driver): a write in progress
+        # when they were killed ends before they do, so count only once none is left.
+        _wait_for(lambda: _group_gone(proc.pid), 30, "the killed hunt's processes to end", every=0.02)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
