@@ -409,3 +409,36 @@ def test_server_never_fetches_a_url_from_the_message(client, counting_http):
     assert client.post("/v1/preview", content=raw).status_code == 200
     time.sleep(0.5)
     assert hits == []
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_on_a_port_in_use_is_one_error_line(tmp_path, workers):
+    """Another process listens on the port: ``lurelens serve`` says so in one line and exits 2 at
+    once, instead of uvicorn's log and exit 1 (or, with workers, a supervisor that never serves)."""
+    import socket
+
+    _need_serve()
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        p = subprocess.run([str(Path(sys.executable).with_name("lurelens")), "serve", "--port", str(port), "--workers", workers],
+                           capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    assert p.stderr.strip().splitlines() == [f"error: cannot listen on 127.0.0.1:{port}: address already in use"], p.stderr
+
+
+def test_check_listen_lets_a_free_port_through():
+    """The near miss: a port that was used and given back, and port 0, are free to listen on."""
+    import socket
+
+    _need_serve()
+    from lurelens.adapters.api import check_listen
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert check_listen("127.0.0.1", port) is None
+    assert check_listen("127.0.0.1", 0) is None
+    assert check_listen("localhost", 0) is None
+    assert check_listen("no-such-host.invalid", 8025) is not None

@@ -269,3 +269,37 @@ def test_feedback_with_undecodable_text_is_logged_with_its_action(tmp_path):
     assert entry["value"] == "x.example" and entry["note"] == "seen ? twice" and entry["message"]["subject"] == "s \udcff"
     (tmp_path / "feedback.jsonl").read_bytes().decode("utf-8")  # valid UTF-8
     assert "a\udcff" not in (tmp_path / "iocs" / "lurelens-feedback.txt").read_text(errors="surrogateescape")
+
+
+def test_feedback_log_line_over_the_limit_is_skipped_not_read_whole(tmp_path):
+    """A multi-megabyte line (a hand edit gone wrong, another program's output) is skipped with a
+    per-line problem; the entries around it are kept; the line is never held in memory whole."""
+    import tracemalloc
+
+    from lurelens.adapters.feedback import MAX_LINE, Feedback
+
+    fb = Feedback(tmp_path)
+    fb.record("block_host", "203.0.113.9")
+    huge = 8 * MAX_LINE
+    with (tmp_path / "feedback.jsonl").open("ab") as f:
+        f.write(b'{"action": "allow_host", "value": "' + b"x" * huge + b'"}\n')
+        f.write(b"[1, 2]\n")  # JSON, but not an entry
+    fb.record("allow_host", "cdn.example.org")
+    # The near miss: a line of exactly the limit (the newline not counted) is read.
+    with (tmp_path / "feedback.jsonl").open("ab") as f:
+        f.write(b'{"action": "false_positive", "hit": 7, "note": "' + b"n" * (MAX_LINE - 50) + b'"}\n')
+    assert len((tmp_path / "feedback.jsonl").read_bytes().splitlines()[-1]) == MAX_LINE
+    tracemalloc.start()
+    try:
+        rows = fb.recent()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [r.get("action") for r in rows] == ["false_positive", "allow_host", "block_host"]
+    assert rows[0]["hit"] == 7 and rows[1]["value"] == "cdn.example.org"
+    assert fb.read()[0] == rows
+    skipped = fb.read()[1]
+    assert skipped == [f"feedback.jsonl line 2: longer than 1 MiB ({huge + 37} bytes), skipped",
+                       "feedback.jsonl line 3: not a JSON object, skipped"]
+    assert peak < 4 * MAX_LINE, peak  # the 8 MiB line was never read whole
+    assert [r["action"] for r in fb.recent(limit=2)] == ["false_positive", "allow_host"]

@@ -116,6 +116,7 @@ def test_unwritable_report_output(stores, tmp_path):
     (["--max-pending", "0"], "at least 1"),
     (["--request-timeout", "0"], "more than 0"),
     (["--db", "{missing}"], "no store at"),
+    (["--db", "sqlite:///{missing}"], "no store at"),  # SQLite would create the file on the first query
 ])
 def test_serve_refuses_bad_options_before_starting(tmp_path, monkeypatch, args, expect):
     api = pytest.importorskip("lurelens.adapters.api", reason="needs the serve extra")
@@ -191,3 +192,148 @@ def test_csv_cells_from_mail_are_never_formulas(tmp_path):
 def test_a_store_url_error_never_shows_the_password():
     line = one_error_line(cli("hits", "--db", "postgresql://hunter:s3cret-pw@127.0.0.1:1/lurelens"))
     assert "s3cret-pw" not in line and "hunter:***@127.0.0.1" in line
+
+
+# Bidirectional controls: U+202E (right-to-left override) makes "fdp.exe" read "exe.pdf" on a terminal.
+BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+ARABIC, HEBREW = "\u0645\u0631\u062d\u0628\u0627", "\u05e9\u05dc\u05d5\u05dd"  # ordinary right-to-left words
+
+
+def bidi_lure() -> bytes:
+    return (MessageBuilder().header("From", f'"Invoice \u202efdp.exe {ARABIC}" <desk@news-desk.example>')
+            .header("To", "r@corp.example").subject(f"{HEBREW} \u2067x\u2069 \u200fnote \u061c\u202aend\u202c")
+            .html('<p>read the story</p><img src="https://px.evil-metrics.example/o/abcdef0123.gif" width="1" height="1" style="display:none">')
+            .build())
+
+
+def test_bidi_controls_are_shown_escaped_in_text_and_csv(tmp_path):
+    import csv
+    import io
+    import json
+
+    eml = tmp_path / "bidi.eml"
+    eml.write_bytes(bidi_lure())
+    db = make_hunt_db(tmp_path / "bidi.db", [("box.mbox:0", bidi_lure())])
+    outputs = {"scan": cli("scan", eml), "csv": cli("scan", "--format", "csv", eml),
+               "hits": cli("hits", "--db", db), "show": cli("show", "1", "--db", db)}
+    for name, r in outputs.items():
+        assert r.exit_code in (0, 1), (name, r.stderr)
+        assert not BIDI.search(r.stdout), (name, repr(r.stdout[:600]))
+    # Shown, not dropped, and ordinary Arabic and Hebrew text is left as it is.
+    for name in ("scan", "show"):
+        assert f"Invoice \\u202efdp.exe {ARABIC}" in outputs[name].stdout, name
+        assert f"{HEBREW} \\u2067x\\u2069 \\u200fnote \\u061c\\u202aend\\u202c" in outputs[name].stdout, name
+    assert f"{HEBREW} \\u2067x" in outputs["hits"].stdout
+    (row,) = list(csv.DictReader(io.StringIO(outputs["csv"].stdout)))
+    assert row["subject"] == f"{HEBREW} \\u2067x\\u2069 \\u200fnote \\u061c\\u202aend\\u202c"
+    # JSON is data: the real characters, as the message has them.
+    (obj,) = [json.loads(line) for line in cli("scan", "--json", eml).stdout.splitlines()]
+    assert obj["sender"]["subject"] == f"{HEBREW} \u2067x\u2069 \u200fnote \u061c\u202aend\u202c"
+    hit = json.loads(cli("hits", "--db", db, "--json").stdout.splitlines()[0])
+    assert hit["sender"]["subject"] == obj["sender"]["subject"] and "\u202efdp.exe" in hit["sender"]["from"][0]["name"]
+
+
+# -- read commands never create, upgrade or write the store ---------------------------------------
+
+READ_COMMANDS = [["hits"], ["show", "1"], ["campaigns"], ["campaign", "c-x"], ["report", "-o", "{out}"],
+                 ["watchlist", "--campaign", "c-x"], ["export", "--campaign", "c-x", "--pseudonym-key", "k", "-o", "{out}"]]
+
+
+@pytest.mark.parametrize("form", ["path", "url"])
+@pytest.mark.parametrize("command", READ_COMMANDS)
+def test_a_read_command_never_creates_a_store(tmp_path, monkeypatch, command, form):
+    monkeypatch.chdir(tmp_path)
+    db = "typo.db" if form == "path" else f"sqlite:///{tmp_path / 'typo.db'}"
+    args = [a.replace("{out}", str(tmp_path / "out")) for a in command]
+    line = one_error_line(cli(*args, "--db", db))
+    assert line == f"error: no store at {db} (lurelens hunt SOURCE --db {db} makes one)"
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no typo.db, no -wal, no output
+
+
+def _downgrade(path, revision: str) -> None:
+    """The store as an older lurelens left it: the same messages, the schema at ``revision``."""
+    from alembic import command
+
+    from lurelens.store import Store
+    from lurelens.store.store import _revisions
+
+    cfg = _revisions()[0]
+    with Store(str(path)) as st, st.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+
+
+def _digest(path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_read_commands_read_an_older_store_without_upgrading_it(tmp_path):
+    import json
+
+    from lurelens.store import Store
+
+    db = make_hunt_db(tmp_path / "old.db", [(f"box.mbox:{i}", hostile_lure(i)) for i in range(3)])
+    _downgrade(db, "0001")
+    before = _digest(db)
+    # hits and show need only what revision 0001 has: they read it as it is.
+    r = cli("hits", "--db", db, "--json")
+    assert r.exit_code == 0 and len(r.stdout.splitlines()) == 3, r.stderr
+    assert {json.loads(x)["verdict"] for x in r.stdout.splitlines()} == {"recon"}
+    assert cli("show", "1", "--db", db).exit_code == 1
+    # The campaign commands need the newest schema: one line naming the command that upgrades it.
+    line = one_error_line(cli("campaigns", "--db", db))
+    assert line == (f"error: the store {db} is at schema revision 0001; lurelens campaigns needs 0003 and never upgrades "
+                    f"a store: lurelens hunt SOURCE --db {db} does (SOURCE may be an empty directory; stored messages are kept)")
+    assert "lurelens report needs 0003" in one_error_line(cli("report", "--db", db, "-o", tmp_path / "r.html"))
+    with Store(str(db)) as st:
+        assert st.revision() == "0001"
+    assert _digest(db) == before  # not one byte written
+    # What the message says works: a hunt of an empty directory upgrades the store and keeps its messages.
+    (tmp_path / "empty").mkdir()
+    r = cli("hunt", tmp_path / "empty", "--db", db, "-j", "1")
+    assert r.exit_code == 0, r.stderr
+    r = cli("campaigns", "--db", db, "--json")
+    assert r.exit_code == 0 and sum(json.loads(x)["messages"] for x in r.stdout.splitlines()) == 3, r.stderr
+
+
+def test_a_store_at_the_newest_revision_is_read_without_a_write(tmp_path):
+    """The near miss: a current store is read as before, and a read opens it read-only."""
+    from lurelens.store import Store
+
+    db = make_hunt_db(tmp_path / "new.db", [(f"box.mbox:{i}", hostile_lure(i)) for i in range(2)])
+    before = _digest(db)
+    assert cli("hits", "--db", f"sqlite:///{db}").exit_code == 0
+    assert cli("show", "2", "--db", db).exit_code == 1
+    assert _digest(db) == before
+    with Store(str(db), readonly=True) as st:
+        assert st.check(need_head=True).count() == 2
+        with pytest.raises(Exception, match="readonly"):
+            st.write([dict(st.get(1), id=None)])
+
+
+@pytest.mark.services
+def test_a_read_command_on_postgresql_never_creates_the_schema(postgres_server):
+    import hashlib
+
+    from sqlalchemy import inspect
+
+    from lurelens import Scanner
+    from lurelens.store import Store
+    from lurelens.store.rows import message_row
+
+    url = postgres_server()
+    line = one_error_line(cli("hits", "--db", url))
+    assert line.startswith("error: cannot open the store postgresql://") and line.endswith("no lurelens store in it (no schema revision)")
+    assert one_error_line(cli("campaigns", "--db", url)).endswith("no lurelens store in it (no schema revision)")
+    with Store(url) as st:
+        assert inspect(st.engine).get_table_names() == []  # nothing was created
+        st.migrate()
+        raw = hostile_lure(0)
+        st.write([message_row("box.mbox", "box.mbox:0", hashlib.sha256(raw).hexdigest(), len(raw), Scanner().scan(raw))])
+    r = cli("hits", "--db", url, "--json")
+    assert r.exit_code == 0 and len(r.stdout.splitlines()) == 1, r.stderr
+    with Store(url, readonly=True) as st:
+        with pytest.raises(Exception, match="read-only transaction"):
+            st.begin_run(["x"], {})

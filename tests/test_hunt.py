@@ -361,7 +361,7 @@ def test_a_pool_broken_between_submits_hands_back_a_failed_task():
 
 def test_workers_are_forked_with_the_scanner_built_once_by_the_fork_server(tmp_path):
     """``prestart`` has the fork server build and warm the Scanner of the hunt's settings before any
-    worker exists: a worker then finds it in its cache without building one. Run in a fresh
+    worker exists (the preload module lurelens.adapters._hunt_warm): a worker then finds it in its cache without building one. Run in a fresh
     interpreter: in this one, an earlier test may have started the fork server already."""
     script = tmp_path / "probe.py"
     script.write_text(

@@ -19,6 +19,7 @@ TESTS = ROOT / "tests"
 TESTED_ELSEWHERE = {
     "adapters": "test_cli.py",
     "adapters/batch": "test_cli_first_contact.py",
+    "adapters/_hunt_warm": "test_hunt.py",
     "adapters/feedback": "test_api_feedback.py",
     "registry/local": "test_checks_local.py",
     "adapters/environment": "test_shipping.py",

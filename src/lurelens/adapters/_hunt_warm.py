@@ -8,6 +8,8 @@ import base64
 import os
 import pickle
 
+__all__ = ["ENV"]
+
 ENV = "LURELENS_HUNT_WARM"
 
 

@@ -38,7 +38,7 @@ from pydantic import BaseModel, Field
 from lurelens import Limits, Scanner, ScannerSettings, __version__
 from lurelens.model import Verdict
 
-__all__ = ["CONFIG_ENV", "ServeConfig", "app_from_env", "check_bind", "create_app", "load_tokens", "verdict_headers"]
+__all__ = ["CONFIG_ENV", "ServeConfig", "app_from_env", "check_bind", "check_listen", "create_app", "load_tokens", "verdict_headers"]
 
 log = logging.getLogger("lurelens.api")
 
@@ -127,6 +127,39 @@ def check_bind(host: str, tokens: tuple[str, ...]) -> str | None:
         pass
     return (f"refusing to listen on {host} without API tokens: give --tokens-file or {TOKENS_ENV}, "
             "or listen on a loopback address")
+
+
+def check_listen(host: str, port: int) -> str | None:
+    """Why the server cannot listen on ``host:port`` (None: it can), found before uvicorn starts by
+    binding each address the host resolves to, as asyncio does (SO_REUSEADDR, an address family
+    this machine lacks skipped), and letting go at once: a port in use is then one error line, not
+    uvicorn's log and its own exit status. A process that takes the port in between still meets uvicorn's."""
+    import errno
+    import socket
+
+    shown = f"[{host.strip('[]')}]:{port}" if ":" in host else f"{host}:{port}"
+
+    def why(exc: OSError) -> str:
+        text = exc.strerror or str(exc)
+        return f"cannot listen on {shown}: {text[:1].lower()}{text[1:]}"
+
+    try:
+        infos = socket.getaddrinfo(host.strip("[]") or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError as exc:
+        return why(exc)
+    errors: list[OSError] = []
+    for family, kind, proto, _name, addr in dict.fromkeys(infos):
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                sock.bind(addr)
+            except OSError as exc:
+                if exc.errno != errno.EADDRNOTAVAIL:
+                    return why(exc)
+                errors.append(exc)
+    return why(errors[0]) if errors and len(errors) == len(dict.fromkeys(infos)) else None
 
 
 def verdict_headers(verdict: Verdict) -> dict[str, str]:
@@ -883,10 +916,13 @@ def _add_feedback_routes(app: FastAPI, config: ServeConfig, authorize: Callable[
 
     @app.get("/v1/feedback", dependencies=[Depends(authorize)], tags=["feedback"], responses={409: no_overlay[409]})
     async def list_feedback(limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> Response:
-        """The latest analyst actions, newest first (the tail of ``feedback.jsonl``)."""
+        """The latest analyst actions, newest first (the tail of ``feedback.jsonl``), and ``skipped``:
+        one problem per log line that could not be read (not JSON, longer than 1 MiB)."""
         fb = feedback_or_409()
-        rows = await asyncio.get_running_loop().run_in_executor(None, fb.recent, limit)
-        return _json({"feedback": rows})
+        rows, skipped = await asyncio.get_running_loop().run_in_executor(None, fb.read, limit)
+        for problem in skipped:
+            log.warning("%s", problem)
+        return _json({"feedback": rows, "skipped": skipped})
 
 
 def _json_bytes(d: dict[str, Any]) -> bytes:
@@ -918,7 +954,7 @@ def run_server(config: ServeConfig, host: str, port: int, workers: int = 1, log_
 
     import uvicorn
 
-    problem = check_bind(host, config.tokens)
+    problem = check_bind(host, config.tokens) or check_listen(host, port)
     if problem:
         raise ValueError(problem)
     os.environ[CONFIG_ENV] = config.to_json()

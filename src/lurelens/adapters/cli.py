@@ -612,27 +612,47 @@ def _root(
 _HUNT_EXTRA = "the hunt store needs the 'hunt' extra: pip install 'lurelens[hunt]'"
 
 
-def _open_store(err: Console, db: str, *, create: bool):
-    """The store at ``--db`` (created and migrated when ``create``), or a clean exit 2."""
+def _open_store(err: Console, db: str, *, create: bool = False, index: str | None = None):
+    """The store at ``--db``, or a clean exit 2. ``create`` (hunt): created when missing and migrated
+    to the newest schema. Otherwise never created nor upgraded: read-only at any schema revision this
+    lurelens knows, or, with ``index`` (the name of a campaign command: they keep their campaign index
+    in the store), writable at the newest revision only."""
     try:
-        from lurelens.store import Store
+        from lurelens.store import SchemaBehind, Store, sqlite_file
     except ImportError as exc:
         err.print(f"[red]error:[/red] {_HUNT_EXTRA} ({escape(str(exc))})")
         raise typer.Exit(EXIT_ERROR)
-    if not create and "://" not in db and not Path(db).expanduser().exists():
-        err.print(f"[red]error:[/red] no store at {escape(db)}")
-        raise typer.Exit(EXIT_ERROR)
-    try:
-        return Store(db).migrate()
-    except Exception as exc:  # noqa: BLE001 - driver and server errors: one line, exit 2
-        shown = db
-        if "://" in db:  # never the database password in a terminal or a cron log
-            try:
-                from sqlalchemy.engine import make_url
+    shown = db
+    if "://" in db:  # never the database password in a terminal or a cron log
+        try:
+            from sqlalchemy.engine import make_url
 
-                shown = make_url(db).render_as_string(hide_password=True)
-            except Exception:  # noqa: BLE001 - not a URL SQLAlchemy reads: say that much
-                shown = db.split("://", 1)[0] + "://..."
+            shown = make_url(db).render_as_string(hide_password=True)
+        except Exception:  # noqa: BLE001 - not a URL SQLAlchemy reads: say that much
+            shown = db.split("://", 1)[0] + "://..."
+    try:
+        path = None if create else sqlite_file(db)
+    except Exception:  # noqa: BLE001 - not a URL SQLAlchemy reads: Store() below says why
+        path = None
+    if path is not None and not path.exists():  # a typo must not leave an empty database behind
+        err.print(f"[red]error:[/red] no store at {escape(shown)} (lurelens hunt SOURCE --db {escape(shown)} makes one)")
+        raise typer.Exit(EXIT_ERROR)
+    store = None
+    try:
+        if create:
+            return Store(db).migrate()
+        store = Store(db, readonly=index is None)
+        return store.check(need_head=index is not None)
+    except SchemaBehind as exc:
+        if store is not None:
+            store.close()
+        err.print(f"[red]error:[/red] the store {escape(shown)} is at schema revision {exc.current}; lurelens {index} needs "
+                  f"{exc.head} and never upgrades a store: lurelens hunt SOURCE --db {escape(shown)} does (SOURCE may be "
+                  "an empty directory; stored messages are kept)")
+        raise typer.Exit(EXIT_ERROR)
+    except Exception as exc:  # noqa: BLE001 - driver and server errors: one line, exit 2
+        if store is not None:
+            store.close()
         err.print(f"[red]error:[/red] cannot open the store {escape(shown)}: {escape(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}")
         raise typer.Exit(EXIT_ERROR)
 
@@ -738,7 +758,7 @@ def hits(
         err.print(f"[red]error:[/red] --verdict is one of {', '.join((*LABELS, 'error'))}" if unknown
                   else "[red]error:[/red] --limit must be at least 1")
         raise typer.Exit(EXIT_ERROR)
-    store = _open_store(err, db, create=False)
+    store = _open_store(err, db)
     out = _QuietPipeConsole(highlight=False, soft_wrap=True)
     n = 0
     try:
@@ -772,7 +792,7 @@ def show(
     from lurelens.report.stored import print_stored
 
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    store = _open_store(err, db, create=False)
+    store = _open_store(err, db)
     try:
         # Ids are 64-bit integers: a larger number is no stored message (not a driver overflow).
         d = store.get(message) if 0 < message < 2**63 else None
@@ -792,9 +812,10 @@ def show(
     raise typer.Exit(EXIT_SUSPICIOUS if d.get("verdict") in ("suspicious", "phishing", "recon") else EXIT_OK)
 
 
-def _campaigns(err: Console, db: str, *, refresh: bool = True):
-    """The campaigns of the store at ``--db``, brought up to date with what hunts stored since."""
-    store = _open_store(err, db, create=False)
+def _campaigns(err: Console, db: str, command: str, *, refresh: bool = True):
+    """The campaigns of the store at ``--db``, brought up to date with what hunts stored since
+    (``command``: the command's name, for an error message)."""
+    store = _open_store(err, db, index=command)
     from lurelens.campaigns import Campaigns
 
     camps = Campaigns(store)
@@ -827,7 +848,7 @@ def campaigns_cmd(
     from lurelens.report.jsonout import dumps
 
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    store, camps = _campaigns(err, db)
+    store, camps = _campaigns(err, db, "campaigns")
     try:
         rows = camps.list(min_messages=min_messages)
     finally:
@@ -849,7 +870,7 @@ def campaign_cmd(
     from lurelens.report.jsonout import dumps
 
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    store, camps = _campaigns(err, db)
+    store, camps = _campaigns(err, db, "campaign")
     try:
         s = _campaign_or_exit(err, camps, campaign, db)
     finally:
@@ -889,7 +910,7 @@ def who_else(
         raise typer.Exit(EXIT_ERROR)
     report = verdict.to_dict()
     features = report.get("features") or {}
-    store, camps = _campaigns(err, db)
+    store, camps = _campaigns(err, db, "who-else")
     try:
         # The same bytes as a hunt stored (an mbox keeps LF line ends and one final newline): the
         # stored message's campaign.
@@ -936,7 +957,7 @@ def watchlist(
     if fmt not in ("csv", "json"):
         err.print("[red]error:[/red] --format is csv or json")
         raise typer.Exit(EXIT_ERROR)
-    store, camps = _campaigns(err, db)
+    store, camps = _campaigns(err, db, "watchlist")
     try:
         s = _campaign_or_exit(err, camps, campaign, db)
         rows = camps.watchlist(s["id"])
@@ -982,7 +1003,7 @@ def export(
     if not include_recipients and not key:
         key = os.urandom(32)
         err.print("[dim]recipients pseudonymised with a random key (--pseudonym-key to choose one)[/dim]")
-    store, camps = _campaigns(err, db)
+    store, camps = _campaigns(err, db, "export")
     try:
         s = _campaign_or_exit(err, camps, campaign, db)
         watch = camps.watchlist(s["id"])
@@ -1055,7 +1076,7 @@ def report_cmd(
         Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]error:[/red] the report needs the 'report' extra: pip install 'lurelens[report]' ({escape(str(exc))})")
         raise typer.Exit(EXIT_ERROR)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    store = _open_store(err, db, create=False)
+    store = _open_store(err, db, index="report")
     bar = _report_progress(err)
     try:
         page = build_report(store, title=title, limits=ReportLimits(detailed=max(detailed, 0)),
@@ -1130,7 +1151,7 @@ def serve(
         (0 <= port <= 65535, f"--port {port} is not a TCP port (0-65535)"),
         (workers >= 1 and max_pending >= 1 and max_body >= 1, "--workers, --max-pending and --max-body must be at least 1"),
         (request_timeout > 0 and dns_timeout > 0, "--request-timeout and --dns-timeout must be more than 0 seconds"),
-        (db is None or "://" in db or Path(db).expanduser().is_file(), f"no store at {db} (lurelens hunt --db {db} makes one)"),
+        (db is None or _store_file_present(db), f"no store at {db} (lurelens hunt --db {db} makes one)"),
     ) if not ok), None)
     if bad:
         err.print(f"[red]error:[/red] {escape(bad)}")
@@ -1150,6 +1171,18 @@ def serve(
     except (OSError, ValueError, LurelensError, ImportError) as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_ERROR)
+
+
+def _store_file_present(db: str) -> bool:
+    """False when ``--db`` names a SQLite file (a path or a sqlite:/// URL) that is not there: the
+    server opens the store without creating it, but SQLite would create an empty file."""
+    try:
+        from lurelens.store import sqlite_file
+
+        path = sqlite_file(db)
+    except Exception:  # noqa: BLE001 - no hunt extra, or not a URL: the server says so when it opens the store
+        path = None if "://" in db else Path(db).expanduser()
+    return path is None or path.is_file()
 
 
 @app.command()

@@ -26,9 +26,15 @@ from lurelens.parse.urls import PSL
 from lurelens.registry.intel import normalise_domain, normalise_email
 from lurelens.registry.local import ALLOWED_HOSTS, ALLOWED_SENDERS
 
-__all__ = ["ACTIONS", "FEEDBACK_LOG", "INTEL_FILE", "Feedback", "FeedbackError"]
+__all__ = ["ACTIONS", "FEEDBACK_LOG", "INTEL_FILE", "MAX_LINE", "Feedback", "FeedbackError"]
 
 FEEDBACK_LOG = "feedback.jsonl"
+# The longest log line read (the newline not counted). An entry is a few hundred bytes; a longer line
+# (a hand edit, another program's output) is skipped with a per-line problem, read in pieces and never
+# held whole, so a multi-gigabyte line cannot exhaust the server's memory.
+MAX_LINE = 1024 * 1024
+_SKIP_CHUNK = 64 * 1024
+_PROBLEMS_SHOWN = 10
 INTEL_FILE = "iocs/lurelens-feedback.txt"  # read by the indicator store as part of the overlay's iocs/
 # action -> (what the value is, the file it is added to)
 ACTIONS: dict[str, tuple[str | None, str | None]] = {
@@ -168,15 +174,48 @@ class Feedback:
 
     def recent(self, limit: int = 100) -> list[dict[str, Any]]:
         """The last ``limit`` entries of the log, newest first (unreadable lines skipped)."""
+        return self.read(limit)[0]
+
+    def read(self, limit: int = 100) -> tuple[list[dict[str, Any]], list[str]]:
+        """(the last ``limit`` entries of the log, newest first; what was skipped, one problem a line:
+        a line that is not a JSON object or is longer than :data:`MAX_LINE`). At most ``limit`` lines
+        of up to MAX_LINE bytes are held at once."""
+        skipped: list[tuple[int, str]] = []
         try:
-            with open(self.log, encoding="utf-8", errors="replace") as f:
-                lines = deque(f, maxlen=limit)
+            f = open(self.log, "rb")
         except FileNotFoundError:
-            return []
+            return [], []
+        with f:
+            lines = deque(_bounded_lines(f, skipped), maxlen=limit)
         out = []
-        for line in reversed(lines):
+        for n, line in reversed(lines):
             try:
-                out.append(json.loads(line))
+                entry = json.loads(line.decode("utf-8", "replace"))
             except json.JSONDecodeError:
-                continue
-        return out
+                entry = None
+            if isinstance(entry, dict):
+                out.append(entry)
+            elif line.strip():
+                skipped.append((n, "not a JSON object"))
+        problems = [f"{FEEDBACK_LOG} line {n}: {why}, skipped" for n, why in sorted(skipped)[:_PROBLEMS_SHOWN]]
+        if len(skipped) > _PROBLEMS_SHOWN:
+            problems.append(f"... and {len(skipped) - _PROBLEMS_SHOWN} more lines skipped")
+        return out, problems
+
+
+def _bounded_lines(f, skipped: list[tuple[int, str]]) -> Iterator[tuple[int, bytes]]:
+    """(line number, line) of a binary file; a line longer than MAX_LINE is read past in pieces,
+    never whole, and added to ``skipped`` instead."""
+    n = 0
+    while line := f.readline(MAX_LINE + 1):
+        n += 1
+        if len(line) <= MAX_LINE or line.endswith(b"\n"):
+            yield n, line
+            continue
+        size = len(line)
+        while piece := f.readline(_SKIP_CHUNK):
+            if piece.endswith(b"\n"):
+                size += len(piece) - 1
+                break
+            size += len(piece)
+        skipped.append((n, f"longer than {MAX_LINE // (1024 * 1024)} MiB ({size} bytes)"))

@@ -42,10 +42,17 @@ def cut(text: str, n: int) -> str:
 # would reach the analyst's terminal as escape sequences (clear the screen, retitle the window, write
 # the clipboard) or break a one-line report into several.
 _CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), *range(0x0A, 0x20), 0x7F, *range(0x80, 0xA0))}
+# Unicode bidirectional controls (embeddings, overrides, isolates, marks), shown as \uNNNN: a From
+# name or subject holding U+202E would make the terminal show the rest of the line reversed, so
+# "gnp.exe" reads as "exe.png" and the analyst reads what the sender arranged, not what is there.
+# Arabic and Hebrew letters are not controls and print as they are.
+_BIDI = {c: f"\\u{c:04x}" for c in (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+_CONTROLS.update(_BIDI)
 
 
 def printable(text: str) -> str:
-    """``text`` with its control characters written as ``\\xNN`` (inert on any terminal)."""
+    """``text`` with its control characters written as ``\\xNN`` and its bidirectional controls as
+    ``\\uNNNN`` (inert on any terminal)."""
     return text.translate(_CONTROLS)
 
 
@@ -63,7 +70,9 @@ def printable_tree(value):
 def spreadsheet_cell(text: str) -> str:
     """A CSV cell a spreadsheet shows as text: one starting with ``= + - @`` (or a tab or CR) would be
     run as a formula (``=HYPERLINK(...)`` in a hostile subject), so it gets a leading ``'``. A lone
-    character (``-`` for standard input) is no formula and stays as it is."""
+    character (``-`` for standard input) is no formula and stays as it is. Bidirectional controls are
+    written as ``\\uNNNN``: a spreadsheet reorders the cell's text by them as a terminal does."""
+    text = text.translate(_BIDI)
     return "'" + text if len(text) > 1 and text[0] in "=+-@\t\r" else text
 
 

@@ -39,7 +39,7 @@ from lurelens.store.schema import (
     TextMinHash,
 )
 
-__all__ = ["Store", "Written", "normalize_url", "SUSPICIOUS_LABELS"]
+__all__ = ["Store", "Written", "SchemaBehind", "normalize_url", "sqlite_file", "SUSPICIOUS_LABELS"]
 
 SUSPICIOUS_LABELS = ("suspicious", "phishing", "recon")
 # An arbitrary constant: the PostgreSQL advisory lock that serialises concurrent migrations.
@@ -93,6 +93,40 @@ def normalize_url(db: str) -> str:
     return db
 
 
+def sqlite_file(db: str) -> Path | None:
+    """The file of a SQLite ``--db`` (a path or a ``sqlite:///`` URL); None for a server's URL or an
+    in-memory database."""
+    url = make_url(normalize_url(db))
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database.removeprefix("file:")).expanduser()
+
+
+class SchemaBehind(ConfigError):
+    """The store's schema is older than this lurelens needs; opening it to write (a hunt) upgrades it."""
+
+    def __init__(self, current: str, head: str | None):
+        super().__init__(f"the store's schema is revision {current}, older than this lurelens needs ({head})")
+        self.current, self.head = current, head
+
+
+def _revisions() -> tuple[Any, str | None, set[str]]:
+    """(Alembic config, head revision, every revision this lurelens knows)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    script = ScriptDirectory.from_config(cfg)
+    return cfg, script.get_current_head(), {r.revision for r in script.walk_revisions()}
+
+
+def _newer(current: str, head: str | None) -> ConfigError:
+    # Alembic would say "Can't locate revision": a newer lurelens wrote this store.
+    return ConfigError(f"the store's schema is revision {current}, newer than this lurelens reads "
+                       f"(up to {head}): upgrade lurelens to open it")
+
+
 class _RawJSON(str):
     """JSON text already serialised (by a worker): written as it is."""
 
@@ -114,33 +148,45 @@ class Store:
         >>> store.get(42)["findings"]
     """
 
-    def __init__(self, url: str, *, busy_timeout: float = 120.0):
+    def __init__(self, url: str, *, busy_timeout: float = 120.0, readonly: bool = False):
+        """``readonly``: the database is opened so that nothing can be written to it (SQLite's
+        ``mode=ro``, PostgreSQL's read-only transactions) and a missing SQLite file is not created;
+        the read commands (``hits``, ``show``) open it so, after :meth:`check`."""
         self.url = normalize_url(url)
         self.dialect = make_url(self.url).get_backend_name()
         if self.dialect == "sqlite":
-            self.engine: Engine = create_engine(self.url, connect_args={"timeout": busy_timeout},
-                                                json_serializer=_json_serializer)
-            self._sqlite_setup(busy_timeout)
-        else:
-            self.engine = create_engine(self.url, pool_pre_ping=True, json_serializer=_json_serializer)
+            url_ = make_url(self.url)
+            if readonly and url_.database and url_.database != ":memory:":
+                # An SQLite URI: the path percent-quoted, so "?" or "#" in a file name stays a name.
+                from urllib.parse import quote
 
-    def _sqlite_setup(self, busy_timeout: float) -> None:
+                url_ = url_.set(database="file:" + quote(url_.database.removeprefix("file:")),
+                                query={**url_.query, "mode": "ro", "uri": "true"})
+            self.engine: Engine = create_engine(url_, connect_args={"timeout": busy_timeout},
+                                                json_serializer=_json_serializer)
+            self._sqlite_setup(busy_timeout, readonly)
+        else:
+            args = {"options": "-c default_transaction_read_only=on"} if readonly else {}
+            self.engine = create_engine(self.url, pool_pre_ping=True, json_serializer=_json_serializer, connect_args=args)
+
+    def _sqlite_setup(self, busy_timeout: float, readonly: bool) -> None:
         @event.listens_for(self.engine, "connect")
         def _connect(dbapi_conn, _record):
             # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (below).
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
-            cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer, nor it them
-            cur.execute("PRAGMA synchronous=NORMAL")  # durable at each checkpoint; safe with WAL
+            if not readonly:  # a reader leaves the journal mode as the hunt set it (WAL)
+                cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer, nor it them
+                cur.execute("PRAGMA synchronous=NORMAL")  # durable at each checkpoint; safe with WAL
             cur.close()
 
         @event.listens_for(self.engine, "begin")
         def _begin(conn):
             # Take the write lock up front: a deferred transaction that reads and then writes can
             # fail at once with "database is locked" when another process wrote in between, and
-            # the busy timeout does not help it.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # the busy timeout does not help it. A reader never writes: it waits for no writer.
+            conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
     # -- schema ---------------------------------------------------------------------------------
 
@@ -148,27 +194,32 @@ class Store:
         """Create the schema or bring it to the newest revision; safe when several processes open one
         database at once (the migration runs under the database's write lock)."""
         from alembic import command
-        from alembic.config import Config
-        from alembic.runtime.migration import MigrationContext
-        from alembic.script import ScriptDirectory
 
-        cfg = Config()
-        cfg.set_main_option("script_location", str(_MIGRATIONS))
-        script = ScriptDirectory.from_config(cfg)
-        head = script.get_current_head()
-        with self.engine.connect() as conn:
-            current = MigrationContext.configure(conn).get_current_revision()
-            if current == head:
-                return self
-        if current is not None and current not in {r.revision for r in script.walk_revisions()}:
-            # Alembic would say "Can't locate revision": a newer lurelens wrote this store.
-            raise ConfigError(f"the store's schema is revision {current}, newer than this lurelens reads "
-                              f"(up to {head}): upgrade lurelens to open it")
+        cfg, head, known = _revisions()
+        current = self.revision()
+        if current == head:
+            return self
+        if current is not None and current not in known:
+            raise _newer(current, head)
         with self.engine.begin() as conn:
             if self.dialect == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
+        return self
+
+    def check(self, *, need_head: bool = False) -> Store:
+        """Make sure, without writing anything, that this is a lurelens store this version reads: at
+        a known revision (any, or the newest with ``need_head``). Raises :class:`ConfigError` (no
+        schema, a newer lurelens's) or :class:`SchemaBehind` (older than needed)."""
+        _cfg, head, known = _revisions()
+        current = self.revision()
+        if current is None:
+            raise ConfigError("no lurelens store in it (no schema revision)")
+        if current not in known:
+            raise _newer(current, head)
+        if need_head and current != head:
+            raise SchemaBehind(current, head)
         return self
 
     def revision(self) -> str | None:
