@@ -237,6 +237,33 @@ def test_kill_9_then_the_same_command_stores_each_message_once(tmp_path):
 
 
 @pytest.mark.slow
+def test_ctrl_c_mid_hunt_exits_130_quietly_and_the_same_command_finishes(tmp_path):
+    """Ctrl-C (SIGINT to the terminal's process group: the driver, the fork server, the workers)
+    once the hunt is under way: exit 130 with no traceback from any process, none left running, and
+    the same command then stores every message exactly once."""
+    msgs = messages(1500, seed=8)
+    write_maildir(tmp_path / "Maildir", msgs)
+    db = str(tmp_path / "h.db")
+    cmd = hunt_cmd(tmp_path / "Maildir", "--db", db, "-j", "2", "--partition-size", "100")
+    proc = subprocess.Popen(cmd, cwd=str(REPO), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        _wait_for(lambda: _partitions_done(db) >= 1 or proc.poll() is not None, 180, "a partition done", every=0.02)
+        assert proc.poll() is None, "the hunt ended before it could be interrupted"
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        _wait_for(lambda: _group_gone(proc.pid), 30, "every process of the interrupted hunt to end", every=0.05)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130
+    assert b"Traceback" not in err, err.decode(errors="replace")[-2000:]
+    s = hunt_json(tmp_path / "Maildir", "--db", db, "-j", "2", "--partition-size", "100")
+    assert s["errors"] == 0 and s["partitions_unchanged"] >= 1
+    assert_each_once(db, msgs)
+
+
+@pytest.mark.slow
 @pytest.mark.services
 def test_dask_hunt_survives_a_dead_worker_with_serial_verdicts(tmp_path, dask_cluster):
     address = dask_cluster.address

@@ -18,6 +18,7 @@ import itertools
 import multiprocessing
 import os
 import pickle
+import signal
 import threading
 import time
 from collections import Counter, deque
@@ -112,11 +113,19 @@ def prestart(settings: ScannerSettings) -> None:
         return
     forkserver.set_forkserver_preload(["__main__", "lurelens.adapters._hunt_warm"])
     os.environ[ENV] = base64.b64encode(pickle.dumps(settings)).decode("ascii")
+    # The server starts with Ctrl-C ignored (an ignored signal stays ignored across exec, and so in
+    # the workers forked from it): a Ctrl-C during its second of imports and warm-up would print a
+    # traceback from it. The driver alone handles Ctrl-C: it stops handing out work and lets the
+    # slices in flight end. Only the main thread may change a signal's handler.
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
     try:
         forkserver.ensure_running()
     except Exception:  # noqa: BLE001 - only a head start: the pool starts it, or says why it cannot
         pass
     finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
         os.environ.pop(ENV, None)  # the server has its copy; nothing else of this process needs it
 
 
