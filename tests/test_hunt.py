@@ -388,11 +388,12 @@ def test_a_pool_broken_between_submits_hands_back_a_failed_task():
 
 def test_workers_are_forked_with_the_scanner_built_once_by_the_fork_server(tmp_path):
     """``prestart`` has the fork server build and warm the Scanner of the hunt's settings before any
-    worker exists (the preload module lurelens.adapters._hunt_warm): a worker then finds it in its cache without building one. Run in a fresh
-    interpreter: in this one, an earlier test may have started the fork server already."""
+    worker exists (the preload module lurelens.adapters._hunt_warm): a worker then finds it in its
+    cache without building one. Run in a fresh interpreter: in this one, an earlier test may have
+    started the fork server already."""
     script = tmp_path / "probe.py"
     script.write_text(
-        "import concurrent.futures as cf, multiprocessing, os, time\n"
+        "import concurrent.futures as cf, multiprocessing, os\n"
         "from lurelens.adapters import hunt\n"
         "from lurelens.settings import ScannerSettings\n"
         "def probe(key):\n"
@@ -430,3 +431,5 @@ def test_local_workers_write_their_own_rows_whatever_the_jobs(tmp_path, jobs):
     assert_each_once(str(tmp_path / "h.db"), msgs)
     r = h.run_hunt([str(tmp_path / "a.mbox")], memory, ScannerSettings(), jobs=jobs, partition_size=10)
     assert (r.stored, r.errors) == (30, 0) and memory.count() == 30
+    file_store.close()
+    memory.close()
