@@ -285,17 +285,34 @@ def test_read_commands_read_an_older_store_without_upgrading_it(tmp_path):
     # The campaign commands need the newest schema: one line naming the command that upgrades it.
     line = one_error_line(cli("campaigns", "--db", db))
     assert line == (f"error: the store {db} is at schema revision 0001; lurelens campaigns needs 0003 and never upgrades "
-                    f"a store: lurelens hunt SOURCE --db {db} does (SOURCE may be an empty directory; stored messages are kept)")
+                    f"a store: lurelens migrate --db {db} does (stored messages are kept)")
     assert "lurelens report needs 0003" in one_error_line(cli("report", "--db", db, "-o", tmp_path / "r.html"))
     with Store(str(db)) as st:
         assert st.revision() == "0001"
     assert _digest(db) == before  # not one byte written
-    # What the message says works: a hunt of an empty directory upgrades the store and keeps its messages.
+    # What the message says works: migrate upgrades the store and keeps its messages; run again, it
+    # has nothing to do.
+    r = cli("migrate", "--db", db)
+    assert r.exit_code == 0 and r.stdout.strip() == f"store {db}: schema revision 0001 -> 0003; stored messages kept", r.stderr
+    r = cli("campaigns", "--db", db, "--json")
+    assert r.exit_code == 0 and sum(json.loads(x)["messages"] for x in r.stdout.splitlines()) == 3, r.stderr
+    r = cli("migrate", "--db", db)
+    assert r.exit_code == 0 and "nothing to do" in r.stdout, r.stderr
+    # A hunt upgrades an older store as well (of an empty directory here: nothing new is stored).
+    _downgrade(db, "0001")
     (tmp_path / "empty").mkdir()
     r = cli("hunt", tmp_path / "empty", "--db", db, "-j", "1")
     assert r.exit_code == 0, r.stderr
-    r = cli("campaigns", "--db", db, "--json")
-    assert r.exit_code == 0 and sum(json.loads(x)["messages"] for x in r.stdout.splitlines()) == 3, r.stderr
+    with Store(str(db)) as st:
+        assert st.revision() == "0003" and st.count() == 3
+
+
+def test_migrate_never_creates_a_store(tmp_path):
+    """The near miss: migrate on a path with no store says so in one line and leaves no file."""
+    missing = tmp_path / "typo.db"
+    for db in (str(missing), f"sqlite:///{missing}"):
+        line = one_error_line(cli("migrate", "--db", db))
+        assert line.startswith(f"error: no store at {db}") and not missing.exists()
 
 
 def test_a_store_at_the_newest_revision_is_read_without_a_write(tmp_path):

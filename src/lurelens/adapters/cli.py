@@ -612,6 +612,18 @@ def _root(
 _HUNT_EXTRA = "the hunt store needs the 'hunt' extra: pip install 'lurelens[hunt]'"
 
 
+def _shown_db(db: str) -> str:
+    """``--db`` as printed: never the database password in a terminal or a cron log."""
+    if "://" not in db:
+        return db
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(db).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not a URL SQLAlchemy reads: say that much
+        return db.split("://", 1)[0] + "://..."
+
+
 def _open_store(err: Console, db: str, *, create: bool = False, index: str | None = None):
     """The store at ``--db``, or a clean exit 2. ``create`` (hunt): created when missing and migrated
     to the newest schema. Otherwise never created nor upgraded: read-only at any schema revision this
@@ -622,14 +634,7 @@ def _open_store(err: Console, db: str, *, create: bool = False, index: str | Non
     except ImportError as exc:
         err.print(f"[red]error:[/red] {_HUNT_EXTRA} ({escape(str(exc))})")
         raise typer.Exit(EXIT_ERROR)
-    shown = db
-    if "://" in db:  # never the database password in a terminal or a cron log
-        try:
-            from sqlalchemy.engine import make_url
-
-            shown = make_url(db).render_as_string(hide_password=True)
-        except Exception:  # noqa: BLE001 - not a URL SQLAlchemy reads: say that much
-            shown = db.split("://", 1)[0] + "://..."
+    shown = _shown_db(db)
     try:
         path = None if create else sqlite_file(db)
     except Exception:  # noqa: BLE001 - not a URL SQLAlchemy reads: Store() below says why
@@ -647,8 +652,7 @@ def _open_store(err: Console, db: str, *, create: bool = False, index: str | Non
         if store is not None:
             store.close()
         err.print(f"[red]error:[/red] the store {escape(shown)} is at schema revision {exc.current}; lurelens {index} needs "
-                  f"{exc.head} and never upgrades a store: lurelens hunt SOURCE --db {escape(shown)} does (SOURCE may be "
-                  "an empty directory; stored messages are kept)")
+                  f"{exc.head} and never upgrades a store: lurelens migrate --db {escape(shown)} does (stored messages are kept)")
         raise typer.Exit(EXIT_ERROR)
     except Exception as exc:  # noqa: BLE001 - driver and server errors: one line, exit 2
         if store is not None:
@@ -734,6 +738,34 @@ def hunt(
         Console(highlight=False, soft_wrap=True).print(escape(summary_text(result)))
     sys.stdout.flush()
     raise typer.Exit(EXIT_ERROR if result.source_errors else EXIT_OK)
+
+
+@app.command()
+def migrate(
+    db: str = typer.Option(..., "--db", help="The store to upgrade: a SQLite file, sqlite:///PATH or postgresql://USER@HOST/DB."),
+) -> None:
+    """Bring an existing store to this lurelens's schema (stored messages are kept); never creates one."""
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    shown = _shown_db(db)
+    store = _open_store(err, db)  # there, a lurelens store, at a revision this lurelens knows (read-only)
+    try:
+        before = store.revision()
+    finally:
+        store.close()
+    from lurelens.store import Store
+
+    try:
+        with Store(db) as upgraded:
+            after = upgraded.migrate().revision()
+    except Exception as exc:  # noqa: BLE001 - driver and server errors: one line, exit 2
+        err.print(f"[red]error:[/red] cannot upgrade the store {escape(shown)}: "
+                  f"{escape(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}")
+        raise typer.Exit(EXIT_ERROR)
+    out = Console(highlight=False, soft_wrap=True)
+    if before == after:
+        out.print(f"store {escape(shown)}: at the newest schema revision ({after}); nothing to do")
+    else:
+        out.print(f"store {escape(shown)}: schema revision {before} -> {after}; stored messages kept")
 
 
 @app.command()
