@@ -204,27 +204,34 @@ def _partitions_done(db: str) -> int:
         return 0
 
 
-@pytest.mark.slow
-def test_kill_9_then_the_same_command_stores_each_message_once(tmp_path):
-    msgs = messages(1500, seed=2)
+def _interrupt_a_hunt(tmp_path, msgs: list[bytes], sig: int) -> tuple[str, subprocess.Popen, bytes]:
+    """Start a -j 2 hunt of ``msgs`` (a Maildir) in its own process group, send ``sig`` to the whole
+    group (the driver, the fork server, the workers) once a partition is marked done (so the re-run
+    has one to pass over; polled often: the whole hunt takes a couple of seconds once its workers
+    are up), and return once every process of it is gone: (db, the process, its stderr)."""
     write_maildir(tmp_path / "Maildir", msgs)
     db = str(tmp_path / "h.db")
     cmd = hunt_cmd(tmp_path / "Maildir", "--db", db, "-j", "2", "--partition-size", "100")
     proc = subprocess.Popen(cmd, cwd=str(REPO), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             start_new_session=True)
     try:
-        # Killed once a partition is marked done (so the re-run has one to pass over), polled often:
-        # the whole hunt takes a couple of seconds once its workers are up.
         _wait_for(lambda: _partitions_done(db) >= 1 or proc.poll() is not None, 180, "a partition done", every=0.02)
-        assert proc.poll() is None, "the hunt ended before it could be killed"
-        os.killpg(proc.pid, signal.SIGKILL)  # the driver and its workers, mid-write perhaps
-        proc.wait(30)
+        assert proc.poll() is None, "the hunt ended before it could be stopped"
+        os.killpg(proc.pid, sig)
+        _, err = proc.communicate(timeout=60)
         # The workers too (children of the fork server, not of the driver): a write in progress
         # when they were killed ends before they do, so count only once none is left.
-        _wait_for(lambda: _group_gone(proc.pid), 30, "the killed hunt's processes to end", every=0.02)
+        _wait_for(lambda: _group_gone(proc.pid), 30, "every process of the stopped hunt to end", every=0.02)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+    return db, proc, err
+
+
+@pytest.mark.slow
+def test_kill_9_then_the_same_command_stores_each_message_once(tmp_path):
+    msgs = messages(1500, seed=2)
+    db, _, _ = _interrupt_a_hunt(tmp_path, msgs, signal.SIGKILL)  # mid-write perhaps
     partial = _count(db)
     assert 0 < partial < 1500
     s = hunt_json(tmp_path / "Maildir", "--db", db, "-j", "2", "--partition-size", "100")
@@ -238,24 +245,11 @@ def test_kill_9_then_the_same_command_stores_each_message_once(tmp_path):
 
 @pytest.mark.slow
 def test_ctrl_c_mid_hunt_exits_130_quietly_and_the_same_command_finishes(tmp_path):
-    """Ctrl-C (SIGINT to the terminal's process group: the driver, the fork server, the workers)
-    once the hunt is under way: exit 130 with no traceback from any process, none left running, and
-    the same command then stores every message exactly once."""
+    """Ctrl-C (SIGINT to the terminal's process group) once the hunt is under way: exit 130 with
+    no traceback from any process, none left running, and the same command then stores every
+    message exactly once."""
     msgs = messages(1500, seed=8)
-    write_maildir(tmp_path / "Maildir", msgs)
-    db = str(tmp_path / "h.db")
-    cmd = hunt_cmd(tmp_path / "Maildir", "--db", db, "-j", "2", "--partition-size", "100")
-    proc = subprocess.Popen(cmd, cwd=str(REPO), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
-    try:
-        _wait_for(lambda: _partitions_done(db) >= 1 or proc.poll() is not None, 180, "a partition done", every=0.02)
-        assert proc.poll() is None, "the hunt ended before it could be interrupted"
-        os.killpg(proc.pid, signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-        _wait_for(lambda: _group_gone(proc.pid), 30, "every process of the interrupted hunt to end", every=0.05)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+    db, proc, err = _interrupt_a_hunt(tmp_path, msgs, signal.SIGINT)
     assert proc.returncode == 130
     assert b"Traceback" not in err, err.decode(errors="replace")[-2000:]
     s = hunt_json(tmp_path / "Maildir", "--db", db, "-j", "2", "--partition-size", "100")
