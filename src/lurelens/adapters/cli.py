@@ -612,6 +612,12 @@ def _root(
 _HUNT_EXTRA = "the hunt store needs the 'hunt' extra: pip install 'lurelens[hunt]'"
 
 
+def _exc_line(exc: BaseException, empty: str = "") -> str:
+    """The first line of an exception's text for a one-line error (``empty`` when it has none)."""
+    text = str(exc)
+    return text.splitlines()[0] if text else empty
+
+
 def _shown_db(db: str) -> str:
     """``--db`` as printed: never the database password in a terminal or a cron log."""
     if "://" not in db:
@@ -657,7 +663,7 @@ def _open_store(err: Console, db: str, *, create: bool = False, index: str | Non
     except Exception as exc:  # noqa: BLE001 - driver and server errors: one line, exit 2
         if store is not None:
             store.close()
-        err.print(f"[red]error:[/red] cannot open the store {escape(shown)}: {escape(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}")
+        err.print(f"[red]error:[/red] cannot open the store {escape(shown)}: {escape(_exc_line(exc, type(exc).__name__))}")
         raise typer.Exit(EXIT_ERROR)
 
 
@@ -723,7 +729,7 @@ def hunt(
     except Exception as exc:  # noqa: BLE001 - a store or cluster failure: one line, exit 2
         if progress is not None:
             progress.stop()
-        err.print(f"[red]error:[/red] hunt stopped: {escape(type(exc).__name__)}: {escape(str(exc).splitlines()[0] if str(exc) else '')}")
+        err.print(f"[red]error:[/red] hunt stopped: {escape(type(exc).__name__)}: {escape(_exc_line(exc))}")
         err.print("Run the same command again to resume: finished partitions are kept.")
         raise typer.Exit(EXIT_ERROR)
     finally:
@@ -759,7 +765,7 @@ def migrate(
             after = upgraded.migrate().revision()
     except Exception as exc:  # noqa: BLE001 - driver and server errors: one line, exit 2
         err.print(f"[red]error:[/red] cannot upgrade the store {escape(shown)}: "
-                  f"{escape(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}")
+                  f"{escape(_exc_line(exc, type(exc).__name__))}")
         raise typer.Exit(EXIT_ERROR)
     out = Console(highlight=False, soft_wrap=True)
     if before == after:
@@ -805,7 +811,7 @@ def hits(
         _quiet_broken_pipe()
     except Exception as exc:  # noqa: BLE001 - a store failure: one line, exit 2
         err.print(f"[red]error:[/red] cannot read the store {escape(db)}: {escape(type(exc).__name__)}: "
-                  f"{escape(str(exc).splitlines()[0] if str(exc) else '')}")
+                  f"{escape(_exc_line(exc))}")
         raise typer.Exit(EXIT_ERROR)
     finally:
         store.close()
@@ -830,7 +836,7 @@ def show(
         d = store.get(message) if 0 < message < 2**63 else None
     except Exception as exc:  # noqa: BLE001 - a store failure: one line, exit 2
         err.print(f"[red]error:[/red] cannot read the store {escape(db)}: {escape(type(exc).__name__)}: "
-                  f"{escape(str(exc).splitlines()[0] if str(exc) else '')}")
+                  f"{escape(_exc_line(exc))}")
         raise typer.Exit(EXIT_ERROR)
     finally:
         store.close()
@@ -856,7 +862,7 @@ def _campaigns(err: Console, db: str, command: str, *, refresh: bool = True):
             camps.update()
         except Exception as exc:  # noqa: BLE001 - a store failure: one line, exit 2
             store.close()
-            err.print(f"[red]error:[/red] cannot cluster the store: {escape(type(exc).__name__)}: {escape(str(exc).splitlines()[0] if str(exc) else '')}")
+            err.print(f"[red]error:[/red] cannot cluster the store: {escape(type(exc).__name__)}: {escape(_exc_line(exc))}")
             raise typer.Exit(EXIT_ERROR)
     return store, camps
 
@@ -1114,7 +1120,7 @@ def report_cmd(
         page = build_report(store, title=title, limits=ReportLimits(detailed=max(detailed, 0)),
                             progress=bar.update if bar else None)
     except Exception as exc:  # noqa: BLE001 - a store failure: one line, exit 2
-        err.print(f"[red]error:[/red] cannot build the report: {escape(type(exc).__name__)}: {escape(str(exc).splitlines()[0] if str(exc) else '')}")
+        err.print(f"[red]error:[/red] cannot build the report: {escape(type(exc).__name__)}: {escape(_exc_line(exc))}")
         raise typer.Exit(EXIT_ERROR)
     finally:
         if bar:
