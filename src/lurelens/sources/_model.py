@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 __all__ = ["Item", "Partition", "Source", "register_reader", "register_slicer"]
 
@@ -43,26 +43,27 @@ class Item:
 # kind -> function(partition) -> items; filled by the reader modules when they are imported, so a
 # Partition stays a plain picklable record and a worker process finds its reader by name.
 _READERS: dict[str, Callable[[Partition], Iterator[Item]]] = {}
-
-
-def register_reader(kind: str):
-    def deco(fn: Callable[[Partition], Iterator[Item]]):
-        _READERS[kind] = fn
-        return fn
-
-    return deco
-
-
 # kind -> function(partition) -> its slices, for the kinds that can be cut without reading again.
 _SLICERS: dict[str, Callable[[Partition], list[Partition]]] = {}
 
+_F = TypeVar("_F", bound=Callable)
 
-def register_slicer(kind: str):
-    def deco(fn: Callable[[Partition], list[Partition]]):
-        _SLICERS[kind] = fn
+
+def _registrar(table: dict[str, Any], kind: str) -> Callable[[_F], _F]:
+    """A decorator that files its function under ``kind`` in ``table`` and returns it unchanged."""
+    def deco(fn: _F) -> _F:
+        table[kind] = fn
         return fn
 
     return deco
+
+
+def register_reader(kind: str) -> Callable[[_F], _F]:
+    return _registrar(_READERS, kind)
+
+
+def register_slicer(kind: str) -> Callable[[_F], _F]:
+    return _registrar(_SLICERS, kind)
 
 
 @dataclass(frozen=True)
