@@ -147,8 +147,9 @@ def check_listen(host: str, port: int) -> str | None:
         infos = socket.getaddrinfo(host.strip("[]") or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except OSError as exc:
         return why(exc)
+    addresses = list(dict.fromkeys(infos))  # getaddrinfo may list one address twice
     errors: list[OSError] = []
-    for family, kind, proto, _name, addr in dict.fromkeys(infos):
+    for family, kind, proto, _name, addr in addresses:
         with socket.socket(family, kind, proto) as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             if family == socket.AF_INET6:
@@ -159,7 +160,7 @@ def check_listen(host: str, port: int) -> str | None:
                 if exc.errno != errno.EADDRNOTAVAIL:
                     return why(exc)
                 errors.append(exc)
-    return why(errors[0]) if errors and len(errors) == len(dict.fromkeys(infos)) else None
+    return why(errors[0]) if errors and len(errors) == len(addresses) else None
 
 
 def verdict_headers(verdict: Verdict) -> dict[str, str]:
